@@ -1,0 +1,255 @@
+//! Decoding: one captured frame in, one owned TCP [`Segment`] (or the reason there is none) out.
+//!
+//! Parsing is etherparse's lax mode, so that a frame cut short by the capture's snap
+//! length still yields its TCP header; the payload length is then taken from the IP
+//! header's claim, as Wireshark's `tcp.len` does. Nothing here can panic on bad input:
+//! every failure becomes a [`DecodeError`] that the caller counts and reports.
+
+pub mod link;
+pub mod options;
+
+use crate::source::Frame;
+use crate::track::flags::TcpFlags;
+use crate::track::seq::SeqNum;
+use etherparse::{IpNumber, LaxNetSlice, LaxSlicedPacket, TransportSlice};
+use std::net::{IpAddr, SocketAddr};
+
+pub use options::TcpOptions;
+
+/// How many payload bytes a segment keeps for display; the rest is only counted.
+pub const PAYLOAD_PREVIEW: usize = 256;
+
+/// One TCP segment, decoded once and owned, so later stages never touch frame bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub seq: SeqNum,
+    pub ack: SeqNum,
+    pub flags: TcpFlags,
+    pub window: u16,
+    /// TCP header length in bytes (data offset × 4).
+    pub header_len: u8,
+    /// Payload length on the wire (from the IP header), even if the capture kept less.
+    pub payload_len: u32,
+    pub options: TcpOptions,
+    /// The first [`PAYLOAD_PREVIEW`] payload bytes that the capture kept.
+    pub payload: Vec<u8>,
+}
+
+impl Segment {
+    /// Sequence space the segment occupies: its payload plus one for SYN and for FIN.
+    pub fn seq_len(&self) -> u32 {
+        self.payload_len
+            .saturating_add(u32::from(self.flags.syn()))
+            .saturating_add(u32::from(self.flags.fin()))
+    }
+}
+
+/// What a frame turned out to hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded {
+    Tcp(Segment),
+    /// A frame that is fine but carries no TCP segment (ARP, UDP, ICMP, IP fragments…).
+    NotTcp,
+}
+
+/// Why a frame that should have held a TCP segment could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("link header cut short ({have} of {need} bytes)")]
+    ShortLinkHeader { need: usize, have: usize },
+    #[error("bad IP header: {0}")]
+    BadIp(String),
+    #[error("bad TCP header: {0}")]
+    BadTcp(String),
+}
+
+/// Decodes one frame. `Ok(Decoded::NotTcp)` for frames that simply are not TCP.
+pub fn decode(frame: &Frame<'_>) -> Result<Decoded, DecodeError> {
+    let inner = link::strip(frame.link, frame.data).map_err(|e| DecodeError::ShortLinkHeader {
+        need: e.need,
+        have: e.have,
+    })?;
+    let packet = match inner {
+        link::Inner::Ethernet(bytes) => {
+            LaxSlicedPacket::from_ethernet(bytes).map_err(|e| DecodeError::ShortLinkHeader {
+                need: e.required_len,
+                have: e.len,
+            })?
+        }
+        link::Inner::EtherType(ether_type, bytes) => {
+            LaxSlicedPacket::from_ether_type(ether_type, bytes)
+        }
+        link::Inner::Ip(bytes) => {
+            LaxSlicedPacket::from_ip(bytes).map_err(|e| DecodeError::BadIp(e.to_string()))?
+        }
+        link::Inner::Other => return Ok(Decoded::NotTcp),
+    };
+    segment_from(&packet)
+}
+
+fn segment_from(packet: &LaxSlicedPacket<'_>) -> Result<Decoded, DecodeError> {
+    let Some(net) = &packet.net else {
+        // Not IP at all, unless the IP header itself was what stopped the parser.
+        return match &packet.stop_err {
+            Some((err, layer)) if is_ip_layer(*layer) => Err(DecodeError::BadIp(err.to_string())),
+            _ => Ok(Decoded::NotTcp),
+        };
+    };
+    let (src_ip, dst_ip, payload, claimed_ip_payload) = match net {
+        LaxNetSlice::Ipv4(v4) => {
+            let header = v4.header();
+            let payload = v4.payload();
+            let offset = offset_of(header.slice(), payload.payload);
+            // A zero total length (TSO on the capturing host) claims nothing: trust the slice.
+            let claimed = usize::from(header.total_len())
+                .checked_sub(offset)
+                .filter(|_| header.total_len() != 0)
+                .unwrap_or(payload.payload.len());
+            (
+                IpAddr::from(header.source_addr()),
+                IpAddr::from(header.destination_addr()),
+                payload,
+                claimed,
+            )
+        }
+        LaxNetSlice::Ipv6(v6) => {
+            let header = v6.header();
+            let payload = v6.payload();
+            let offset = offset_of(header.slice(), payload.payload);
+            let claimed = (40 + usize::from(header.payload_length()))
+                .checked_sub(offset)
+                .filter(|_| header.payload_length() != 0)
+                .unwrap_or(payload.payload.len());
+            (
+                IpAddr::from(header.source_addr()),
+                IpAddr::from(header.destination_addr()),
+                payload,
+                claimed,
+            )
+        }
+        LaxNetSlice::Arp(_) => return Ok(Decoded::NotTcp),
+    };
+    if payload.ip_number != IpNumber::TCP || payload.fragmented {
+        // Fragments are not reassembled: the TCP header is in one of them only.
+        return Ok(Decoded::NotTcp);
+    }
+    let tcp = match &packet.transport {
+        Some(TransportSlice::Tcp(tcp)) => tcp,
+        _ => {
+            return Err(match &packet.stop_err {
+                Some((err, _)) => DecodeError::BadTcp(err.to_string()),
+                None => DecodeError::BadTcp("missing".into()),
+            });
+        }
+    };
+    let header_len = tcp.header_len();
+    let payload_len = claimed_ip_payload.saturating_sub(header_len);
+    let kept = tcp.payload();
+    Ok(Decoded::Tcp(Segment {
+        src: SocketAddr::new(src_ip, tcp.source_port()),
+        dst: SocketAddr::new(dst_ip, tcp.destination_port()),
+        seq: SeqNum(tcp.sequence_number()),
+        ack: SeqNum(tcp.acknowledgment_number()),
+        flags: TcpFlags(tcp.header_slice()[13]),
+        window: tcp.window_size(),
+        header_len: header_len as u8,
+        payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
+        options: TcpOptions::parse(tcp.options()),
+        payload: kept[..kept.len().min(PAYLOAD_PREVIEW).min(payload_len)].to_vec(),
+    }))
+}
+
+fn is_ip_layer(layer: etherparse::err::Layer) -> bool {
+    use etherparse::err::Layer::*;
+    matches!(
+        layer,
+        IpHeader | Ipv4Header | Ipv4Packet | IpAuthHeader | Ipv6Header | Ipv6Packet | Ipv6ExtHeader
+    )
+}
+
+/// Byte offset of `inner` within the buffer that `outer` starts.
+fn offset_of(outer: &[u8], inner: &[u8]) -> usize {
+    (inner.as_ptr() as usize).saturating_sub(outer.as_ptr() as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{FrameNumber, LinkType, Timestamp};
+    use etherparse::PacketBuilder;
+
+    fn frame(link: LinkType, data: &[u8]) -> Frame<'_> {
+        Frame {
+            number: FrameNumber(1),
+            ts: Timestamp(0),
+            link,
+            data,
+            wire_len: data.len() as u32,
+        }
+    }
+
+    fn ethernet_syn(payload: &[u8]) -> Vec<u8> {
+        let builder = PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4([127, 0, 0, 1], [127, 0, 0, 2], 64)
+            .tcp(40000, 8080, 1000, 65535)
+            .syn()
+            .mss(1460)
+            .unwrap();
+        let mut out = Vec::new();
+        builder.write(&mut out, payload).unwrap();
+        out
+    }
+
+    #[test]
+    fn ethernet_ipv4_syn_is_decoded() {
+        let bytes = ethernet_syn(b"");
+        let Ok(Decoded::Tcp(seg)) = decode(&frame(link::ETHERNET, &bytes)) else {
+            panic!()
+        };
+        assert_eq!(seg.src.to_string(), "127.0.0.1:40000");
+        assert_eq!(seg.dst.to_string(), "127.0.0.2:8080");
+        assert_eq!(seg.seq, SeqNum(1000));
+        assert!(seg.flags.syn() && !seg.flags.ack());
+        assert_eq!(seg.options.mss, Some(1460));
+        assert_eq!(seg.seq_len(), 1);
+    }
+
+    #[test]
+    fn snaplen_cut_payload_keeps_the_claimed_length() {
+        let bytes = ethernet_syn(&[b'a'; 100]);
+        let cut = &bytes[..bytes.len() - 90];
+        let Ok(Decoded::Tcp(seg)) = decode(&frame(link::ETHERNET, cut)) else {
+            panic!()
+        };
+        assert_eq!(seg.payload_len, 100);
+        assert_eq!(seg.payload.len(), 10);
+    }
+
+    #[test]
+    fn cut_tcp_header_is_an_error() {
+        let bytes = ethernet_syn(b"");
+        let cut = &bytes[..14 + 20 + 10];
+        assert!(matches!(
+            decode(&frame(link::ETHERNET, cut)),
+            Err(DecodeError::BadTcp(_))
+        ));
+    }
+
+    #[test]
+    fn every_prefix_of_a_frame_decodes_without_panic() {
+        let bytes = ethernet_syn(b"hello");
+        for link in [
+            link::ETHERNET,
+            link::RAW,
+            link::NULL,
+            link::LINUX_SLL,
+            link::LINUX_SLL2,
+        ] {
+            for end in 0..bytes.len() {
+                let _ = decode(&frame(link, &bytes[..end]));
+            }
+        }
+    }
+}

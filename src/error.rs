@@ -1,0 +1,40 @@
+//! The library's errors: each names what went wrong and where, in one line a user can act on.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot open {}: {reason}", path.display())]
+    Open { path: PathBuf, reason: String },
+
+    #[error(
+        "{}: link type {link} ({name}) is not supported; tcplab reads {}",
+        path.display(),
+        crate::decode::link::SUPPORTED
+    )]
+    UnsupportedLink {
+        path: PathBuf,
+        link: i32,
+        name: String,
+    },
+
+    #[error("bad filter expression '{expr}': {reason}")]
+    Filter { expr: String, reason: String },
+
+    #[error("{0}")]
+    Capture(String),
+
+    #[error(
+        "capturing on {device} is not permitted: run with sudo, or grant the capability once \
+         with: sudo setcap cap_net_raw,cap_net_admin=eip $(which tcplab)"
+    )]
+    NotPermitted { device: String },
+
+    #[error("no capture device named '{name}'; available: {available}")]
+    NoSuchDevice { name: String, available: String },
+
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

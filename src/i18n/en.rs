@@ -1,0 +1,243 @@
+//! English text for every [`Msg`].
+
+use super::{Msg, TimeWaitRule};
+use crate::track::{Note, Role, Step};
+
+fn side(role: Role) -> &'static str {
+    match role {
+        Role::Client => "client",
+        Role::Server => "server",
+    }
+}
+
+fn capitalised(role: Role) -> &'static str {
+    match role {
+        Role::Client => "The client",
+        Role::Server => "The server",
+    }
+}
+
+fn rule(rule: TimeWaitRule) -> String {
+    match rule {
+        TimeWaitRule::Linux => "Linux".into(),
+        TimeWaitRule::Rfc => "RFC 9293: 2×MSL".into(),
+        TimeWaitRule::Custom(_) => "as asked with --time-wait".into(),
+    }
+}
+
+fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
+pub(super) fn text(msg: &Msg<'_>) -> String {
+    match *msg {
+        Msg::Side(role) => side(role).into(),
+        Msg::StepName(step) => step.to_string(),
+        Msg::StepExplain { step, sender, len } => {
+            let who = capitalised(sender);
+            match step {
+                Step::Handshake(1) => {
+                    "The client asks to open a connection: SYN=1, and seq=x is its initial \
+                     sequence number (ISN). A SYN carries no data but uses up one sequence number."
+                        .into()
+                }
+                Step::Handshake(2) => {
+                    "The server accepts: SYN=1 and ACK=1. It picks its own ISN y and \
+                     acknowledges x+1, the next number it expects from the client."
+                        .into()
+                }
+                Step::Handshake(3) => {
+                    "The client acknowledges the server's SYN: ACK=1, ack=y+1. When this \
+                     arrives, both ends are ESTABLISHED."
+                        .into()
+                }
+                Step::Handshake(_) => "A handshake segment.".into(),
+                Step::SimultaneousOpen => {
+                    "Simultaneous open: both ends sent a SYN before seeing the other's, \
+                     so each answers with SYN,ACK from SYN-RECEIVED."
+                        .into()
+                }
+                Step::Data => format!("{who} sends {len} bytes; seq numbers its first byte."),
+                Step::Ack => format!("{who} acknowledges every byte before ack; no data."),
+                Step::Teardown(1) => format!(
+                    "{who} has nothing more to send and closes its direction: FIN=1, seq=u. \
+                     It waits in FIN-WAIT-1 for the acknowledgment."
+                ),
+                Step::Teardown(2) => format!(
+                    "{who} acknowledges the FIN (ack=u+1) and is in CLOSE-WAIT: it may still send \
+                     data. The other end, acknowledged, waits in FIN-WAIT-2 for its FIN."
+                ),
+                Step::Teardown(3) => format!(
+                    "{who} has finished sending too: FIN=1, seq=w. It waits in LAST-ACK for the \
+                     final acknowledgment."
+                ),
+                Step::Teardown(_) => format!(
+                    "{who} acknowledges the last FIN (ack=w+1) and enters TIME-WAIT; the other end \
+                     closes as soon as this ACK arrives."
+                ),
+                Step::TeardownMerged => format!(
+                    "{who} had nothing left to send, so its ACK and its FIN travel in one segment: \
+                     the wave takes three segments instead of four."
+                ),
+                Step::SimultaneousClose => {
+                    "Simultaneous close: both ends sent FIN before receiving the \
+                     other's; both pass through CLOSING and both end in TIME-WAIT."
+                        .into()
+                }
+                Step::Reset => format!(
+                    "{who} aborts the connection with RST: no wave and no TIME-WAIT; data not yet \
+                     delivered is thrown away."
+                ),
+            }
+        }
+        Msg::NoteExplain {
+            note,
+            port,
+            rule: tw_rule,
+            until,
+        } => match note {
+            Note::ClientGuessed => {
+                "No SYN was seen (the capture began mid-connection): which end is the \
+                 client is a guess from the port numbers."
+                    .into()
+            }
+            Note::Retransmission => {
+                "Retransmission: this segment repeats sequence numbers already sent, \
+                 because the first copy or its acknowledgment was lost or late."
+                    .into()
+            }
+            Note::ConnectionRefused => format!(
+                "Connection refused: nothing listens on port {port}, so the server's kernel answers \
+                 the SYN with RST."
+            ),
+            Note::OldDuplicateSyn => {
+                "The SYN's sender answers the SYN-ACK with RST: it has no connection \
+                 waiting for that SYN, an old duplicate (RFC 9293 Figure 8). The server drops its \
+                 half-open connection. This is what the third handshake is for: with only two, the \
+                 server would hold the connection open, waiting for data that never comes."
+                    .into()
+            }
+            Note::PortsReused => {
+                "A new SYN on a 4-tuple seen before: a new connection on the same ports.".into()
+            }
+            Note::MergedClose => {
+                "Three segments instead of four: the passive closer merged steps 2 and 3 \
+                 of the wave."
+                    .into()
+            }
+            Note::HalfCloseData => {
+                "Half-close: data still flows from the end in CLOSE-WAIT to the end in \
+                 FIN-WAIT-2."
+                    .into()
+            }
+            Note::TimeWait(role) => format!(
+                "TIME-WAIT is never on the wire: the {} (the active closer) keeps the connection for \
+                 {} s ({}) so that a lost final ACK can be sent again and old segments die out; it \
+                 would end at t={until:.6}.",
+                side(role),
+                tw_rule.secs(),
+                rule(tw_rule)
+            ),
+            Note::SimultaneousClose => "Simultaneous close.".into(),
+            Note::SimultaneousOpen => "Simultaneous open.".into(),
+        },
+        Msg::Transition {
+            side: role,
+            from,
+            to,
+        } => format!("{} {from} → {to}", side(role)),
+        Msg::Payload { text, shown, total } => {
+            if shown as u64 >= u64::from(total) {
+                format!("data \"{text}\"")
+            } else {
+                format!("data \"{text}\"… ({shown} of {total} bytes shown)")
+            }
+        }
+        Msg::ConnHeader {
+            conn,
+            client,
+            server,
+            guessed,
+        } => format!(
+            "connection {conn}: client {client} ⇄ server {server}{}",
+            if guessed {
+                " (client guessed: no SYN seen)"
+            } else {
+                ""
+            }
+        ),
+        Msg::ColumnHeader => format!(
+            "{:>5} {:>10}  {:<12} {:^36} {}",
+            "#", "time", "client", "", "server"
+        ),
+        Msg::FileHeader { path } => format!("capture {path}"),
+        Msg::SummaryTitle => "summary".into(),
+        Msg::SummaryOpened { by, rtt_ms } => match (by, rtt_ms) {
+            (Some(r), Some(rtt)) => format!(
+                "opened by the {} (three-way handshake, RTT {rtt:.3} ms)",
+                side(r)
+            ),
+            (Some(r), None) => format!("opened by the {} (handshake not completed)", side(r)),
+            (None, _) => "opening not captured".into(),
+        },
+        Msg::SummaryClosed { by, reset } => match (by, reset) {
+            (Some(r), true) => format!("reset by the {}", side(r)),
+            (Some(r), false) => format!("closed first by the {}", side(r)),
+            (None, _) => "not closed in the capture".into(),
+        },
+        Msg::SummaryTraffic {
+            segments_c2s,
+            bytes_c2s,
+            segments_s2c,
+            bytes_s2c,
+        } => format!(
+            "client → server {segments_c2s} segments, {bytes_c2s} bytes; \
+             server → client {segments_s2c} segments, {bytes_s2c} bytes"
+        ),
+        Msg::SummarySpan {
+            first_frame,
+            last_frame,
+            secs,
+        } => {
+            format!("frames {first_frame}–{last_frame}, lasting {secs:.6} s")
+        }
+        Msg::SummaryFinal { client, server } => {
+            format!("final states: client {client}, server {server}")
+        }
+        Msg::SummaryTimeWait {
+            side: role,
+            until,
+            rule: tw_rule,
+        } => format!(
+            "the {} holds TIME-WAIT until t={until:.3} s ({}: {} s)",
+            side(role),
+            rule(tw_rule),
+            tw_rule.secs()
+        ),
+        Msg::SummaryZeek {
+            conn_state,
+            history,
+        } => format!("Zeek conn_state {conn_state}, history {history}"),
+        Msg::CaptureStats {
+            frames,
+            segments,
+            other,
+            undecodable,
+            connections,
+        } => format!(
+            "{frames} {}: {segments} TCP {} in {connections} {}, {other} other {} skipped, \
+             {undecodable} undecodable",
+            plural(frames, "frame", "frames"),
+            plural(segments, "segment", "segments"),
+            plural(connections, "connection", "connections"),
+            plural(other, "frame", "frames"),
+        ),
+        Msg::Undecodable { frame, reason } => {
+            format!("frame {frame} could not be decoded: {reason}")
+        }
+        Msg::MoreUndecodable { count } => format!("… and {count} more undecodable frames"),
+        Msg::Truncated { path, reason } => format!(
+            "warning: {path} is cut short ({reason}); every complete frame before that point is shown"
+        ),
+    }
+}

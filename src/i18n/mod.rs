@@ -1,0 +1,308 @@
+//! Every sentence tcplab prints, in English and Chinese, from one catalogue.
+//!
+//! A message is a [`Msg`] value; `en.rs` and `zh.rs` each turn every variant into
+//! text with an exhaustive `match`, so a message without a translation does not
+//! compile. Renderers never hold sentences of their own. The Chinese uses the
+//! document's terms (三次握手, 四次挥手, 第一次握手 …).
+
+mod en;
+mod zh;
+
+use crate::track::{Note, Role, Step, TcpState};
+use std::net::SocketAddr;
+
+/// The language of the text views. JSON output is always English.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Lang {
+    #[default]
+    En,
+    Zh,
+}
+
+impl Lang {
+    /// The language the environment asks for: `LC_ALL`, then `LC_MESSAGES`, then
+    /// `LANG`; Chinese when it starts with `zh`.
+    pub fn from_env() -> Lang {
+        for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {
+            if let Ok(value) = std::env::var(var) {
+                if !value.is_empty() {
+                    return if value.starts_with("zh") {
+                        Lang::Zh
+                    } else {
+                        Lang::En
+                    };
+                }
+            }
+        }
+        Lang::En
+    }
+
+    pub fn text(self, msg: &Msg<'_>) -> String {
+        match self {
+            Lang::En => en::text(msg),
+            Lang::Zh => zh::text(msg),
+        }
+    }
+}
+
+/// How long TIME-WAIT lasts and whose rule that is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TimeWaitRule {
+    /// Linux's fixed 60 s (TCP_TIMEWAIT_LEN).
+    Linux,
+    /// RFC 9293: 2×MSL with MSL = 2 minutes.
+    Rfc,
+    Custom(f64),
+}
+
+impl TimeWaitRule {
+    pub fn secs(self) -> f64 {
+        match self {
+            TimeWaitRule::Linux => 60.0,
+            TimeWaitRule::Rfc => 240.0,
+            TimeWaitRule::Custom(s) => s,
+        }
+    }
+}
+
+/// One message, with what it needs to be said.
+#[derive(Debug, Clone)]
+pub enum Msg<'a> {
+    Side(Role),
+    StepName(Step),
+    /// What the step means; `sender` sent the segment, `len` is its payload length.
+    StepExplain {
+        step: Step,
+        sender: Role,
+        len: u32,
+    },
+    /// A note on a segment. `port` is the server's port.
+    NoteExplain {
+        note: Note,
+        port: u16,
+        rule: TimeWaitRule,
+        until: f64,
+    },
+    Transition {
+        side: Role,
+        from: TcpState,
+        to: TcpState,
+    },
+    Payload {
+        text: &'a str,
+        shown: usize,
+        total: u32,
+    },
+    ConnHeader {
+        conn: u32,
+        client: SocketAddr,
+        server: SocketAddr,
+        guessed: bool,
+    },
+    ColumnHeader,
+    FileHeader {
+        path: &'a str,
+    },
+    SummaryTitle,
+    SummaryOpened {
+        by: Option<Role>,
+        rtt_ms: Option<f64>,
+    },
+    SummaryClosed {
+        by: Option<Role>,
+        reset: bool,
+    },
+    SummaryTraffic {
+        segments_c2s: u64,
+        bytes_c2s: u64,
+        segments_s2c: u64,
+        bytes_s2c: u64,
+    },
+    SummarySpan {
+        first_frame: u64,
+        last_frame: u64,
+        secs: f64,
+    },
+    SummaryFinal {
+        client: TcpState,
+        server: TcpState,
+    },
+    SummaryTimeWait {
+        side: Role,
+        until: f64,
+        rule: TimeWaitRule,
+    },
+    SummaryZeek {
+        conn_state: &'a str,
+        history: &'a str,
+    },
+    CaptureStats {
+        frames: u64,
+        segments: u64,
+        other: u64,
+        undecodable: u64,
+        connections: u64,
+    },
+    Undecodable {
+        frame: u64,
+        reason: &'a str,
+    },
+    MoreUndecodable {
+        count: u64,
+    },
+    Truncated {
+        path: &'a str,
+        reason: &'a str,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every message renders to non-empty text in both languages, and the Chinese is
+    /// really Chinese wherever the English is a sentence.
+    #[test]
+    fn every_message_has_both_languages() {
+        let addr: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let mut msgs = vec![
+            Msg::ColumnHeader,
+            Msg::FileHeader { path: "a.pcap" },
+            Msg::SummaryTitle,
+            Msg::ConnHeader {
+                conn: 0,
+                client: addr,
+                server: addr,
+                guessed: true,
+            },
+            Msg::SummaryOpened {
+                by: Some(Role::Client),
+                rtt_ms: Some(0.1),
+            },
+            Msg::SummaryOpened {
+                by: None,
+                rtt_ms: None,
+            },
+            Msg::SummaryClosed {
+                by: Some(Role::Server),
+                reset: false,
+            },
+            Msg::SummaryClosed {
+                by: None,
+                reset: false,
+            },
+            Msg::SummaryTraffic {
+                segments_c2s: 1,
+                bytes_c2s: 2,
+                segments_s2c: 3,
+                bytes_s2c: 4,
+            },
+            Msg::SummarySpan {
+                first_frame: 1,
+                last_frame: 2,
+                secs: 0.5,
+            },
+            Msg::SummaryFinal {
+                client: TcpState::TimeWait,
+                server: TcpState::Closed,
+            },
+            Msg::SummaryTimeWait {
+                side: Role::Client,
+                until: 60.0,
+                rule: TimeWaitRule::Linux,
+            },
+            Msg::SummaryZeek {
+                conn_state: "SF",
+                history: "ShADadFf",
+            },
+            Msg::CaptureStats {
+                frames: 1,
+                segments: 1,
+                other: 0,
+                undecodable: 0,
+                connections: 1,
+            },
+            Msg::Undecodable {
+                frame: 3,
+                reason: "bad",
+            },
+            Msg::MoreUndecodable { count: 3 },
+            Msg::Truncated {
+                path: "a.pcap",
+                reason: "cut",
+            },
+            Msg::Payload {
+                text: "hi",
+                shown: 2,
+                total: 2,
+            },
+        ];
+        let steps = [
+            Step::Handshake(1),
+            Step::Handshake(2),
+            Step::Handshake(3),
+            Step::SimultaneousOpen,
+            Step::Data,
+            Step::Ack,
+            Step::Teardown(1),
+            Step::Teardown(2),
+            Step::Teardown(3),
+            Step::Teardown(4),
+            Step::TeardownMerged,
+            Step::SimultaneousClose,
+            Step::Reset,
+        ];
+        for step in steps {
+            msgs.push(Msg::StepName(step));
+            msgs.push(Msg::StepExplain {
+                step,
+                sender: Role::Server,
+                len: 5,
+            });
+        }
+        let notes = [
+            Note::ClientGuessed,
+            Note::Retransmission,
+            Note::ConnectionRefused,
+            Note::OldDuplicateSyn,
+            Note::PortsReused,
+            Note::MergedClose,
+            Note::HalfCloseData,
+            Note::TimeWait(Role::Client),
+            Note::SimultaneousClose,
+            Note::SimultaneousOpen,
+        ];
+        for note in notes {
+            msgs.push(Msg::NoteExplain {
+                note,
+                port: 8080,
+                rule: TimeWaitRule::Rfc,
+                until: 1.0,
+            });
+        }
+        for role in [Role::Client, Role::Server] {
+            msgs.push(Msg::Side(role));
+            msgs.push(Msg::Transition {
+                side: role,
+                from: TcpState::Closed,
+                to: TcpState::SynSent,
+            });
+        }
+        for msg in &msgs {
+            let en = Lang::En.text(msg);
+            let zh = Lang::Zh.text(msg);
+            assert!(!en.trim().is_empty(), "{msg:?} has no English");
+            assert!(!zh.trim().is_empty(), "{msg:?} has no Chinese");
+            let has_han = zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+            let needs_han = en
+                .split_whitespace()
+                .filter(|w| w.chars().all(|c| c.is_ascii_lowercase()))
+                .count()
+                >= 2;
+            assert!(
+                !needs_han || has_han,
+                "{msg:?}: Chinese text looks untranslated: {zh}"
+            );
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! 中文：每一条 [`Msg`] 的中文文本，术语与原文档一致。
+
+use super::{Msg, TimeWaitRule};
+use crate::track::{Note, Role, Step};
+
+fn side(role: Role) -> &'static str {
+    match role {
+        Role::Client => "客户端",
+        Role::Server => "服务器",
+    }
+}
+
+fn rule(rule: TimeWaitRule) -> String {
+    match rule {
+        TimeWaitRule::Linux => "Linux 的取值".into(),
+        TimeWaitRule::Rfc => "RFC 9293：2MSL".into(),
+        TimeWaitRule::Custom(_) => "由 --time-wait 指定".into(),
+    }
+}
+
+fn ordinal(n: u8) -> &'static str {
+    match n {
+        1 => "一",
+        2 => "二",
+        3 => "三",
+        _ => "四",
+    }
+}
+
+pub(super) fn text(msg: &Msg<'_>) -> String {
+    match *msg {
+        Msg::Side(role) => side(role).into(),
+        Msg::StepName(step) => match step {
+            Step::Handshake(n) => format!("第{}次握手", ordinal(n)),
+            Step::SimultaneousOpen => "同时打开".into(),
+            Step::Data => "数据".into(),
+            Step::Ack => "确认".into(),
+            Step::Teardown(n) => format!("第{}次挥手", ordinal(n)),
+            Step::TeardownMerged => "第二、三次挥手（合并）".into(),
+            Step::SimultaneousClose => "同时关闭".into(),
+            Step::Reset => "复位（RST）".into(),
+        },
+        Msg::StepExplain { step, sender, len } => {
+            let who = side(sender);
+            match step {
+                Step::Handshake(1) => "客户端请求建立连接：SYN=1，seq=x 是它的初始序号（ISN）。SYN 不携带数据，\
+                     但要消耗一个序号。"
+                    .into(),
+                Step::Handshake(2) => "服务器同意建立连接：SYN=1、ACK=1，选定自己的初始序号 y，并确认 \
+                     ack=x+1，即期望收到的客户端的下一个序号。"
+                    .into(),
+                Step::Handshake(3) => "客户端确认服务器的 SYN：ACK=1，ack=y+1。这个报文到达后，双方都进入 \
+                     ESTABLISHED，连接建立。"
+                    .into(),
+                Step::Handshake(_) => "握手报文。".into(),
+                Step::SimultaneousOpen => "同时打开：双方都在收到对方的 SYN 之前发出了 SYN，\
+                     各自在 SYN-RECEIVED 状态回复 SYN,ACK。"
+                    .into(),
+                Step::Data => format!("{who}发送 {len} 字节数据；seq 是其中第一个字节的序号。"),
+                Step::Ack => format!("{who}确认 ack 之前的所有字节都已收到；本报文不携带数据。"),
+                Step::Teardown(1) => format!(
+                    "{who}没有数据要发送了，关闭自己这一方向：FIN=1，seq=u，进入 FIN-WAIT-1 等待确认。"
+                ),
+                Step::Teardown(2) => format!(
+                    "{who}确认收到 FIN（ack=u+1），进入 CLOSE-WAIT，此时仍可以继续发送数据；\
+                     对方收到确认后进入 FIN-WAIT-2，等待它的 FIN。"
+                ),
+                Step::Teardown(3) => {
+                    format!("{who}的数据也发送完了：FIN=1，seq=w，进入 LAST-ACK 等待最后的确认。")
+                }
+                Step::Teardown(_) => format!(
+                    "{who}确认最后一个 FIN（ack=w+1）并进入 TIME-WAIT；对方收到这个 ACK 后立即关闭连接。"
+                ),
+                Step::TeardownMerged => format!(
+                    "{who}已经没有数据要发送，ACK 和 FIN 合在一个报文里发出：挥手只用了三个报文，而不是四个。"
+                ),
+                Step::SimultaneousClose => "同时关闭：双方都在收到对方的 FIN 之前发出了 FIN，\
+                     都经过 CLOSING，最后都进入 TIME-WAIT。"
+                    .into(),
+                Step::Reset => format!("{who}用 RST 中止连接：没有挥手，也没有 TIME-WAIT；尚未交付的数据被丢弃。"),
+            }
+        }
+        Msg::NoteExplain { note, port, rule: tw_rule, until } => match note {
+            Note::ClientGuessed => "没有看到 SYN（抓包从连接中途开始）：哪一端是客户端，是根据端口号推测的。".into(),
+            Note::Retransmission => "重传：这个报文重复了已经发送过的序号，因为第一次发送的报文或它的确认丢失或迟到了。".into(),
+            Note::ConnectionRefused => {
+                format!("连接被拒绝：端口 {port} 上没有进程在监听，服务器的内核用 RST 回应了 SYN。")
+            }
+            Note::OldDuplicateSyn => "SYN 的发送方用 RST 回应了 SYN,ACK：它并没有在等待这个连接，\
+                 那是一个已失效的旧 SYN（RFC 9293 图 8）。服务器随即释放这个半开连接。\
+                 这正是第三次握手的作用：如果只有两次握手，服务器会一直保持连接，白白等待永远不会到来的数据。"
+                .into(),
+            Note::PortsReused => "在已经出现过的四元组上又出现了新的 SYN：这是同一对端口上的新连接。".into(),
+            Note::MergedClose => "三个报文而不是四个：被动关闭方把第二次和第三次挥手合并了。".into(),
+            Note::HalfCloseData => "半关闭：处于 CLOSE-WAIT 的一端仍在向处于 FIN-WAIT-2 的一端发送数据。".into(),
+            Note::TimeWait(role) => format!(
+                "TIME-WAIT 不会出现在线路上：{}（主动关闭方）要保持连接 {} 秒（{}），\
+                 以便在最后的 ACK 丢失时重发，并让网络中残留的旧报文消失；将在 t={until:.6} 时结束。",
+                side(role),
+                tw_rule.secs(),
+                rule(tw_rule)
+            ),
+            Note::SimultaneousClose => "同时关闭。".into(),
+            Note::SimultaneousOpen => "同时打开。".into(),
+        },
+        Msg::Transition { side: role, from, to } => format!("{} {from} → {to}", side(role)),
+        Msg::Payload { text, shown, total } => {
+            if shown as u64 >= u64::from(total) {
+                format!("数据 \"{text}\"")
+            } else {
+                format!("数据 \"{text}\"…（显示 {shown} / {total} 字节）")
+            }
+        }
+        Msg::ConnHeader { conn, client, server, guessed } => format!(
+            "连接 {conn}：客户端 {client} ⇄ 服务器 {server}{}",
+            if guessed { "（未看到 SYN，客户端为推测）" } else { "" }
+        ),
+        Msg::ColumnHeader => format!("{:>5} {:>10}  {:<12} {:^36} {}", "#", "时间", "客户端", "", "服务器"),
+        Msg::FileHeader { path } => format!("抓包文件 {path}"),
+        Msg::SummaryTitle => "汇总".into(),
+        Msg::SummaryOpened { by, rtt_ms } => match (by, rtt_ms) {
+            (Some(r), Some(rtt)) => format!("由{}发起（三次握手，RTT {rtt:.3} 毫秒）", side(r)),
+            (Some(r), None) => format!("由{}发起（握手未完成）", side(r)),
+            (None, _) => "未抓到连接的建立过程".into(),
+        },
+        Msg::SummaryClosed { by, reset } => match (by, reset) {
+            (Some(r), true) => format!("被{}复位（RST）", side(r)),
+            (Some(r), false) => format!("由{}先关闭（主动关闭方）", side(r)),
+            (None, _) => "抓包中连接没有关闭".into(),
+        },
+        Msg::SummaryTraffic { segments_c2s, bytes_c2s, segments_s2c, bytes_s2c } => format!(
+            "客户端 → 服务器 {segments_c2s} 个报文、{bytes_c2s} 字节；服务器 → 客户端 {segments_s2c} 个报文、{bytes_s2c} 字节"
+        ),
+        Msg::SummarySpan { first_frame, last_frame, secs } => {
+            format!("第 {first_frame}–{last_frame} 帧，持续 {secs:.6} 秒")
+        }
+        Msg::SummaryFinal { client, server } => format!("最终状态：客户端 {client}，服务器 {server}"),
+        Msg::SummaryTimeWait { side: role, until, rule: tw_rule } => {
+            format!("{}处于 TIME-WAIT，直到 t={until:.3} 秒（{}：{} 秒）", side(role), rule(tw_rule), tw_rule.secs())
+        }
+        Msg::SummaryZeek { conn_state, history } => format!("Zeek 连接状态 {conn_state}，历史 {history}"),
+        Msg::CaptureStats { frames, segments, other, undecodable, connections } => format!(
+            "共 {frames} 帧：{connections} 个连接中的 {segments} 个 TCP 报文，跳过其他帧 {other} 个，无法解码 {undecodable} 个"
+        ),
+        Msg::Undecodable { frame, reason } => format!("第 {frame} 帧无法解码：{reason}"),
+        Msg::MoreUndecodable { count } => format!("……另有 {count} 个无法解码的帧"),
+        Msg::Truncated { path, reason } => {
+            format!("警告：{path} 不完整（{reason}）；此前所有完整的帧都已显示")
+        }
+    }
+}

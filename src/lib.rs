@@ -1,0 +1,19 @@
+//! tcplab: see TCP at work.
+//!
+//! Frames come from a saved capture or a live interface (`source`), are decoded once
+//! into owned TCP segments (`decode`), followed connection by connection with the
+//! RFC 9293 state of both ends (`track`), and shown as an annotated timeline, a
+//! summary or JSON lines (`render`) in English or Chinese (`i18n`). `pipeline` ties
+//! one capture's stages together; each command lives in its own module.
+
+pub mod cli;
+pub mod decode;
+pub mod error;
+pub mod i18n;
+pub mod pipeline;
+pub mod render;
+pub mod replay;
+pub mod source;
+pub mod track;
+
+pub use error::{Error, Result};

@@ -1,0 +1,100 @@
+//! The pipeline for one capture: frames in, decoded, filtered, tracked, rendered.
+//!
+//! Replay and live capture both drive a [`Pipeline`] frame by frame; they differ only
+//! in where frames come from.
+
+use crate::decode::{self, Decoded, Segment};
+use crate::render::{CaptureStats, Renderer};
+use crate::source::{Frame, Timestamp};
+use crate::track::{Event, TrackConfig, Tracker};
+use std::io;
+use std::net::IpAddr;
+
+/// Which segments to show, beyond a BPF filter (these also see through VLAN tags and
+/// every link type, which a BPF `port` expression does not).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SegmentFilter {
+    pub port: Option<u16>,
+    pub host: Option<IpAddr>,
+}
+
+impl SegmentFilter {
+    pub fn accepts(&self, seg: &Segment) -> bool {
+        let port_ok = self
+            .port
+            .is_none_or(|p| seg.src.port() == p || seg.dst.port() == p);
+        let host_ok = self
+            .host
+            .is_none_or(|h| seg.src.ip() == h || seg.dst.ip() == h);
+        port_ok && host_ok
+    }
+}
+
+pub struct Pipeline<'r> {
+    tracker: Tracker,
+    renderer: &'r mut dyn Renderer,
+    filter: SegmentFilter,
+    stats: CaptureStats,
+    epoch: Option<Timestamp>,
+    events: Vec<Event>,
+}
+
+impl<'r> Pipeline<'r> {
+    pub fn new(
+        renderer: &'r mut dyn Renderer,
+        config: TrackConfig,
+        filter: SegmentFilter,
+    ) -> Pipeline<'r> {
+        Pipeline {
+            tracker: Tracker::new(config),
+            renderer,
+            filter,
+            stats: CaptureStats::default(),
+            epoch: None,
+            events: Vec::new(),
+        }
+    }
+
+    /// Takes one frame through decoding, tracking and rendering.
+    pub fn on_frame(&mut self, frame: &Frame<'_>) -> io::Result<()> {
+        self.stats.frames += 1;
+        let epoch = *self.epoch.get_or_insert(frame.ts);
+        match decode::decode(frame) {
+            Ok(Decoded::Tcp(seg)) if self.filter.accepts(&seg) => {
+                self.stats.segments += 1;
+                let ts = frame.ts.secs_since(epoch);
+                self.tracker
+                    .on_segment(&seg, frame.number, ts, &mut self.events);
+                self.drain()?;
+            }
+            Ok(_) => self.stats.other += 1,
+            Err(e) => self.stats.undecodable.push((frame.number.0, e.to_string())),
+        }
+        Ok(())
+    }
+
+    fn drain(&mut self) -> io::Result<()> {
+        for event in self.events.drain(..) {
+            self.renderer.event(&event)?;
+        }
+        Ok(())
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.renderer.flush()
+    }
+
+    pub fn tracker(&self) -> &Tracker {
+        &self.tracker
+    }
+
+    /// Ends the capture: summaries, then the closing statistics.
+    pub fn finish(mut self, name: &str, truncated: Option<String>) -> io::Result<CaptureStats> {
+        self.tracker.finish(&mut self.events);
+        self.drain()?;
+        self.stats.connections = self.tracker.connections().len() as u64;
+        self.stats.truncated = truncated;
+        self.renderer.end(name, &self.stats)?;
+        Ok(self.stats)
+    }
+}

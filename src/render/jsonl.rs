@@ -1,0 +1,205 @@
+//! JSON lines: one object per event, field names as `design.md` fixes them.
+//!
+//! The serde types here are the public contract and are kept apart from the tracker's
+//! own types, so that changing the tracker cannot change the output by accident.
+
+use super::{CaptureStats, Renderer};
+use crate::track::{ConnSummary, Event, SegmentEvent, Transition};
+use serde::Serialize;
+use std::io::{self, Write};
+
+#[derive(Serialize)]
+struct SegmentLine<'a> {
+    r#type: &'static str,
+    conn: u32,
+    frame: u64,
+    ts: f64,
+    src: String,
+    dst: String,
+    dir: &'static str,
+    flags: Vec<&'static str>,
+    seq: u32,
+    ack: Option<u32>,
+    seq_raw: u32,
+    ack_raw: u32,
+    len: u32,
+    win: u16,
+    label: &'a str,
+    step: String,
+    client_state: &'static str,
+    server_state: &'static str,
+    notes: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+struct TransitionLine {
+    r#type: &'static str,
+    conn: u32,
+    frame: u64,
+    ts: f64,
+    side: &'static str,
+    from: &'static str,
+    to: &'static str,
+}
+
+#[derive(Serialize)]
+struct ConnectionLine<'a> {
+    r#type: &'static str,
+    conn: u32,
+    client: String,
+    server: String,
+    first_frame: u64,
+    last_frame: u64,
+    handshake_rtt_ms: Option<f64>,
+    bytes_c2s: u64,
+    bytes_s2c: u64,
+    segments_c2s: u64,
+    segments_s2c: u64,
+    duration: f64,
+    opened_by: Option<&'static str>,
+    closed_by: Option<&'static str>,
+    conn_state: &'static str,
+    history: &'a str,
+    client_final: &'static str,
+    server_final: &'static str,
+    client_guessed: bool,
+    time_wait_until: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct CaptureLine<'a> {
+    r#type: &'static str,
+    source: &'a str,
+    frames: u64,
+    tcp_segments: u64,
+    other_frames: u64,
+    connections: u64,
+    undecodable: Vec<UndecodableFrame<'a>>,
+    truncated: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct UndecodableFrame<'a> {
+    frame: u64,
+    reason: &'a str,
+}
+
+/// Rounds capture seconds to the nanosecond the timestamps carry.
+fn secs(t: f64) -> f64 {
+    (t * 1e9).round() / 1e9
+}
+
+pub struct JsonLines<W: Write> {
+    out: W,
+}
+
+impl<W: Write> JsonLines<W> {
+    pub fn new(out: W) -> JsonLines<W> {
+        JsonLines { out }
+    }
+
+    fn line(&mut self, value: &impl Serialize) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, value)?;
+        self.out.write_all(b"\n")
+    }
+}
+
+fn segment_line(ev: &SegmentEvent) -> SegmentLine<'_> {
+    SegmentLine {
+        r#type: "segment",
+        conn: ev.conn.0,
+        frame: ev.frame.0,
+        ts: secs(ev.ts),
+        src: ev.src.to_string(),
+        dst: ev.dst.to_string(),
+        dir: ev.dir.name(),
+        flags: ev.flags.names().collect(),
+        seq: ev.seq,
+        ack: ev.ack,
+        seq_raw: ev.seq_raw.0,
+        ack_raw: ev.ack_raw.0,
+        len: ev.len,
+        win: ev.win,
+        label: &ev.label,
+        step: ev.step.to_string(),
+        client_state: ev.client_state.name(),
+        server_state: ev.server_state.name(),
+        notes: ev.notes.iter().map(|n| n.name()).collect(),
+    }
+}
+
+fn transition_line(t: &Transition) -> TransitionLine {
+    TransitionLine {
+        r#type: "transition",
+        conn: t.conn.0,
+        frame: t.frame.0,
+        ts: secs(t.ts),
+        side: t.side.name(),
+        from: t.from.name(),
+        to: t.to.name(),
+    }
+}
+
+fn connection_line(s: &ConnSummary) -> ConnectionLine<'_> {
+    ConnectionLine {
+        r#type: "connection",
+        conn: s.conn.0,
+        client: s.client.to_string(),
+        server: s.server.to_string(),
+        first_frame: s.first_frame.0,
+        last_frame: s.last_frame.0,
+        handshake_rtt_ms: s.handshake_rtt_ms,
+        bytes_c2s: s.bytes_c2s,
+        bytes_s2c: s.bytes_s2c,
+        segments_c2s: s.segments_c2s,
+        segments_s2c: s.segments_s2c,
+        duration: secs(s.last_ts - s.first_ts),
+        opened_by: s.opened_by.map(|r| r.name()),
+        closed_by: s.closed_by.map(|r| r.name()),
+        conn_state: s.conn_state,
+        history: &s.history,
+        client_final: s.client_final.name(),
+        server_final: s.server_final.name(),
+        client_guessed: s.client_guessed,
+        time_wait_until: s.time_wait_until.map(|(_, t)| secs(t)),
+    }
+}
+
+impl<W: Write> Renderer for JsonLines<W> {
+    fn begin(&mut self, _name: &str) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        match event {
+            Event::Segment(ev) => self.line(&segment_line(ev)),
+            Event::Transition(t) => self.line(&transition_line(t)),
+            Event::Connection(s) => self.line(&connection_line(s)),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    fn end(&mut self, name: &str, stats: &CaptureStats) -> io::Result<()> {
+        self.line(&CaptureLine {
+            r#type: "capture",
+            source: name,
+            frames: stats.frames,
+            tcp_segments: stats.segments,
+            other_frames: stats.other,
+            connections: stats.connections,
+            undecodable: stats
+                .undecodable
+                .iter()
+                .map(|(frame, reason)| UndecodableFrame {
+                    frame: *frame,
+                    reason,
+                })
+                .collect(),
+            truncated: stats.truncated.as_deref(),
+        })?;
+        self.out.flush()
+    }
+}

@@ -1,0 +1,44 @@
+//! Renderers: each turns the tracker's events into one output format, written to any
+//! `impl Write`. None of them decodes or tracks anything.
+
+pub mod jsonl;
+pub mod sanitize;
+pub mod summary;
+pub mod timeline;
+
+use crate::i18n::{Lang, TimeWaitRule};
+use crate::track::Event;
+use std::io;
+
+/// What reading one capture amounted to, for its closing lines.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaptureStats {
+    pub frames: u64,
+    pub segments: u64,
+    pub other: u64,
+    pub connections: u64,
+    /// Frame number and reason of every frame that could not be decoded.
+    pub undecodable: Vec<(u64, String)>,
+    /// libpcap's words when the input ended early.
+    pub truncated: Option<String>,
+}
+
+/// One output format.
+pub trait Renderer {
+    /// A capture (a file, or a live interface) begins.
+    fn begin(&mut self, name: &str) -> io::Result<()>;
+    fn event(&mut self, event: &Event) -> io::Result<()>;
+    /// Everything so far should reach the reader now (live capture).
+    fn flush(&mut self) -> io::Result<()>;
+    /// The capture ended; `stats` says what it held.
+    fn end(&mut self, name: &str, stats: &CaptureStats) -> io::Result<()>;
+}
+
+/// Settings shared by the text views.
+#[derive(Debug, Clone, Copy)]
+pub struct TextStyle {
+    pub lang: Lang,
+    pub time_wait: TimeWaitRule,
+    /// Print the per-segment timeline (false for `--summary`).
+    pub timeline: bool,
+}

@@ -1,0 +1,81 @@
+//! `tcplab replay`: saved captures through the pipeline, one after another.
+
+use crate::cli::{Format, ReplayArgs, ViewArgs};
+use crate::error::Result;
+use crate::pipeline::{Pipeline, SegmentFilter};
+use crate::render::jsonl::JsonLines;
+use crate::render::timeline::Timeline;
+use crate::render::{Renderer, TextStyle};
+use crate::source::file::{FileSource, ReadEnd};
+use crate::track::TrackConfig;
+use std::io::Write;
+
+/// How a replay went, for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Complete,
+    /// At least one file was cut short or damaged; what came before was reported.
+    Partial,
+}
+
+/// Builds the renderer that `view` asks for.
+pub fn renderer<'w>(view: &ViewArgs, out: impl Write + 'w) -> Box<dyn Renderer + 'w> {
+    match view.format {
+        Format::Jsonl => Box::new(JsonLines::new(out)),
+        Format::Text => Box::new(Timeline::new(
+            out,
+            TextStyle {
+                lang: view.lang(),
+                time_wait: view.time_wait,
+                timeline: !view.summary,
+            },
+        )),
+    }
+}
+
+pub fn track_config(view: &ViewArgs) -> TrackConfig {
+    TrackConfig {
+        time_wait_secs: view.time_wait.secs(),
+    }
+}
+
+/// Replays every file of `args` to `out`; warnings go to `err`.
+pub fn run(args: &ReplayArgs, out: impl Write, err: &mut impl Write) -> Result<Outcome> {
+    let mut renderer = renderer(&args.view, out);
+    let filter = SegmentFilter {
+        port: args.filter.port,
+        host: args.filter.host,
+    };
+    let mut outcome = Outcome::Complete;
+    for path in &args.files {
+        let mut source = FileSource::open(path, args.filter.bpf.as_deref())?;
+        let name = path.display().to_string();
+        renderer.begin(&name)?;
+        let mut pipeline = Pipeline::new(renderer.as_mut(), track_config(&args.view), filter);
+        let mut write_error = None;
+        let end = source.for_each(|frame| {
+            if write_error.is_none() {
+                if let Err(e) = pipeline.on_frame(frame) {
+                    write_error = Some(e);
+                }
+            }
+        });
+        if let Some(e) = write_error {
+            return Err(e.into());
+        }
+        let truncated = match end {
+            ReadEnd::Complete => None,
+            ReadEnd::Truncated(reason) => Some(reason),
+        };
+        pipeline.finish(&name, truncated.clone())?;
+        if let Some(reason) = truncated {
+            outcome = Outcome::Partial;
+            let text = args.view.lang().text(&crate::i18n::Msg::Truncated {
+                path: &crate::render::sanitize::sanitize_str(&name),
+                reason: &reason,
+            });
+            writeln!(err, "tcplab: {text}")?;
+        }
+    }
+    Ok(outcome)
+}

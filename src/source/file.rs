@@ -1,0 +1,115 @@
+//! Saved captures (`.pcap`, `.pcapng`) read through libpcap, record by record.
+
+use super::{Frame, FrameNumber, LinkType, Timestamp};
+use crate::decode::link;
+use crate::error::{Error, Result};
+use pcap::{Capture, Offline, Precision};
+use std::path::{Path, PathBuf};
+
+/// How reading a file ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadEnd {
+    /// Every record was read.
+    Complete,
+    /// The file stops in the middle of a record (or is otherwise damaged from there
+    /// on); everything before it was delivered. libpcap's words.
+    Truncated(String),
+}
+
+/// An open capture file.
+pub struct FileSource {
+    path: PathBuf,
+    capture: Capture<Offline>,
+    link: LinkType,
+    filter: Option<pcap::BpfProgram>,
+}
+
+impl FileSource {
+    /// Opens `path`; `filter` is a BPF expression applied to each record, so that
+    /// frame numbers still count every record of the file.
+    pub fn open(path: &Path, filter: Option<&str>) -> Result<FileSource> {
+        if let Err(e) = std::fs::metadata(path) {
+            return Err(Error::Open {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            });
+        }
+        let capture =
+            Capture::from_file_with_precision(path, Precision::Nano).map_err(|e| Error::Open {
+                path: path.to_owned(),
+                reason: explain_open_error(&e),
+            })?;
+        let link = LinkType(capture.get_datalink().0);
+        if !link::is_supported(link) {
+            return Err(Error::UnsupportedLink {
+                path: path.to_owned(),
+                link: link.0,
+                name: pcap::Linktype(link.0)
+                    .get_name()
+                    .unwrap_or_else(|_| "unknown".into()),
+            });
+        }
+        let filter = match filter {
+            Some(expr) => Some(capture.compile(expr, true).map_err(|e| Error::Filter {
+                expr: expr.to_owned(),
+                reason: e.to_string(),
+            })?),
+            None => None,
+        };
+        Ok(FileSource {
+            path: path.to_owned(),
+            capture,
+            link,
+            filter,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn link(&self) -> LinkType {
+        self.link
+    }
+
+    /// Hands every record that passes the filter to `each`, in file order.
+    pub fn for_each(&mut self, mut each: impl FnMut(&Frame<'_>)) -> ReadEnd {
+        let mut number = 0u64;
+        loop {
+            match self.capture.next_packet() {
+                Ok(packet) => {
+                    number += 1;
+                    if let Some(filter) = &self.filter {
+                        if !filter.filter(packet.data) {
+                            continue;
+                        }
+                    }
+                    let ts = Timestamp::from_secs_nanos(
+                        packet.header.ts.tv_sec,
+                        packet.header.ts.tv_usec,
+                    );
+                    each(&Frame {
+                        number: FrameNumber(number),
+                        ts,
+                        link: self.link,
+                        data: packet.data,
+                        wire_len: packet.header.len,
+                    });
+                }
+                Err(pcap::Error::NoMorePackets) => return ReadEnd::Complete,
+                Err(e) => return ReadEnd::Truncated(e.to_string()),
+            }
+        }
+    }
+}
+
+fn explain_open_error(e: &pcap::Error) -> String {
+    let text = e.to_string();
+    if text.contains("unknown file format") {
+        "not a pcap or pcapng capture (unknown file format)".to_string()
+    } else if text.contains("truncated") {
+        format!("the file ends inside its header ({text})")
+    } else {
+        text
+    }
+}

@@ -1,0 +1,41 @@
+//! Where frames come from: saved capture files, a live interface, or frames built in tests.
+//!
+//! Every source hands out [`Frame`]s: the bytes of one captured record with its
+//! timestamp, its 1-based record number and the capture's link type.
+
+pub mod file;
+
+/// Capture time, in nanoseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub fn from_secs_nanos(secs: i64, nanos: i64) -> Timestamp {
+        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
+    }
+
+    /// Seconds elapsed since `earlier` (negative when the capture goes back in time).
+    pub fn secs_since(self, earlier: Timestamp) -> f64 {
+        self.0.saturating_sub(earlier.0) as f64 / 1e9
+    }
+}
+
+/// The 1-based number of a record in its capture, every record counted (Wireshark's
+/// `frame.number`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct FrameNumber(pub u64);
+
+/// A libpcap `LINKTYPE_*` value: what the first byte of a record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinkType(pub i32);
+
+/// One captured record.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    pub number: FrameNumber,
+    pub ts: Timestamp,
+    pub link: LinkType,
+    /// Bytes on the wire, as many as the capture kept (may be fewer than `wire_len`).
+    pub data: &'a [u8],
+    pub wire_len: u32,
+}

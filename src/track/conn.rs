@@ -1,0 +1,716 @@
+//! One connection seen from the wire: both ends' states, relative numbering, the
+//! textbook labels, and the counters for its summary.
+//!
+//! The state of each end follows RFC 9293's diagram (Figure 5), whose arrows read
+//! "event / answer". A change whose event is answered with a segment ("rcv SYN / snd
+//! SYN,ACK", "rcv FIN / snd ACK") is shown on the answer, because that is where the
+//! wire reveals it; a change that sends nothing ("rcv ACK of FIN") is shown on the
+//! segment that causes it. This is exactly how the document's Figure 2 writes the
+//! states beside the arrows.
+
+use super::event::{
+    ConnId, ConnSummary, Direction, Event, Note, Role, SegmentEvent, Step, Transition,
+};
+use super::seq::SeqNum;
+use super::state::TcpState;
+use super::zeek::History;
+use crate::decode::Segment;
+use crate::source::FrameNumber;
+use std::net::SocketAddr;
+
+/// What the wire has shown about one end.
+#[derive(Debug, Clone)]
+pub struct Side {
+    pub state: TcpState,
+    /// The number Wireshark makes relative seq numbers start from (the ISN when a
+    /// SYN was seen).
+    pub base: Option<SeqNum>,
+    /// Sequence number of this end's SYN.
+    pub isn: Option<SeqNum>,
+    /// Sequence number of this end's FIN.
+    pub fin: Option<SeqNum>,
+    /// The highest sequence number sent so far, plus one.
+    pub next_seq: Option<SeqNum>,
+    pub syn_acked: bool,
+    pub fin_acked: bool,
+    /// This end went SYN-RECEIVED from LISTEN, so a RST sends it back to LISTEN.
+    pub passive_open: bool,
+    /// The ack number of the last SYN-ACK this end received.
+    pub last_synack_ack: Option<SeqNum>,
+    pub bytes: u64,
+    pub segments: u64,
+    /// Steps already shown for this end's SYN and FIN, so retransmissions repeat them.
+    pub syn_step: Option<Step>,
+    pub fin_step: Option<Step>,
+}
+
+impl Side {
+    fn new(state: TcpState) -> Side {
+        Side {
+            state,
+            base: None,
+            isn: None,
+            fin: None,
+            next_seq: None,
+            syn_acked: false,
+            fin_acked: false,
+            passive_open: false,
+            last_synack_ack: None,
+            bytes: 0,
+            segments: 0,
+            syn_step: None,
+            fin_step: None,
+        }
+    }
+}
+
+/// The symbols of the document's Figure 2 for the wave: u is the active closer's FIN,
+/// v the passive closer's seq on its ACK, w the passive closer's FIN.
+#[derive(Debug, Clone, Default)]
+struct Wave {
+    closer: Option<Role>,
+    u: Option<SeqNum>,
+    v: Option<SeqNum>,
+    w: Option<SeqNum>,
+    second_seen: bool,
+    fourth_seen: bool,
+    simultaneous: bool,
+}
+
+/// Settings that change what the tracker concludes.
+#[derive(Debug, Clone, Copy)]
+pub struct TrackConfig {
+    /// How long TIME-WAIT lasts, in seconds (Linux 60, RFC 9293 2×MSL = 240).
+    pub time_wait_secs: f64,
+}
+
+impl Default for TrackConfig {
+    fn default() -> Self {
+        TrackConfig {
+            time_wait_secs: 60.0,
+        }
+    }
+}
+
+/// One connection, both ends.
+#[derive(Debug, Clone)]
+pub struct Conn {
+    pub id: ConnId,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub client_guessed: bool,
+    sides: [Side; 2],
+    wave: Wave,
+    simultaneous_open: bool,
+    first_frame: FrameNumber,
+    last_frame: FrameNumber,
+    first_ts: f64,
+    last_ts: f64,
+    syn_ts: Option<f64>,
+    established_ts: Option<f64>,
+    opened_by: Option<Role>,
+    closed_by: Option<Role>,
+    reset_by: Option<Role>,
+    history: History,
+    time_wait: Option<(Role, f64)>,
+}
+
+impl Conn {
+    /// A connection whose first segment is `seg`. The client is the sender of a bare
+    /// SYN, the receiver of a SYN-ACK, or else a guess from the port numbers.
+    pub fn new(id: ConnId, seg: &Segment, frame: FrameNumber, ts: f64) -> Conn {
+        let (client, server, guessed, client_state, server_state) =
+            if seg.flags.syn() && !seg.flags.ack() {
+                (seg.src, seg.dst, false, TcpState::Closed, TcpState::Listen)
+            } else if seg.flags.syn() {
+                (seg.dst, seg.src, false, TcpState::SynSent, TcpState::Listen)
+            } else {
+                let (c, s) = guess_client(seg.src, seg.dst);
+                (c, s, true, TcpState::Established, TcpState::Established)
+            };
+        Conn {
+            id,
+            client,
+            server,
+            client_guessed: guessed,
+            sides: [Side::new(client_state), Side::new(server_state)],
+            wave: Wave::default(),
+            simultaneous_open: false,
+            first_frame: frame,
+            last_frame: frame,
+            first_ts: ts,
+            last_ts: ts,
+            syn_ts: None,
+            established_ts: None,
+            opened_by: None,
+            closed_by: None,
+            reset_by: None,
+            history: History::default(),
+            time_wait: None,
+        }
+    }
+
+    pub fn side(&self, role: Role) -> &Side {
+        &self.sides[role.index()]
+    }
+
+    fn side_mut(&mut self, role: Role) -> &mut Side {
+        &mut self.sides[role.index()]
+    }
+
+    pub fn state(&self, role: Role) -> TcpState {
+        self.side(role).state
+    }
+
+    /// True once neither end holds the connection open any more.
+    pub fn is_finished(&self) -> bool {
+        self.sides.iter().all(|s| {
+            matches!(
+                s.state,
+                TcpState::Closed | TcpState::TimeWait | TcpState::Listen
+            )
+        })
+    }
+
+    /// Whether a bare SYN from `src` with this sequence number begins a new connection
+    /// on this 4-tuple (Wireshark does the same: a SYN whose seq differs from the
+    /// sender's base starts a new stream).
+    pub fn is_reopened_by(&self, seg: &Segment) -> bool {
+        if !seg.flags.syn() || seg.flags.ack() || seg.flags.rst() {
+            return false;
+        }
+        let role = if seg.src == self.client {
+            Role::Client
+        } else {
+            Role::Server
+        };
+        match self.side(role).base {
+            Some(base) => base != seg.seq,
+            None => false,
+        }
+    }
+
+    /// Follows one segment of this connection, appending what it shows to `out`.
+    pub fn on_segment(
+        &mut self,
+        seg: &Segment,
+        frame: FrameNumber,
+        ts: f64,
+        cfg: &TrackConfig,
+        out: &mut Vec<Event>,
+    ) {
+        let dir = if seg.src == self.client && seg.dst == self.server {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        };
+        let me = dir.sender();
+        let peer = me.peer();
+        let flags = seg.flags;
+        let mut notes = Vec::new();
+        if self.client_guessed && self.first_frame == frame {
+            notes.push(Note::ClientGuessed);
+        }
+        self.last_frame = frame;
+        self.last_ts = ts;
+
+        // Relative numbering, as Wireshark does it: a SYN's seq is the base; otherwise
+        // the first seq seen minus one, so that the first segment shows 1; an end's base
+        // is also learned from the first ACK the other end sends it.
+        if self.side(me).base.is_none() {
+            self.side_mut(me).base = Some(if flags.syn() {
+                seg.seq
+            } else {
+                seg.seq.add(u32::MAX)
+            });
+        }
+        if flags.ack() && self.side(peer).base.is_none() {
+            self.side_mut(peer).base = Some(seg.ack.add(u32::MAX));
+        }
+
+        // Sequence-space bookkeeping: retransmissions, SYN and FIN positions.
+        let seq_end = seg.seq.add(seg.seq_len());
+        {
+            let s = self.side_mut(me);
+            if seg.seq_len() > 0 {
+                if let Some(next) = s.next_seq {
+                    if seq_end.before_or_at(next) {
+                        notes.push(Note::Retransmission);
+                    }
+                }
+            }
+            s.next_seq = Some(match s.next_seq {
+                Some(next) if next.after(seq_end) => next,
+                _ => seq_end,
+            });
+            if flags.syn() && s.isn.is_none() {
+                s.isn = Some(seg.seq);
+            }
+            if flags.fin() && s.fin.is_none() {
+                s.fin = Some(seg.seq.add(seg.payload_len));
+            }
+            s.bytes += u64::from(seg.payload_len);
+            s.segments += 1;
+        }
+        let acks_peer_syn =
+            flags.ack() && self.side(peer).isn.is_some_and(|isn| seg.ack.after(isn));
+        let acks_peer_fin =
+            flags.ack() && self.side(peer).fin.is_some_and(|fin| seg.ack.after(fin));
+        if acks_peer_syn {
+            self.side_mut(peer).syn_acked = true;
+        }
+        if acks_peer_fin {
+            self.side_mut(peer).fin_acked = true;
+        }
+        if flags.syn() && flags.ack() {
+            self.side_mut(peer).last_synack_ack = Some(seg.ack);
+        }
+        self.history
+            .record(dir, seg, notes.contains(&Note::Retransmission));
+        if flags.syn() && !flags.ack() && self.syn_ts.is_none() {
+            self.syn_ts = Some(ts);
+            self.opened_by = Some(me);
+        }
+        if (flags.fin() || flags.rst()) && self.closed_by.is_none() {
+            self.closed_by = Some(me);
+        }
+        if flags.rst() && self.reset_by.is_none() {
+            self.reset_by = Some(me);
+        }
+
+        let (step, label) = self.step_and_label(seg, me, acks_peer_syn, acks_peer_fin, &mut notes);
+
+        // State changes: first the sender's (shown on its answer), then the receiver's.
+        let mut changes: Vec<(Role, TcpState, TcpState)> = Vec::new();
+        for to in self.sender_transitions(seg, me, acks_peer_syn, acks_peer_fin, &mut notes) {
+            self.set_state(me, to, &mut changes);
+        }
+        if let Some(to) = self.receiver_transition(seg, peer) {
+            self.set_state(peer, to, &mut changes);
+        }
+        for &(role, _, to) in &changes {
+            if to == TcpState::TimeWait {
+                notes.push(Note::TimeWait(role));
+                self.time_wait = Some((role, ts + cfg.time_wait_secs));
+            }
+            if to == TcpState::Established && role == Role::Server && self.established_ts.is_none()
+            {
+                self.established_ts = Some(ts);
+            }
+        }
+
+        let relative_ack = flags.ack().then(|| {
+            let base = self.side(peer).base.unwrap_or(SeqNum(0));
+            seg.ack.since(base)
+        });
+        out.push(Event::Segment(SegmentEvent {
+            conn: self.id,
+            frame,
+            ts,
+            src: seg.src,
+            dst: seg.dst,
+            dir,
+            flags,
+            seq: seg.seq.since(self.side(me).base.unwrap_or(seg.seq)),
+            ack: relative_ack,
+            seq_raw: seg.seq,
+            ack_raw: seg.ack,
+            len: seg.payload_len,
+            win: seg.window,
+            label,
+            step,
+            client_state: self.state(Role::Client),
+            server_state: self.state(Role::Server),
+            notes,
+            payload: seg.payload.clone(),
+        }));
+        for (side, from, to) in changes {
+            out.push(Event::Transition(Transition {
+                conn: self.id,
+                frame,
+                ts,
+                side,
+                from,
+                to,
+            }));
+        }
+    }
+
+    /// The one place a state changes, so that every change is reported.
+    fn set_state(
+        &mut self,
+        role: Role,
+        to: TcpState,
+        changes: &mut Vec<(Role, TcpState, TcpState)>,
+    ) {
+        let from = self.state(role);
+        if from == to {
+            return;
+        }
+        debug_assert!(from.can_become(to), "{from} -> {to}");
+        self.side_mut(role).state = to;
+        changes.push((role, from, to));
+    }
+
+    /// Changes of the sending end: RFC 9293's "event / answer" arrows, whose answer
+    /// is this segment, and the CLOSE and OPEN calls that send SYN and FIN.
+    fn sender_transitions(
+        &mut self,
+        seg: &Segment,
+        me: Role,
+        acks_peer_syn: bool,
+        acks_peer_fin: bool,
+        notes: &mut Vec<Note>,
+    ) -> Vec<TcpState> {
+        use TcpState::*;
+        let flags = seg.flags;
+        let state = self.state(me);
+        let peer_state = self.state(me.peer());
+        if flags.rst() {
+            return match state {
+                // Nothing listens: the kernel refuses the SYN in the server's name.
+                Listen if peer_state == SynSent => {
+                    notes.push(Note::ConnectionRefused);
+                    vec![Closed]
+                }
+                // The SYN's sender resets the SYN-ACK: it has no connection waiting
+                // for it, so that SYN was an old duplicate (RFC 9293 Figure 8). If the
+                // SYN-ACK acknowledged some other SYN, the end keeps waiting in SYN-SENT.
+                SynSent if self.side(me).last_synack_ack.is_some() => {
+                    notes.push(Note::OldDuplicateSyn);
+                    let side = self.side(me);
+                    let answers_own_syn = side.isn.map(|isn| isn.add(1)) == side.last_synack_ack;
+                    if answers_own_syn {
+                        vec![Closed]
+                    } else {
+                        vec![]
+                    }
+                }
+                Closed | Listen => vec![],
+                _ => vec![Closed],
+            };
+        }
+        if flags.syn() {
+            return match (state, flags.ack()) {
+                // Active open: "OPEN / snd SYN".
+                (Closed | Listen, false) => vec![SynSent],
+                // Passive open answered: "rcv SYN / snd SYN,ACK".
+                (Listen | Closed, true) => {
+                    self.side_mut(me).passive_open = true;
+                    vec![SynReceived]
+                }
+                // Simultaneous open: "rcv SYN / snd SYN,ACK" from SYN-SENT.
+                (SynSent, true) => vec![SynReceived],
+                _ => vec![],
+            };
+        }
+        let mut path = Vec::new();
+        let mut now = state;
+        if flags.ack() {
+            match now {
+                // "rcv SYN,ACK / snd ACK".
+                SynSent if acks_peer_syn || self.side(me.peer()).isn.is_none() => now = Established,
+                // Simultaneous open completing on this end's ACK.
+                SynReceived if self.side(me).syn_acked => now = Established,
+                _ => {}
+            }
+            if now != state {
+                path.push(now);
+            }
+        }
+        if acks_peer_fin {
+            // "rcv FIN / snd ACK" in its three forms.
+            let next = match now {
+                Established => Some(CloseWait),
+                FinWait1 if self.side(me).fin_acked => Some(TimeWait),
+                FinWait1 => Some(Closing),
+                FinWait2 => Some(TimeWait),
+                _ => None,
+            };
+            if let Some(next) = next {
+                now = next;
+                path.push(now);
+            }
+        }
+        if flags.fin() {
+            // "CLOSE / snd FIN".
+            let next = match now {
+                Established | SynReceived => Some(FinWait1),
+                CloseWait => Some(LastAck),
+                _ => None,
+            };
+            if let Some(next) = next {
+                path.push(next);
+            }
+        }
+        path
+    }
+
+    /// The change of the receiving end that needs no answer, or a reset.
+    fn receiver_transition(&self, seg: &Segment, role: Role) -> Option<TcpState> {
+        use TcpState::*;
+        let side = self.side(role);
+        let flags = seg.flags;
+        if flags.rst() {
+            return match side.state {
+                Closed | Listen => None,
+                SynReceived if side.passive_open => Some(Listen),
+                // In SYN-SENT a reset counts only if it acknowledges our SYN.
+                SynSent if !flags.ack() => None,
+                _ => Some(Closed),
+            };
+        }
+        if !flags.ack() {
+            return None;
+        }
+        match side.state {
+            SynReceived if side.syn_acked => Some(Established),
+            FinWait1 if side.fin_acked && !flags.fin() => Some(FinWait2),
+            Closing if side.fin_acked => Some(TimeWait),
+            LastAck if side.fin_acked => Some(Closed),
+            _ => None,
+        }
+    }
+
+    /// Where the segment stands in the story, and its label in the document's symbols.
+    fn step_and_label(
+        &mut self,
+        seg: &Segment,
+        me: Role,
+        acks_peer_syn: bool,
+        acks_peer_fin: bool,
+        notes: &mut Vec<Note>,
+    ) -> (Step, String) {
+        let flags = seg.flags;
+        let x = self.side(Role::Client).base.unwrap_or(SeqNum(0));
+        let y = self.side(Role::Server).base.unwrap_or(SeqNum(0));
+        let (own_name, own_base, peer_name, peer_base) = match me {
+            Role::Client => ("x", x, "y", y),
+            Role::Server => ("y", y, "x", x),
+        };
+        let plain = || {
+            let mut label = format!("{flags} seq={}", sym(own_name, own_base, seg.seq));
+            if flags.ack() {
+                label += &format!(" ack={}", sym(peer_name, peer_base, seg.ack));
+            }
+            label
+        };
+        if flags.rst() {
+            return (Step::Reset, plain());
+        }
+        if flags.syn() {
+            let step = match (me, flags.ack()) {
+                (Role::Client, false) => Step::Handshake(1),
+                (Role::Server, true) if !self.simultaneous_open => Step::Handshake(2),
+                _ => {
+                    if !self.simultaneous_open {
+                        notes.push(Note::SimultaneousOpen);
+                    }
+                    self.simultaneous_open = true;
+                    Step::SimultaneousOpen
+                }
+            };
+            let step = *self.side_mut(me).syn_step.get_or_insert(step);
+            let label = match step {
+                Step::Handshake(1) => "SYN seq=x".to_string(),
+                Step::Handshake(2) => format!("SYN,ACK seq=y ack={}", sym("x", x, seg.ack)),
+                _ if flags.ack() => {
+                    format!(
+                        "SYN,ACK seq={own_name} ack={}",
+                        sym(peer_name, peer_base, seg.ack)
+                    )
+                }
+                _ => format!("SYN seq={own_name}"),
+            };
+            return (step, label);
+        }
+        if flags.fin() {
+            return self.fin_step(seg, me, notes);
+        }
+        // An ACK that completes the handshake.
+        if me == Role::Client
+            && acks_peer_syn
+            && !self.simultaneous_open
+            && self.state(Role::Client) == crate::track::TcpState::SynSent
+        {
+            return (
+                Step::Handshake(3),
+                format!(
+                    "ACK seq={} ack={}",
+                    sym("x", x, seg.seq),
+                    sym("y", y, seg.ack)
+                ),
+            );
+        }
+        if self.simultaneous_open
+            && matches!(self.state(me), TcpState::SynSent | TcpState::SynReceived)
+        {
+            return (Step::SimultaneousOpen, plain());
+        }
+        if let (Some(closer), Some(u)) = (self.wave.closer, self.wave.u) {
+            if me != closer && acks_peer_fin && !self.wave.second_seen && self.wave.w.is_none() {
+                // Step 2: the passive closer acknowledges the FIN.
+                self.wave.second_seen = true;
+                self.wave.v = Some(seg.seq);
+                return (
+                    Step::Teardown(2),
+                    format!("ACK seq=v ack={}", sym("u", u, seg.ack)),
+                );
+            }
+            if let Some(w) = self.wave.w {
+                if me == closer
+                    && acks_peer_fin
+                    && !self.wave.fourth_seen
+                    && !self.wave.simultaneous
+                {
+                    // Step 4: the active closer acknowledges the passive closer's FIN.
+                    self.wave.fourth_seen = true;
+                    return (
+                        Step::Teardown(4),
+                        format!(
+                            "ACK seq={} ack={}",
+                            sym("u", u, seg.seq),
+                            sym("w", w, seg.ack)
+                        ),
+                    );
+                }
+            }
+            if self.wave.simultaneous && acks_peer_fin && seg.payload_len == 0 {
+                return (Step::SimultaneousClose, plain());
+            }
+            if me != closer
+                && seg.payload_len > 0
+                && self.side(closer).fin.is_some()
+                && acks_peer_fin
+            {
+                notes.push(Note::HalfCloseData);
+            }
+        }
+        let step = if seg.payload_len > 0 {
+            Step::Data
+        } else {
+            Step::Ack
+        };
+        (step, plain())
+    }
+
+    /// Steps 1 and 3 of the wave (or 2+3 merged, or a simultaneous close).
+    fn fin_step(&mut self, seg: &Segment, me: Role, notes: &mut Vec<Note>) -> (Step, String) {
+        let fin_at = seg.seq.add(seg.payload_len);
+        if let Some(step) = self.side(me).fin_step {
+            // A retransmitted FIN keeps the step of the first one.
+            let label = match step {
+                Step::Teardown(1) => format!(
+                    "FIN seq={}",
+                    sym("u", self.wave.u.unwrap_or(fin_at), seg.seq)
+                ),
+                _ => format!(
+                    "{} seq={}",
+                    seg.flags,
+                    sym("w", self.wave.w.unwrap_or(fin_at), seg.seq)
+                ),
+            };
+            return (step, label);
+        }
+        let (step, label) = match self.wave.closer {
+            None => {
+                self.wave.closer = Some(me);
+                self.wave.u = Some(fin_at);
+                (
+                    Step::Teardown(1),
+                    format!("FIN seq={}", sym("u", fin_at, seg.seq)),
+                )
+            }
+            Some(closer) => {
+                debug_assert_ne!(closer, me);
+                self.wave.w = Some(fin_at);
+                let u = self.wave.u.unwrap_or(fin_at);
+                let acks_u = seg.flags.ack() && seg.ack.after(u);
+                let ack = if seg.flags.ack() {
+                    format!(" ack={}", sym("u", u, seg.ack))
+                } else {
+                    String::new()
+                };
+                if !acks_u {
+                    self.wave.simultaneous = true;
+                    notes.push(Note::SimultaneousClose);
+                    (
+                        Step::SimultaneousClose,
+                        format!("{} seq={}{ack}", seg.flags, sym("w", fin_at, seg.seq)),
+                    )
+                } else if self.wave.second_seen {
+                    (
+                        Step::Teardown(3),
+                        format!("FIN,ACK seq={}{ack}", sym("w", fin_at, seg.seq)),
+                    )
+                } else {
+                    self.wave.second_seen = true;
+                    self.wave.v = Some(seg.seq);
+                    notes.push(Note::MergedClose);
+                    (
+                        Step::TeardownMerged,
+                        format!("FIN,ACK seq={}{ack}", sym("w", fin_at, seg.seq)),
+                    )
+                }
+            }
+        };
+        self.side_mut(me).fin_step = Some(step);
+        (step, label)
+    }
+
+    /// The connection's summary for the end of the input.
+    pub fn summary(&self) -> ConnSummary {
+        let client = self.side(Role::Client);
+        let server = self.side(Role::Server);
+        ConnSummary {
+            conn: self.id,
+            client: self.client,
+            server: self.server,
+            client_guessed: self.client_guessed,
+            first_frame: self.first_frame,
+            last_frame: self.last_frame,
+            first_ts: self.first_ts,
+            last_ts: self.last_ts,
+            handshake_rtt_ms: match (self.syn_ts, self.established_ts) {
+                (Some(a), Some(b)) => Some(((b - a) * 1e6).round() / 1e3),
+                _ => None,
+            },
+            bytes_c2s: client.bytes,
+            bytes_s2c: server.bytes,
+            segments_c2s: client.segments,
+            segments_s2c: server.segments,
+            opened_by: self.opened_by,
+            closed_by: self.closed_by,
+            reset_by: self.reset_by,
+            conn_state: self.history.conn_state(),
+            history: self.history.letters().to_string(),
+            client_final: client.state,
+            server_final: server.state,
+            time_wait_until: self
+                .time_wait
+                .filter(|(role, _)| self.state(*role) == TcpState::TimeWait),
+        }
+    }
+}
+
+/// `name`, `name+3` or `name-2`: `value` written relative to the symbol `name` = `base`.
+fn sym(name: &str, base: SeqNum, value: SeqNum) -> String {
+    match value.since(base) as i32 {
+        0 => name.to_string(),
+        d if d > 0 => format!("{name}+{d}"),
+        d => format!("{name}{d}"),
+    }
+}
+
+/// With no SYN seen, the server is the end on a well-known port, else the end on a
+/// non-ephemeral port, else the destination of the first segment.
+fn guess_client(src: SocketAddr, dst: SocketAddr) -> (SocketAddr, SocketAddr) {
+    let (sp, dp) = (src.port(), dst.port());
+    let src_is_server =
+        (sp < 1024 && dp >= 1024) || (sp < 32768 && dp >= 32768 && sp >= 1024 && dp >= 1024);
+    if src_is_server {
+        (dst, src)
+    } else {
+        (src, dst)
+    }
+}

@@ -1,0 +1,215 @@
+//! What the tracker concludes, as plain data that every renderer reads and none recomputes.
+
+use super::flags::TcpFlags;
+use super::seq::SeqNum;
+use super::state::TcpState;
+use crate::source::FrameNumber;
+use std::fmt;
+use std::net::SocketAddr;
+
+/// Connections are numbered from 0 in order of first appearance (Wireshark's `tcp.stream`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u32);
+
+/// One end of a connection. The client is the end that sent the first SYN without ACK.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Client,
+    Server,
+}
+
+impl Role {
+    pub fn peer(self) -> Role {
+        match self {
+            Role::Client => Role::Server,
+            Role::Server => Role::Client,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Client => "client",
+            Role::Server => "server",
+        }
+    }
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Role::Client => 0,
+            Role::Server => 1,
+        }
+    }
+}
+
+/// Which way a segment travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    ClientToServer,
+    ServerToClient,
+}
+
+impl Direction {
+    pub fn sender(self) -> Role {
+        match self {
+            Direction::ClientToServer => Role::Client,
+            Direction::ServerToClient => Role::Server,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::ClientToServer => "c2s",
+            Direction::ServerToClient => "s2c",
+        }
+    }
+}
+
+/// Where a segment stands in the document's story (Figure 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Handshake n of 3.
+    Handshake(u8),
+    SimultaneousOpen,
+    Data,
+    /// An acknowledgment with no data and no SYN/FIN/RST.
+    Ack,
+    /// Teardown n of 4.
+    Teardown(u8),
+    /// The passive closer's ACK and FIN in one segment: steps 2 and 3 merged.
+    TeardownMerged,
+    SimultaneousClose,
+    Reset,
+}
+
+impl fmt::Display for Step {
+    /// The English step name that the JSON contract uses.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Handshake(n) => write!(f, "handshake {n}/3"),
+            Step::SimultaneousOpen => f.write_str("simultaneous open"),
+            Step::Data => f.write_str("data"),
+            Step::Ack => f.write_str("ack"),
+            Step::Teardown(n) => write!(f, "teardown {n}/4"),
+            Step::TeardownMerged => f.write_str("teardown 2+3/4"),
+            Step::SimultaneousClose => f.write_str("simultaneous close"),
+            Step::Reset => f.write_str("reset"),
+        }
+    }
+}
+
+/// Something worth pointing out about a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Note {
+    /// No SYN was seen, so which end is the client is a guess.
+    ClientGuessed,
+    /// The segment repeats sequence space already sent.
+    Retransmission,
+    /// SYN answered by RST: nothing listens on that port.
+    ConnectionRefused,
+    /// The client reset a SYN-ACK that answered a SYN it did not send (RFC 9293 Figure 8).
+    OldDuplicateSyn,
+    /// A SYN with a new ISN on a 4-tuple already seen: a new connection.
+    PortsReused,
+    /// FIN and ACK of the passive closer travel together: three segments, not four.
+    MergedClose,
+    /// Data sent by the passive closer after it acknowledged the peer's FIN.
+    HalfCloseData,
+    /// This side entered TIME-WAIT (which is never on the wire).
+    TimeWait(Role),
+    /// Both ends sent FIN before seeing the other's.
+    SimultaneousClose,
+    /// Both ends sent SYN before seeing the other's.
+    SimultaneousOpen,
+}
+
+impl Note {
+    /// The snake_case name used in JSON `notes`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Note::ClientGuessed => "client_guessed",
+            Note::Retransmission => "retransmission",
+            Note::ConnectionRefused => "connection_refused",
+            Note::OldDuplicateSyn => "old_duplicate_syn",
+            Note::PortsReused => "ports_reused",
+            Note::MergedClose => "merged_close",
+            Note::HalfCloseData => "half_close_data",
+            Note::TimeWait(_) => "time_wait",
+            Note::SimultaneousClose => "simultaneous_close",
+            Note::SimultaneousOpen => "simultaneous_open",
+        }
+    }
+}
+
+/// One TCP segment as the tracker understood it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentEvent {
+    pub conn: ConnId,
+    pub frame: FrameNumber,
+    /// Seconds since the first frame of the capture.
+    pub ts: f64,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub dir: Direction,
+    pub flags: TcpFlags,
+    /// Relative to the sender's ISN (Wireshark's relative numbers).
+    pub seq: u32,
+    /// Relative to the receiver's ISN; `None` when the ACK flag is clear.
+    pub ack: Option<u32>,
+    pub seq_raw: SeqNum,
+    pub ack_raw: SeqNum,
+    pub len: u32,
+    pub win: u16,
+    /// Textbook label: `SYN seq=x`, `ACK seq=u+1 ack=w+1`, …
+    pub label: String,
+    pub step: Step,
+    pub client_state: TcpState,
+    pub server_state: TcpState,
+    pub notes: Vec<Note>,
+    /// The first payload bytes, for display.
+    pub payload: Vec<u8>,
+}
+
+/// One end changed state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub conn: ConnId,
+    pub frame: FrameNumber,
+    pub ts: f64,
+    pub side: Role,
+    pub from: TcpState,
+    pub to: TcpState,
+}
+
+/// Everything known about a connection when the input ends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnSummary {
+    pub conn: ConnId,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub client_guessed: bool,
+    pub first_frame: FrameNumber,
+    pub last_frame: FrameNumber,
+    pub first_ts: f64,
+    pub last_ts: f64,
+    /// From the first SYN to the ACK that completes the handshake.
+    pub handshake_rtt_ms: Option<f64>,
+    pub bytes_c2s: u64,
+    pub bytes_s2c: u64,
+    pub segments_c2s: u64,
+    pub segments_s2c: u64,
+    pub opened_by: Option<Role>,
+    /// The end that sent the first FIN or RST.
+    pub closed_by: Option<Role>,
+    pub reset_by: Option<Role>,
+    pub conn_state: &'static str,
+    pub history: String,
+    pub client_final: TcpState,
+    pub server_final: TcpState,
+    /// When the side in TIME-WAIT (if any) would let go, in capture seconds.
+    pub time_wait_until: Option<(Role, f64)>,
+}
+
+/// The tracker's output stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Segment(SegmentEvent),
+    Transition(Transition),
+    Connection(ConnSummary),
+}
