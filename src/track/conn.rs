@@ -285,7 +285,7 @@ impl Conn {
         for to in self.sender_transitions(seg, me, acks_peer_syn, acks_peer_fin, &mut notes) {
             self.set_state(me, to, &mut changes);
         }
-        if let Some(to) = self.receiver_transition(seg, peer) {
+        for to in self.receiver_transitions(seg, peer) {
             self.set_state(peer, to, &mut changes);
         }
         for &(role, _, to) in &changes {
@@ -446,29 +446,34 @@ impl Conn {
         path
     }
 
-    /// The change of the receiving end that needs no answer, or a reset.
-    fn receiver_transition(&self, seg: &Segment, role: Role) -> Option<TcpState> {
+    /// The changes of the receiving end that need no answer, or a reset.
+    fn receiver_transitions(&self, seg: &Segment, role: Role) -> Vec<TcpState> {
         use TcpState::*;
         let side = self.side(role);
         let flags = seg.flags;
         if flags.rst() {
             return match side.state {
-                Closed | Listen => None,
-                SynReceived if side.passive_open => Some(Listen),
+                Closed | Listen => vec![],
+                SynReceived if side.passive_open => vec![Listen],
                 // In SYN-SENT a reset counts only if it acknowledges our SYN.
-                SynSent if !flags.ack() => None,
-                _ => Some(Closed),
+                SynSent if !flags.ack() => vec![],
+                _ => vec![Closed],
             };
         }
         if !flags.ack() {
-            return None;
+            return vec![];
         }
+        let peer_fin_received = self.side(role.peer()).fin.is_some();
         match side.state {
-            SynReceived if side.syn_acked => Some(Established),
-            FinWait1 if side.fin_acked && !flags.fin() => Some(FinWait2),
-            Closing if side.fin_acked => Some(TimeWait),
-            LastAck if side.fin_acked => Some(Closed),
-            _ => None,
+            SynReceived if side.syn_acked => vec![Established],
+            // Simultaneous close seen out of order: this end already received the
+            // crossing FIN (so it is CLOSING, its ACK still on the way) when the ACK
+            // of its own FIN arrives.
+            FinWait1 if side.fin_acked && !flags.fin() && peer_fin_received => vec![Closing, TimeWait],
+            FinWait1 if side.fin_acked && !flags.fin() => vec![FinWait2],
+            Closing if side.fin_acked => vec![TimeWait],
+            LastAck if side.fin_acked => vec![Closed],
+            _ => vec![],
         }
     }
 

@@ -1,0 +1,476 @@
+//! The tracker's state machine, scenario by scenario, with segments built in the test.
+//!
+//! Each test plays one exchange between a client C (10.0.0.1 is never used: all
+//! addresses are loopback) and a server S, then checks the steps, the labels and the
+//! states of both ends after every segment.
+
+use tcplab::decode::{Segment, TcpOptions};
+use tcplab::source::FrameNumber;
+use tcplab::track::flags::TcpFlags;
+use tcplab::track::seq::SeqNum;
+use tcplab::track::{ConnSummary, Event, Note, SegmentEvent, Step, TcpState, TrackConfig, Tracker, Transition};
+use TcpState::*;
+
+const C: &str = "127.0.0.1:40000";
+const S: &str = "127.0.0.2:8080";
+const SYN: u8 = TcpFlags::SYN;
+const ACK: u8 = TcpFlags::ACK;
+const FIN: u8 = TcpFlags::FIN;
+const RST: u8 = TcpFlags::RST;
+const PSH: u8 = TcpFlags::PSH;
+
+/// Client and server ISNs used throughout.
+const X: u32 = 1000;
+const Y: u32 = 5000;
+
+/// Plays segments through a tracker and keeps everything it said.
+struct Play {
+    tracker: Tracker,
+    events: Vec<Event>,
+    frame: u64,
+}
+
+impl Play {
+    fn new() -> Play {
+        Play { tracker: Tracker::new(TrackConfig::default()), events: Vec::new(), frame: 0 }
+    }
+
+    /// Sends one segment `from` → `to` and returns what the tracker made of it.
+    fn send(&mut self, from: &str, to: &str, flags: u8, seq: u32, ack: u32, data: &[u8]) -> SegmentEvent {
+        self.frame += 1;
+        let seg = Segment {
+            src: from.parse().unwrap(),
+            dst: to.parse().unwrap(),
+            seq: SeqNum(seq),
+            ack: SeqNum(ack),
+            flags: TcpFlags(flags),
+            window: 65535,
+            header_len: 20,
+            payload_len: data.len() as u32,
+            options: TcpOptions::default(),
+            payload: data.to_vec(),
+        };
+        let start = self.events.len();
+        self.tracker.on_segment(&seg, FrameNumber(self.frame), self.frame as f64 * 0.001, &mut self.events);
+        match &self.events[start] {
+            Event::Segment(ev) => ev.clone(),
+            other => panic!("expected a segment event, got {other:?}"),
+        }
+    }
+
+    fn c(&mut self, flags: u8, seq: u32, ack: u32) -> SegmentEvent {
+        self.send(C, S, flags, seq, ack, b"")
+    }
+
+    fn s(&mut self, flags: u8, seq: u32, ack: u32) -> SegmentEvent {
+        self.send(S, C, flags, seq, ack, b"")
+    }
+
+    fn transitions(&self) -> Vec<Transition> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Transition(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn summaries(&self) -> Vec<ConnSummary> {
+        let mut out = Vec::new();
+        self.tracker.finish(&mut out);
+        out.into_iter()
+            .filter_map(|e| match e {
+                Event::Connection(s) => Some(s),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The textbook handshake: SYN, SYN-ACK, ACK.
+    fn handshake(&mut self) {
+        self.c(SYN, X, 0);
+        self.s(SYN | ACK, Y, X + 1);
+        self.c(ACK, X + 1, Y + 1);
+    }
+}
+
+fn states(ev: &SegmentEvent) -> (TcpState, TcpState) {
+    (ev.client_state, ev.server_state)
+}
+
+mod opening {
+    use super::*;
+
+    #[test]
+    fn three_way_handshake_follows_figure_two() {
+        let mut p = Play::new();
+        let syn = p.c(SYN, X, 0);
+        assert_eq!((syn.step, syn.label.as_str()), (Step::Handshake(1), "SYN seq=x"));
+        assert_eq!(states(&syn), (SynSent, Listen));
+        assert_eq!((syn.seq, syn.ack), (0, None));
+
+        let synack = p.s(SYN | ACK, Y, X + 1);
+        assert_eq!((synack.step, synack.label.as_str()), (Step::Handshake(2), "SYN,ACK seq=y ack=x+1"));
+        assert_eq!(states(&synack), (SynSent, SynReceived));
+        assert_eq!((synack.seq, synack.ack), (0, Some(1)));
+
+        let ack = p.c(ACK, X + 1, Y + 1);
+        assert_eq!((ack.step, ack.label.as_str()), (Step::Handshake(3), "ACK seq=x+1 ack=y+1"));
+        assert_eq!(states(&ack), (Established, Established));
+        assert_eq!((ack.seq, ack.ack), (1, Some(1)));
+
+        let changes: Vec<_> = p.transitions().iter().map(|t| (t.side.name(), t.from, t.to)).collect();
+        assert_eq!(
+            changes,
+            [
+                ("client", Closed, SynSent),
+                ("server", Listen, SynReceived),
+                ("client", SynSent, Established),
+                ("server", SynReceived, Established),
+            ]
+        );
+    }
+
+    #[test]
+    fn retransmitted_syn_keeps_step_one_and_is_noted() {
+        let mut p = Play::new();
+        p.c(SYN, X, 0);
+        let again = p.c(SYN, X, 0);
+        assert_eq!(again.step, Step::Handshake(1));
+        assert!(again.notes.contains(&Note::Retransmission));
+        assert_eq!(states(&again), (SynSent, Listen));
+        assert_eq!(p.summaries().len(), 1, "a retransmitted SYN is not a new connection");
+    }
+
+    #[test]
+    fn simultaneous_open_takes_both_ends_through_syn_received() {
+        let mut p = Play::new();
+        p.c(SYN, X, 0);
+        let their_syn = p.s(SYN, Y, 0);
+        assert_eq!(their_syn.step, Step::SimultaneousOpen);
+        assert_eq!(states(&their_syn), (SynSent, SynSent));
+        let a = p.c(SYN | ACK, X, Y + 1);
+        assert_eq!(a.client_state, SynReceived);
+        let b = p.s(SYN | ACK, Y, X + 1);
+        assert_eq!(b.server_state, SynReceived);
+        let c = p.c(ACK, X + 1, Y + 1);
+        let d = p.s(ACK, Y + 1, X + 1);
+        assert_eq!(states(&c).0, Established);
+        assert_eq!(states(&d), (Established, Established));
+        for side in ["client", "server"] {
+            assert!(
+                p.transitions().iter().any(|t| t.side.name() == side && t.to == SynReceived),
+                "{side} never was SYN-RECEIVED"
+            );
+        }
+    }
+
+    #[test]
+    fn connection_refused_is_syn_answered_by_rst() {
+        let mut p = Play::new();
+        p.c(SYN, X, 0);
+        let rst = p.s(RST | ACK, 0, X + 1);
+        assert_eq!(rst.step, Step::Reset);
+        assert!(rst.notes.contains(&Note::ConnectionRefused));
+        assert_eq!(states(&rst), (Closed, Closed));
+        let summary = &p.summaries()[0];
+        assert_eq!(summary.conn_state, "REJ");
+        assert_eq!(summary.history, "Sr");
+    }
+
+    #[test]
+    fn old_duplicate_syn_is_reset_and_the_server_returns_to_listen() {
+        let mut p = Play::new();
+        // An old SYN from an earlier incarnation arrives; the server answers it.
+        p.c(SYN, 90, 0);
+        p.s(SYN | ACK, Y, 91);
+        // The client has no such connection and resets the SYN-ACK.
+        let rst = p.c(RST, 91, 0);
+        assert!(rst.notes.contains(&Note::OldDuplicateSyn));
+        assert_eq!(rst.server_state, Listen, "a passively opened SYN-RECEIVED returns to LISTEN");
+        // Then the real connection opens normally, as a new connection.
+        let syn = p.c(SYN, X, 0);
+        assert_eq!(syn.conn.0, 1);
+        assert!(syn.notes.contains(&Note::PortsReused));
+        p.s(SYN | ACK, Y + 7, X + 1);
+        let ack = p.c(ACK, X + 1, Y + 8);
+        assert_eq!(states(&ack), (Established, Established));
+    }
+
+    #[test]
+    fn a_syn_ack_that_acknowledges_another_syn_leaves_the_client_waiting() {
+        // RFC 9293 Figure 8: the client's own SYN is in flight when an old duplicate
+        // is answered; the client resets the SYN-ACK and stays in SYN-SENT.
+        let mut p = Play::new();
+        p.c(SYN, X, 0);
+        p.s(SYN | ACK, Y, 91);
+        let rst = p.c(RST, 91, 0);
+        assert!(rst.notes.contains(&Note::OldDuplicateSyn));
+        assert_eq!(states(&rst), (SynSent, Listen));
+    }
+
+    #[test]
+    fn relative_numbers_survive_wraparound() {
+        let mut p = Play::new();
+        let isn = u32::MAX - 1;
+        p.c(SYN, isn, 0);
+        p.s(SYN | ACK, Y, isn.wrapping_add(1));
+        p.c(ACK, isn.wrapping_add(1), Y + 1);
+        let data = p.send(C, S, PSH | ACK, isn.wrapping_add(1), Y + 1, b"hello");
+        assert_eq!(data.seq, 1);
+        let ack = p.s(ACK, Y + 1, isn.wrapping_add(6));
+        assert_eq!(ack.ack, Some(6));
+        assert_eq!(ack.label, "ACK seq=y+1 ack=x+6");
+    }
+}
+
+mod established {
+    use super::*;
+
+    #[test]
+    fn data_and_acks_keep_both_ends_established() {
+        let mut p = Play::new();
+        p.handshake();
+        let data = p.send(C, S, PSH | ACK, X + 1, Y + 1, b"hello");
+        assert_eq!((data.step, data.len, data.seq), (Step::Data, 5, 1));
+        assert_eq!(data.label, "PSH,ACK seq=x+1 ack=y+1");
+        let ack = p.s(ACK, Y + 1, X + 6);
+        assert_eq!((ack.step, ack.ack), (Step::Ack, Some(6)));
+        assert_eq!(states(&ack), (Established, Established));
+    }
+
+    #[test]
+    fn retransmitted_data_is_noted() {
+        let mut p = Play::new();
+        p.handshake();
+        p.send(C, S, PSH | ACK, X + 1, Y + 1, b"hello");
+        let again = p.send(C, S, PSH | ACK, X + 1, Y + 1, b"hello");
+        assert!(again.notes.contains(&Note::Retransmission));
+        assert!(p.summaries()[0].history.contains('T'));
+    }
+
+    #[test]
+    fn rst_from_established_closes_both_ends() {
+        let mut p = Play::new();
+        p.handshake();
+        let rst = p.c(RST | ACK, X + 1, Y + 1);
+        assert_eq!(rst.step, Step::Reset);
+        assert_eq!(states(&rst), (Closed, Closed));
+        let summary = &p.summaries()[0];
+        assert_eq!(summary.conn_state, "RSTO");
+        assert_eq!(summary.closed_by.map(|r| r.name()), Some("client"));
+    }
+
+    #[test]
+    fn midstream_capture_guesses_the_client_and_numbers_from_one() {
+        let mut p = Play::new();
+        // First segment seen goes from the high port to 8080: the client is guessed.
+        let first = p.send(C, S, PSH | ACK, 777_000, 999_000, b"abc");
+        assert!(first.notes.contains(&Note::ClientGuessed));
+        assert_eq!((first.seq, first.ack), (1, Some(1)));
+        assert_eq!(states(&first), (Established, Established));
+        let reply = p.s(ACK, 999_000, 777_003);
+        assert_eq!((reply.seq, reply.ack), (1, Some(4)));
+        assert_eq!(p.summaries()[0].conn_state, "OTH");
+    }
+
+    #[test]
+    fn midstream_server_first_still_puts_the_server_on_the_right() {
+        let mut p = Play::new();
+        let first = p.s(PSH | ACK, 5, 5);
+        assert!(first.notes.contains(&Note::ClientGuessed));
+        assert_eq!(first.dir.name(), "s2c");
+    }
+}
+
+mod closing {
+    use super::*;
+
+    /// Handshake, then the client closes and the server answers in four segments.
+    fn four_way(p: &mut Play) -> [SegmentEvent; 4] {
+        p.handshake();
+        let fin = p.c(FIN | ACK, X + 1, Y + 1);
+        let ack = p.s(ACK, Y + 1, X + 2);
+        let fin2 = p.s(FIN | ACK, Y + 1, X + 2);
+        let last = p.c(ACK, X + 2, Y + 2);
+        [fin, ack, fin2, last]
+    }
+
+    #[test]
+    fn four_way_wave_follows_figure_two() {
+        let mut p = Play::new();
+        let [fin, ack, fin2, last] = four_way(&mut p);
+        assert_eq!((fin.step, fin.label.as_str()), (Step::Teardown(1), "FIN seq=u"));
+        assert_eq!(states(&fin), (FinWait1, Established));
+        assert_eq!((ack.step, ack.label.as_str()), (Step::Teardown(2), "ACK seq=v ack=u+1"));
+        assert_eq!(states(&ack), (FinWait2, CloseWait));
+        assert_eq!((fin2.step, fin2.label.as_str()), (Step::Teardown(3), "FIN,ACK seq=w ack=u+1"));
+        assert_eq!(states(&fin2), (FinWait2, LastAck));
+        assert_eq!((last.step, last.label.as_str()), (Step::Teardown(4), "ACK seq=u+1 ack=w+1"));
+        assert_eq!(states(&last), (TimeWait, Closed));
+        assert!(last.notes.contains(&Note::TimeWait(tcplab::track::Role::Client)));
+        let summary = &p.summaries()[0];
+        assert_eq!((summary.conn_state, summary.history.as_str()), ("SF", "ShAFaf"));
+        assert_eq!(summary.time_wait_until.map(|(r, _)| r.name()), Some("client"));
+    }
+
+    #[test]
+    fn the_server_can_close_first_and_then_it_holds_time_wait() {
+        let mut p = Play::new();
+        p.handshake();
+        let fin = p.s(FIN | ACK, Y + 1, X + 1);
+        assert_eq!((fin.step, fin.label.as_str()), (Step::Teardown(1), "FIN seq=u"));
+        assert_eq!(states(&fin), (Established, FinWait1));
+        let ack = p.c(ACK, X + 1, Y + 2);
+        assert_eq!(states(&ack), (CloseWait, FinWait2));
+        let fin2 = p.c(FIN | ACK, X + 1, Y + 2);
+        assert_eq!(states(&fin2), (LastAck, FinWait2));
+        let last = p.s(ACK, Y + 2, X + 2);
+        assert_eq!(states(&last), (Closed, TimeWait));
+        assert_eq!(p.summaries()[0].closed_by.map(|r| r.name()), Some("server"));
+    }
+
+    #[test]
+    fn merged_fin_ack_goes_from_fin_wait_1_straight_to_time_wait() {
+        let mut p = Play::new();
+        p.handshake();
+        p.c(FIN | ACK, X + 1, Y + 1);
+        let merged = p.s(FIN | ACK, Y + 1, X + 2);
+        assert_eq!(merged.step, Step::TeardownMerged);
+        assert!(merged.notes.contains(&Note::MergedClose));
+        assert_eq!(states(&merged), (FinWait1, LastAck));
+        let last = p.c(ACK, X + 2, Y + 2);
+        assert_eq!(last.step, Step::Teardown(4));
+        assert_eq!(states(&last), (TimeWait, Closed));
+        let client_path: Vec<_> =
+            p.transitions().iter().filter(|t| t.side.name() == "client").map(|t| (t.from, t.to)).collect();
+        assert!(client_path.contains(&(FinWait1, TimeWait)), "{client_path:?}");
+    }
+
+    #[test]
+    fn half_close_lets_data_flow_in_close_wait() {
+        let mut p = Play::new();
+        p.handshake();
+        p.c(FIN | ACK, X + 1, Y + 1);
+        p.s(ACK, Y + 1, X + 2);
+        let data = p.send(S, C, PSH | ACK, Y + 1, X + 2, b"still talking");
+        assert_eq!(data.step, Step::Data);
+        assert!(data.notes.contains(&Note::HalfCloseData));
+        assert_eq!(states(&data), (FinWait2, CloseWait));
+        let ack = p.c(ACK, X + 2, Y + 14);
+        assert_eq!(states(&ack), (FinWait2, CloseWait));
+        let fin = p.s(FIN | ACK, Y + 14, X + 2);
+        assert_eq!(fin.step, Step::Teardown(3));
+        assert_eq!(fin.label, "FIN,ACK seq=w ack=u+1");
+        let last = p.c(ACK, X + 2, Y + 15);
+        assert_eq!(last.label, "ACK seq=u+1 ack=w+1");
+        assert_eq!(states(&last), (TimeWait, Closed));
+    }
+
+    #[test]
+    fn simultaneous_close_passes_both_ends_through_closing() {
+        let mut p = Play::new();
+        p.handshake();
+        p.c(FIN | ACK, X + 1, Y + 1);
+        let crossing = p.s(FIN | ACK, Y + 1, X + 1);
+        assert_eq!(crossing.step, Step::SimultaneousClose);
+        assert_eq!(states(&crossing), (FinWait1, FinWait1));
+        // The two ACKs cross too: the server already holds the client's FIN (CLOSING)
+        // when the ACK of its own FIN arrives.
+        let a = p.c(ACK, X + 2, Y + 2);
+        assert_eq!(states(&a), (Closing, TimeWait));
+        let b = p.s(ACK, Y + 2, X + 2);
+        assert_eq!(states(&b), (TimeWait, TimeWait));
+        for side in ["client", "server"] {
+            assert!(p.transitions().iter().any(|t| t.side.name() == side && t.to == Closing));
+        }
+    }
+
+    #[test]
+    fn retransmitted_fin_repeats_its_step() {
+        let mut p = Play::new();
+        p.handshake();
+        p.c(FIN | ACK, X + 1, Y + 1);
+        let again = p.c(FIN | ACK, X + 1, Y + 1);
+        assert_eq!((again.step, again.label.as_str()), (Step::Teardown(1), "FIN seq=u"));
+        assert!(again.notes.contains(&Note::Retransmission));
+        assert_eq!(states(&again), (FinWait1, Established));
+    }
+
+    #[test]
+    fn a_new_syn_after_time_wait_starts_a_new_connection() {
+        let mut p = Play::new();
+        four_way(&mut p);
+        let syn = p.c(SYN, X + 100_000, 0);
+        assert_eq!(syn.conn.0, 1);
+        assert_eq!(states(&syn), (SynSent, Listen));
+        assert_eq!(p.summaries().len(), 2);
+    }
+}
+
+mod reset_from_every_state {
+    use super::*;
+
+    /// Drives a fresh connection until the server is in `state`, then resets it from
+    /// the client; the server must end CLOSED (LISTEN if it was opened passively and
+    /// never established).
+    fn reset_server_in(state: TcpState) -> (TcpState, SegmentEvent) {
+        let mut p = Play::new();
+        match state {
+            Listen => {
+                p.c(SYN, X, 0);
+            }
+            SynReceived => {
+                p.c(SYN, X, 0);
+                p.s(SYN | ACK, Y, X + 1);
+            }
+            Established => p.handshake(),
+            CloseWait => {
+                p.handshake();
+                p.c(FIN | ACK, X + 1, Y + 1);
+                p.s(ACK, Y + 1, X + 2);
+            }
+            LastAck => {
+                p.handshake();
+                p.c(FIN | ACK, X + 1, Y + 1);
+                p.s(ACK, Y + 1, X + 2);
+                p.s(FIN | ACK, Y + 1, X + 2);
+            }
+            FinWait1 => {
+                p.handshake();
+                p.s(FIN | ACK, Y + 1, X + 1);
+            }
+            FinWait2 => {
+                p.handshake();
+                p.s(FIN | ACK, Y + 1, X + 1);
+                p.c(ACK, X + 1, Y + 2);
+            }
+            _ => unreachable!(),
+        }
+        let before = p.tracker.connections()[0].state(tcplab::track::Role::Server);
+        assert_eq!(before, state, "fixture did not reach {state}");
+        (before, p.c(RST, X + 1, 0))
+    }
+
+    #[test]
+    fn rst_aborts_the_receiver_from_any_state() {
+        for state in [Established, CloseWait, LastAck, FinWait1, FinWait2] {
+            let (_, rst) = reset_server_in(state);
+            assert_eq!(rst.server_state, Closed, "RST in {state}");
+            assert_eq!(rst.client_state, Closed, "RST sender from {state}");
+        }
+    }
+
+    #[test]
+    fn rst_returns_a_passive_syn_received_to_listen() {
+        let (_, rst) = reset_server_in(SynReceived);
+        assert_eq!(rst.server_state, Listen);
+    }
+
+    #[test]
+    fn rst_in_listen_changes_nothing_on_the_listener() {
+        let (_, rst) = reset_server_in(Listen);
+        assert_eq!(rst.server_state, Listen);
+    }
+}
