@@ -25,6 +25,122 @@ pub enum Command {
         tcplab replay --format jsonl --port 8080 trace.pcapng | jq .\n  \
         tcplab replay --summary -f 'host 127.0.0.1' big.pcap")]
     Replay(ReplayArgs),
+
+    /// Capture live traffic and annotate it as it happens (needs capture rights)
+    #[command(after_help = "Examples:\n  sudo tcplab watch --port 8080\n  \
+        sudo tcplab watch -i lo --port 8080 -w chat.pcap\n  \
+        sudo tcplab watch -i any -f 'host 127.0.0.1' --format jsonl")]
+    Watch(WatchArgs),
+
+    /// Run the chat server of the document: print what every client says
+    #[command(
+        after_help = "Examples:\n  tcplab server\n  tcplab server --bind 127.0.0.1:9000 --reply --close-delay 500ms"
+    )]
+    Server(ServerArgs),
+
+    /// Run the chat client of the document: type lines, `exit` quits
+    #[command(after_help = "Examples:\n  tcplab client\n  tcplab client --send hello --send bye\n  \
+        tcplab client --send hello --abort")]
+    Client(ClientArgs),
+
+    /// Everything at once, no set-up: server, client and live capture on loopback
+    #[command(
+        after_help = "Examples:\n  tcplab demo\n  tcplab demo --lang zh\n  tcplab demo --close-delay 0"
+    )]
+    Demo(DemoArgs),
+
+    /// Play one real TCP scenario on loopback and tell its story
+    #[command(after_help = "Examples:\n  tcplab lab --list\n  tcplab lab refused\n  \
+        tcplab lab server-closes --write server-closes.pcap")]
+    Lab(LabArgs),
+
+    /// List the capture devices with their addresses and flags
+    Interfaces,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Capture device [default: lo when --port is served here, else any]
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interface: Option<String>,
+    /// Also save every captured packet to this pcap file
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub bind: std::net::SocketAddr,
+    /// Send every message back, so data flows both ways
+    #[arg(long)]
+    pub reply: bool,
+    /// After a client's FIN, wait this long before closing (e.g. 500ms, 2s): the wave
+    /// then shows four separate segments and a lasting CLOSE-WAIT
+    #[arg(long, default_value = "0ms", value_parser = parse_duration, value_name = "DURATION")]
+    pub close_delay: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// Server to connect to
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub connect: std::net::SocketAddr,
+    /// Send this message and carry on (repeatable); without it, type messages
+    #[arg(long = "send", value_name = "MSG")]
+    pub send: Vec<String>,
+    /// Close with RST (SO_LINGER 0) instead of FIN
+    #[arg(long)]
+    pub abort: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How long the server stays in CLOSE-WAIT before its FIN (0 merges ACK and FIN)
+    #[arg(long, default_value = "50ms", value_parser = parse_duration, value_name = "DURATION")]
+    pub close_delay: std::time::Duration,
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    /// The scenario to play
+    #[arg(value_enum, required_unless_present = "list")]
+    pub scenario: Option<crate::lab::Scenario>,
+    /// List the scenarios
+    #[arg(long)]
+    pub list: bool,
+    /// Save the capture to this pcap file
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// How long the passive closer waits before its FIN
+    #[arg(long, default_value = "50ms", value_parser = parse_duration, value_name = "DURATION")]
+    pub close_delay: std::time::Duration,
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+/// `500ms`, `2s`, `1.5s` or a bare number of milliseconds.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("'{s}' is not a duration like 500ms or 2s");
+    let (number, scale) = if let Some(ms) = s.strip_suffix("ms") {
+        (ms, 1e-3)
+    } else if let Some(secs) = s.strip_suffix('s') {
+        (secs, 1.0)
+    } else {
+        (s, 1e-3)
+    };
+    let value: f64 = number.trim().parse().map_err(|_| bad())?;
+    if !value.is_finite() || value < 0.0 || value * scale > 3600.0 {
+        return Err(bad());
+    }
+    Ok(std::time::Duration::from_secs_f64(value * scale))
 }
 
 #[derive(Debug, Args)]

@@ -12,11 +12,7 @@ pub enum Error {
         path.display(),
         crate::decode::link::SUPPORTED
     )]
-    UnsupportedLink {
-        path: PathBuf,
-        link: i32,
-        name: String,
-    },
+    UnsupportedLink { path: PathBuf, link: i32, name: String },
 
     #[error("bad filter expression '{expr}': {reason}")]
     Filter { expr: String, reason: String },

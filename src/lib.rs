@@ -6,14 +6,19 @@
 //! summary or JSON lines (`render`) in English or Chinese (`i18n`). `pipeline` ties
 //! one capture's stages together; each command lives in its own module.
 
+pub mod chat;
 pub mod cli;
+pub mod commands;
 pub mod decode;
 pub mod error;
 pub mod i18n;
+pub mod lab;
+pub mod live;
 pub mod pipeline;
 pub mod render;
 pub mod replay;
 pub mod source;
 pub mod track;
+pub mod watch;
 
 pub use error::{Error, Result};

@@ -4,6 +4,7 @@ use clap::Parser;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use tcplab::cli::{Cli, Command};
+use tcplab::commands;
 
 /// Exit codes, the same for every subcommand (clap itself exits 2 on a usage error).
 mod exit {
@@ -25,16 +26,45 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
+    let stdout = io::stdout();
+    let terminal = stdout.is_terminal();
     match cli.command {
         Command::Replay(args) => {
-            let stdout = io::stdout();
-            args.view.apply_color(stdout.is_terminal());
+            args.view.apply_color(terminal);
             let out = io::BufWriter::new(stdout.lock());
             let outcome = tcplab::replay::run(&args, out, &mut io::stderr())?;
             Ok(match outcome {
                 tcplab::replay::Outcome::Complete => exit::OK,
                 tcplab::replay::Outcome::Partial => exit::PARTIAL,
             })
+        }
+        Command::Watch(args) => {
+            args.view.apply_color(terminal);
+            // Live output goes out line by line, as segments arrive.
+            tcplab::watch::run(&args, io::LineWriter::new(stdout.lock()), &mut io::stderr())?;
+            Ok(exit::OK)
+        }
+        Command::Demo(args) => {
+            args.view.apply_color(terminal);
+            commands::demo(&args, io::LineWriter::new(stdout.lock()), &mut io::stderr())?;
+            Ok(exit::OK)
+        }
+        Command::Lab(args) => {
+            args.view.apply_color(terminal);
+            commands::lab(&args, io::LineWriter::new(stdout.lock()), &mut io::stderr())?;
+            Ok(exit::OK)
+        }
+        Command::Server(args) => {
+            commands::server(&args, io::stdout())?;
+            Ok(exit::OK)
+        }
+        Command::Client(args) => {
+            commands::client(&args, io::stdout())?;
+            Ok(exit::OK)
+        }
+        Command::Interfaces => {
+            commands::interfaces(stdout.lock())?;
+            Ok(exit::OK)
         }
     }
 }

@@ -20,12 +20,8 @@ pub struct SegmentFilter {
 
 impl SegmentFilter {
     pub fn accepts(&self, seg: &Segment) -> bool {
-        let port_ok = self
-            .port
-            .is_none_or(|p| seg.src.port() == p || seg.dst.port() == p);
-        let host_ok = self
-            .host
-            .is_none_or(|h| seg.src.ip() == h || seg.dst.ip() == h);
+        let port_ok = self.port.is_none_or(|p| seg.src.port() == p || seg.dst.port() == p);
+        let host_ok = self.host.is_none_or(|h| seg.src.ip() == h || seg.dst.ip() == h);
         port_ok && host_ok
     }
 }
@@ -37,14 +33,11 @@ pub struct Pipeline<'r> {
     stats: CaptureStats,
     epoch: Option<Timestamp>,
     events: Vec<Event>,
+    entered_time_wait: Vec<(crate::track::ConnId, crate::track::Role)>,
 }
 
 impl<'r> Pipeline<'r> {
-    pub fn new(
-        renderer: &'r mut dyn Renderer,
-        config: TrackConfig,
-        filter: SegmentFilter,
-    ) -> Pipeline<'r> {
+    pub fn new(renderer: &'r mut dyn Renderer, config: TrackConfig, filter: SegmentFilter) -> Pipeline<'r> {
         Pipeline {
             tracker: Tracker::new(config),
             renderer,
@@ -52,6 +45,7 @@ impl<'r> Pipeline<'r> {
             stats: CaptureStats::default(),
             epoch: None,
             events: Vec::new(),
+            entered_time_wait: Vec::new(),
         }
     }
 
@@ -63,8 +57,7 @@ impl<'r> Pipeline<'r> {
             Ok(Decoded::Tcp(seg)) if self.filter.accepts(&seg) => {
                 self.stats.segments += 1;
                 let ts = frame.ts.secs_since(epoch);
-                self.tracker
-                    .on_segment(&seg, frame.number, ts, &mut self.events);
+                self.tracker.on_segment(&seg, frame.number, ts, &mut self.events);
                 self.drain()?;
             }
             Ok(_) => self.stats.other += 1,
@@ -75,9 +68,41 @@ impl<'r> Pipeline<'r> {
 
     fn drain(&mut self) -> io::Result<()> {
         for event in self.events.drain(..) {
+            if let Event::Transition(t) = &event {
+                if t.to == crate::track::TcpState::TimeWait {
+                    self.entered_time_wait.push((t.conn, t.side));
+                }
+            }
             self.renderer.event(&event)?;
         }
         Ok(())
+    }
+
+    /// The ends that entered TIME-WAIT since the last call.
+    pub fn take_time_waits(&mut self) -> Vec<(crate::track::ConnId, crate::track::Role)> {
+        std::mem::take(&mut self.entered_time_wait)
+    }
+
+    /// Seconds from the first frame to `now` (0 before any frame).
+    pub fn capture_secs(&self, now: Timestamp) -> f64 {
+        self.epoch.map_or(0.0, |epoch| now.secs_since(epoch))
+    }
+
+    /// Reports that `role`'s TIME-WAIT in `conn` ended at `now`.
+    pub fn expire_time_wait(
+        &mut self,
+        conn: crate::track::ConnId,
+        role: crate::track::Role,
+        now: Timestamp,
+    ) -> io::Result<()> {
+        let ts = self.capture_secs(now);
+        self.tracker.expire_time_wait(conn, role, ts, &mut self.events);
+        self.drain()
+    }
+
+    /// Shows what the kernel said about a socket.
+    pub fn kernel_check(&mut self, check: crate::track::KernelCheck) -> io::Result<()> {
+        self.renderer.event(&Event::Kernel(check))
     }
 
     pub fn flush(&mut self) -> io::Result<()> {

@@ -24,28 +24,19 @@ pub fn renderer<'w>(view: &ViewArgs, out: impl Write + 'w) -> Box<dyn Renderer +
         Format::Jsonl => Box::new(JsonLines::new(out)),
         Format::Text => Box::new(Timeline::new(
             out,
-            TextStyle {
-                lang: view.lang(),
-                time_wait: view.time_wait,
-                timeline: !view.summary,
-            },
+            TextStyle { lang: view.lang(), time_wait: view.time_wait, timeline: !view.summary },
         )),
     }
 }
 
 pub fn track_config(view: &ViewArgs) -> TrackConfig {
-    TrackConfig {
-        time_wait_secs: view.time_wait.secs(),
-    }
+    TrackConfig { time_wait_secs: view.time_wait.secs() }
 }
 
 /// Replays every file of `args` to `out`; warnings go to `err`.
 pub fn run(args: &ReplayArgs, out: impl Write, err: &mut impl Write) -> Result<Outcome> {
     let mut renderer = renderer(&args.view, out);
-    let filter = SegmentFilter {
-        port: args.filter.port,
-        host: args.filter.host,
-    };
+    let filter = SegmentFilter { port: args.filter.port, host: args.filter.host };
     let mut outcome = Outcome::Complete;
     for path in &args.files {
         let mut source = FileSource::open(path, args.filter.bpf.as_deref())?;

@@ -4,12 +4,14 @@
 //! addresses are loopback) and a server S, then checks the steps, the labels and the
 //! states of both ends after every segment.
 
+use TcpState::*;
 use tcplab::decode::{Segment, TcpOptions};
 use tcplab::source::FrameNumber;
 use tcplab::track::flags::TcpFlags;
 use tcplab::track::seq::SeqNum;
-use tcplab::track::{ConnSummary, Event, Note, SegmentEvent, Step, TcpState, TrackConfig, Tracker, Transition};
-use TcpState::*;
+use tcplab::track::{
+    ConnSummary, Event, Note, SegmentEvent, Step, TcpState, TrackConfig, Tracker, Transition,
+};
 
 const C: &str = "127.0.0.1:40000";
 const S: &str = "127.0.0.2:8080";

@@ -33,14 +33,10 @@ pub enum Inner<'a> {
 }
 
 /// The link types tcplab can decode, for error messages.
-pub const SUPPORTED: &str =
-    "Ethernet, Linux cooked v1/v2, BSD loopback (NULL, LOOP), raw IPv4/IPv6";
+pub const SUPPORTED: &str = "Ethernet, Linux cooked v1/v2, BSD loopback (NULL, LOOP), raw IPv4/IPv6";
 
 pub fn is_supported(link: LinkType) -> bool {
-    matches!(
-        link,
-        NULL | ETHERNET | RAW_12 | RAW_14 | RAW | LOOP | LINUX_SLL | IPV4 | IPV6 | LINUX_SLL2
-    )
+    matches!(link, NULL | ETHERNET | RAW_12 | RAW_14 | RAW | LOOP | LINUX_SLL | IPV4 | IPV6 | LINUX_SLL2)
 }
 
 /// Why the link header could not be read.
@@ -53,14 +49,7 @@ pub struct ShortLinkHeader {
 /// Peels the link header off `data`. `Ok(Inner::Other)` for frames that are not IP.
 pub fn strip(link: LinkType, data: &[u8]) -> Result<Inner<'_>, ShortLinkHeader> {
     let need = |n: usize| {
-        if data.len() < n {
-            Err(ShortLinkHeader {
-                need: n,
-                have: data.len(),
-            })
-        } else {
-            Ok(())
-        }
+        if data.len() < n { Err(ShortLinkHeader { need: n, have: data.len() }) } else { Ok(()) }
     };
     match link {
         ETHERNET => Ok(Inner::Ethernet(data)),
@@ -113,9 +102,6 @@ mod tests {
 
     #[test]
     fn short_cooked_header_is_an_error_not_a_panic() {
-        assert_eq!(
-            strip(LINUX_SLL2, &[0x08, 0x00]),
-            Err(ShortLinkHeader { need: 20, have: 2 })
-        );
+        assert_eq!(strip(LINUX_SLL2, &[0x08, 0x00]), Err(ShortLinkHeader { need: 20, have: 2 }));
     }
 }

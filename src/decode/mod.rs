@@ -67,20 +67,12 @@ pub enum DecodeError {
 
 /// Decodes one frame. `Ok(Decoded::NotTcp)` for frames that simply are not TCP.
 pub fn decode(frame: &Frame<'_>) -> Result<Decoded, DecodeError> {
-    let inner = link::strip(frame.link, frame.data).map_err(|e| DecodeError::ShortLinkHeader {
-        need: e.need,
-        have: e.have,
-    })?;
+    let inner = link::strip(frame.link, frame.data)
+        .map_err(|e| DecodeError::ShortLinkHeader { need: e.need, have: e.have })?;
     let packet = match inner {
-        link::Inner::Ethernet(bytes) => {
-            LaxSlicedPacket::from_ethernet(bytes).map_err(|e| DecodeError::ShortLinkHeader {
-                need: e.required_len,
-                have: e.len,
-            })?
-        }
-        link::Inner::EtherType(ether_type, bytes) => {
-            LaxSlicedPacket::from_ether_type(ether_type, bytes)
-        }
+        link::Inner::Ethernet(bytes) => LaxSlicedPacket::from_ethernet(bytes)
+            .map_err(|e| DecodeError::ShortLinkHeader { need: e.required_len, have: e.len })?,
+        link::Inner::EtherType(ether_type, bytes) => LaxSlicedPacket::from_ether_type(ether_type, bytes),
         link::Inner::Ip(bytes) => {
             LaxSlicedPacket::from_ip(bytes).map_err(|e| DecodeError::BadIp(e.to_string()))?
         }
@@ -107,12 +99,7 @@ fn segment_from(packet: &LaxSlicedPacket<'_>) -> Result<Decoded, DecodeError> {
                 .checked_sub(offset)
                 .filter(|_| header.total_len() != 0)
                 .unwrap_or(payload.payload.len());
-            (
-                IpAddr::from(header.source_addr()),
-                IpAddr::from(header.destination_addr()),
-                payload,
-                claimed,
-            )
+            (IpAddr::from(header.source_addr()), IpAddr::from(header.destination_addr()), payload, claimed)
         }
         LaxNetSlice::Ipv6(v6) => {
             let header = v6.header();
@@ -122,12 +109,7 @@ fn segment_from(packet: &LaxSlicedPacket<'_>) -> Result<Decoded, DecodeError> {
                 .checked_sub(offset)
                 .filter(|_| header.payload_length() != 0)
                 .unwrap_or(payload.payload.len());
-            (
-                IpAddr::from(header.source_addr()),
-                IpAddr::from(header.destination_addr()),
-                payload,
-                claimed,
-            )
+            (IpAddr::from(header.source_addr()), IpAddr::from(header.destination_addr()), payload, claimed)
         }
         LaxNetSlice::Arp(_) => return Ok(Decoded::NotTcp),
     };
@@ -181,13 +163,7 @@ mod tests {
     use etherparse::PacketBuilder;
 
     fn frame(link: LinkType, data: &[u8]) -> Frame<'_> {
-        Frame {
-            number: FrameNumber(1),
-            ts: Timestamp(0),
-            link,
-            data,
-            wire_len: data.len() as u32,
-        }
+        Frame { number: FrameNumber(1), ts: Timestamp(0), link, data, wire_len: data.len() as u32 }
     }
 
     fn ethernet_syn(payload: &[u8]) -> Vec<u8> {
@@ -195,7 +171,7 @@ mod tests {
             .ipv4([127, 0, 0, 1], [127, 0, 0, 2], 64)
             .tcp(40000, 8080, 1000, 65535)
             .syn()
-            .mss(1460)
+            .options(&[etherparse::TcpOptionElement::MaximumSegmentSize(1460)])
             .unwrap();
         let mut out = Vec::new();
         builder.write(&mut out, payload).unwrap();
@@ -205,9 +181,7 @@ mod tests {
     #[test]
     fn ethernet_ipv4_syn_is_decoded() {
         let bytes = ethernet_syn(b"");
-        let Ok(Decoded::Tcp(seg)) = decode(&frame(link::ETHERNET, &bytes)) else {
-            panic!()
-        };
+        let Ok(Decoded::Tcp(seg)) = decode(&frame(link::ETHERNET, &bytes)) else { panic!() };
         assert_eq!(seg.src.to_string(), "127.0.0.1:40000");
         assert_eq!(seg.dst.to_string(), "127.0.0.2:8080");
         assert_eq!(seg.seq, SeqNum(1000));
@@ -220,9 +194,7 @@ mod tests {
     fn snaplen_cut_payload_keeps_the_claimed_length() {
         let bytes = ethernet_syn(&[b'a'; 100]);
         let cut = &bytes[..bytes.len() - 90];
-        let Ok(Decoded::Tcp(seg)) = decode(&frame(link::ETHERNET, cut)) else {
-            panic!()
-        };
+        let Ok(Decoded::Tcp(seg)) = decode(&frame(link::ETHERNET, cut)) else { panic!() };
         assert_eq!(seg.payload_len, 100);
         assert_eq!(seg.payload.len(), 10);
     }
@@ -231,22 +203,13 @@ mod tests {
     fn cut_tcp_header_is_an_error() {
         let bytes = ethernet_syn(b"");
         let cut = &bytes[..14 + 20 + 10];
-        assert!(matches!(
-            decode(&frame(link::ETHERNET, cut)),
-            Err(DecodeError::BadTcp(_))
-        ));
+        assert!(matches!(decode(&frame(link::ETHERNET, cut)), Err(DecodeError::BadTcp(_))));
     }
 
     #[test]
     fn every_prefix_of_a_frame_decodes_without_panic() {
         let bytes = ethernet_syn(b"hello");
-        for link in [
-            link::ETHERNET,
-            link::RAW,
-            link::NULL,
-            link::LINUX_SLL,
-            link::LINUX_SLL2,
-        ] {
+        for link in [link::ETHERNET, link::RAW, link::NULL, link::LINUX_SLL, link::LINUX_SLL2] {
             for end in 0..bytes.len() {
                 let _ = decode(&frame(link, &bytes[..end]));
             }

@@ -26,9 +26,7 @@ impl TcpOptions {
             match element {
                 Ok(TcpOptionElement::MaximumSegmentSize(mss)) => out.mss = Some(mss),
                 Ok(TcpOptionElement::WindowScale(shift)) => out.window_scale = Some(shift),
-                Ok(TcpOptionElement::SelectiveAcknowledgementPermitted) => {
-                    out.sack_permitted = true
-                }
+                Ok(TcpOptionElement::SelectiveAcknowledgementPermitted) => out.sack_permitted = true,
                 Ok(TcpOptionElement::SelectiveAcknowledgement(_, rest)) => {
                     out.sack_blocks = 1 + rest.iter().flatten().count() as u8;
                 }

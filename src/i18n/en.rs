@@ -1,6 +1,6 @@
 //! English text for every [`Msg`].
 
-use super::{Msg, TimeWaitRule};
+use super::{DeviceChoice, Msg, TimeWaitRule};
 use crate::track::{Note, Role, Step};
 
 fn side(role: Role) -> &'static str {
@@ -41,16 +41,12 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                      sequence number (ISN). A SYN carries no data but uses up one sequence number."
                         .into()
                 }
-                Step::Handshake(2) => {
-                    "The server accepts: SYN=1 and ACK=1. It picks its own ISN y and \
+                Step::Handshake(2) => "The server accepts: SYN=1 and ACK=1. It picks its own ISN y and \
                      acknowledges x+1, the next number it expects from the client."
-                        .into()
-                }
-                Step::Handshake(3) => {
-                    "The client acknowledges the server's SYN: ACK=1, ack=y+1. When this \
+                    .into(),
+                Step::Handshake(3) => "The client acknowledges the server's SYN: ACK=1, ack=y+1. When this \
                      arrives, both ends are ESTABLISHED."
-                        .into()
-                }
+                    .into(),
                 Step::Handshake(_) => "A handshake segment.".into(),
                 Step::SimultaneousOpen => {
                     "Simultaneous open: both ends sent a SYN before seeing the other's, \
@@ -79,57 +75,40 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                     "{who} had nothing left to send, so its ACK and its FIN travel in one segment: \
                      the wave takes three segments instead of four."
                 ),
-                Step::SimultaneousClose => {
-                    "Simultaneous close: both ends sent FIN before receiving the \
+                Step::SimultaneousClose => "Simultaneous close: both ends sent FIN before receiving the \
                      other's; both pass through CLOSING and both end in TIME-WAIT."
-                        .into()
-                }
+                    .into(),
                 Step::Reset => format!(
                     "{who} aborts the connection with RST: no wave and no TIME-WAIT; data not yet \
                      delivered is thrown away."
                 ),
             }
         }
-        Msg::NoteExplain {
-            note,
-            port,
-            rule: tw_rule,
-            until,
-        } => match note {
-            Note::ClientGuessed => {
-                "No SYN was seen (the capture began mid-connection): which end is the \
+        Msg::NoteExplain { note, port, rule: tw_rule, until } => match note {
+            Note::ClientGuessed => "No SYN was seen (the capture began mid-connection): which end is the \
                  client is a guess from the port numbers."
-                    .into()
-            }
-            Note::Retransmission => {
-                "Retransmission: this segment repeats sequence numbers already sent, \
+                .into(),
+            Note::Retransmission => "Retransmission: this segment repeats sequence numbers already sent, \
                  because the first copy or its acknowledgment was lost or late."
-                    .into()
-            }
+                .into(),
             Note::ConnectionRefused => format!(
                 "Connection refused: nothing listens on port {port}, so the server's kernel answers \
                  the SYN with RST."
             ),
-            Note::OldDuplicateSyn => {
-                "The SYN's sender answers the SYN-ACK with RST: it has no connection \
+            Note::OldDuplicateSyn => "The SYN's sender answers the SYN-ACK with RST: it has no connection \
                  waiting for that SYN, an old duplicate (RFC 9293 Figure 8). The server drops its \
                  half-open connection. This is what the third handshake is for: with only two, the \
                  server would hold the connection open, waiting for data that never comes."
-                    .into()
-            }
+                .into(),
             Note::PortsReused => {
                 "A new SYN on a 4-tuple seen before: a new connection on the same ports.".into()
             }
-            Note::MergedClose => {
-                "Three segments instead of four: the passive closer merged steps 2 and 3 \
+            Note::MergedClose => "Three segments instead of four: the passive closer merged steps 2 and 3 \
                  of the wave."
-                    .into()
-            }
-            Note::HalfCloseData => {
-                "Half-close: data still flows from the end in CLOSE-WAIT to the end in \
+                .into(),
+            Note::HalfCloseData => "Half-close: data still flows from the end in CLOSE-WAIT to the end in \
                  FIN-WAIT-2."
-                    .into()
-            }
+                .into(),
             Note::TimeWait(role) => format!(
                 "TIME-WAIT is never on the wire: the {} (the active closer) keeps the connection for \
                  {} s ({}) so that a lost final ACK can be sent again and old segments die out; it \
@@ -141,11 +120,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::SimultaneousClose => "Simultaneous close.".into(),
             Note::SimultaneousOpen => "Simultaneous open.".into(),
         },
-        Msg::Transition {
-            side: role,
-            from,
-            to,
-        } => format!("{} {from} → {to}", side(role)),
+        Msg::Transition { side: role, from, to } => format!("{} {from} → {to}", side(role)),
         Msg::Payload { text, shown, total } => {
             if shown as u64 >= u64::from(total) {
                 format!("data \"{text}\"")
@@ -153,30 +128,17 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                 format!("data \"{text}\"… ({shown} of {total} bytes shown)")
             }
         }
-        Msg::ConnHeader {
-            conn,
-            client,
-            server,
-            guessed,
-        } => format!(
+        Msg::ConnHeader { conn, client, server, guessed } => format!(
             "connection {conn}: client {client} ⇄ server {server}{}",
-            if guessed {
-                " (client guessed: no SYN seen)"
-            } else {
-                ""
-            }
+            if guessed { " (client guessed: no SYN seen)" } else { "" }
         ),
-        Msg::ColumnHeader => format!(
-            "{:>5} {:>10}  {:<12} {:^36} {}",
-            "#", "time", "client", "", "server"
-        ),
+        Msg::ColumnHeader => format!("{:>5} {:>10}  {:<12} {:^36} {}", "#", "time", "client", "", "server"),
         Msg::FileHeader { path } => format!("capture {path}"),
         Msg::SummaryTitle => "summary".into(),
         Msg::SummaryOpened { by, rtt_ms } => match (by, rtt_ms) {
-            (Some(r), Some(rtt)) => format!(
-                "opened by the {} (three-way handshake, RTT {rtt:.3} ms)",
-                side(r)
-            ),
+            (Some(r), Some(rtt)) => {
+                format!("opened by the {} (three-way handshake, RTT {rtt:.3} ms)", side(r))
+            }
             (Some(r), None) => format!("opened by the {} (handshake not completed)", side(r)),
             (None, _) => "opening not captured".into(),
         },
@@ -185,46 +147,26 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             (Some(r), false) => format!("closed first by the {}", side(r)),
             (None, _) => "not closed in the capture".into(),
         },
-        Msg::SummaryTraffic {
-            segments_c2s,
-            bytes_c2s,
-            segments_s2c,
-            bytes_s2c,
-        } => format!(
+        Msg::SummaryTraffic { segments_c2s, bytes_c2s, segments_s2c, bytes_s2c } => format!(
             "client → server {segments_c2s} segments, {bytes_c2s} bytes; \
              server → client {segments_s2c} segments, {bytes_s2c} bytes"
         ),
-        Msg::SummarySpan {
-            first_frame,
-            last_frame,
-            secs,
-        } => {
+        Msg::SummarySpan { first_frame, last_frame, secs } => {
             format!("frames {first_frame}–{last_frame}, lasting {secs:.6} s")
         }
         Msg::SummaryFinal { client, server } => {
             format!("final states: client {client}, server {server}")
         }
-        Msg::SummaryTimeWait {
-            side: role,
-            until,
-            rule: tw_rule,
-        } => format!(
+        Msg::SummaryTimeWait { side: role, until, rule: tw_rule } => format!(
             "the {} holds TIME-WAIT until t={until:.3} s ({}: {} s)",
             side(role),
             rule(tw_rule),
             tw_rule.secs()
         ),
-        Msg::SummaryZeek {
-            conn_state,
-            history,
-        } => format!("Zeek conn_state {conn_state}, history {history}"),
-        Msg::CaptureStats {
-            frames,
-            segments,
-            other,
-            undecodable,
-            connections,
-        } => format!(
+        Msg::SummaryZeek { conn_state, history } => {
+            format!("Zeek conn_state {conn_state}, history {history}")
+        }
+        Msg::CaptureStats { frames, segments, other, undecodable, connections } => format!(
             "{frames} {}: {segments} TCP {} in {connections} {}, {other} other {} skipped, \
              {undecodable} undecodable",
             plural(frames, "frame", "frames"),
@@ -239,5 +181,65 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::Truncated { path, reason } => format!(
             "warning: {path} is cut short ({reason}); every complete frame before that point is shown"
         ),
+        Msg::KernelTimeWait { side: role, local, remote, left } => match left {
+            Some(secs) => format!(
+                "The kernel confirms it: /proc/net/tcp lists {local} → {remote} in TIME-WAIT, \
+                 {secs:.1} s left before the {} lets go.",
+                side(role)
+            ),
+            None => format!(
+                "The kernel of this machine does not list {local} → {remote} in TIME-WAIT (the \
+                 {} is on another host, or its timer already ran out).",
+                side(role)
+            ),
+        },
+        Msg::Listening { device, link, why } => match why {
+            DeviceChoice::Asked => {
+                format!("listening on {device}, link-type {link}; Ctrl-C to stop")
+            }
+            DeviceChoice::LocalPort(port) => format!(
+                "listening on {device} (port {port} is served on this machine), link-type {link}; Ctrl-C to stop"
+            ),
+            DeviceChoice::AnyInterface => {
+                format!(
+                    "listening on {device} (all interfaces; choose one with -i), link-type {link}; Ctrl-C to stop"
+                )
+            }
+        },
+        Msg::LiveStats { captured, received, dropped_by_kernel, dropped_by_interface } => format!(
+            "{captured} packets captured, {received} received by filter, {dropped_by_kernel} dropped by \
+             kernel, {dropped_by_interface} dropped by interface"
+        ),
+        Msg::PrivateNetwork => "not root: running in a private network namespace with its own loopback, \
+             where capturing is allowed"
+            .into(),
+        Msg::DemoIntro { server } => format!(
+            "tcplab demo: a chat server on {server}, a client that says two things and hangs up, \
+             and everything they send, captured live on loopback"
+        ),
+        Msg::LabIntro { scenario, about } => format!("lab {scenario}: {about}"),
+        Msg::Saved { path, packets } => format!("saved {packets} packets to {path}"),
+        Msg::ScenarioAbout(scenario) => match scenario {
+            crate::lab::Scenario::Handshake => {
+                "open, chat both ways, the client closes: the document's Figure 2"
+            }
+            crate::lab::Scenario::ServerCloses => "the server closes first, so the server ends in TIME-WAIT",
+            crate::lab::Scenario::FourWay => {
+                "the passive closer waits before its FIN: four separate segments, a visible CLOSE-WAIT"
+            }
+            crate::lab::Scenario::MergedClose => {
+                "the passive closer closes at once: its ACK and FIN travel together (three segments)"
+            }
+            crate::lab::Scenario::HalfClose => {
+                "the client stops sending; the server keeps sending in CLOSE-WAIT, then closes"
+            }
+            crate::lab::Scenario::Refused => {
+                "connect to a port nobody listens on: the SYN is answered by RST"
+            }
+            crate::lab::Scenario::Abort => {
+                "close with SO_LINGER 0: RST instead of the wave, and no TIME-WAIT"
+            }
+        }
+        .into(),
     }
 }

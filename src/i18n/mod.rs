@@ -26,11 +26,7 @@ impl Lang {
         for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {
             if let Ok(value) = std::env::var(var) {
                 if !value.is_empty() {
-                    return if value.starts_with("zh") {
-                        Lang::Zh
-                    } else {
-                        Lang::En
-                    };
+                    return if value.starts_with("zh") { Lang::Zh } else { Lang::En };
                 }
             }
         }
@@ -154,6 +150,50 @@ pub enum Msg<'a> {
         path: &'a str,
         reason: &'a str,
     },
+    /// The kernel's view of a socket the wire showed entering TIME-WAIT.
+    KernelTimeWait {
+        side: Role,
+        local: SocketAddr,
+        remote: SocketAddr,
+        left: Option<f64>,
+    },
+    /// The capture is open and packets are being seen.
+    Listening {
+        device: &'a str,
+        link: &'a str,
+        why: DeviceChoice,
+    },
+    LiveStats {
+        captured: u64,
+        received: u32,
+        dropped_by_kernel: u32,
+        dropped_by_interface: u32,
+    },
+    /// Not root: the demo runs in its own network namespace.
+    PrivateNetwork,
+    DemoIntro {
+        server: SocketAddr,
+    },
+    LabIntro {
+        scenario: &'a str,
+        about: &'a str,
+    },
+    Saved {
+        path: &'a str,
+        packets: u64,
+    },
+    /// What a lab scenario shows.
+    ScenarioAbout(crate::lab::Scenario),
+}
+
+/// Why `watch` captures where it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChoice {
+    Asked,
+    /// The port is served on this machine, so its traffic is on loopback.
+    LocalPort(u16),
+    /// Nothing says where the traffic is: every interface.
+    AnyInterface,
 }
 
 #[cfg(test)]
@@ -169,74 +209,33 @@ mod tests {
             Msg::ColumnHeader,
             Msg::FileHeader { path: "a.pcap" },
             Msg::SummaryTitle,
-            Msg::ConnHeader {
-                conn: 0,
-                client: addr,
-                server: addr,
-                guessed: true,
-            },
-            Msg::SummaryOpened {
-                by: Some(Role::Client),
-                rtt_ms: Some(0.1),
-            },
-            Msg::SummaryOpened {
-                by: None,
-                rtt_ms: None,
-            },
-            Msg::SummaryClosed {
-                by: Some(Role::Server),
-                reset: false,
-            },
-            Msg::SummaryClosed {
-                by: None,
-                reset: false,
-            },
-            Msg::SummaryTraffic {
-                segments_c2s: 1,
-                bytes_c2s: 2,
-                segments_s2c: 3,
-                bytes_s2c: 4,
-            },
-            Msg::SummarySpan {
-                first_frame: 1,
-                last_frame: 2,
-                secs: 0.5,
-            },
-            Msg::SummaryFinal {
-                client: TcpState::TimeWait,
-                server: TcpState::Closed,
-            },
-            Msg::SummaryTimeWait {
-                side: Role::Client,
-                until: 60.0,
-                rule: TimeWaitRule::Linux,
-            },
-            Msg::SummaryZeek {
-                conn_state: "SF",
-                history: "ShADadFf",
-            },
-            Msg::CaptureStats {
-                frames: 1,
-                segments: 1,
-                other: 0,
-                undecodable: 0,
-                connections: 1,
-            },
-            Msg::Undecodable {
-                frame: 3,
-                reason: "bad",
-            },
+            Msg::ConnHeader { conn: 0, client: addr, server: addr, guessed: true },
+            Msg::SummaryOpened { by: Some(Role::Client), rtt_ms: Some(0.1) },
+            Msg::SummaryOpened { by: None, rtt_ms: None },
+            Msg::SummaryClosed { by: Some(Role::Server), reset: false },
+            Msg::SummaryClosed { by: None, reset: false },
+            Msg::SummaryTraffic { segments_c2s: 1, bytes_c2s: 2, segments_s2c: 3, bytes_s2c: 4 },
+            Msg::SummarySpan { first_frame: 1, last_frame: 2, secs: 0.5 },
+            Msg::SummaryFinal { client: TcpState::TimeWait, server: TcpState::Closed },
+            Msg::SummaryTimeWait { side: Role::Client, until: 60.0, rule: TimeWaitRule::Linux },
+            Msg::SummaryZeek { conn_state: "SF", history: "ShADadFf" },
+            Msg::CaptureStats { frames: 1, segments: 1, other: 0, undecodable: 0, connections: 1 },
+            Msg::Undecodable { frame: 3, reason: "bad" },
             Msg::MoreUndecodable { count: 3 },
-            Msg::Truncated {
-                path: "a.pcap",
-                reason: "cut",
-            },
-            Msg::Payload {
-                text: "hi",
-                shown: 2,
-                total: 2,
-            },
+            Msg::Truncated { path: "a.pcap", reason: "cut" },
+            Msg::Payload { text: "hi", shown: 2, total: 2 },
+            Msg::KernelTimeWait { side: Role::Client, local: addr, remote: addr, left: Some(59.5) },
+            Msg::KernelTimeWait { side: Role::Server, local: addr, remote: addr, left: None },
+            Msg::Listening { device: "lo", link: "EN10MB", why: DeviceChoice::Asked },
+            Msg::Listening { device: "lo", link: "EN10MB", why: DeviceChoice::LocalPort(8080) },
+            Msg::Listening { device: "any", link: "LINUX_SLL", why: DeviceChoice::AnyInterface },
+            Msg::LiveStats { captured: 1, received: 2, dropped_by_kernel: 0, dropped_by_interface: 0 },
+            Msg::PrivateNetwork,
+            Msg::DemoIntro { server: addr },
+            Msg::LabIntro { scenario: "refused", about: "x" },
+            Msg::Saved { path: "a.pcap", packets: 3 },
         ];
+        msgs.extend(crate::lab::Scenario::ALL.map(Msg::ScenarioAbout));
         let steps = [
             Step::Handshake(1),
             Step::Handshake(2),
@@ -254,11 +253,7 @@ mod tests {
         ];
         for step in steps {
             msgs.push(Msg::StepName(step));
-            msgs.push(Msg::StepExplain {
-                step,
-                sender: Role::Server,
-                len: 5,
-            });
+            msgs.push(Msg::StepExplain { step, sender: Role::Server, len: 5 });
         }
         let notes = [
             Note::ClientGuessed,
@@ -273,20 +268,11 @@ mod tests {
             Note::SimultaneousOpen,
         ];
         for note in notes {
-            msgs.push(Msg::NoteExplain {
-                note,
-                port: 8080,
-                rule: TimeWaitRule::Rfc,
-                until: 1.0,
-            });
+            msgs.push(Msg::NoteExplain { note, port: 8080, rule: TimeWaitRule::Rfc, until: 1.0 });
         }
         for role in [Role::Client, Role::Server] {
             msgs.push(Msg::Side(role));
-            msgs.push(Msg::Transition {
-                side: role,
-                from: TcpState::Closed,
-                to: TcpState::SynSent,
-            });
+            msgs.push(Msg::Transition { side: role, from: TcpState::Closed, to: TcpState::SynSent });
         }
         for msg in &msgs {
             let en = Lang::En.text(msg);
@@ -294,15 +280,9 @@ mod tests {
             assert!(!en.trim().is_empty(), "{msg:?} has no English");
             assert!(!zh.trim().is_empty(), "{msg:?} has no Chinese");
             let has_han = zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
-            let needs_han = en
-                .split_whitespace()
-                .filter(|w| w.chars().all(|c| c.is_ascii_lowercase()))
-                .count()
-                >= 2;
-            assert!(
-                !needs_han || has_han,
-                "{msg:?}: Chinese text looks untranslated: {zh}"
-            );
+            let needs_han =
+                en.split_whitespace().filter(|w| w.chars().all(|c| c.is_ascii_lowercase())).count() >= 2;
+            assert!(!needs_han || has_han, "{msg:?}: Chinese text looks untranslated: {zh}");
         }
     }
 }

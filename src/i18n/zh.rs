@@ -1,6 +1,6 @@
 //! 中文：每一条 [`Msg`] 的中文文本，术语与原文档一致。
 
-use super::{Msg, TimeWaitRule};
+use super::{DeviceChoice, Msg, TimeWaitRule};
 use crate::track::{Note, Role, Step};
 
 fn side(role: Role) -> &'static str {
@@ -43,9 +43,11 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::StepExplain { step, sender, len } => {
             let who = side(sender);
             match step {
-                Step::Handshake(1) => "客户端请求建立连接：SYN=1，seq=x 是它的初始序号（ISN）。SYN 不携带数据，\
+                Step::Handshake(1) => {
+                    "客户端请求建立连接：SYN=1，seq=x 是它的初始序号（ISN）。SYN 不携带数据，\
                      但要消耗一个序号。"
-                    .into(),
+                        .into()
+                }
                 Step::Handshake(2) => "服务器同意建立连接：SYN=1、ACK=1，选定自己的初始序号 y，并确认 \
                      ack=x+1，即期望收到的客户端的下一个序号。"
                     .into(),
@@ -77,12 +79,18 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                 Step::SimultaneousClose => "同时关闭：双方都在收到对方的 FIN 之前发出了 FIN，\
                      都经过 CLOSING，最后都进入 TIME-WAIT。"
                     .into(),
-                Step::Reset => format!("{who}用 RST 中止连接：没有挥手，也没有 TIME-WAIT；尚未交付的数据被丢弃。"),
+                Step::Reset => {
+                    format!("{who}用 RST 中止连接：没有挥手，也没有 TIME-WAIT；尚未交付的数据被丢弃。")
+                }
             }
         }
         Msg::NoteExplain { note, port, rule: tw_rule, until } => match note {
-            Note::ClientGuessed => "没有看到 SYN（抓包从连接中途开始）：哪一端是客户端，是根据端口号推测的。".into(),
-            Note::Retransmission => "重传：这个报文重复了已经发送过的序号，因为第一次发送的报文或它的确认丢失或迟到了。".into(),
+            Note::ClientGuessed => {
+                "没有看到 SYN（抓包从连接中途开始）：哪一端是客户端，是根据端口号推测的。".into()
+            }
+            Note::Retransmission => {
+                "重传：这个报文重复了已经发送过的序号，因为第一次发送的报文或它的确认丢失或迟到了。".into()
+            }
             Note::ConnectionRefused => {
                 format!("连接被拒绝：端口 {port} 上没有进程在监听，服务器的内核用 RST 回应了 SYN。")
             }
@@ -92,7 +100,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                 .into(),
             Note::PortsReused => "在已经出现过的四元组上又出现了新的 SYN：这是同一对端口上的新连接。".into(),
             Note::MergedClose => "三个报文而不是四个：被动关闭方把第二次和第三次挥手合并了。".into(),
-            Note::HalfCloseData => "半关闭：处于 CLOSE-WAIT 的一端仍在向处于 FIN-WAIT-2 的一端发送数据。".into(),
+            Note::HalfCloseData => {
+                "半关闭：处于 CLOSE-WAIT 的一端仍在向处于 FIN-WAIT-2 的一端发送数据。".into()
+            }
             Note::TimeWait(role) => format!(
                 "TIME-WAIT 不会出现在线路上：{}（主动关闭方）要保持连接 {} 秒（{}），\
                  以便在最后的 ACK 丢失时重发，并让网络中残留的旧报文消失；将在 t={until:.6} 时结束。",
@@ -136,7 +146,12 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         }
         Msg::SummaryFinal { client, server } => format!("最终状态：客户端 {client}，服务器 {server}"),
         Msg::SummaryTimeWait { side: role, until, rule: tw_rule } => {
-            format!("{}处于 TIME-WAIT，直到 t={until:.3} 秒（{}：{} 秒）", side(role), rule(tw_rule), tw_rule.secs())
+            format!(
+                "{}处于 TIME-WAIT，直到 t={until:.3} 秒（{}：{} 秒）",
+                side(role),
+                rule(tw_rule),
+                tw_rule.secs()
+            )
         }
         Msg::SummaryZeek { conn_state, history } => format!("Zeek 连接状态 {conn_state}，历史 {history}"),
         Msg::CaptureStats { frames, segments, other, undecodable, connections } => format!(
@@ -147,5 +162,47 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::Truncated { path, reason } => {
             format!("警告：{path} 不完整（{reason}）；此前所有完整的帧都已显示")
         }
+        Msg::KernelTimeWait { side: role, local, remote, left } => match left {
+            Some(secs) => format!(
+                "内核证实了这一点：/proc/net/tcp 中 {local} → {remote} 处于 TIME-WAIT，{}还要等待 {secs:.1} 秒才释放。",
+                side(role)
+            ),
+            None => format!(
+                "本机内核没有列出处于 TIME-WAIT 的 {local} → {remote}（{}在另一台主机上，或计时器已经到期）。",
+                side(role)
+            ),
+        },
+        Msg::Listening { device, link, why } => match why {
+            DeviceChoice::Asked => format!("正在 {device} 上抓包，链路类型 {link}；按 Ctrl-C 停止"),
+            DeviceChoice::LocalPort(port) => {
+                format!("正在 {device} 上抓包（端口 {port} 由本机提供服务），链路类型 {link}；按 Ctrl-C 停止")
+            }
+            DeviceChoice::AnyInterface => {
+                format!("正在 {device} 上抓包（所有网卡；可用 -i 指定），链路类型 {link}；按 Ctrl-C 停止")
+            }
+        },
+        Msg::LiveStats { captured, received, dropped_by_kernel, dropped_by_interface } => format!(
+            "抓到 {captured} 个包，过滤器收到 {received} 个，内核丢弃 {dropped_by_kernel} 个，网卡丢弃 {dropped_by_interface} 个"
+        ),
+        Msg::PrivateNetwork => {
+            "当前不是 root：在一个私有的网络命名空间中运行（有自己的回环网卡，可以抓包）".into()
+        }
+        Msg::DemoIntro { server } => format!(
+            "tcplab 演示：{server} 上的聊天服务器，一个说两句话后挂断的客户端，以及它们发送的全部报文（在回环网卡上实时抓取）"
+        ),
+        Msg::LabIntro { scenario, about } => format!("实验 {scenario}：{about}"),
+        Msg::Saved { path, packets } => format!("已将 {packets} 个包保存到 {path}"),
+        Msg::ScenarioAbout(scenario) => match scenario {
+            crate::lab::Scenario::Handshake => "建立连接、双向聊天、客户端关闭：即原文的图 2",
+            crate::lab::Scenario::ServerCloses => "服务器先关闭，因此由服务器进入 TIME-WAIT",
+            crate::lab::Scenario::FourWay => {
+                "被动关闭方等待一会儿再发 FIN：四个独立的报文，可以看到 CLOSE-WAIT"
+            }
+            crate::lab::Scenario::MergedClose => "被动关闭方立即关闭：ACK 和 FIN 合在一个报文里（三个报文）",
+            crate::lab::Scenario::HalfClose => "客户端不再发送；服务器在 CLOSE-WAIT 中继续发送，然后关闭",
+            crate::lab::Scenario::Refused => "连接一个没有进程监听的端口：SYN 被 RST 回应",
+            crate::lab::Scenario::Abort => "用 SO_LINGER 0 关闭：用 RST 代替挥手，没有 TIME-WAIT",
+        }
+        .into(),
     }
 }

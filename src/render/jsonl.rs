@@ -67,6 +67,18 @@ struct ConnectionLine<'a> {
 }
 
 #[derive(Serialize)]
+struct KernelLine {
+    r#type: &'static str,
+    conn: u32,
+    side: &'static str,
+    local: String,
+    remote: String,
+    /// What /proc/net/tcp says; null when the kernel does not list the socket.
+    state: Option<&'static str>,
+    time_left: Option<f64>,
+}
+
+#[derive(Serialize)]
 struct CaptureLine<'a> {
     r#type: &'static str,
     source: &'a str,
@@ -175,6 +187,15 @@ impl<W: Write> Renderer for JsonLines<W> {
             Event::Segment(ev) => self.line(&segment_line(ev)),
             Event::Transition(t) => self.line(&transition_line(t)),
             Event::Connection(s) => self.line(&connection_line(s)),
+            Event::Kernel(k) => self.line(&KernelLine {
+                r#type: "kernel",
+                conn: k.conn.0,
+                side: k.side.name(),
+                local: k.local.to_string(),
+                remote: k.remote.to_string(),
+                state: k.time_left.map(|_| "TIME-WAIT"),
+                time_left: k.time_left,
+            }),
         }
     }
 
@@ -193,10 +214,7 @@ impl<W: Write> Renderer for JsonLines<W> {
             undecodable: stats
                 .undecodable
                 .iter()
-                .map(|(frame, reason)| UndecodableFrame {
-                    frame: *frame,
-                    reason,
-                })
+                .map(|(frame, reason)| UndecodableFrame { frame: *frame, reason })
                 .collect(),
             truncated: stats.truncated.as_deref(),
         })?;

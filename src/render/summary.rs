@@ -24,49 +24,23 @@ pub fn write_summary(out: &mut impl Write, style: &TextStyle, s: &ConnSummary) -
             last_frame: s.last_frame.0,
             secs: s.last_ts - s.first_ts,
         }),
-        say(&Msg::SummaryOpened {
-            by: s.opened_by,
-            rtt_ms: s.handshake_rtt_ms,
-        }),
-        say(&Msg::SummaryClosed {
-            by: s.reset_by.or(s.closed_by),
-            reset: s.reset_by.is_some(),
-        }),
+        say(&Msg::SummaryOpened { by: s.opened_by, rtt_ms: s.handshake_rtt_ms }),
+        say(&Msg::SummaryClosed { by: s.reset_by.or(s.closed_by), reset: s.reset_by.is_some() }),
         say(&Msg::SummaryTraffic {
             segments_c2s: s.segments_c2s,
             bytes_c2s: s.bytes_c2s,
             segments_s2c: s.segments_s2c,
             bytes_s2c: s.bytes_s2c,
         }),
-        say(&Msg::SummaryFinal {
-            client: s.client_final,
-            server: s.server_final,
-        }),
+        say(&Msg::SummaryFinal { client: s.client_final, server: s.server_final }),
     ];
     for line in lines {
         writeln!(out, "  {line}")?;
     }
     if let Some((side, until)) = s.time_wait_until {
-        writeln!(
-            out,
-            "  {}",
-            say(&Msg::SummaryTimeWait {
-                side,
-                until,
-                rule: style.time_wait
-            })
-            .magenta()
-        )?;
+        writeln!(out, "  {}", say(&Msg::SummaryTimeWait { side, until, rule: style.time_wait }).magenta())?;
     }
-    writeln!(
-        out,
-        "  {}",
-        say(&Msg::SummaryZeek {
-            conn_state: s.conn_state,
-            history: &s.history
-        })
-        .dimmed()
-    )
+    writeln!(out, "  {}", say(&Msg::SummaryZeek { conn_state: s.conn_state, history: &s.history }).dimmed())
 }
 
 pub fn write_stats(
@@ -88,15 +62,7 @@ pub fn write_stats(
         })
     )?;
     for (frame, reason) in stats.undecodable.iter().take(LISTED_UNDECODABLE) {
-        writeln!(
-            out,
-            "  {}",
-            say(&Msg::Undecodable {
-                frame: *frame,
-                reason
-            })
-            .yellow()
-        )?;
+        writeln!(out, "  {}", say(&Msg::Undecodable { frame: *frame, reason }).yellow())?;
     }
     if stats.undecodable.len() > LISTED_UNDECODABLE {
         let count = (stats.undecodable.len() - LISTED_UNDECODABLE) as u64;

@@ -47,12 +47,7 @@ impl<W: Write> Timeline<W> {
 
     fn flush_pending(&mut self) -> io::Result<()> {
         let pending = std::mem::take(&mut self.pending);
-        for line in pending
-            .head
-            .iter()
-            .chain(&pending.transitions)
-            .chain(&pending.body)
-        {
+        for line in pending.head.iter().chain(&pending.transitions).chain(&pending.body) {
             writeln!(self.out, "{line}")?;
         }
         Ok(())
@@ -61,9 +56,7 @@ impl<W: Write> Timeline<W> {
     /// Queues `text` under the segment line, wrapped and indented.
     fn explain(&mut self, text: &str, paint: fn(&str) -> ColoredString) {
         let indent = " ".repeat(INDENT);
-        let options = textwrap::Options::new(WIDTH)
-            .initial_indent(&indent)
-            .subsequent_indent(&indent);
+        let options = textwrap::Options::new(WIDTH).initial_indent(&indent).subsequent_indent(&indent);
         for line in textwrap::wrap(text, options) {
             let (pad, body) = line.split_at(INDENT.min(line.len()));
             self.pending.body.push(format!("{pad}{}", paint(body)));
@@ -78,12 +71,7 @@ impl<W: Write> Timeline<W> {
                 Role::Server => (ev.dst, ev.src),
             };
             let guessed = ev.notes.contains(&Note::ClientGuessed);
-            let header = self.say(&Msg::ConnHeader {
-                conn: ev.conn.0,
-                client,
-                server,
-                guessed,
-            });
+            let header = self.say(&Msg::ConnHeader { conn: ev.conn.0, client, server, guessed });
             writeln!(self.out, "\n{}", header.bold())?;
             writeln!(self.out, "{}", self.say(&Msg::ColumnHeader).dimmed())?;
         }
@@ -97,11 +85,7 @@ impl<W: Write> Timeline<W> {
             paint_state(ev.server_state, 0),
         )?;
 
-        let conn_tag = if self.announced.len() > 1 {
-            format!("[{}] ", ev.conn.0)
-        } else {
-            String::new()
-        };
+        let conn_tag = if self.announced.len() > 1 { format!("[{}] ", ev.conn.0) } else { String::new() };
         let step_name = self.say(&Msg::StepName(ev.step));
         self.pending.head.push(format!(
             "{}{conn_tag}{} · {}",
@@ -111,22 +95,12 @@ impl<W: Write> Timeline<W> {
         ));
         if !ev.payload.is_empty() {
             let text = sanitize(&ev.payload);
-            let line = self.say(&Msg::Payload {
-                text: &text,
-                shown: ev.payload.len(),
-                total: ev.len,
-            });
-            self.pending
-                .head
-                .push(format!("{}{}", " ".repeat(INDENT), line.cyan()));
+            let line = self.say(&Msg::Payload { text: &text, shown: ev.payload.len(), total: ev.len });
+            self.pending.head.push(format!("{}{}", " ".repeat(INDENT), line.cyan()));
         }
         let routine = matches!(ev.step, Step::Data | Step::Ack);
         if !routine || self.explained_data.insert((ev.conn, ev.step == Step::Data)) {
-            let text = self.say(&Msg::StepExplain {
-                step: ev.step,
-                sender: ev.dir.sender(),
-                len: ev.len,
-            });
+            let text = self.say(&Msg::StepExplain { step: ev.step, sender: ev.dir.sender(), len: ev.len });
             self.explain(&text, |s| s.normal());
         }
         let server_port = match ev.dir.sender() {
@@ -146,9 +120,7 @@ impl<W: Write> Timeline<W> {
             });
             let paint: fn(&str) -> ColoredString = match note {
                 Note::TimeWait(_) => |s| s.magenta(),
-                Note::Retransmission | Note::ConnectionRefused | Note::OldDuplicateSyn => {
-                    |s| s.yellow()
-                }
+                Note::Retransmission | Note::ConnectionRefused | Note::OldDuplicateSyn => |s| s.yellow(),
                 _ => |s| s.normal(),
             };
             self.explain(&format!("⚑ {text}"), paint);
@@ -157,14 +129,8 @@ impl<W: Write> Timeline<W> {
     }
 
     fn transition(&mut self, t: &Transition) {
-        let line = self.say(&Msg::Transition {
-            side: t.side,
-            from: t.from,
-            to: t.to,
-        });
-        self.pending
-            .transitions
-            .push(format!("{}{}", " ".repeat(INDENT), line.bold()));
+        let line = self.say(&Msg::Transition { side: t.side, from: t.from, to: t.to });
+        self.pending.transitions.push(format!("{}{}", " ".repeat(INDENT), line.bold()));
     }
 }
 
@@ -180,14 +146,7 @@ struct Pending {
 impl<W: Write> Renderer for Timeline<W> {
     fn begin(&mut self, name: &str) -> io::Result<()> {
         if self.style.timeline {
-            writeln!(
-                self.out,
-                "{}",
-                self.say(&Msg::FileHeader {
-                    path: &sanitize(name.as_bytes())
-                })
-                .bold()
-            )?;
+            writeln!(self.out, "{}", self.say(&Msg::FileHeader { path: &sanitize(name.as_bytes()) }).bold())?;
         }
         Ok(())
     }
@@ -199,15 +158,21 @@ impl<W: Write> Renderer for Timeline<W> {
                 self.transition(t);
                 Ok(())
             }
+            Event::Kernel(check) => {
+                let text = self.say(&Msg::KernelTimeWait {
+                    side: check.side,
+                    local: check.local,
+                    remote: check.remote,
+                    left: check.time_left,
+                });
+                self.explain(&format!("⚙ {text}"), |s| s.magenta());
+                Ok(())
+            }
             Event::Connection(summary) => {
                 self.flush_pending()?;
                 if !self.summaries_started {
                     self.summaries_started = true;
-                    writeln!(
-                        self.out,
-                        "\n{}",
-                        format!("── {} ──", self.say(&Msg::SummaryTitle)).bold()
-                    )?;
+                    writeln!(self.out, "\n{}", format!("── {} ──", self.say(&Msg::SummaryTitle)).bold())?;
                 }
                 write_summary(&mut self.out, &self.style, summary)
             }

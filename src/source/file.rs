@@ -29,39 +29,27 @@ impl FileSource {
     /// frame numbers still count every record of the file.
     pub fn open(path: &Path, filter: Option<&str>) -> Result<FileSource> {
         if let Err(e) = std::fs::metadata(path) {
-            return Err(Error::Open {
-                path: path.to_owned(),
-                reason: e.to_string(),
-            });
+            return Err(Error::Open { path: path.to_owned(), reason: e.to_string() });
         }
-        let capture =
-            Capture::from_file_with_precision(path, Precision::Nano).map_err(|e| Error::Open {
-                path: path.to_owned(),
-                reason: explain_open_error(&e),
-            })?;
+        let capture = Capture::from_file_with_precision(path, Precision::Nano)
+            .map_err(|e| Error::Open { path: path.to_owned(), reason: explain_open_error(&e) })?;
         let link = LinkType(capture.get_datalink().0);
         if !link::is_supported(link) {
             return Err(Error::UnsupportedLink {
                 path: path.to_owned(),
                 link: link.0,
-                name: pcap::Linktype(link.0)
-                    .get_name()
-                    .unwrap_or_else(|_| "unknown".into()),
+                name: pcap::Linktype(link.0).get_name().unwrap_or_else(|_| "unknown".into()),
             });
         }
         let filter = match filter {
-            Some(expr) => Some(capture.compile(expr, true).map_err(|e| Error::Filter {
-                expr: expr.to_owned(),
-                reason: e.to_string(),
-            })?),
+            Some(expr) => Some(
+                capture
+                    .compile(expr, true)
+                    .map_err(|e| Error::Filter { expr: expr.to_owned(), reason: e.to_string() })?,
+            ),
             None => None,
         };
-        Ok(FileSource {
-            path: path.to_owned(),
-            capture,
-            link,
-            filter,
-        })
+        Ok(FileSource { path: path.to_owned(), capture, link, filter })
     }
 
     pub fn path(&self) -> &Path {
@@ -84,10 +72,7 @@ impl FileSource {
                             continue;
                         }
                     }
-                    let ts = Timestamp::from_secs_nanos(
-                        packet.header.ts.tv_sec,
-                        packet.header.ts.tv_usec,
-                    );
+                    let ts = Timestamp::from_secs_nanos(packet.header.ts.tv_sec, packet.header.ts.tv_usec);
                     each(&Frame {
                         number: FrameNumber(number),
                         ts,

@@ -4,6 +4,9 @@
 //! timestamp, its 1-based record number and the capture's link type.
 
 pub mod file;
+pub mod live;
+pub mod privilege;
+pub mod procnet;
 
 /// Capture time, in nanoseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

@@ -8,9 +8,7 @@
 //! segment that causes it. This is exactly how the document's Figure 2 writes the
 //! states beside the arrows.
 
-use super::event::{
-    ConnId, ConnSummary, Direction, Event, Note, Role, SegmentEvent, Step, Transition,
-};
+use super::event::{ConnId, ConnSummary, Direction, Event, Note, Role, SegmentEvent, Step, Transition};
 use super::seq::SeqNum;
 use super::state::TcpState;
 use super::zeek::History;
@@ -86,9 +84,7 @@ pub struct TrackConfig {
 
 impl Default for TrackConfig {
     fn default() -> Self {
-        TrackConfig {
-            time_wait_secs: 60.0,
-        }
+        TrackConfig { time_wait_secs: 60.0 }
     }
 }
 
@@ -119,15 +115,14 @@ impl Conn {
     /// A connection whose first segment is `seg`. The client is the sender of a bare
     /// SYN, the receiver of a SYN-ACK, or else a guess from the port numbers.
     pub fn new(id: ConnId, seg: &Segment, frame: FrameNumber, ts: f64) -> Conn {
-        let (client, server, guessed, client_state, server_state) =
-            if seg.flags.syn() && !seg.flags.ack() {
-                (seg.src, seg.dst, false, TcpState::Closed, TcpState::Listen)
-            } else if seg.flags.syn() {
-                (seg.dst, seg.src, false, TcpState::SynSent, TcpState::Listen)
-            } else {
-                let (c, s) = guess_client(seg.src, seg.dst);
-                (c, s, true, TcpState::Established, TcpState::Established)
-            };
+        let (client, server, guessed, client_state, server_state) = if seg.flags.syn() && !seg.flags.ack() {
+            (seg.src, seg.dst, false, TcpState::Closed, TcpState::Listen)
+        } else if seg.flags.syn() {
+            (seg.dst, seg.src, false, TcpState::SynSent, TcpState::Listen)
+        } else {
+            let (c, s) = guess_client(seg.src, seg.dst);
+            (c, s, true, TcpState::Established, TcpState::Established)
+        };
         Conn {
             id,
             client,
@@ -162,14 +157,34 @@ impl Conn {
         self.side(role).state
     }
 
+    /// The address of one end.
+    pub fn endpoint(&self, role: Role) -> SocketAddr {
+        match role {
+            Role::Client => self.client,
+            Role::Server => self.server,
+        }
+    }
+
+    /// The 2MSL timer of `role` ran out (seen live): TIME-WAIT → CLOSED.
+    pub fn expire_time_wait(&mut self, role: Role, ts: f64) -> Option<Transition> {
+        if self.state(role) != TcpState::TimeWait {
+            return None;
+        }
+        let mut changes = Vec::new();
+        self.set_state(role, TcpState::Closed, &mut changes);
+        Some(Transition {
+            conn: self.id,
+            frame: self.last_frame,
+            ts,
+            side: role,
+            from: TcpState::TimeWait,
+            to: TcpState::Closed,
+        })
+    }
+
     /// True once neither end holds the connection open any more.
     pub fn is_finished(&self) -> bool {
-        self.sides.iter().all(|s| {
-            matches!(
-                s.state,
-                TcpState::Closed | TcpState::TimeWait | TcpState::Listen
-            )
-        })
+        self.sides.iter().all(|s| matches!(s.state, TcpState::Closed | TcpState::TimeWait | TcpState::Listen))
     }
 
     /// Whether a bare SYN from `src` with this sequence number begins a new connection
@@ -179,11 +194,7 @@ impl Conn {
         if !seg.flags.syn() || seg.flags.ack() || seg.flags.rst() {
             return false;
         }
-        let role = if seg.src == self.client {
-            Role::Client
-        } else {
-            Role::Server
-        };
+        let role = if seg.src == self.client { Role::Client } else { Role::Server };
         match self.side(role).base {
             Some(base) => base != seg.seq,
             None => false,
@@ -218,11 +229,7 @@ impl Conn {
         // the first seq seen minus one, so that the first segment shows 1; an end's base
         // is also learned from the first ACK the other end sends it.
         if self.side(me).base.is_none() {
-            self.side_mut(me).base = Some(if flags.syn() {
-                seg.seq
-            } else {
-                seg.seq.add(u32::MAX)
-            });
+            self.side_mut(me).base = Some(if flags.syn() { seg.seq } else { seg.seq.add(u32::MAX) });
         }
         if flags.ack() && self.side(peer).base.is_none() {
             self.side_mut(peer).base = Some(seg.ack.add(u32::MAX));
@@ -252,10 +259,8 @@ impl Conn {
             s.bytes += u64::from(seg.payload_len);
             s.segments += 1;
         }
-        let acks_peer_syn =
-            flags.ack() && self.side(peer).isn.is_some_and(|isn| seg.ack.after(isn));
-        let acks_peer_fin =
-            flags.ack() && self.side(peer).fin.is_some_and(|fin| seg.ack.after(fin));
+        let acks_peer_syn = flags.ack() && self.side(peer).isn.is_some_and(|isn| seg.ack.after(isn));
+        let acks_peer_fin = flags.ack() && self.side(peer).fin.is_some_and(|fin| seg.ack.after(fin));
         if acks_peer_syn {
             self.side_mut(peer).syn_acked = true;
         }
@@ -265,8 +270,7 @@ impl Conn {
         if flags.syn() && flags.ack() {
             self.side_mut(peer).last_synack_ack = Some(seg.ack);
         }
-        self.history
-            .record(dir, seg, notes.contains(&Note::Retransmission));
+        self.history.record(dir, seg, notes.contains(&Note::Retransmission));
         if flags.syn() && !flags.ack() && self.syn_ts.is_none() {
             self.syn_ts = Some(ts);
             self.opened_by = Some(me);
@@ -293,8 +297,7 @@ impl Conn {
                 notes.push(Note::TimeWait(role));
                 self.time_wait = Some((role, ts + cfg.time_wait_secs));
             }
-            if to == TcpState::Established && role == Role::Server && self.established_ts.is_none()
-            {
+            if to == TcpState::Established && role == Role::Server && self.established_ts.is_none() {
                 self.established_ts = Some(ts);
             }
         }
@@ -325,24 +328,12 @@ impl Conn {
             payload: seg.payload.clone(),
         }));
         for (side, from, to) in changes {
-            out.push(Event::Transition(Transition {
-                conn: self.id,
-                frame,
-                ts,
-                side,
-                from,
-                to,
-            }));
+            out.push(Event::Transition(Transition { conn: self.id, frame, ts, side, from, to }));
         }
     }
 
     /// The one place a state changes, so that every change is reported.
-    fn set_state(
-        &mut self,
-        role: Role,
-        to: TcpState,
-        changes: &mut Vec<(Role, TcpState, TcpState)>,
-    ) {
+    fn set_state(&mut self, role: Role, to: TcpState, changes: &mut Vec<(Role, TcpState, TcpState)>) {
         let from = self.state(role);
         if from == to {
             return;
@@ -380,11 +371,7 @@ impl Conn {
                     notes.push(Note::OldDuplicateSyn);
                     let side = self.side(me);
                     let answers_own_syn = side.isn.map(|isn| isn.add(1)) == side.last_synack_ack;
-                    if answers_own_syn {
-                        vec![Closed]
-                    } else {
-                        vec![]
-                    }
+                    if answers_own_syn { vec![Closed] } else { vec![] }
                 }
                 Closed | Listen => vec![],
                 _ => vec![Closed],
@@ -469,7 +456,9 @@ impl Conn {
             // Simultaneous close seen out of order: this end already received the
             // crossing FIN (so it is CLOSING, its ACK still on the way) when the ACK
             // of its own FIN arrives.
-            FinWait1 if side.fin_acked && !flags.fin() && peer_fin_received => vec![Closing, TimeWait],
+            FinWait1 if side.fin_acked && !flags.fin() && peer_fin_received => {
+                vec![Closing, TimeWait]
+            }
             FinWait1 if side.fin_acked && !flags.fin() => vec![FinWait2],
             Closing if side.fin_acked => vec![TimeWait],
             LastAck if side.fin_acked => vec![Closed],
@@ -520,10 +509,7 @@ impl Conn {
                 Step::Handshake(1) => "SYN seq=x".to_string(),
                 Step::Handshake(2) => format!("SYN,ACK seq=y ack={}", sym("x", x, seg.ack)),
                 _ if flags.ack() => {
-                    format!(
-                        "SYN,ACK seq={own_name} ack={}",
-                        sym(peer_name, peer_base, seg.ack)
-                    )
+                    format!("SYN,ACK seq={own_name} ack={}", sym(peer_name, peer_base, seg.ack))
                 }
                 _ => format!("SYN seq={own_name}"),
             };
@@ -540,16 +526,10 @@ impl Conn {
         {
             return (
                 Step::Handshake(3),
-                format!(
-                    "ACK seq={} ack={}",
-                    sym("x", x, seg.seq),
-                    sym("y", y, seg.ack)
-                ),
+                format!("ACK seq={} ack={}", sym("x", x, seg.seq), sym("y", y, seg.ack)),
             );
         }
-        if self.simultaneous_open
-            && matches!(self.state(me), TcpState::SynSent | TcpState::SynReceived)
-        {
+        if self.simultaneous_open && matches!(self.state(me), TcpState::SynSent | TcpState::SynReceived) {
             return (Step::SimultaneousOpen, plain());
         }
         if let (Some(closer), Some(u)) = (self.wave.closer, self.wave.u) {
@@ -557,45 +537,26 @@ impl Conn {
                 // Step 2: the passive closer acknowledges the FIN.
                 self.wave.second_seen = true;
                 self.wave.v = Some(seg.seq);
-                return (
-                    Step::Teardown(2),
-                    format!("ACK seq=v ack={}", sym("u", u, seg.ack)),
-                );
+                return (Step::Teardown(2), format!("ACK seq=v ack={}", sym("u", u, seg.ack)));
             }
             if let Some(w) = self.wave.w {
-                if me == closer
-                    && acks_peer_fin
-                    && !self.wave.fourth_seen
-                    && !self.wave.simultaneous
-                {
+                if me == closer && acks_peer_fin && !self.wave.fourth_seen && !self.wave.simultaneous {
                     // Step 4: the active closer acknowledges the passive closer's FIN.
                     self.wave.fourth_seen = true;
                     return (
                         Step::Teardown(4),
-                        format!(
-                            "ACK seq={} ack={}",
-                            sym("u", u, seg.seq),
-                            sym("w", w, seg.ack)
-                        ),
+                        format!("ACK seq={} ack={}", sym("u", u, seg.seq), sym("w", w, seg.ack)),
                     );
                 }
             }
             if self.wave.simultaneous && acks_peer_fin && seg.payload_len == 0 {
                 return (Step::SimultaneousClose, plain());
             }
-            if me != closer
-                && seg.payload_len > 0
-                && self.side(closer).fin.is_some()
-                && acks_peer_fin
-            {
+            if me != closer && seg.payload_len > 0 && self.side(closer).fin.is_some() && acks_peer_fin {
                 notes.push(Note::HalfCloseData);
             }
         }
-        let step = if seg.payload_len > 0 {
-            Step::Data
-        } else {
-            Step::Ack
-        };
+        let step = if seg.payload_len > 0 { Step::Data } else { Step::Ack };
         (step, plain())
     }
 
@@ -605,15 +566,8 @@ impl Conn {
         if let Some(step) = self.side(me).fin_step {
             // A retransmitted FIN keeps the step of the first one.
             let label = match step {
-                Step::Teardown(1) => format!(
-                    "FIN seq={}",
-                    sym("u", self.wave.u.unwrap_or(fin_at), seg.seq)
-                ),
-                _ => format!(
-                    "{} seq={}",
-                    seg.flags,
-                    sym("w", self.wave.w.unwrap_or(fin_at), seg.seq)
-                ),
+                Step::Teardown(1) => format!("FIN seq={}", sym("u", self.wave.u.unwrap_or(fin_at), seg.seq)),
+                _ => format!("{} seq={}", seg.flags, sym("w", self.wave.w.unwrap_or(fin_at), seg.seq)),
             };
             return (step, label);
         }
@@ -621,41 +575,26 @@ impl Conn {
             None => {
                 self.wave.closer = Some(me);
                 self.wave.u = Some(fin_at);
-                (
-                    Step::Teardown(1),
-                    format!("FIN seq={}", sym("u", fin_at, seg.seq)),
-                )
+                (Step::Teardown(1), format!("FIN seq={}", sym("u", fin_at, seg.seq)))
             }
             Some(closer) => {
                 debug_assert_ne!(closer, me);
                 self.wave.w = Some(fin_at);
                 let u = self.wave.u.unwrap_or(fin_at);
                 let acks_u = seg.flags.ack() && seg.ack.after(u);
-                let ack = if seg.flags.ack() {
-                    format!(" ack={}", sym("u", u, seg.ack))
-                } else {
-                    String::new()
-                };
+                let ack =
+                    if seg.flags.ack() { format!(" ack={}", sym("u", u, seg.ack)) } else { String::new() };
                 if !acks_u {
                     self.wave.simultaneous = true;
                     notes.push(Note::SimultaneousClose);
-                    (
-                        Step::SimultaneousClose,
-                        format!("{} seq={}{ack}", seg.flags, sym("w", fin_at, seg.seq)),
-                    )
+                    (Step::SimultaneousClose, format!("{} seq={}{ack}", seg.flags, sym("w", fin_at, seg.seq)))
                 } else if self.wave.second_seen {
-                    (
-                        Step::Teardown(3),
-                        format!("FIN,ACK seq={}{ack}", sym("w", fin_at, seg.seq)),
-                    )
+                    (Step::Teardown(3), format!("FIN,ACK seq={}{ack}", sym("w", fin_at, seg.seq)))
                 } else {
                     self.wave.second_seen = true;
                     self.wave.v = Some(seg.seq);
                     notes.push(Note::MergedClose);
-                    (
-                        Step::TeardownMerged,
-                        format!("FIN,ACK seq={}{ack}", sym("w", fin_at, seg.seq)),
-                    )
+                    (Step::TeardownMerged, format!("FIN,ACK seq={}{ack}", sym("w", fin_at, seg.seq)))
                 }
             }
         };
@@ -691,9 +630,7 @@ impl Conn {
             history: self.history.letters().to_string(),
             client_final: client.state,
             server_final: server.state,
-            time_wait_until: self
-                .time_wait
-                .filter(|(role, _)| self.state(*role) == TcpState::TimeWait),
+            time_wait_until: self.time_wait.filter(|(role, _)| self.state(*role) == TcpState::TimeWait),
         }
     }
 }
@@ -711,11 +648,6 @@ fn sym(name: &str, base: SeqNum, value: SeqNum) -> String {
 /// non-ephemeral port, else the destination of the first segment.
 fn guess_client(src: SocketAddr, dst: SocketAddr) -> (SocketAddr, SocketAddr) {
     let (sp, dp) = (src.port(), dst.port());
-    let src_is_server =
-        (sp < 1024 && dp >= 1024) || (sp < 32768 && dp >= 32768 && sp >= 1024 && dp >= 1024);
-    if src_is_server {
-        (dst, src)
-    } else {
-        (src, dst)
-    }
+    let src_is_server = (sp < 1024 && dp >= 1024) || (sp < 32768 && dp >= 32768 && sp >= 1024 && dp >= 1024);
+    if src_is_server { (dst, src) } else { (src, dst) }
 }

@@ -206,10 +206,24 @@ pub struct ConnSummary {
     pub time_wait_until: Option<(Role, f64)>,
 }
 
+/// What the local kernel says about a socket that the wire showed in TIME-WAIT (live
+/// capture on Linux only).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelCheck {
+    pub conn: ConnId,
+    pub side: Role,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    /// Seconds left on the kernel's TIME-WAIT timer; `None` when the kernel does not
+    /// list the socket (another host's socket, or already gone).
+    pub time_left: Option<f64>,
+}
+
 /// The tracker's output stream.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Segment(SegmentEvent),
     Transition(Transition),
     Connection(ConnSummary),
+    Kernel(KernelCheck),
 }

@@ -46,10 +46,7 @@ impl TcpFlags {
 
     /// The names of the bits that are set, in header order.
     pub fn names(self) -> impl Iterator<Item = &'static str> {
-        Self::NAMES
-            .into_iter()
-            .filter(move |(bit, _)| self.has(*bit))
-            .map(|(_, name)| name)
+        Self::NAMES.into_iter().filter(move |(bit, _)| self.has(*bit)).map(|(_, name)| name)
     }
 }
 

@@ -11,7 +11,7 @@ pub mod zeek;
 
 pub use conn::TrackConfig;
 pub use event::{
-    ConnId, ConnSummary, Direction, Event, Note, Role, SegmentEvent, Step, Transition,
+    ConnId, ConnSummary, Direction, Event, KernelCheck, Note, Role, SegmentEvent, Step, Transition,
 };
 pub use state::TcpState;
 pub use table::Tracker;

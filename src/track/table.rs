@@ -13,11 +13,7 @@ struct FlowKey(SocketAddr, SocketAddr);
 
 impl FlowKey {
     fn of(seg: &Segment) -> FlowKey {
-        if seg.src <= seg.dst {
-            FlowKey(seg.src, seg.dst)
-        } else {
-            FlowKey(seg.dst, seg.src)
-        }
+        if seg.src <= seg.dst { FlowKey(seg.src, seg.dst) } else { FlowKey(seg.dst, seg.src) }
     }
 }
 
@@ -31,11 +27,7 @@ pub struct Tracker {
 
 impl Tracker {
     pub fn new(config: TrackConfig) -> Tracker {
-        Tracker {
-            config,
-            by_flow: HashMap::new(),
-            conns: Vec::new(),
-        }
+        Tracker { config, by_flow: HashMap::new(), conns: Vec::new() }
     }
 
     pub fn config(&self) -> &TrackConfig {
@@ -62,6 +54,13 @@ impl Tracker {
             if let Some(super::Event::Segment(ev)) = out.get_mut(start) {
                 ev.notes.push(Note::PortsReused);
             }
+        }
+    }
+
+    /// Ends the TIME-WAIT of `role` in connection `conn` (its timer ran out).
+    pub fn expire_time_wait(&mut self, conn: ConnId, role: super::Role, ts: f64, out: &mut Vec<Event>) {
+        if let Some(c) = self.conns.get_mut(conn.0 as usize) {
+            out.extend(c.expire_time_wait(role, ts).map(Event::Transition));
         }
     }
 

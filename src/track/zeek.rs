@@ -30,34 +30,18 @@ impl History {
         let f = seg.flags;
         if f.syn() && f.ack() {
             self.push(orig, 'H');
-            if orig {
-                self.orig_synack = true
-            } else {
-                self.resp_synack = true
-            }
+            if orig { self.orig_synack = true } else { self.resp_synack = true }
         } else if f.syn() {
             self.push(orig, 'S');
-            if orig {
-                self.orig_syn = true
-            } else {
-                self.resp_syn = true
-            }
+            if orig { self.orig_syn = true } else { self.resp_syn = true }
         }
         if f.fin() {
             self.push(orig, 'F');
-            if orig {
-                self.orig_fin = true
-            } else {
-                self.resp_fin = true
-            }
+            if orig { self.orig_fin = true } else { self.resp_fin = true }
         }
         if f.rst() {
             self.push(orig, 'R');
-            if orig {
-                self.orig_rst = true
-            } else {
-                self.resp_rst = true
-            }
+            if orig { self.orig_rst = true } else { self.resp_rst = true }
         }
         if seg.payload_len > 0 {
             self.push(orig, 'D');
@@ -78,11 +62,7 @@ impl History {
     }
 
     fn push(&mut self, orig: bool, letter: char) {
-        let letter = if orig {
-            letter
-        } else {
-            letter.to_ascii_lowercase()
-        };
+        let letter = if orig { letter } else { letter.to_ascii_lowercase() };
         if !self.letters.contains(letter) {
             self.letters.push(letter);
         }

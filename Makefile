@@ -1,0 +1,36 @@
+# tcplab — every target does its own set-up on a fresh machine.
+CARGO ?= cargo
+BIN := target/release/tcplab
+CAPTURES := handshake server-closes four-way merged-close half-close refused abort
+
+.PHONY: setup build test lint demo captures bench clean
+
+# libpcap's headers for the pcap crate; tcpdump and tshark for the comparison tests.
+setup:
+	@if ! dpkg -s libpcap-dev >/dev/null 2>&1 || ! command -v tshark >/dev/null 2>&1 || ! command -v tcpdump >/dev/null 2>&1; then \
+		echo "installing libpcap-dev tcpdump tshark"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpcap-dev tcpdump tshark >/dev/null; \
+	fi
+
+build: setup
+	$(CARGO) build --release
+
+test: setup
+	$(CARGO) build --release
+	$(CARGO) test --release
+
+lint: setup
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets --release -- -D warnings
+
+# The main job: server, client and live capture on loopback, annotated.
+demo: build
+	$(BIN) demo
+
+# Records the shipped captures again with the lab's real scenarios.
+captures: build
+	@for s in $(CAPTURES); do $(BIN) lab $$s --write captures/$$s.pcap --color never > /dev/null || exit 1; done
+	@echo "recorded: $(CAPTURES)"
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,106 @@
+//! `tcplab lab` and `tcplab demo`: make real traffic on loopback, capture it live and
+//! tell its story. Without root the whole run moves into a private network namespace.
+
+pub mod scenario;
+
+use crate::error::{Error, Result};
+use crate::i18n::{DeviceChoice, Lang, Msg};
+use crate::live::{self, Until};
+use crate::pipeline::{Pipeline, SegmentFilter};
+use crate::render::Renderer;
+use crate::source::live::LiveCapture;
+use crate::source::privilege;
+use crate::track::TrackConfig;
+pub use scenario::Scenario;
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
+
+/// How long to wait for the last segments after the sockets are done.
+const GRACE: Duration = Duration::from_secs(3);
+
+pub struct LabRun<'a> {
+    pub scenario: Scenario,
+    pub close_delay: Duration,
+    pub write: Option<&'a Path>,
+    pub lang: Lang,
+    pub config: TrackConfig,
+    /// Introduce the run as `tcplab demo` rather than as a lab scenario.
+    pub demo: bool,
+}
+
+/// Opens a capture on loopback, moving into a private network namespace first when
+/// this process may not capture. Must run before any thread is started.
+pub fn open_loopback(err: &mut impl Write, lang: Lang) -> Result<LiveCapture> {
+    match LiveCapture::open("lo", None) {
+        Err(Error::NotPermitted { .. }) if !privilege::is_root() => {
+            privilege::enter_private_network().map_err(|e| {
+                Error::Capture(format!(
+                    "cannot capture on loopback: not root, and no private network namespace ({e}); \
+                     run it as root (sudo tcplab ...), or allow unprivileged user namespaces \
+                     (sysctl kernel.unprivileged_userns_clone=1)"
+                ))
+            })?;
+            writeln!(err, "tcplab: {}", lang.text(&Msg::PrivateNetwork))?;
+            LiveCapture::open("lo", None)
+        }
+        other => other,
+    }
+}
+
+/// Plays `run.scenario` on loopback and renders what was captured.
+pub fn run(run: &LabRun<'_>, renderer: &mut dyn Renderer, err: &mut impl Write) -> Result<u64> {
+    let mut capture = open_loopback(err, run.lang)?;
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr: SocketAddr = listener.local_addr()?;
+    // The refused scenario needs a port that nobody listens on: this one, now freed.
+    let listener = run.scenario.needs_server().then_some(listener);
+    capture.set_filter(&format!("tcp port {}", addr.port()))?;
+    if let Some(path) = run.write {
+        capture.save_to(path)?;
+    }
+    let intro = if run.demo {
+        run.lang.text(&Msg::DemoIntro { server: addr })
+    } else {
+        let about = run.lang.text(&Msg::ScenarioAbout(run.scenario));
+        run.lang.text(&Msg::LabIntro { scenario: run.scenario.name(), about: &about })
+    };
+    writeln!(err, "tcplab: {intro}")?;
+    let link = pcap::Linktype(capture.link().0).get_name().unwrap_or_default();
+    writeln!(
+        err,
+        "tcplab: {}",
+        run.lang.text(&Msg::Listening { device: "lo", link: &link, why: DeviceChoice::Asked })
+    )?;
+
+    let traffic_done = Arc::new(AtomicBool::new(false));
+    let (scenario, close_delay, done) = (run.scenario, run.close_delay, Arc::clone(&traffic_done));
+    let traffic = thread::spawn(move || {
+        let result = scenario.play(listener, addr, close_delay);
+        done.store(true, Ordering::Release);
+        result
+    });
+
+    let name = if run.demo { "lo (tcplab demo)".to_string() } else { format!("lo (lab {})", run.scenario.name()) };
+    renderer.begin(&name)?;
+    // Packets that arrived before the kernel filter was set are filtered out here.
+    let only_ours = SegmentFilter { port: Some(addr.port()), host: None };
+    let mut pipeline = Pipeline::new(renderer, run.config, only_ours);
+    let stop = AtomicBool::new(false);
+    let session =
+        live::run(&mut capture, &mut pipeline, &stop, Until::TrafficOver { traffic_done, grace: GRACE });
+    let played = traffic.join().unwrap_or_else(|_| Err(std::io::Error::other("traffic thread panicked")));
+    session?;
+    pipeline.finish(&name, None)?;
+    let stats = capture.stats();
+    if let Some(path) = run.write {
+        let path = path.display().to_string();
+        writeln!(err, "tcplab: {}", run.lang.text(&Msg::Saved { path: &path, packets: stats.captured }))?;
+    }
+    played.map_err(|e| Error::Capture(format!("the {} scenario failed: {e}", run.scenario.name())))?;
+    Ok(stats.captured)
+}

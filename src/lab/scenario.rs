@@ -1,0 +1,178 @@
+//! The scenarios: real sockets on loopback, each playing one exchange of the
+//! document's story (or one of its exceptions) so that a class can watch it happen.
+
+use crate::chat::set_abortive_close;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::thread;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    /// Open, chat both ways, the client closes: the document's figure
+    Handshake,
+    /// The server closes first, so the server ends in TIME-WAIT
+    ServerCloses,
+    /// The passive closer waits before its FIN: four separate segments, a visible CLOSE-WAIT
+    FourWay,
+    /// The passive closer closes at once: its ACK and FIN travel together
+    MergedClose,
+    /// The client stops sending; the server keeps sending in CLOSE-WAIT, then closes
+    HalfClose,
+    /// Connect to a port nobody listens on: SYN answered by RST
+    Refused,
+    /// Close with SO_LINGER 0: RST instead of the wave, no TIME-WAIT
+    Abort,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 7] = [
+        Scenario::Handshake,
+        Scenario::ServerCloses,
+        Scenario::FourWay,
+        Scenario::MergedClose,
+        Scenario::HalfClose,
+        Scenario::Refused,
+        Scenario::Abort,
+    ];
+
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Handshake => "handshake",
+            Scenario::ServerCloses => "server-closes",
+            Scenario::FourWay => "four-way",
+            Scenario::MergedClose => "merged-close",
+            Scenario::HalfClose => "half-close",
+            Scenario::Refused => "refused",
+            Scenario::Abort => "abort",
+        }
+    }
+
+    /// Whether the scenario needs a listening server.
+    pub fn needs_server(self) -> bool {
+        self != Scenario::Refused
+    }
+
+    /// Plays the scenario against `addr`; `listener` (when the scenario has a server)
+    /// is already listening there. Returns once both sides are done.
+    pub fn play(
+        self,
+        listener: Option<TcpListener>,
+        addr: SocketAddr,
+        close_delay: Duration,
+    ) -> io::Result<()> {
+        let server = listener.map(|l| {
+            let delay = match self {
+                Scenario::FourWay => close_delay.max(Duration::from_millis(300)),
+                Scenario::MergedClose => Duration::ZERO,
+                _ => close_delay,
+            };
+            thread::spawn(move || serve_once(self, l, delay))
+        });
+        let client = play_client(self, addr, close_delay);
+        let served = match server {
+            Some(handle) => handle.join().unwrap_or_else(|_| Err(io::Error::other("server thread panicked"))),
+            None => Ok(()),
+        };
+        client.and(served)
+    }
+}
+
+const GREETINGS: [&str; 2] = ["hello, server", "how are you?"];
+
+/// The client's side of each scenario.
+fn play_client(scenario: Scenario, addr: SocketAddr, close_delay: Duration) -> io::Result<()> {
+    if scenario == Scenario::Refused {
+        return match TcpStream::connect(addr) {
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => Ok(()),
+            Err(e) => Err(e),
+            Ok(_) => Err(io::Error::other(format!("{addr} unexpectedly accepted the connection"))),
+        };
+    }
+    let mut stream = TcpStream::connect(addr)?;
+    match scenario {
+        Scenario::ServerCloses => {
+            stream.write_all(b"please hang up")?;
+            drain(&mut stream)?;
+            // The server's FIN has arrived; wait so our ACK and FIN stay apart.
+            thread::sleep(close_delay);
+            Ok(())
+        }
+        Scenario::HalfClose => {
+            stream.write_all(b"tell me three things, then hang up")?;
+            stream.shutdown(Shutdown::Write)?;
+            drain(&mut stream)
+        }
+        Scenario::Abort => {
+            chat_once(&mut stream, GREETINGS[0])?;
+            set_abortive_close(&stream)?;
+            Ok(())
+        }
+        _ => {
+            for line in GREETINGS {
+                chat_once(&mut stream, line)?;
+            }
+            stream.shutdown(Shutdown::Write)?;
+            drain(&mut stream)
+        }
+    }
+}
+
+/// Sends `line` and waits for its echo.
+fn chat_once(stream: &mut TcpStream, line: &str) -> io::Result<()> {
+    stream.write_all(line.as_bytes())?;
+    let mut echo = vec![0u8; line.len()];
+    stream.read_exact(&mut echo)
+}
+
+/// Reads until the peer's FIN.
+fn drain(stream: &mut TcpStream) -> io::Result<()> {
+    let mut buf = [0u8; 1024];
+    while stream.read(&mut buf)? > 0 {}
+    Ok(())
+}
+
+/// The server's side: accept one client and play the scenario's part.
+fn serve_once(scenario: Scenario, listener: TcpListener, close_delay: Duration) -> io::Result<()> {
+    let (mut stream, _) = listener.accept()?;
+    let mut buf = [0u8; 1024];
+    match scenario {
+        Scenario::ServerCloses => {
+            let n = stream.read(&mut buf)?;
+            stream.write_all(&buf[..n])?;
+            // The server is the active closer here.
+            stream.shutdown(Shutdown::Write)?;
+            drain(&mut stream)
+        }
+        Scenario::HalfClose => {
+            drain(&mut stream)?;
+            // CLOSE-WAIT: the client has stopped sending but still reads.
+            for answer in ["one: TCP is a byte stream. ", "two: FIN closes one direction. ", "three: bye."] {
+                stream.write_all(answer.as_bytes())?;
+                thread::sleep(Duration::from_millis(20));
+            }
+            Ok(())
+        }
+        Scenario::Abort => loop {
+            match stream.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => stream.write_all(&buf[..n])?,
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        },
+        _ => {
+            loop {
+                let n = stream.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                stream.write_all(&buf[..n])?;
+            }
+            // The client's FIN is in: stay in CLOSE-WAIT a moment before our FIN.
+            thread::sleep(close_delay);
+            Ok(())
+        }
+    }
+}

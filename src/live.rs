@@ -1,0 +1,156 @@
+//! A live capture session: an interface feeding the pipeline, TIME-WAIT followed
+//! through the kernel, until a signal stops it or the traffic it waits for is over.
+
+use crate::error::Result;
+use crate::pipeline::Pipeline;
+use crate::source::live::LiveCapture;
+use crate::source::{Timestamp, procnet};
+use crate::track::{ConnId, KernelCheck, Role};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// When a session ends, besides a stop request.
+pub enum Until {
+    /// Only a stop request (Ctrl-C, SIGTERM) ends it.
+    Stopped,
+    /// Ends once `traffic_done` is set and every connection seen is over (both ends
+    /// CLOSED or in TIME-WAIT), or `grace` after `traffic_done` at the latest.
+    TrafficOver { traffic_done: Arc<AtomicBool>, grace: Duration },
+}
+
+/// How long the kernel may take to list a socket that the wire showed in TIME-WAIT.
+const CONFIRM_WITHIN: Duration = Duration::from_secs(1);
+/// How often to ask the kernel whether a TIME-WAIT has run out.
+const EXPIRY_POLL: Duration = Duration::from_millis(500);
+
+/// One end seen entering TIME-WAIT, followed until the kernel lets it go.
+struct Followed {
+    conn: ConnId,
+    side: Role,
+    since: Instant,
+    confirmed: bool,
+}
+
+/// Installs SIGINT and SIGTERM handlers that set the returned flag.
+pub fn stop_on_signals() -> std::io::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))?;
+    }
+    Ok(stop)
+}
+
+fn now() -> Timestamp {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    Timestamp::from_secs_nanos(d.as_secs() as i64, i64::from(d.subsec_nanos()))
+}
+
+/// Runs the session; everything captured goes through `pipeline`.
+pub fn run(
+    capture: &mut LiveCapture,
+    pipeline: &mut Pipeline<'_>,
+    stop: &AtomicBool,
+    until: Until,
+) -> Result<()> {
+    let mut followed: Vec<Followed> = Vec::new();
+    let mut last_poll = Instant::now();
+    let mut done_at: Option<Instant> = None;
+    let mut failure = None;
+    capture.run(stop, |frame| {
+        if let Some(frame) = frame {
+            return match pipeline.on_frame(frame).and_then(|_| pipeline.flush()) {
+                Ok(()) => true,
+                Err(e) => {
+                    failure = Some(e);
+                    false
+                }
+            };
+        }
+        for (conn, side) in pipeline.take_time_waits() {
+            followed.push(Followed { conn, side, since: Instant::now(), confirmed: false });
+        }
+        if let Err(e) = follow_time_waits(pipeline, &mut followed, &mut last_poll) {
+            failure = Some(e);
+            return false;
+        }
+        match &until {
+            Until::Stopped => true,
+            Until::TrafficOver { traffic_done, grace } => {
+                if !traffic_done.load(Ordering::Acquire) {
+                    return true;
+                }
+                let since = *done_at.get_or_insert_with(Instant::now);
+                let conns = pipeline.tracker().connections();
+                let over = !conns.is_empty() && conns.iter().all(|c| c.is_finished());
+                let confirming = followed.iter().any(|f| !f.confirmed && f.since.elapsed() < CONFIRM_WITHIN);
+                !(over && !confirming) && since.elapsed() < *grace
+            }
+        }
+    })?;
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    // Whatever TIME-WAIT was seen last still deserves the kernel's word.
+    for (conn, side) in pipeline.take_time_waits() {
+        followed.push(Followed { conn, side, since: Instant::now(), confirmed: false });
+    }
+    for f in followed.iter_mut().filter(|f| !f.confirmed) {
+        confirm(pipeline, f, true)?;
+    }
+    Ok(())
+}
+
+/// Confirms new TIME-WAITs with the kernel, and reports those whose timer ran out.
+fn follow_time_waits(
+    pipeline: &mut Pipeline<'_>,
+    followed: &mut Vec<Followed>,
+    last_poll: &mut Instant,
+) -> std::io::Result<()> {
+    for f in followed.iter_mut().filter(|f| !f.confirmed) {
+        confirm(pipeline, f, f.since.elapsed() >= CONFIRM_WITHIN)?;
+    }
+    if last_poll.elapsed() < EXPIRY_POLL {
+        return Ok(());
+    }
+    *last_poll = Instant::now();
+    let mut still = Vec::new();
+    for f in followed.drain(..) {
+        let (local, remote) = endpoints(pipeline, f.conn, f.side);
+        if f.confirmed && procnet::time_wait(local, remote).is_none() {
+            pipeline.expire_time_wait(f.conn, f.side, now())?;
+            pipeline.flush()?;
+        } else if !f.confirmed || f.since.elapsed() < Duration::from_secs(600) {
+            still.push(f);
+        }
+    }
+    *followed = still;
+    Ok(())
+}
+
+/// Asks the kernel about one TIME-WAIT. A socket not (yet) listed is reported only
+/// when `give_up`, so that a moment's delay in the kernel is not reported as absence.
+fn confirm(pipeline: &mut Pipeline<'_>, f: &mut Followed, give_up: bool) -> std::io::Result<()> {
+    let (local, remote) = endpoints(pipeline, f.conn, f.side);
+    let entry = procnet::time_wait(local, remote);
+    if entry.is_none() && !give_up {
+        return Ok(());
+    }
+    f.confirmed = entry.is_some();
+    if entry.is_none() {
+        // Reported as absent: never expire what the kernel never had.
+        f.since = Instant::now() - Duration::from_secs(601);
+    }
+    let time_left = entry.and_then(|e| e.timer_left).map(|d| d.as_secs_f64());
+    pipeline.kernel_check(KernelCheck { conn: f.conn, side: f.side, local, remote, time_left })?;
+    pipeline.flush()
+}
+
+fn endpoints(
+    pipeline: &Pipeline<'_>,
+    conn: ConnId,
+    side: Role,
+) -> (std::net::SocketAddr, std::net::SocketAddr) {
+    let c = &pipeline.tracker().connections()[conn.0 as usize];
+    (c.endpoint(side), c.endpoint(side.peer()))
+}

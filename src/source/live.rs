@@ -1,0 +1,204 @@
+//! Live capture from an interface through libpcap, in immediate mode, optionally saving
+//! every captured packet to a pcap file.
+//!
+//! Immediate mode matters: without it Linux hands packets over in blocks of the
+//! kernel's ring (TPACKET_V3), so a short capture stopped with Ctrl-C can lose all of
+//! them. The read timeout lets the loop notice a stop request within a tenth of a second.
+
+use super::{Frame, FrameNumber, LinkType, Timestamp};
+use crate::decode::link;
+use crate::error::{Error, Result};
+use pcap::{Active, Capture, Device, Precision, Savefile};
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How often a blocked read comes back to look at the stop flag and timers.
+pub const TICK: Duration = Duration::from_millis(100);
+
+/// Packet counts from libpcap when the capture stops.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LiveStats {
+    /// Packets this process read and handled.
+    pub captured: u64,
+    /// Packets that passed the filter in the kernel.
+    pub received: u32,
+    pub dropped_by_kernel: u32,
+    pub dropped_by_interface: u32,
+}
+
+pub struct LiveCapture {
+    device: String,
+    capture: Capture<Active>,
+    link: LinkType,
+    savefile: Option<Savefile>,
+    captured: u64,
+}
+
+impl LiveCapture {
+    /// Opens `device` for capture with an optional BPF filter. When this returns, the
+    /// kernel is already capturing: anything sent afterwards will be seen.
+    pub fn open(device: &str, bpf: Option<&str>) -> Result<LiveCapture> {
+        let inactive = Capture::from_device(device)
+            .map_err(|e| Error::Capture(format!("cannot use device {device}: {e}")))?
+            .immediate_mode(true)
+            .snaplen(262_144)
+            .timeout(TICK.as_millis() as i32)
+            .precision(Precision::Nano);
+        let capture = match inactive.open() {
+            Ok(c) => c,
+            Err(e) => return Err(open_error(device, &e)),
+        };
+        // libpcap 1.10 on Linux keeps polling past the read timeout until a packet
+        // comes, so a blocking read could never notice Ctrl-C on a quiet interface:
+        // read without blocking and wait with poll(2) ourselves.
+        let capture =
+            capture.setnonblock().map_err(|e| Error::Capture(format!("cannot use device {device}: {e}")))?;
+        let link = LinkType(capture.get_datalink().0);
+        if !link::is_supported(link) {
+            return Err(Error::Capture(format!(
+                "{device}: link type {} is not supported; tcplab reads {}",
+                link.0,
+                link::SUPPORTED
+            )));
+        }
+        let mut live = LiveCapture { device: device.to_owned(), capture, link, savefile: None, captured: 0 };
+        if let Some(expr) = bpf {
+            live.set_filter(expr)?;
+        }
+        Ok(live)
+    }
+
+    /// Replaces the kernel filter with the BPF expression `expr`.
+    pub fn set_filter(&mut self, expr: &str) -> Result<()> {
+        self.capture
+            .filter(expr, true)
+            .map_err(|e| Error::Filter { expr: expr.to_owned(), reason: e.to_string() })
+    }
+
+    pub fn device(&self) -> &str {
+        &self.device
+    }
+
+    pub fn link(&self) -> LinkType {
+        self.link
+    }
+
+    /// Saves every packet captured from now on to `path`, as a standard pcap file.
+    pub fn save_to(&mut self, path: &Path) -> Result<()> {
+        let file = self
+            .capture
+            .savefile(path)
+            .map_err(|e| Error::Open { path: path.to_owned(), reason: e.to_string() })?;
+        self.savefile = Some(file);
+        Ok(())
+    }
+
+    /// Reads packets and hands each to `on` as `Some(frame)` until `stop` is set or
+    /// `on` returns `false`. `on(None)` comes at least every [`TICK`], packets or not,
+    /// for work that depends on time passing.
+    pub fn run(&mut self, stop: &AtomicBool, mut on: impl FnMut(Option<&Frame<'_>>) -> bool) -> Result<()> {
+        let mut last_tick = Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            if !self.wait_readable(TICK) {
+                // Nothing to read yet: time for the tick.
+                if last_tick.elapsed() >= TICK {
+                    last_tick = Instant::now();
+                    if !on(None) {
+                        break;
+                    }
+                }
+                continue;
+            }
+            match self.capture.next_packet() {
+                Ok(packet) => {
+                    if let Some(file) = &mut self.savefile {
+                        file.write(&packet);
+                    }
+                    self.captured += 1;
+                    let frame = Frame {
+                        number: FrameNumber(self.captured),
+                        ts: Timestamp::from_secs_nanos(packet.header.ts.tv_sec, packet.header.ts.tv_usec),
+                        link: self.link,
+                        data: packet.data,
+                        wire_len: packet.header.len,
+                    };
+                    if !on(Some(&frame)) {
+                        break;
+                    }
+                }
+                Err(pcap::Error::TimeoutExpired) => {
+                    // A quiet moment: make what was saved so far durable.
+                    if let Some(file) = &mut self.savefile {
+                        let _ = file.flush();
+                    }
+                }
+                Err(pcap::Error::NoMorePackets) => break,
+                Err(e) => return Err(Error::Capture(format!("capture on {} failed: {e}", self.device))),
+            }
+            if last_tick.elapsed() >= TICK {
+                last_tick = Instant::now();
+                if !on(None) {
+                    break;
+                }
+            }
+        }
+        self.flush()
+    }
+
+    /// Waits up to `timeout` for the capture to have something to read. A signal that
+    /// interrupts the wait counts as "nothing yet", so the caller sees its stop flag.
+    fn wait_readable(&self, timeout: Duration) -> bool {
+        let mut fd = libc::pollfd { fd: self.capture.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd, and its count.
+        let ready = unsafe { libc::poll(&mut fd, 1, timeout.as_millis() as libc::c_int) };
+        ready > 0
+    }
+
+    /// Writes out everything buffered for the savefile.
+    pub fn flush(&mut self) -> Result<()> {
+        if let Some(file) = &mut self.savefile {
+            file.flush().map_err(|e| Error::Capture(format!("cannot write the capture file: {e}")))?;
+        }
+        Ok(())
+    }
+
+    pub fn stats(&mut self) -> LiveStats {
+        let s = self.capture.stats().unwrap_or(pcap::Stat { received: 0, dropped: 0, if_dropped: 0 });
+        LiveStats {
+            captured: self.captured,
+            received: s.received,
+            dropped_by_kernel: s.dropped,
+            dropped_by_interface: s.if_dropped,
+        }
+    }
+}
+
+fn open_error(device: &str, e: &pcap::Error) -> Error {
+    let text = e.to_string();
+    if text.contains("ermission") || text.contains("not permitted") {
+        Error::NotPermitted { device: device.to_owned() }
+    } else if text.contains("No such device") || text.contains("doesn't exist") {
+        Error::NoSuchDevice { name: crate::render::sanitize::sanitize_str(device), available: device_names() }
+    } else {
+        Error::Capture(format!("cannot capture on {device}: {text}"))
+    }
+}
+
+/// The capture devices libpcap knows, comma-separated, for error messages.
+pub fn device_names() -> String {
+    match Device::list() {
+        Ok(devices) => devices
+            .iter()
+            .map(|d| crate::render::sanitize::sanitize_str(&d.name))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(_) => "(none found)".into(),
+    }
+}
+
+/// Every capture device, for `tcplab interfaces`.
+pub fn devices() -> Result<Vec<Device>> {
+    Device::list().map_err(|e| Error::Capture(format!("cannot list capture devices: {e}")))
+}

@@ -1,0 +1,81 @@
+//! `tcplab watch`: the annotated timeline of live traffic, as it happens.
+
+use crate::cli::WatchArgs;
+use crate::error::Result;
+use crate::i18n::{DeviceChoice, Msg};
+use crate::live::{self, Until};
+use crate::pipeline::{Pipeline, SegmentFilter};
+use crate::replay::{renderer, track_config};
+use crate::source::live::LiveCapture;
+use crate::source::{privilege, procnet};
+use std::io::Write;
+
+/// Where to capture: `-i` if given; loopback when the port is served here; else `any`.
+pub fn choose_device(args: &WatchArgs) -> (String, DeviceChoice) {
+    if let Some(device) = &args.interface {
+        return (device.clone(), DeviceChoice::Asked);
+    }
+    match args.filter.port {
+        Some(port) if procnet::is_listening(port) => ("lo".into(), DeviceChoice::LocalPort(port)),
+        _ => ("any".into(), DeviceChoice::AnyInterface),
+    }
+}
+
+/// The kernel filter: TCP, narrowed by `--port`, `--host` and `-f`.
+pub fn kernel_filter(args: &WatchArgs) -> String {
+    let mut parts = vec!["tcp".to_string()];
+    if let Some(port) = args.filter.port {
+        parts.push(format!("port {port}"));
+    }
+    if let Some(host) = args.filter.host {
+        parts.push(format!("host {host}"));
+    }
+    if let Some(expr) = &args.filter.bpf {
+        parts.push(format!("({expr})"));
+    }
+    parts.join(" and ")
+}
+
+/// Watches until Ctrl-C or SIGTERM, then prints the summary and capture statistics.
+pub fn run(args: &WatchArgs, out: impl Write, err: &mut impl Write) -> Result<()> {
+    let lang = args.view.lang();
+    let (device, why) = choose_device(args);
+    let mut capture = LiveCapture::open(&device, Some(&kernel_filter(args)))?;
+    // The capture is open: root is no longer needed (files below belong to the user).
+    privilege::drop_to_sudo_user()?;
+    if let Some(path) = &args.write {
+        capture.save_to(path)?;
+    }
+    let stop = live::stop_on_signals()?;
+    let link = pcap::Linktype(capture.link().0).get_name().unwrap_or_default();
+    writeln!(err, "tcplab: {}", lang.text(&Msg::Listening { device: &device, link: &link, why }))?;
+    err.flush()?;
+
+    let mut renderer = renderer(&args.view, out);
+    renderer.begin(&format!("live {device}"))?;
+    let filter = SegmentFilter { port: args.filter.port, host: args.filter.host };
+    let mut pipeline = Pipeline::new(renderer.as_mut(), track_config(&args.view), filter);
+    let session = live::run(&mut capture, &mut pipeline, &stop, Until::Stopped);
+    // Whatever happened, the capture file is complete and the summary is printed.
+    let flushed = capture.flush();
+    let finished = pipeline.finish(&format!("live {device}"), None);
+    let stats = capture.stats();
+    writeln!(
+        err,
+        "tcplab: {}",
+        lang.text(&Msg::LiveStats {
+            captured: stats.captured,
+            received: stats.received,
+            dropped_by_kernel: stats.dropped_by_kernel,
+            dropped_by_interface: stats.dropped_by_interface,
+        })
+    )?;
+    if let Some(path) = &args.write {
+        let path = path.display().to_string();
+        writeln!(err, "tcplab: {}", lang.text(&Msg::Saved { path: &path, packets: stats.captured }))?;
+    }
+    session?;
+    flushed?;
+    finished?;
+    Ok(())
+}
