@@ -84,7 +84,7 @@ pub fn run(
                 let conns = pipeline.tracker().connections();
                 let over = !conns.is_empty() && conns.iter().all(|c| c.is_finished());
                 let confirming = followed.iter().any(|f| !f.confirmed && f.since.elapsed() < CONFIRM_WITHIN);
-                !(over && !confirming) && since.elapsed() < *grace
+                (confirming || !over) && since.elapsed() < *grace
             }
         }
     })?;

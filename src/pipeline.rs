@@ -68,10 +68,10 @@ impl<'r> Pipeline<'r> {
 
     fn drain(&mut self) -> io::Result<()> {
         for event in self.events.drain(..) {
-            if let Event::Transition(t) = &event {
-                if t.to == crate::track::TcpState::TimeWait {
-                    self.entered_time_wait.push((t.conn, t.side));
-                }
+            if let Event::Transition(t) = &event
+                && t.to == crate::track::TcpState::TimeWait
+            {
+                self.entered_time_wait.push((t.conn, t.side));
             }
             self.renderer.event(&event)?;
         }

@@ -45,10 +45,10 @@ pub fn run(args: &ReplayArgs, out: impl Write, err: &mut impl Write) -> Result<O
         let mut pipeline = Pipeline::new(renderer.as_mut(), track_config(&args.view), filter);
         let mut write_error = None;
         let end = source.for_each(|frame| {
-            if write_error.is_none() {
-                if let Err(e) = pipeline.on_frame(frame) {
-                    write_error = Some(e);
-                }
+            if write_error.is_none()
+                && let Err(e) = pipeline.on_frame(frame)
+            {
+                write_error = Some(e);
             }
         });
         if let Some(e) = write_error {

@@ -48,7 +48,12 @@ pub fn run(args: &WatchArgs, out: impl Write, err: &mut impl Write) -> Result<()
     }
     let stop = live::stop_on_signals()?;
     let link = pcap::Linktype(capture.link().0).get_name().unwrap_or_default();
-    writeln!(err, "tcplab: {}", lang.text(&Msg::Listening { device: &device, link: &link, why }))?;
+    writeln!(
+        err,
+        "tcplab: {}; {}",
+        lang.text(&Msg::Listening { device: &device, link: &link, why }),
+        lang.text(&Msg::StopHint)
+    )?;
     err.flush()?;
 
     let mut renderer = renderer(&args.view, out);

@@ -114,11 +114,11 @@ fn handle_client(mut stream: TcpStream, options: ServerOptions, report: &(dyn Fn
             }
             Ok(n) => {
                 report(ChatEvent::Message(peer, buf[..n].to_vec()));
-                if options.reply {
-                    if let Err(e) = stream.write_all(&buf[..n]) {
-                        report(ChatEvent::Failed(peer, format!("reply failed: {e}")));
-                        return;
-                    }
+                if options.reply
+                    && let Err(e) = stream.write_all(&buf[..n])
+                {
+                    report(ChatEvent::Failed(peer, format!("reply failed: {e}")));
+                    return;
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -132,7 +132,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             "connection {conn}: client {client} ⇄ server {server}{}",
             if guessed { " (client guessed: no SYN seen)" } else { "" }
         ),
-        Msg::ColumnHeader => format!("{:>5} {:>10}  {:<12} {:^36} {}", "#", "time", "client", "", "server"),
+        Msg::ColumnHeader => super::columns("#", "time", "client", "server"),
         Msg::FileHeader { path } => format!("capture {path}"),
         Msg::SummaryTitle => "summary".into(),
         Msg::SummaryOpened { by, rtt_ms } => match (by, rtt_ms) {
@@ -195,15 +195,13 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         },
         Msg::Listening { device, link, why } => match why {
             DeviceChoice::Asked => {
-                format!("listening on {device}, link-type {link}; Ctrl-C to stop")
+                format!("listening on {device}, link-type {link}")
             }
-            DeviceChoice::LocalPort(port) => format!(
-                "listening on {device} (port {port} is served on this machine), link-type {link}; Ctrl-C to stop"
-            ),
+            DeviceChoice::LocalPort(port) => {
+                format!("listening on {device} (port {port} is served on this machine), link-type {link}")
+            }
             DeviceChoice::AnyInterface => {
-                format!(
-                    "listening on {device} (all interfaces; choose one with -i), link-type {link}; Ctrl-C to stop"
-                )
+                format!("listening on {device} (all interfaces; choose one with -i), link-type {link}")
             }
         },
         Msg::LiveStats { captured, received, dropped_by_kernel, dropped_by_interface } => format!(
@@ -214,7 +212,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
              where capturing is allowed"
             .into(),
         Msg::DemoIntro { server } => format!(
-            "tcplab demo: a chat server on {server}, a client that says two things and hangs up, \
+            "demo: a chat server on {server}, a client that says two things and hangs up, \
              and everything they send, captured live on loopback"
         ),
         Msg::LabIntro { scenario, about } => format!("lab {scenario}: {about}"),
@@ -241,5 +239,6 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             }
         }
         .into(),
+        Msg::StopHint => "Ctrl-C to stop".into(),
     }
 }

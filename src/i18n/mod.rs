@@ -24,10 +24,10 @@ impl Lang {
     /// `LANG`; Chinese when it starts with `zh`.
     pub fn from_env() -> Lang {
         for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {
-            if let Ok(value) = std::env::var(var) {
-                if !value.is_empty() {
-                    return if value.starts_with("zh") { Lang::Zh } else { Lang::En };
-                }
+            if let Ok(value) = std::env::var(var)
+                && !value.is_empty()
+            {
+                return if value.starts_with("zh") { Lang::Zh } else { Lang::En };
             }
         }
         Lang::En
@@ -39,6 +39,19 @@ impl Lang {
             Lang::Zh => zh::text(msg),
         }
     }
+}
+
+/// The timeline's column header, padded by display width so that Chinese headings
+/// (two columns a character) line up with the rows beneath them.
+fn columns(frame: &str, time: &str, client: &str, server: &str) -> String {
+    let pad = |s: &str, width: usize| " ".repeat(width.saturating_sub(textwrap::core::display_width(s)));
+    format!(
+        "{}{frame} {}{time}  {client}{}{} {server}",
+        pad(frame, 5),
+        pad(time, 10),
+        pad(client, 12),
+        " ".repeat(37)
+    )
 }
 
 /// How long TIME-WAIT lasts and whose rule that is.
@@ -184,6 +197,8 @@ pub enum Msg<'a> {
     },
     /// What a lab scenario shows.
     ScenarioAbout(crate::lab::Scenario),
+    /// How to end a live capture.
+    StopHint,
 }
 
 /// Why `watch` captures where it does.
@@ -236,6 +251,7 @@ mod tests {
             Msg::Saved { path: "a.pcap", packets: 3 },
         ];
         msgs.extend(crate::lab::Scenario::ALL.map(Msg::ScenarioAbout));
+        msgs.push(Msg::StopHint);
         let steps = [
             Step::Handshake(1),
             Step::Handshake(2),

@@ -125,7 +125,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             "连接 {conn}：客户端 {client} ⇄ 服务器 {server}{}",
             if guessed { "（未看到 SYN，客户端为推测）" } else { "" }
         ),
-        Msg::ColumnHeader => format!("{:>5} {:>10}  {:<12} {:^36} {}", "#", "时间", "客户端", "", "服务器"),
+        Msg::ColumnHeader => super::columns("#", "时间", "客户端", "服务器"),
         Msg::FileHeader { path } => format!("抓包文件 {path}"),
         Msg::SummaryTitle => "汇总".into(),
         Msg::SummaryOpened { by, rtt_ms } => match (by, rtt_ms) {
@@ -173,12 +173,12 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             ),
         },
         Msg::Listening { device, link, why } => match why {
-            DeviceChoice::Asked => format!("正在 {device} 上抓包，链路类型 {link}；按 Ctrl-C 停止"),
+            DeviceChoice::Asked => format!("正在 {device} 上抓包，链路类型 {link}"),
             DeviceChoice::LocalPort(port) => {
-                format!("正在 {device} 上抓包（端口 {port} 由本机提供服务），链路类型 {link}；按 Ctrl-C 停止")
+                format!("正在 {device} 上抓包（端口 {port} 由本机提供服务），链路类型 {link}")
             }
             DeviceChoice::AnyInterface => {
-                format!("正在 {device} 上抓包（所有网卡；可用 -i 指定），链路类型 {link}；按 Ctrl-C 停止")
+                format!("正在 {device} 上抓包（所有网卡；可用 -i 指定），链路类型 {link}")
             }
         },
         Msg::LiveStats { captured, received, dropped_by_kernel, dropped_by_interface } => format!(
@@ -188,7 +188,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             "当前不是 root：在一个私有的网络命名空间中运行（有自己的回环网卡，可以抓包）".into()
         }
         Msg::DemoIntro { server } => format!(
-            "tcplab 演示：{server} 上的聊天服务器，一个说两句话后挂断的客户端，以及它们发送的全部报文（在回环网卡上实时抓取）"
+            "演示：{server} 上的聊天服务器，一个说两句话后挂断的客户端，以及它们发送的全部报文（在回环网卡上实时抓取）"
         ),
         Msg::LabIntro { scenario, about } => format!("实验 {scenario}：{about}"),
         Msg::Saved { path, packets } => format!("已将 {packets} 个包保存到 {path}"),
@@ -204,5 +204,6 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             crate::lab::Scenario::Abort => "用 SO_LINGER 0 关闭：用 RST 代替挥手，没有 TIME-WAIT",
         }
         .into(),
+        Msg::StopHint => "按 Ctrl-C 停止".into(),
     }
 }

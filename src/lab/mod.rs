@@ -85,7 +85,8 @@ pub fn run(run: &LabRun<'_>, renderer: &mut dyn Renderer, err: &mut impl Write) 
         result
     });
 
-    let name = if run.demo { "lo (tcplab demo)".to_string() } else { format!("lo (lab {})", run.scenario.name()) };
+    let name =
+        if run.demo { "lo (tcplab demo)".to_string() } else { format!("lo (lab {})", run.scenario.name()) };
     renderer.begin(&name)?;
     // Packets that arrived before the kernel filter was set are filtered out here.
     let only_ours = SegmentFilter { port: Some(addr.port()), host: None };

@@ -99,7 +99,10 @@ impl<W: Write> Timeline<W> {
             self.pending.head.push(format!("{}{}", " ".repeat(INDENT), line.cyan()));
         }
         let routine = matches!(ev.step, Step::Data | Step::Ack);
-        if !routine || self.explained_data.insert((ev.conn, ev.step == Step::Data)) {
+        // A refused or stale SYN is explained by its note; the generic RST text would mislead.
+        let told_by_note =
+            ev.notes.iter().any(|n| matches!(n, Note::ConnectionRefused | Note::OldDuplicateSyn));
+        if !told_by_note && (!routine || self.explained_data.insert((ev.conn, ev.step == Step::Data))) {
             let text = self.say(&Msg::StepExplain { step: ev.step, sender: ev.dir.sender(), len: ev.len });
             self.explain(&text, |s| s.normal());
         }
@@ -108,8 +111,8 @@ impl<W: Write> Timeline<W> {
             Role::Server => ev.src.port(),
         };
         for &note in &ev.notes {
-            // Simultaneous open/close are already told by the step explanation.
-            if matches!(note, Note::SimultaneousClose | Note::SimultaneousOpen) {
+            // Simultaneous open/close and the merged close are told by the step explanation.
+            if matches!(note, Note::SimultaneousClose | Note::SimultaneousOpen | Note::MergedClose) {
                 continue;
             }
             let text = self.say(&Msg::NoteExplain {

@@ -67,10 +67,10 @@ impl FileSource {
             match self.capture.next_packet() {
                 Ok(packet) => {
                     number += 1;
-                    if let Some(filter) = &self.filter {
-                        if !filter.filter(packet.data) {
-                            continue;
-                        }
+                    if let Some(filter) = &self.filter
+                        && !filter.filter(packet.data)
+                    {
+                        continue;
                     }
                     let ts = Timestamp::from_secs_nanos(packet.header.ts.tv_sec, packet.header.ts.tv_usec);
                     each(&Frame {

@@ -229,22 +229,21 @@ impl Conn {
         // the first seq seen minus one, so that the first segment shows 1; an end's base
         // is also learned from the first ACK the other end sends it.
         if self.side(me).base.is_none() {
-            self.side_mut(me).base = Some(if flags.syn() { seg.seq } else { seg.seq.add(u32::MAX) });
+            self.side_mut(me).base = Some(if flags.syn() { seg.seq } else { seg.seq.plus(u32::MAX) });
         }
         if flags.ack() && self.side(peer).base.is_none() {
-            self.side_mut(peer).base = Some(seg.ack.add(u32::MAX));
+            self.side_mut(peer).base = Some(seg.ack.plus(u32::MAX));
         }
 
         // Sequence-space bookkeeping: retransmissions, SYN and FIN positions.
-        let seq_end = seg.seq.add(seg.seq_len());
+        let seq_end = seg.seq.plus(seg.seq_len());
         {
             let s = self.side_mut(me);
-            if seg.seq_len() > 0 {
-                if let Some(next) = s.next_seq {
-                    if seq_end.before_or_at(next) {
-                        notes.push(Note::Retransmission);
-                    }
-                }
+            if seg.seq_len() > 0
+                && let Some(next) = s.next_seq
+                && seq_end.before_or_at(next)
+            {
+                notes.push(Note::Retransmission);
             }
             s.next_seq = Some(match s.next_seq {
                 Some(next) if next.after(seq_end) => next,
@@ -254,7 +253,7 @@ impl Conn {
                 s.isn = Some(seg.seq);
             }
             if flags.fin() && s.fin.is_none() {
-                s.fin = Some(seg.seq.add(seg.payload_len));
+                s.fin = Some(seg.seq.plus(seg.payload_len));
             }
             s.bytes += u64::from(seg.payload_len);
             s.segments += 1;
@@ -370,7 +369,7 @@ impl Conn {
                 SynSent if self.side(me).last_synack_ack.is_some() => {
                     notes.push(Note::OldDuplicateSyn);
                     let side = self.side(me);
-                    let answers_own_syn = side.isn.map(|isn| isn.add(1)) == side.last_synack_ack;
+                    let answers_own_syn = side.isn.map(|isn| isn.plus(1)) == side.last_synack_ack;
                     if answers_own_syn { vec![Closed] } else { vec![] }
                 }
                 Closed | Listen => vec![],
@@ -539,15 +538,18 @@ impl Conn {
                 self.wave.v = Some(seg.seq);
                 return (Step::Teardown(2), format!("ACK seq=v ack={}", sym("u", u, seg.ack)));
             }
-            if let Some(w) = self.wave.w {
-                if me == closer && acks_peer_fin && !self.wave.fourth_seen && !self.wave.simultaneous {
-                    // Step 4: the active closer acknowledges the passive closer's FIN.
-                    self.wave.fourth_seen = true;
-                    return (
-                        Step::Teardown(4),
-                        format!("ACK seq={} ack={}", sym("u", u, seg.seq), sym("w", w, seg.ack)),
-                    );
-                }
+            if let Some(w) = self.wave.w
+                && me == closer
+                && acks_peer_fin
+                && !self.wave.fourth_seen
+                && !self.wave.simultaneous
+            {
+                // Step 4: the active closer acknowledges the passive closer's FIN.
+                self.wave.fourth_seen = true;
+                return (
+                    Step::Teardown(4),
+                    format!("ACK seq={} ack={}", sym("u", u, seg.seq), sym("w", w, seg.ack)),
+                );
             }
             if self.wave.simultaneous && acks_peer_fin && seg.payload_len == 0 {
                 return (Step::SimultaneousClose, plain());
@@ -562,7 +564,7 @@ impl Conn {
 
     /// Steps 1 and 3 of the wave (or 2+3 merged, or a simultaneous close).
     fn fin_step(&mut self, seg: &Segment, me: Role, notes: &mut Vec<Note>) -> (Step, String) {
-        let fin_at = seg.seq.add(seg.payload_len);
+        let fin_at = seg.seq.plus(seg.payload_len);
         if let Some(step) = self.side(me).fin_step {
             // A retransmitted FIN keeps the step of the first one.
             let label = match step {
@@ -648,6 +650,8 @@ fn sym(name: &str, base: SeqNum, value: SeqNum) -> String {
 /// non-ephemeral port, else the destination of the first segment.
 fn guess_client(src: SocketAddr, dst: SocketAddr) -> (SocketAddr, SocketAddr) {
     let (sp, dp) = (src.port(), dst.port());
-    let src_is_server = (sp < 1024 && dp >= 1024) || (sp < 32768 && dp >= 32768 && sp >= 1024 && dp >= 1024);
+    let well_known = sp < 1024 && dp >= 1024;
+    let registered_vs_ephemeral = (1024..32768).contains(&sp) && dp >= 32768;
+    let src_is_server = well_known || registered_vs_ephemeral;
     if src_is_server { (dst, src) } else { (src, dst) }
 }

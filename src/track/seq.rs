@@ -11,7 +11,7 @@ pub struct SeqNum(pub u32);
 
 impl SeqNum {
     /// The number `n` bytes (or sequence slots) further on, wrapping around 2^32.
-    pub fn add(self, n: u32) -> SeqNum {
+    pub fn plus(self, n: u32) -> SeqNum {
         SeqNum(self.0.wrapping_add(n))
     }
 
@@ -50,7 +50,7 @@ mod tests {
     #[test]
     fn comparisons_survive_wraparound() {
         let near_top = SeqNum(u32::MAX - 2);
-        let wrapped = near_top.add(5);
+        let wrapped = near_top.plus(5);
         assert_eq!(wrapped, SeqNum(2));
         assert!(near_top.before(wrapped));
         assert!(wrapped.after(near_top));

@@ -50,10 +50,11 @@ impl Tracker {
         let start = out.len();
         let cfg = self.config;
         self.conns[index].on_segment(seg, frame, ts, &cfg, out);
-        if existing.is_some() && existing != Some(index) {
-            if let Some(super::Event::Segment(ev)) = out.get_mut(start) {
-                ev.notes.push(Note::PortsReused);
-            }
+        if existing.is_some()
+            && existing != Some(index)
+            && let Some(super::Event::Segment(ev)) = out.get_mut(start)
+        {
+            ev.notes.push(Note::PortsReused);
         }
     }
 

@@ -1,0 +1,175 @@
+//! The command line as a user meets it: errors in one line, exit codes, pipes, filters.
+
+use assert_cmd::Command;
+use std::io::Write;
+
+fn tcplab() -> Command {
+    let mut cmd = Command::cargo_bin("tcplab").unwrap();
+    cmd.env_remove("LANG").env_remove("LC_ALL").env("NO_COLOR", "1");
+    cmd
+}
+
+fn capture(name: &str) -> String {
+    format!("{}/captures/{name}.pcap", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn one_line(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes).to_string();
+    assert_eq!(text.trim_end().lines().count(), 1, "expected one line, got: {text}");
+    text
+}
+
+#[test]
+fn a_missing_file_is_one_line_naming_the_path() {
+    let out = tcplab().args(["replay", "/nonexistent/x.pcap"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = one_line(&out.stderr);
+    assert!(err.contains("cannot open /nonexistent/x.pcap") && err.contains("No such file"), "{err}");
+}
+
+#[test]
+fn a_file_that_is_not_a_capture_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.pcap");
+    std::fs::write(&path, b"this is a text file, not a capture at all").unwrap();
+    let out = tcplab().arg("replay").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(one_line(&out.stderr).contains("not a pcap or pcapng capture"));
+}
+
+#[test]
+fn a_cut_file_reports_every_complete_frame_then_warns() {
+    let whole = std::fs::read(capture("handshake")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.pcap");
+    // Cut in the middle of the last record.
+    std::fs::write(&path, &whole[..whole.len() - 20]).unwrap();
+    let out = tcplab().args(["replay", "--format", "jsonl"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "a cut file exits 3");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let segments = stdout.lines().filter(|l| l.contains(r#""type":"segment""#)).count();
+    assert_eq!(segments, 12, "the 12 complete frames of 13 are all reported");
+    let err = one_line(&out.stderr);
+    assert!(err.contains("is cut short") && err.contains("cut.pcap"), "{err}");
+}
+
+#[test]
+fn a_bad_filter_names_the_expression() {
+    let out = tcplab().args(["replay", "-f", "tcp portt 80", &capture("handshake")]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(one_line(&out.stderr).contains("bad filter expression 'tcp portt 80'"));
+}
+
+#[test]
+fn filters_keep_frame_numbers_of_the_file() {
+    let out = tcplab()
+        .args(["replay", "--format", "jsonl", "-f", "tcp[tcpflags] & tcp-fin != 0", &capture("handshake")])
+        .output()
+        .unwrap();
+    let frames: Vec<u64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "segment")
+        .map(|v| v["frame"].as_u64().unwrap())
+        .collect();
+    assert_eq!(frames, [10, 12], "the two FINs keep their numbers in the file");
+}
+
+#[test]
+fn port_and_host_filters_select_segments() {
+    let none = tcplab().args(["replay", "--summary", "--port", "1", &capture("handshake")]).output().unwrap();
+    assert!(String::from_utf8_lossy(&none.stdout).contains("0 TCP segments"));
+    let all = tcplab()
+        .args(["replay", "--summary", "--host", "127.0.0.1", &capture("handshake")])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&all.stdout).contains("13 TCP segments"));
+}
+
+#[test]
+fn a_closed_pipe_exits_quietly() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tcplab"))
+        .args(["replay", &capture("handshake"), &capture("half-close"), &capture("four-way")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one line, then hang up, as `| head -1` does.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "status {:?}", out.status);
+    assert!(out.stderr.is_empty(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn color_is_off_in_pipes_and_on_when_asked() {
+    let piped = tcplab().args(["replay", &capture("refused")]).env_remove("NO_COLOR").output().unwrap();
+    assert!(!piped.stdout.contains(&0x1b));
+    let forced = tcplab()
+        .args(["replay", "--color", "always", &capture("refused")])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(forced.stdout.contains(&0x1b));
+}
+
+#[test]
+fn hostile_payloads_never_reach_the_terminal_raw() {
+    // A real capture with its first data payload replaced by escape sequences and a
+    // bidi override (checksums are not verified, so the frame still decodes).
+    let mut bytes = std::fs::read(capture("handshake")).unwrap();
+    let needle = b"hello, server";
+    let at = bytes.windows(needle.len()).position(|w| w == needle).unwrap();
+    bytes[at..at + needle.len()].copy_from_slice(b"\x1b[2J\x1b]0;\x07\r\xe2\x80\xae");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hostile.pcap");
+    std::fs::File::create(&path).unwrap().write_all(&bytes).unwrap();
+    let out = tcplab().args(["replay", "--color", "never"]).arg(&path).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.bytes().any(|b| b == 0x1b || b == 0x07 || b == b'\r'));
+    assert!(!text.contains('\u{202e}'));
+    assert!(text.contains(r#"\e[2J\e]0;\x07\r\u{202e}"#), "{text}");
+}
+
+#[test]
+fn time_wait_rule_is_configurable() {
+    let rfc =
+        tcplab().args(["replay", "--summary", "--time-wait", "rfc", &capture("handshake")]).output().unwrap();
+    assert!(String::from_utf8_lossy(&rfc.stdout).contains("RFC 9293: 2×MSL: 240 s"));
+    let bad = tcplab().args(["replay", "--time-wait", "forever", &capture("handshake")]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn lab_lists_its_scenarios() {
+    let out = tcplab().args(["lab", "--list"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for name in ["handshake", "server-closes", "four-way", "merged-close", "half-close", "refused", "abort"] {
+        assert!(text.contains(name), "{name} missing from {text}");
+    }
+}
+
+#[test]
+fn the_client_explains_a_refused_connection() {
+    // A port that nobody listens on: bind one, note it, let it go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = tcplab()
+        .args(["client", "--connect", &format!("127.0.0.1:{port}"), "--send", "hi"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(one_line(&out.stderr).contains("refused: nothing listens there"));
+}
+
+#[test]
+fn the_server_explains_a_port_in_use() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = tcplab().args(["server", "--bind", &addr]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(one_line(&out.stderr).contains("already in use"));
+}

@@ -1,0 +1,70 @@
+//! Golden tests: every shipped capture replayed to its exact timeline and JSON lines.
+//!
+//! The expected outputs live in `tests/snapshots/` and are read by a person whenever
+//! they change (`cargo insta review`). The captures were made by `make captures`.
+
+use assert_cmd::Command;
+
+const CAPTURES: [&str; 7] =
+    ["handshake", "server-closes", "four-way", "merged-close", "half-close", "refused", "abort"];
+
+fn replay(capture: &str, args: &[&str]) -> String {
+    let path = format!("{}/captures/{capture}.pcap", env!("CARGO_MANIFEST_DIR"));
+    let output = Command::cargo_bin("tcplab")
+        .unwrap()
+        .arg("replay")
+        .args(args)
+        .args(["--color", "never", &path])
+        .env_remove("LANG")
+        .env_remove("LC_ALL")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "replay of {capture} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The path differs between checkouts; the rest must not.
+    String::from_utf8(output.stdout).unwrap().replace(&path, &format!("captures/{capture}.pcap"))
+}
+
+#[test]
+fn timelines_in_english() {
+    for capture in CAPTURES {
+        insta::assert_snapshot!(format!("{capture}.en.txt"), replay(capture, &["--lang", "en"]));
+    }
+}
+
+#[test]
+fn timelines_in_chinese() {
+    for capture in ["handshake", "server-closes", "merged-close", "refused"] {
+        insta::assert_snapshot!(format!("{capture}.zh.txt"), replay(capture, &["--lang", "zh"]));
+    }
+}
+
+#[test]
+fn json_lines() {
+    for capture in CAPTURES {
+        insta::assert_snapshot!(format!("{capture}.jsonl"), replay(capture, &["--format", "jsonl"]));
+    }
+}
+
+#[test]
+fn summaries() {
+    for capture in CAPTURES {
+        insta::assert_snapshot!(
+            format!("{capture}.summary.txt"),
+            replay(capture, &["--summary", "--lang", "en"])
+        );
+    }
+}
+
+#[test]
+fn every_json_line_is_an_object_with_a_type() {
+    for capture in CAPTURES {
+        for line in replay(capture, &["--format", "jsonl"]).lines() {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert!(value["type"].is_string(), "{capture}: {line}");
+        }
+    }
+}
