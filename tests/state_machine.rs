@@ -476,3 +476,87 @@ mod reset_from_every_state {
         assert_eq!(rst.server_state, Listen);
     }
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Flag combinations a capture can hold, sensible or not.
+    fn any_flags() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            Just(SYN),
+            Just(SYN | ACK),
+            Just(ACK),
+            Just(PSH | ACK),
+            Just(FIN | ACK),
+            Just(FIN),
+            Just(RST),
+            Just(RST | ACK),
+            any::<u8>(),
+        ]
+    }
+
+    /// One segment: who sends it, flags, seq and ack as offsets from a base that may
+    /// sit just below 2^32, and a payload length.
+    fn any_segment() -> impl Strategy<Value = (bool, u8, u32, u32, usize)> {
+        (any::<bool>(), any_flags(), 0u32..64, 0u32..64, 0usize..4)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Whatever arrives, the tracker does not panic, states only move along RFC
+        /// 9293's arrows, and each segment shows the states its transitions led to.
+        #[test]
+        fn states_only_change_along_legal_transitions(
+            base_c in prop_oneof![Just(u32::MAX - 20), any::<u32>()],
+            base_s in any::<u32>(),
+            segments in proptest::collection::vec(any_segment(), 1..40),
+        ) {
+            let mut p = Play::new();
+            for (from_client, flags, seq, ack, len) in segments {
+                let data = vec![b'x'; len];
+                let (src, dst, own, peer) = if from_client { (C, S, base_c, base_s) } else { (S, C, base_s, base_c) };
+                let start = p.events.len();
+                let ev = p.send(src, dst, flags, own.wrapping_add(seq), peer.wrapping_add(ack), &data);
+                prop_assert_eq!(ev.ack.is_some(), flags & ACK != 0);
+                let mut client = None;
+                let mut server = None;
+                for e in &p.events[start..] {
+                    if let Event::Transition(t) = e {
+                        prop_assert!(t.from.can_become(t.to), "illegal {} -> {}", t.from, t.to);
+                        match t.side.name() {
+                            "client" => client = Some(t.to),
+                            _ => server = Some(t.to),
+                        }
+                    }
+                }
+                if ev.conn.0 == p.tracker.connections().len() as u32 - 1 {
+                    prop_assert_eq!(client.unwrap_or(ev.client_state), ev.client_state);
+                    prop_assert_eq!(server.unwrap_or(ev.server_state), ev.server_state);
+                }
+            }
+            for summary in p.summaries() {
+                prop_assert!(summary.first_frame <= summary.last_frame);
+            }
+        }
+
+        /// Relative numbers are the raw ones minus the ISN, modulo 2^32, wherever the
+        /// ISN sits on the circle.
+        #[test]
+        fn relative_numbers_survive_wraparound(isn in any::<u32>(), steps in proptest::collection::vec(1usize..1500, 1..20)) {
+            let mut p = Play::new();
+            p.c(SYN, isn, 0);
+            p.s(SYN | ACK, Y, isn.wrapping_add(1));
+            p.c(ACK, isn.wrapping_add(1), Y + 1);
+            let mut sent: u32 = 1;
+            for n in steps {
+                let ev = p.send(C, S, PSH | ACK, isn.wrapping_add(sent), Y + 1, &vec![b'd'; n]);
+                prop_assert_eq!(ev.seq, sent);
+                sent += n as u32;
+                let ack = p.s(ACK, Y + 1, isn.wrapping_add(sent));
+                prop_assert_eq!(ack.ack, Some(sent));
+            }
+        }
+    }
+}

@@ -380,10 +380,11 @@ impl Conn {
             return match (state, flags.ack()) {
                 // Active open: "OPEN / snd SYN".
                 (Closed | Listen, false) => vec![SynSent],
-                // Passive open answered: "rcv SYN / snd SYN,ACK".
+                // Passive open answered: "rcv SYN / snd SYN,ACK". An end last seen
+                // CLOSED must have been listening again to answer like this.
                 (Listen | Closed, true) => {
                     self.side_mut(me).passive_open = true;
-                    vec![SynReceived]
+                    if state == Closed { vec![Listen, SynReceived] } else { vec![SynReceived] }
                 }
                 // Simultaneous open: "rcv SYN / snd SYN,ACK" from SYN-SENT.
                 (SynSent, true) => vec![SynReceived],
