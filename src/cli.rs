@@ -177,6 +177,12 @@ pub struct ViewArgs {
     /// Print only the per-connection summary
     #[arg(long)]
     pub summary: bool,
+    /// Draw the ladder diagram (the document's Figure 2) instead of the timeline
+    #[arg(long)]
+    pub ladder: bool,
+    /// Draw with plain ASCII instead of Unicode box drawing
+    #[arg(long)]
+    pub ascii: bool,
     /// Language of the text views [default: from LC_ALL/LANG]
     #[arg(long, value_enum)]
     pub lang: Option<Lang>,

@@ -3,7 +3,9 @@
 use crate::cli::{Format, ReplayArgs, ViewArgs};
 use crate::error::Result;
 use crate::pipeline::{Pipeline, SegmentFilter};
+use crate::render::Both;
 use crate::render::jsonl::JsonLines;
+use crate::render::ladder::{Glyphs, Ladder};
 use crate::render::timeline::Timeline;
 use crate::render::{Renderer, TextStyle};
 use crate::source::file::{FileSource, ReadEnd};
@@ -20,12 +22,31 @@ pub enum Outcome {
 
 /// Builds the renderer that `view` asks for.
 pub fn renderer<'w>(view: &ViewArgs, out: impl Write + 'w) -> Box<dyn Renderer + 'w> {
+    let style = TextStyle { lang: view.lang(), time_wait: view.time_wait, timeline: !view.summary };
     match view.format {
         Format::Jsonl => Box::new(JsonLines::new(out)),
-        Format::Text => Box::new(Timeline::new(
-            out,
-            TextStyle { lang: view.lang(), time_wait: view.time_wait, timeline: !view.summary },
-        )),
+        Format::Text if view.ladder && !view.summary => {
+            // Both write to the same stream, one after the other.
+            let shared = std::rc::Rc::new(std::cell::RefCell::new(out));
+            let glyphs = if view.ascii { Glyphs::ASCII } else { Glyphs::UNICODE };
+            Box::new(Both(
+                Ladder::new(SharedWriter(shared.clone()), style, glyphs),
+                Timeline::new(SharedWriter(shared), TextStyle { timeline: false, ..style }),
+            ))
+        }
+        Format::Text => Box::new(Timeline::new(out, style)),
+    }
+}
+
+/// One writer shared by two renderers that never write at the same time.
+struct SharedWriter<W: Write>(std::rc::Rc<std::cell::RefCell<W>>);
+
+impl<W: Write> Write for SharedWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.borrow_mut().flush()
     }
 }
 

@@ -68,3 +68,37 @@ fn every_json_line_is_an_object_with_a_type() {
         }
     }
 }
+
+#[test]
+fn ladders() {
+    for capture in ["handshake", "server-closes", "merged-close", "half-close", "refused", "abort"] {
+        insta::assert_snapshot!(
+            format!("{capture}.ladder.txt"),
+            replay(capture, &["--ladder", "--lang", "en"])
+        );
+    }
+    insta::assert_snapshot!(
+        "handshake.ladder-ascii.txt",
+        replay("handshake", &["--ladder", "--ascii", "--lang", "en"])
+    );
+    insta::assert_snapshot!(
+        "server-closes.ladder.zh.txt",
+        replay("server-closes", &["--ladder", "--lang", "zh"])
+    );
+}
+
+#[test]
+fn ladders_fit_eighty_columns() {
+    for capture in CAPTURES {
+        for extra in [&["--lang", "en"][..], &["--lang", "zh"][..], &["--ascii"][..]] {
+            let args: Vec<&str> = ["--ladder"].iter().chain(extra).copied().collect();
+            for line in replay(capture, &args).lines() {
+                // Summary lines carry addresses and may be longer; the drawing may not.
+                if line.contains('│') || line.contains('|') || line.contains('┃') || line.contains('#') {
+                    let width = textwrap::core::display_width(line);
+                    assert!(width <= 80, "{capture} {extra:?}: {width} columns: {line}");
+                }
+            }
+        }
+    }
+}

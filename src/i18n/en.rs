@@ -148,8 +148,11 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             (None, _) => "not closed in the capture".into(),
         },
         Msg::SummaryTraffic { segments_c2s, bytes_c2s, segments_s2c, bytes_s2c } => format!(
-            "client → server {segments_c2s} segments, {bytes_c2s} bytes; \
-             server → client {segments_s2c} segments, {bytes_s2c} bytes"
+            "client → server {segments_c2s} {}, {bytes_c2s} {}; server → client {segments_s2c} {}, {bytes_s2c} {}",
+            plural(segments_c2s, "segment", "segments"),
+            plural(bytes_c2s, "byte", "bytes"),
+            plural(segments_s2c, "segment", "segments"),
+            plural(bytes_s2c, "byte", "bytes"),
         ),
         Msg::SummarySpan { first_frame, last_frame, secs } => {
             format!("frames {first_frame}–{last_frame}, lasting {secs:.6} s")
@@ -240,5 +243,8 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         }
         .into(),
         Msg::StopHint => "Ctrl-C to stop".into(),
+        Msg::LadderTimeWait { secs, until } => {
+            format!("TIME-WAIT: 2MSL = {secs} s, nothing on the wire; CLOSED at t={until:.3}")
+        }
     }
 }

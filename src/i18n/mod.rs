@@ -199,6 +199,11 @@ pub enum Msg<'a> {
     ScenarioAbout(crate::lab::Scenario),
     /// How to end a live capture.
     StopHint,
+    /// TIME-WAIT on the ladder: how long, and that it is not on the wire.
+    LadderTimeWait {
+        secs: f64,
+        until: f64,
+    },
 }
 
 /// Why `watch` captures where it does.
@@ -252,6 +257,7 @@ mod tests {
         ];
         msgs.extend(crate::lab::Scenario::ALL.map(Msg::ScenarioAbout));
         msgs.push(Msg::StopHint);
+        msgs.push(Msg::LadderTimeWait { secs: 60.0, until: 60.5 });
         let steps = [
             Step::Handshake(1),
             Step::Handshake(2),

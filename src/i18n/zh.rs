@@ -205,5 +205,8 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         }
         .into(),
         Msg::StopHint => "按 Ctrl-C 停止".into(),
+        Msg::LadderTimeWait { secs, until } => {
+            format!("TIME-WAIT：等待 2MSL = {secs} 秒，线路上没有报文；t={until:.3} 时 CLOSED")
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! `impl Write`. None of them decodes or tracks anything.
 
 pub mod jsonl;
+pub mod ladder;
 pub mod sanitize;
 pub mod summary;
 pub mod timeline;
@@ -41,4 +42,26 @@ pub struct TextStyle {
     pub time_wait: TimeWaitRule,
     /// Print the per-segment timeline (false for `--summary`).
     pub timeline: bool,
+}
+
+/// Sends every event to two renderers (the ladder, then the summary after it).
+pub struct Both<A: Renderer, B: Renderer>(pub A, pub B);
+
+impl<A: Renderer, B: Renderer> Renderer for Both<A, B> {
+    fn begin(&mut self, name: &str) -> io::Result<()> {
+        self.0.begin(name)?;
+        self.1.begin(name)
+    }
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        self.0.event(event)?;
+        self.1.event(event)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()?;
+        self.1.flush()
+    }
+    fn end(&mut self, name: &str, stats: &CaptureStats) -> io::Result<()> {
+        self.0.end(name, stats)?;
+        self.1.end(name, stats)
+    }
 }

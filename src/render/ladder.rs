@@ -1,0 +1,281 @@
+//! The ladder diagram: the document's Figure 2 drawn from real packets. The client's
+//! lane on the left, the server's on the right, time flowing down, one arrow per
+//! segment labelled with the textbook symbols, each end's state written beside its
+//! lane where it changes, TIME-WAIT drawn on the lane that holds it.
+
+use super::sanitize::sanitize;
+use super::{CaptureStats, Renderer, TextStyle};
+use crate::i18n::Msg;
+use crate::track::{ConnId, Event, Role, SegmentEvent, Step, TcpState, Transition};
+use colored::Colorize;
+use std::io::{self, Write};
+
+/// Width of the state column on each side of the lanes.
+const STATE: usize = 13;
+/// Width between the two lanes.
+const LANE: usize = 50;
+
+/// The characters a ladder is drawn with.
+#[derive(Debug, Clone, Copy)]
+pub struct Glyphs {
+    pub lane: &'static str,
+    pub held: &'static str,
+    pub line: &'static str,
+    pub right: &'static str,
+    pub left: &'static str,
+    pub data: &'static str,
+}
+
+impl Glyphs {
+    pub const UNICODE: Glyphs =
+        Glyphs { lane: "│", held: "┃", line: "─", right: "▶", left: "◀", data: "┄" };
+    pub const ASCII: Glyphs = Glyphs { lane: "|", held: "#", line: "-", right: ">", left: "<", data: "." };
+}
+
+pub struct Ladder<W: Write> {
+    out: W,
+    style: TextStyle,
+    glyphs: Glyphs,
+    current: Option<ConnId>,
+    /// The last segment, held until its transitions have arrived.
+    pending: Option<(SegmentEvent, Vec<Transition>)>,
+}
+
+impl<W: Write> Ladder<W> {
+    pub fn new(out: W, style: TextStyle, glyphs: Glyphs) -> Ladder<W> {
+        Ladder { out, style, glyphs, current: None, pending: None }
+    }
+
+    fn say(&self, msg: &Msg<'_>) -> String {
+        self.style.lang.text(msg)
+    }
+
+    /// One row: left state, client lane, middle, server lane, right state.
+    fn row(&mut self, left: &str, middle: &str, right: &str, held: [bool; 2]) -> io::Result<()> {
+        let g = self.glyphs;
+        let lane = |h: bool| if h { g.held } else { g.lane };
+        let middle = fit(middle, LANE);
+        let row = format!("{} {}{middle}{} {right}", pad_left(left, STATE), lane(held[0]), lane(held[1]));
+        writeln!(self.out, "{}", row.trim_end())
+    }
+
+    fn header(&mut self, ev: &SegmentEvent, transitions: &[Transition]) -> io::Result<()> {
+        let (client, server) = match ev.dir.sender() {
+            Role::Client => (ev.src, ev.dst),
+            Role::Server => (ev.dst, ev.src),
+        };
+        let head = self.say(&Msg::ConnHeader { conn: ev.conn.0, client, server, guessed: false });
+        writeln!(self.out, "\n{}", head.bold())?;
+        let before =
+            |role: Role, now: TcpState| transitions.iter().find(|t| t.side == role).map_or(now, |t| t.from);
+        let c = self.say(&Msg::Side(Role::Client));
+        let s = self.say(&Msg::Side(Role::Server));
+        // Each name stands over its own lane.
+        writeln!(self.out, "{}{}{s}", pad_left(&c, STATE + 2), " ".repeat(LANE))?;
+        let (c0, s0) = (before(Role::Client, ev.client_state), before(Role::Server, ev.server_state));
+        self.row(&paint(c0), "", &paint(s0), [false, false])
+    }
+
+    fn draw(&mut self, ev: SegmentEvent, transitions: Vec<Transition>) -> io::Result<()> {
+        if self.current != Some(ev.conn) {
+            self.current = Some(ev.conn);
+            self.header(&ev, &transitions)?;
+        }
+        let g = self.glyphs;
+        let changed = |role: Role| transitions.iter().any(|t| t.side == role);
+        let left = if changed(Role::Client) { paint(ev.client_state) } else { String::new() };
+        let right = if changed(Role::Server) { paint(ev.server_state) } else { String::new() };
+        let held = [ev.client_state == TcpState::TimeWait, ev.server_state == TcpState::TimeWait];
+        let routine = matches!(ev.step, Step::Data | Step::Ack);
+        let mut real = format!("#{} seq={}", ev.frame.0, ev.seq);
+        if let Some(ack) = ev.ack {
+            real += &format!(" ack={ack}");
+        }
+        if ev.len > 0 {
+            real += &format!(" len={}", ev.len);
+        }
+        if routine {
+            // Data and plain ACKs stay on one dotted line, with their real numbers.
+            let mut text = format!("{} {real}", ev.flags);
+            if !ev.payload.is_empty() {
+                text += &format!(" \"{}\"", sanitize(&ev.payload));
+            }
+            let arrow = arrow(&text, ev.dir.sender(), g.data, g);
+            self.row(&left, &arrow.dimmed().to_string(), &right, held)?;
+        } else {
+            let arrow = arrow(&textbook(&ev.label), ev.dir.sender(), g.line, g);
+            let painted = if ev.flags.rst() {
+                arrow.red().to_string()
+            } else if ev.flags.syn() {
+                arrow.green().to_string()
+            } else {
+                arrow.blue().to_string()
+            };
+            self.row(&left, &painted, &right, held)?;
+            let step = self.say(&Msg::StepName(ev.step));
+            let under = center(&format!("{step} · {real}"), LANE);
+            self.row("", &under.dimmed().to_string(), "", held)?;
+        }
+        for t in transitions.iter().filter(|t| t.to == TcpState::TimeWait) {
+            self.time_wait(t.side, ev.ts)?;
+        }
+        Ok(())
+    }
+
+    /// TIME-WAIT as a thick stretch of the holder's lane, with its length.
+    fn time_wait(&mut self, side: Role, ts: f64) -> io::Result<()> {
+        let secs = self.style.time_wait.secs();
+        let held = [side == Role::Client, side == Role::Server];
+        let note = self.say(&Msg::LadderTimeWait { secs, until: ts + secs });
+        let lines = textwrap::wrap(&note, LANE - 4);
+        for line in &lines {
+            let text = match side {
+                Role::Client => format!("  {line}"),
+                Role::Server => format!("{}  ", pad_left(line, LANE - 2)),
+            };
+            self.row("", &text.magenta().to_string(), "", held)?;
+        }
+        let closed = paint(TcpState::Closed);
+        match side {
+            Role::Client => self.row(&closed, "", "", [false, false]),
+            Role::Server => self.row("", "", &closed, [false, false]),
+        }
+    }
+
+    fn flush_pending(&mut self) -> io::Result<()> {
+        if let Some((ev, transitions)) = self.pending.take() {
+            self.draw(ev, transitions)?;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Renderer for Ladder<W> {
+    fn begin(&mut self, name: &str) -> io::Result<()> {
+        writeln!(self.out, "{}", self.say(&Msg::FileHeader { path: &sanitize(name.as_bytes()) }).bold())
+    }
+
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        match event {
+            Event::Segment(ev) => {
+                self.flush_pending()?;
+                self.pending = Some((ev.clone(), Vec::new()));
+                Ok(())
+            }
+            Event::Transition(t) => {
+                match &mut self.pending {
+                    Some((ev, transitions)) if ev.frame == t.frame && ev.conn == t.conn => {
+                        transitions.push(t.clone())
+                    }
+                    _ => {
+                        // A TIME-WAIT that ran out while watching live.
+                        self.flush_pending()?;
+                        let state = paint(t.to);
+                        match t.side {
+                            Role::Client => self.row(&state, "", "", [false, false])?,
+                            Role::Server => self.row("", "", &state, [false, false])?,
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Event::Connection(_) | Event::Kernel(_) => self.flush_pending(),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_pending()?;
+        self.out.flush()
+    }
+
+    fn end(&mut self, _name: &str, _stats: &CaptureStats) -> io::Result<()> {
+        self.flush_pending()?;
+        self.out.flush()
+    }
+}
+
+/// `SYN,ACK seq=y ack=x+1` as the figure writes it: `SYN=1 ACK=1 seq=y ack=x+1`.
+fn textbook(label: &str) -> String {
+    let (flags, rest) = label.split_once(' ').unwrap_or((label, ""));
+    let bits: Vec<String> = flags.split(',').map(|f| format!("{f}=1")).collect();
+    format!("{} {rest}", bits.join(" ")).trim_end().to_string()
+}
+
+/// An arrow across the lanes with `text` in it, pointing away from `from`.
+fn arrow(text: &str, from: Role, line: &str, g: Glyphs) -> String {
+    let text = cut(text, LANE - 6);
+    let free = LANE.saturating_sub(width(&text) + 3);
+    let (before, after) = (free / 2, free - free / 2);
+    match from {
+        Role::Client => format!("{} {text} {}{}", line.repeat(before), line.repeat(after), g.right),
+        Role::Server => format!("{}{} {text} {}", g.left, line.repeat(before), line.repeat(after)),
+    }
+}
+
+fn paint(state: TcpState) -> String {
+    let name = state.name();
+    match state {
+        TcpState::Established => name.green().to_string(),
+        TcpState::TimeWait => name.magenta().bold().to_string(),
+        TcpState::Closed => name.dimmed().to_string(),
+        _ => name.yellow().to_string(),
+    }
+}
+
+/// Display width, without colour codes (which take no columns).
+fn width(s: &str) -> usize {
+    textwrap::core::display_width(s)
+}
+
+/// `s` padded or cut to exactly `w` columns.
+fn fit(s: &str, w: usize) -> String {
+    let s = cut(s, w);
+    let pad = w.saturating_sub(width(&s));
+    format!("{s}{}", " ".repeat(pad))
+}
+
+/// `s` cut to at most `w` columns, with `…` where it was cut.
+fn cut(s: &str, w: usize) -> String {
+    if width(s) <= w {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    for c in s.chars() {
+        if width(&out) + width(&c.to_string()) > w.saturating_sub(1) {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+/// `s` right-aligned in `w` columns.
+fn pad_left(s: &str, w: usize) -> String {
+    format!("{}{s}", " ".repeat(w.saturating_sub(width(s))))
+}
+
+fn center(s: &str, w: usize) -> String {
+    let have = width(s).min(w);
+    format!("{}{s}", " ".repeat((w - have) / 2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn textbook_labels_write_flags_as_bits() {
+        assert_eq!(textbook("SYN,ACK seq=y ack=x+1"), "SYN=1 ACK=1 seq=y ack=x+1");
+        assert_eq!(textbook("FIN seq=u"), "FIN=1 seq=u");
+    }
+
+    #[test]
+    fn arrows_fill_the_lane_exactly() {
+        for from in [Role::Client, Role::Server] {
+            let a = arrow("SYN=1 seq=x", from, "─", Glyphs::UNICODE);
+            assert_eq!(width(&a), LANE, "{a}");
+        }
+        assert_eq!(width(&fit("a very long label that does not fit in the lane at all, really", 20)), 20);
+    }
+}
