@@ -54,8 +54,31 @@ pub enum Command {
         tcplab lab server-closes --write server-closes.pcap")]
     Lab(LabArgs),
 
+    /// Show one segment's TCP header field by field (the document's Figure 1)
+    #[command(
+        after_help = "Examples:\n  tcplab inspect captures/handshake.pcap            # the first SYN\n  \
+        tcplab inspect captures/handshake.pcap --frame 2\n  tcplab inspect --lang zh captures/refused.pcap --frame 2"
+    )]
+    Inspect(InspectArgs),
+
     /// List the capture devices with their addresses and flags
     Interfaces,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Capture file to read
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Frame number to show [default: the first SYN]
+    #[arg(long, value_name = "N")]
+    pub frame: Option<u64>,
+    /// Language [default: from LC_ALL/LANG]
+    #[arg(long, value_enum)]
+    pub lang: Option<Lang>,
+    /// When to colour the output
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
 }
 
 #[derive(Debug, Args)]
@@ -221,20 +244,22 @@ fn parse_time_wait(s: &str) -> Result<TimeWaitRule, String> {
     }
 }
 
+/// Turns `--color` into on or off, honouring NO_COLOR as no-color.org asks.
+pub fn color_on(when: ColorWhen, stdout_is_terminal: bool) -> bool {
+    match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => stdout_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
 impl ViewArgs {
     pub fn lang(&self) -> Lang {
         self.lang.unwrap_or_else(Lang::from_env)
     }
 
-    /// Applies `--color` to the `colored` crate, honouring NO_COLOR as no-color.org asks.
+    /// Applies `--color` to the `colored` crate.
     pub fn apply_color(&self, stdout_is_terminal: bool) {
-        let on = match self.color {
-            ColorWhen::Always => true,
-            ColorWhen::Never => false,
-            ColorWhen::Auto => {
-                stdout_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            }
-        };
-        colored::control::set_override(on);
+        colored::control::set_override(color_on(self.color, stdout_is_terminal));
     }
 }

@@ -29,6 +29,9 @@ pub enum Error {
     #[error("no capture device named '{name}'; available: {available}")]
     NoSuchDevice { name: String, available: String },
 
+    #[error("{0}")]
+    NotFound(String),
+
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }

@@ -12,6 +12,7 @@ pub mod commands;
 pub mod decode;
 pub mod error;
 pub mod i18n;
+pub mod inspect;
 pub mod lab;
 pub mod live;
 pub mod pipeline;

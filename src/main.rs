@@ -62,6 +62,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             commands::client(&args, io::stdout())?;
             Ok(exit::OK)
         }
+        Command::Inspect(args) => {
+            let color = tcplab::cli::color_on(args.color, terminal);
+            colored::control::set_override(color);
+            tcplab::inspect::run(&args, io::BufWriter::new(stdout.lock()), color)?;
+            Ok(exit::OK)
+        }
         Command::Interfaces => {
             commands::interfaces(stdout.lock())?;
             Ok(exit::OK)

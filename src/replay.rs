@@ -65,11 +65,11 @@ pub fn run(args: &ReplayArgs, out: impl Write, err: &mut impl Write) -> Result<O
         renderer.begin(&name)?;
         let mut pipeline = Pipeline::new(renderer.as_mut(), track_config(&args.view), filter);
         let mut write_error = None;
-        let end = source.for_each(|frame| {
-            if write_error.is_none()
-                && let Err(e) = pipeline.on_frame(frame)
-            {
+        let end = source.for_each(|frame| match pipeline.on_frame(frame) {
+            Ok(()) => true,
+            Err(e) => {
                 write_error = Some(e);
+                false
             }
         });
         if let Some(e) = write_error {

@@ -102,3 +102,55 @@ fn ladders_fit_eighty_columns() {
         }
     }
 }
+
+fn inspect(capture: &str, args: &[&str]) -> String {
+    let path = format!("{}/captures/{capture}.pcap", env!("CARGO_MANIFEST_DIR"));
+    let output = Command::cargo_bin("tcplab")
+        .unwrap()
+        .arg("inspect")
+        .args(args)
+        .args(["--color", "never", &path])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "inspect of {capture} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn header_anatomy() {
+    insta::assert_snapshot!("handshake.inspect-syn.txt", inspect("handshake", &["--lang", "en"]));
+    insta::assert_snapshot!(
+        "handshake.inspect-4.txt",
+        inspect("handshake", &["--lang", "en", "--frame", "4"])
+    );
+    insta::assert_snapshot!(
+        "handshake.inspect-2.zh.txt",
+        inspect("handshake", &["--lang", "zh", "--frame", "2"])
+    );
+    insta::assert_snapshot!("refused.inspect-2.txt", inspect("refused", &["--lang", "en", "--frame", "2"]));
+}
+
+#[test]
+fn the_grid_keeps_its_shape_in_both_languages() {
+    for lang in ["en", "zh"] {
+        for frame in ["1", "2", "3", "4", "10"] {
+            let text = inspect("handshake", &["--lang", lang, "--frame", frame]);
+            for line in text.lines().filter(|l| l.starts_with('|') || l.starts_with('+')) {
+                assert_eq!(textwrap::core::display_width(line), 65, "{lang} frame {frame}: {line}");
+            }
+        }
+    }
+}
+
+#[test]
+fn inspect_says_when_there_is_no_such_segment() {
+    let path = format!("{}/captures/handshake.pcap", env!("CARGO_MANIFEST_DIR"));
+    let out =
+        Command::cargo_bin("tcplab").unwrap().args(["inspect", "--frame", "99", &path]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("frame 99 is not a TCP segment"));
+}

@@ -73,18 +73,19 @@ impl ChatServer {
     /// gone (forever with `None`). One client's failure never touches another.
     pub fn serve(&self, options: ServerOptions, limit: Option<usize>, report: Report) -> io::Result<()> {
         let mut handlers = Vec::new();
-        for (count, incoming) in self.listener.incoming().enumerate() {
-            match incoming {
-                Ok(stream) => {
+        let mut count = 0;
+        while limit.is_none_or(|n| count < n) {
+            // accept() gives the peer's address even when the peer has already reset;
+            // asking the socket later would fail and lose that client.
+            match self.listener.accept() {
+                Ok((stream, peer)) => {
+                    count += 1;
                     let report = Arc::clone(&report);
-                    handlers.push(thread::spawn(move || handle_client(stream, options, &*report)));
+                    handlers.push(thread::spawn(move || handle_client(stream, peer, options, &*report)));
                 }
                 Err(e) => report(ChatEvent::Failed(self.local_addr()?, format!("accept failed: {e}"))),
             }
             handlers.retain(|h| !h.is_finished());
-            if limit.is_some_and(|n| count + 1 >= n) {
-                break;
-            }
         }
         for handler in handlers {
             let _ = handler.join();
@@ -95,8 +96,12 @@ impl ChatServer {
 
 /// One client, from accept to close, as the document's loop: read, print, until the
 /// client closes; then close too.
-fn handle_client(mut stream: TcpStream, options: ServerOptions, report: &(dyn Fn(ChatEvent) + Send + Sync)) {
-    let Ok(peer) = stream.peer_addr() else { return };
+fn handle_client(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    options: ServerOptions,
+    report: &(dyn Fn(ChatEvent) + Send + Sync),
+) {
     report(ChatEvent::Connected(peer));
     let mut buf = [0u8; 1024];
     loop {

@@ -5,6 +5,7 @@
 //! header's claim, as Wireshark's `tcp.len` does. Nothing here can panic on bad input:
 //! every failure becomes a [`DecodeError`] that the caller counts and reports.
 
+pub mod anatomy;
 pub mod link;
 pub mod options;
 

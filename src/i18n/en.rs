@@ -1,6 +1,6 @@
 //! English text for every [`Msg`].
 
-use super::{DeviceChoice, Msg, TimeWaitRule};
+use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule};
 use crate::track::{Note, Role, Step};
 
 fn side(role: Role) -> &'static str {
@@ -246,5 +246,97 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::LadderTimeWait { secs, until } => {
             format!("TIME-WAIT: 2MSL = {secs} s, nothing on the wire; CLOSED at t={until:.3}")
         }
+        Msg::FieldName(field) => match field {
+            HeaderField::SourcePort => "Source Port",
+            HeaderField::DestinationPort => "Destination Port",
+            HeaderField::Sequence => "Sequence Number",
+            HeaderField::Acknowledgment => "Acknowledgment Number",
+            HeaderField::DataOffset => "Data Offset",
+            HeaderField::Reserved => "Reserved",
+            HeaderField::Flags => "Flags",
+            HeaderField::Window => "Window",
+            HeaderField::Checksum => "Checksum",
+            HeaderField::UrgentPointer => "Urgent Pointer",
+            HeaderField::Options => "Options",
+            HeaderField::Data => "Data",
+        }
+        .into(),
+        Msg::FieldExplain(field) => match field {
+            HeaderField::SourcePort => {
+                "The sending application's port; with the addresses it names the connection."
+            }
+            HeaderField::DestinationPort => {
+                "The receiving application's port (the server's well-known or chosen port)."
+            }
+            HeaderField::Sequence => {
+                "The number of the first data byte in this segment; on a SYN it is the initial \
+                 sequence number (ISN) and the data starts at ISN+1."
+            }
+            HeaderField::Acknowledgment => {
+                "The next byte the sender expects from the other end, so everything before \
+                 it has arrived; valid only when ACK=1."
+            }
+            HeaderField::DataOffset => "The header length in 32-bit words (5 to 15): where the data begins.",
+            HeaderField::Reserved => "Bits kept for future use; zero.",
+            HeaderField::Flags => {
+                "The control bits: URG, ACK, PSH, RST, SYN, FIN (and CWR, ECE for congestion \
+                 notification)."
+            }
+            HeaderField::Window => {
+                "How many more bytes the sender of this segment is ready to receive (flow \
+                 control), multiplied by 2^shift when window scaling was agreed in the SYNs."
+            }
+            HeaderField::Checksum => {
+                "Covers header, data and a pseudo-header of the IP addresses; on loopback and \
+                 with offloading it is often left for the hardware, so it may look wrong in a capture."
+            }
+            HeaderField::UrgentPointer => "Where urgent data ends; meaningful only when URG=1.",
+            HeaderField::Options => {
+                "Extensions negotiated in the SYNs and carried later: MSS, window scale, \
+                 SACK, timestamps; padded to a multiple of 4 bytes."
+            }
+            HeaderField::Data => "The application's bytes; TCP numbers every one of them.",
+        }
+        .into(),
+        Msg::FlagExplain(flag) => match flag {
+            "CWR" => "congestion window reduced (answer to ECE)",
+            "ECE" => "ECN echo: the path signalled congestion",
+            "URG" => "the urgent pointer is valid",
+            "ACK" => "the acknowledgment number is valid (set on every segment after the first SYN)",
+            "PSH" => "deliver the data to the application now",
+            "RST" => "reset: abort the connection",
+            "SYN" => "synchronize sequence numbers: open a connection",
+            "FIN" => "no more data from the sender: close this direction",
+            _ => "unknown flag",
+        }
+        .into(),
+        Msg::InspectTitle { frame, src, dst, wire_len, captured, step, label } => format!(
+            "frame {frame}: {src} → {dst}, {wire_len} bytes on the wire ({captured} captured) · {step} · {label}"
+        ),
+        Msg::IpFacts(ref facts) => match *facts {
+            crate::decode::anatomy::IpFacts::V4 { ttl, total_len, header_len, dont_fragment, id } => format!(
+                "IPv4: TTL {ttl}, total length {total_len} B, header {header_len} B, ID 0x{id:04x}, {}",
+                if dont_fragment { "DF set (do not fragment)" } else { "DF clear" }
+            ),
+            crate::decode::anatomy::IpFacts::V6 { hop_limit, payload_len, flow_label } => {
+                format!(
+                    "IPv6: hop limit {hop_limit}, payload length {payload_len} B, flow label 0x{flow_label:05x}"
+                )
+            }
+        },
+        Msg::RelativeValue { raw, rel } => match rel {
+            Some(rel) => format!("{raw} (relative {rel})"),
+            None => raw.to_string(),
+        },
+        Msg::AckNotValid { raw } => format!("{raw} (not valid: ACK=0)"),
+        Msg::DataOffsetValue { words } => format!("{words} words = {} bytes", u32::from(words) * 4),
+        Msg::WindowValue { raw, scaled } => match scaled {
+            Some((bytes, shift)) => format!("{raw} × 2^{shift} = {bytes} bytes"),
+            None => format!("{raw} bytes"),
+        },
+        Msg::HexTitle { start, end } => {
+            format!("bytes of the frame; the TCP header is bytes {start}–{}", end - 1)
+        }
+        Msg::OptionsMalformed => "malformed option".into(),
     }
 }

@@ -204,6 +204,75 @@ pub enum Msg<'a> {
         secs: f64,
         until: f64,
     },
+    /// A header field's short name, as Figure 1 labels it.
+    FieldName(HeaderField),
+    /// What a header field is for.
+    FieldExplain(HeaderField),
+    /// What a flag bit means when set (`"SYN"`, `"ACK"`, …).
+    FlagExplain(&'a str),
+    InspectTitle {
+        frame: u64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        wire_len: u32,
+        captured: usize,
+        step: Step,
+        label: &'a str,
+    },
+    IpFacts(crate::decode::anatomy::IpFacts),
+    RelativeValue {
+        raw: u32,
+        rel: Option<u32>,
+    },
+    AckNotValid {
+        raw: u32,
+    },
+    DataOffsetValue {
+        words: u8,
+    },
+    WindowValue {
+        raw: u16,
+        scaled: Option<(u32, u8)>,
+    },
+    HexTitle {
+        start: usize,
+        end: usize,
+    },
+    OptionsMalformed,
+}
+
+/// The fields of the TCP header (RFC 9293 §3.1; the document's Figure 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderField {
+    SourcePort,
+    DestinationPort,
+    Sequence,
+    Acknowledgment,
+    DataOffset,
+    Reserved,
+    Flags,
+    Window,
+    Checksum,
+    UrgentPointer,
+    Options,
+    Data,
+}
+
+impl HeaderField {
+    pub const ALL: [HeaderField; 12] = [
+        HeaderField::SourcePort,
+        HeaderField::DestinationPort,
+        HeaderField::Sequence,
+        HeaderField::Acknowledgment,
+        HeaderField::DataOffset,
+        HeaderField::Reserved,
+        HeaderField::Flags,
+        HeaderField::Window,
+        HeaderField::Checksum,
+        HeaderField::UrgentPointer,
+        HeaderField::Options,
+        HeaderField::Data,
+    ];
 }
 
 /// Why `watch` captures where it does.
@@ -258,6 +327,40 @@ mod tests {
         msgs.extend(crate::lab::Scenario::ALL.map(Msg::ScenarioAbout));
         msgs.push(Msg::StopHint);
         msgs.push(Msg::LadderTimeWait { secs: 60.0, until: 60.5 });
+        for field in HeaderField::ALL {
+            msgs.push(Msg::FieldName(field));
+            msgs.push(Msg::FieldExplain(field));
+        }
+        for (_, flag) in crate::track::flags::TcpFlags::NAMES {
+            msgs.push(Msg::FlagExplain(flag));
+        }
+        msgs.push(Msg::InspectTitle {
+            frame: 1,
+            src: addr,
+            dst: addr,
+            wire_len: 74,
+            captured: 74,
+            step: Step::Data,
+            label: "x",
+        });
+        msgs.push(Msg::IpFacts(crate::decode::anatomy::IpFacts::V4 {
+            ttl: 64,
+            total_len: 60,
+            header_len: 20,
+            dont_fragment: true,
+            id: 1,
+        }));
+        msgs.push(Msg::IpFacts(crate::decode::anatomy::IpFacts::V6 {
+            hop_limit: 64,
+            payload_len: 40,
+            flow_label: 0,
+        }));
+        msgs.push(Msg::RelativeValue { raw: 5, rel: Some(0) });
+        msgs.push(Msg::AckNotValid { raw: 0 });
+        msgs.push(Msg::DataOffsetValue { words: 5 });
+        msgs.push(Msg::WindowValue { raw: 512, scaled: Some((65536, 7)) });
+        msgs.push(Msg::HexTitle { start: 34, end: 54 });
+        msgs.push(Msg::OptionsMalformed);
         let steps = [
             Step::Handshake(1),
             Step::Handshake(2),

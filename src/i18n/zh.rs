@@ -1,6 +1,6 @@
 //! 中文：每一条 [`Msg`] 的中文文本，术语与原文档一致。
 
-use super::{DeviceChoice, Msg, TimeWaitRule};
+use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule};
 use crate::track::{Note, Role, Step};
 
 fn side(role: Role) -> &'static str {
@@ -208,5 +208,72 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::LadderTimeWait { secs, until } => {
             format!("TIME-WAIT：等待 2MSL = {secs} 秒，线路上没有报文；t={until:.3} 时 CLOSED")
         }
+        Msg::FieldName(field) => match field {
+            HeaderField::SourcePort => "源端口",
+            HeaderField::DestinationPort => "目的端口",
+            HeaderField::Sequence => "序号",
+            HeaderField::Acknowledgment => "确认号",
+            HeaderField::DataOffset => "数据偏移",
+            HeaderField::Reserved => "保留",
+            HeaderField::Flags => "标志位",
+            HeaderField::Window => "窗口",
+            HeaderField::Checksum => "检验和",
+            HeaderField::UrgentPointer => "紧急指针",
+            HeaderField::Options => "选项",
+            HeaderField::Data => "数据",
+        }
+        .into(),
+        Msg::FieldExplain(field) => match field {
+            HeaderField::SourcePort => "发送方应用程序的端口；它和地址一起确定这个连接。",
+            HeaderField::DestinationPort => "接收方应用程序的端口（服务器的知名端口或指定端口）。",
+            HeaderField::Sequence => "本报文段第一个数据字节的序号；在 SYN 中它就是初始序号（ISN），数据从 ISN+1 开始。",
+            HeaderField::Acknowledgment => "期望收到对方的下一个字节的序号，表示此前的数据都已收到；只有 ACK=1 时才有效。",
+            HeaderField::DataOffset => "首部长度，以 4 字节为单位（5 到 15）：指出数据从哪里开始。",
+            HeaderField::Reserved => "保留给将来使用，置为 0。",
+            HeaderField::Flags => "控制位：URG、ACK、PSH、RST、SYN、FIN（以及用于拥塞通知的 CWR、ECE）。",
+            HeaderField::Window => "本报文段的发送方还能接收多少字节（流量控制）；若在 SYN 中协商了窗口扩大，要乘以 2 的移位次方。",
+            HeaderField::Checksum => "覆盖首部、数据和由 IP 地址组成的伪首部；在回环网卡上或启用校验和卸载时常由硬件填写，抓包中可能显示为错误。",
+            HeaderField::UrgentPointer => "紧急数据的结束位置；只有 URG=1 时才有意义。",
+            HeaderField::Options => "在 SYN 中协商、之后携带的扩展：MSS、窗口扩大、SACK、时间戳；填充到 4 字节的整数倍。",
+            HeaderField::Data => "应用程序的数据；TCP 为其中每一个字节编号。",
+        }
+        .into(),
+        Msg::FlagExplain(flag) => match flag {
+            "CWR" => "拥塞窗口已减小（对 ECE 的回应）",
+            "ECE" => "ECN 回显：路径上出现了拥塞",
+            "URG" => "紧急指针有效",
+            "ACK" => "确认号有效（第一个 SYN 之后的每个报文都置 1）",
+            "PSH" => "尽快把数据交给应用程序",
+            "RST" => "复位：中止连接",
+            "SYN" => "同步序号：请求建立连接",
+            "FIN" => "发送方的数据已发完：关闭这个方向",
+            _ => "未知标志",
+        }
+        .into(),
+        Msg::InspectTitle { frame, src, dst, wire_len, captured, step, label } => format!(
+            "第 {frame} 帧：{src} → {dst}，线路上 {wire_len} 字节（抓到 {captured} 字节）· {} · {label}",
+            text(&Msg::StepName(step))
+        ),
+        Msg::IpFacts(ref facts) => match *facts {
+            crate::decode::anatomy::IpFacts::V4 { ttl, total_len, header_len, dont_fragment, id } => format!(
+                "IPv4：TTL {ttl}，总长度 {total_len} 字节，首部 {header_len} 字节，标识 0x{id:04x}，{}",
+                if dont_fragment { "DF=1（不分片）" } else { "DF=0" }
+            ),
+            crate::decode::anatomy::IpFacts::V6 { hop_limit, payload_len, flow_label } => {
+                format!("IPv6：跳数限制 {hop_limit}，有效载荷长度 {payload_len} 字节，流标签 0x{flow_label:05x}")
+            }
+        },
+        Msg::RelativeValue { raw, rel } => match rel {
+            Some(rel) => format!("{raw}（相对值 {rel}）"),
+            None => raw.to_string(),
+        },
+        Msg::AckNotValid { raw } => format!("{raw}（无效：ACK=0）"),
+        Msg::DataOffsetValue { words } => format!("{words} 个 4 字节 = {} 字节", u32::from(words) * 4),
+        Msg::WindowValue { raw, scaled } => match scaled {
+            Some((bytes, shift)) => format!("{raw} × 2^{shift} = {bytes} 字节"),
+            None => format!("{raw} 字节"),
+        },
+        Msg::HexTitle { start, end } => format!("帧的字节；TCP 首部是第 {start}–{} 字节", end - 1),
+        Msg::OptionsMalformed => "格式错误的选项".into(),
     }
 }

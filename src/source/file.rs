@@ -60,8 +60,9 @@ impl FileSource {
         self.link
     }
 
-    /// Hands every record that passes the filter to `each`, in file order.
-    pub fn for_each(&mut self, mut each: impl FnMut(&Frame<'_>)) -> ReadEnd {
+    /// Hands every record that passes the filter to `each`, in file order, until
+    /// `each` returns `false`.
+    pub fn for_each(&mut self, mut each: impl FnMut(&Frame<'_>) -> bool) -> ReadEnd {
         let mut number = 0u64;
         loop {
             match self.capture.next_packet() {
@@ -73,13 +74,16 @@ impl FileSource {
                         continue;
                     }
                     let ts = Timestamp::from_secs_nanos(packet.header.ts.tv_sec, packet.header.ts.tv_usec);
-                    each(&Frame {
+                    let frame = Frame {
                         number: FrameNumber(number),
                         ts,
                         link: self.link,
                         data: packet.data,
                         wire_len: packet.header.len,
-                    });
+                    };
+                    if !each(&frame) {
+                        return ReadEnd::Complete;
+                    }
                 }
                 Err(pcap::Error::NoMorePackets) => return ReadEnd::Complete,
                 Err(e) => return ReadEnd::Truncated(e.to_string()),

@@ -40,6 +40,8 @@ pub struct Side {
     /// Steps already shown for this end's SYN and FIN, so retransmissions repeat them.
     pub syn_step: Option<Step>,
     pub fin_step: Option<Step>,
+    /// The window-scale shift this end offered in its SYN (RFC 7323).
+    pub window_scale: Option<u8>,
 }
 
 impl Side {
@@ -58,6 +60,7 @@ impl Side {
             segments: 0,
             syn_step: None,
             fin_step: None,
+            window_scale: None,
         }
     }
 }
@@ -157,6 +160,13 @@ impl Conn {
         self.side(role).state
     }
 
+    /// The shift that scales the windows `role` advertises: only when both SYNs
+    /// carried the window-scale option (RFC 7323 §2.2).
+    pub fn window_shift(&self, role: Role) -> Option<u8> {
+        let (own, peer) = (self.side(role).window_scale, self.side(role.peer()).window_scale);
+        own.filter(|_| peer.is_some()).map(|s| s.min(14))
+    }
+
     /// The address of one end.
     pub fn endpoint(&self, role: Role) -> SocketAddr {
         match role {
@@ -251,6 +261,7 @@ impl Conn {
             });
             if flags.syn() && s.isn.is_none() {
                 s.isn = Some(seg.seq);
+                s.window_scale = seg.options.window_scale;
             }
             if flags.fin() && s.fin.is_none() {
                 s.fin = Some(seg.seq.plus(seg.payload_len));
@@ -537,7 +548,13 @@ impl Conn {
                 // Step 2: the passive closer acknowledges the FIN.
                 self.wave.second_seen = true;
                 self.wave.v = Some(seg.seq);
-                return (Step::Teardown(2), format!("ACK seq=v ack={}", sym("u", u, seg.ack)));
+                let ack = sym("u", u, seg.ack);
+                if seg.payload_len > 0 {
+                    // It acknowledges the FIN and already carries data sent in CLOSE-WAIT.
+                    notes.push(Note::HalfCloseData);
+                    return (Step::Teardown(2), format!("{flags} seq=v ack={ack} len={}", seg.payload_len));
+                }
+                return (Step::Teardown(2), format!("ACK seq=v ack={ack}"));
             }
             if let Some(w) = self.wave.w
                 && me == closer

@@ -1,0 +1,707 @@
+//! Real traffic on loopback: the `tcplab` binary capturing sockets that really open,
+//! talk and close, and the chat server taking many clients at once.
+//!
+//! CI runs these as root. Without root and without capture rights the capture tests
+//! say why on stderr and return early; nothing else is skipped.
+
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+use tcplab::chat::server::{ChatEvent, ChatServer, ServerOptions};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tcplab");
+/// How long a child may take to say it is ready.
+const READY: Duration = Duration::from_secs(10);
+/// How long traffic may take to go through and be reported.
+const SETTLE: Duration = Duration::from_secs(20);
+/// How long a whole command (demo, lab, replay) may run.
+const RUN: Duration = Duration::from_secs(60);
+/// Environment variables that would change what the children do: sudo's ids make
+/// `watch` drop privileges before writing its file; the locale picks the language.
+const SUDO_VARS: [&str; 3] = ["SUDO_UID", "SUDO_GID", "SUDO_USER"];
+
+// ---------------------------------------------------------------------------------
+// Helpers: privileges, ports, children and their output.
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Why this process may not capture on loopback; `None` when it may.
+fn capture_refused() -> Option<String> {
+    if is_root() {
+        return None;
+    }
+    match pcap::Capture::from_device("lo").and_then(|c| c.open()) {
+        Ok(_) => None,
+        Err(e) => Some(format!("not root and no capture rights on lo ({e})")),
+    }
+}
+
+/// A loopback port that was free a moment ago.
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// Runs `program` to completion (killed after `within`), with a fixed locale and
+/// without sudo's variables.
+fn run(program: impl AsRef<OsStr>, args: &[&str], within: Duration) -> Output {
+    let program = program.as_ref();
+    let mut cmd = assert_cmd::Command::new(program);
+    cmd.args(args).env("LC_ALL", "C").current_dir("/").timeout(within);
+    for var in SUDO_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.output().unwrap_or_else(|e| panic!("cannot run {} {args:?}: {e}", program.to_string_lossy()))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Status, stdout and stderr of a finished command, for assertion messages.
+fn show(out: &Output) -> String {
+    format!("{}\n--- stdout ---\n{}\n--- stderr ---\n{}", out.status, text(&out.stdout), text(&out.stderr))
+}
+
+/// Runs `tcplab ARGS`, asserts it succeeded, and returns its stdout.
+fn tcplab_ok(args: &[&str]) -> String {
+    let out = run(BIN, args, RUN);
+    assert!(out.status.success(), "tcplab {args:?} failed: {}", show(&out));
+    text(&out.stdout)
+}
+
+/// Every line `reader` yields, sent over a channel by a thread of its own; the channel
+/// disconnects when the stream ends.
+fn line_channel(reader: impl Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut reader = BufReader::new(reader);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {
+                    let text = String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']).to_owned();
+                    if tx.send(text).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// A child process with its output arriving line by line; killed when dropped, so
+/// that a failed assertion never leaves it running.
+struct Running {
+    name: String,
+    child: Child,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+}
+
+impl Running {
+    fn start(program: &str, args: &[&str]) -> Running {
+        let mut cmd = Command::new(program);
+        cmd.args(args).env("LC_ALL", "C").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        for var in SUDO_VARS {
+            cmd.env_remove(var);
+        }
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {program} {args:?}: {e}"));
+        let stdout = line_channel(child.stdout.take().expect("piped stdout"));
+        let stderr = line_channel(child.stderr.take().expect("piped stderr"));
+        let name =
+            format!("{} {}", Path::new(program).file_name().unwrap_or_default().display(), args.join(" "));
+        Running { name, child, stdout, stderr }
+    }
+
+    fn channel(&self, stream: Stream) -> &Receiver<String> {
+        match stream {
+            Stream::Stdout => &self.stdout,
+            Stream::Stderr => &self.stderr,
+        }
+    }
+
+    /// Whatever the child has written so far, for a failure message.
+    fn pending(&self) -> String {
+        let out: Vec<String> = self.stdout.try_iter().collect();
+        let err: Vec<String> = self.stderr.try_iter().collect();
+        format!("--- stdout ---\n{}\n--- stderr ---\n{}", out.join("\n"), err.join("\n"))
+    }
+
+    /// Reads lines of `stream` until one satisfies `done`, and returns all lines read.
+    /// Panics if that takes longer than `within` or the stream ends first.
+    fn wait_for(
+        &self,
+        stream: Stream,
+        what: &str,
+        within: Duration,
+        mut done: impl FnMut(&str) -> bool,
+    ) -> Vec<String> {
+        let deadline = Instant::now() + within;
+        let mut seen: Vec<String> = Vec::new();
+        loop {
+            let why =
+                match self.channel(stream).recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                    Ok(line) => {
+                        let finished = done(&line);
+                        seen.push(line);
+                        if finished {
+                            return seen;
+                        }
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Timeout) => format!("not within {within:?}"),
+                    Err(RecvTimeoutError::Disconnected) => format!("its {stream:?} ended first"),
+                };
+            panic!(
+                "`{}`: waited for {what}, {why}; {stream:?} so far:\n{}\n{}",
+                self.name,
+                seen.join("\n"),
+                self.pending()
+            );
+        }
+    }
+
+    /// Sends SIGINT, as Ctrl-C would.
+    fn interrupt(&self) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits pid_t");
+        // SAFETY: kill(2) on the pid of a child we have not reaped yet.
+        let rc = unsafe { libc::kill(pid, libc::SIGINT) };
+        assert_eq!(rc, 0, "cannot send SIGINT to `{}`: {}", self.name, std::io::Error::last_os_error());
+    }
+
+    /// Collects the rest of stdout and stderr until the child closes them, then its
+    /// exit status; panics if that takes longer than `within`.
+    fn finish(&mut self, within: Duration) -> (ExitStatus, Vec<String>, Vec<String>) {
+        let deadline = Instant::now() + within;
+        let mut rest = [Vec::new(), Vec::new()];
+        for (stream, lines) in [Stream::Stdout, Stream::Stderr].into_iter().zip(&mut rest) {
+            loop {
+                match self.channel(stream).recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                    Ok(line) => lines.push(line),
+                    Err(RecvTimeoutError::Disconnected) => break,
+                    Err(RecvTimeoutError::Timeout) => panic!(
+                        "`{}` did not end within {within:?}; {stream:?} after the stop request:\n{}",
+                        self.name,
+                        lines.join("\n")
+                    ),
+                }
+            }
+        }
+        // Both streams are closed, so the child has exited or is about to.
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
+                Ok(None) => panic!("`{}` closed its output but did not exit within {within:?}", self.name),
+                Err(e) => panic!("cannot wait for `{}`: {e}", self.name),
+            }
+        };
+        let [out, err] = rest;
+        (status, out, err)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Harmless when it already exited; essential when an assertion failed first.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Helpers: JSON lines.
+
+fn json_lines<S: AsRef<str>>(lines: &[S]) -> Vec<Value> {
+    lines
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect()
+}
+
+fn json_text(stdout: &str) -> Vec<Value> {
+    json_lines(&stdout.lines().collect::<Vec<_>>())
+}
+
+fn of_type<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["type"] == kind).collect()
+}
+
+fn str_of<'a>(value: &'a Value, field: &str) -> &'a str {
+    value[field].as_str().unwrap_or_else(|| panic!("{field} is not a string in {value}"))
+}
+
+fn u64_of(value: &Value, field: &str) -> u64 {
+    value[field].as_u64().unwrap_or_else(|| panic!("{field} is not a number in {value}"))
+}
+
+fn steps<'a>(segments: &[&'a Value]) -> Vec<&'a str> {
+    segments.iter().map(|s| str_of(s, "step")).collect()
+}
+
+/// Whether the array `field` of `value` holds the string `item`.
+fn lists(value: &Value, field: &str, item: &str) -> bool {
+    value[field].as_array().is_some_and(|items| items.iter().any(|i| i == item))
+}
+
+fn is_segment_with_step(line: &str, step: &str) -> bool {
+    serde_json::from_str::<Value>(line).is_ok_and(|v| v["type"] == "segment" && v["step"] == step)
+}
+
+/// The one `connection` line of a single-connection run.
+fn only_connection<'a>(events: &'a [Value], context: &str) -> &'a Value {
+    match of_type(events, "connection").as_slice() {
+        [conn] => conn,
+        other => panic!("{context}: expected one connection line, got {}", other.len()),
+    }
+}
+
+/// The packets in a capture file, as libpcap counts them.
+fn packets_in(path: &Path) -> u64 {
+    let mut capture = pcap::Capture::from_file(path)
+        .unwrap_or_else(|e| panic!("libpcap cannot open {}: {e}", path.display()));
+    let mut count = 0;
+    loop {
+        match capture.next_packet() {
+            Ok(_) => count += 1,
+            Err(pcap::Error::NoMorePackets) => return count,
+            Err(e) => panic!("libpcap cannot read packet {} of {}: {e}", count + 1, path.display()),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// watch, server and client as separate processes, with a client we did not write.
+
+/// Connects, says which address it got, sends, reads the echo, half-closes, reads
+/// until the server's FIN, closes.
+const PYTHON_CLIENT: &str = r#"
+import socket, sys
+message = b'hi from python'
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=10)
+print('%s:%d' % s.getsockname(), flush=True)
+s.sendall(message)
+echo = b''
+while len(echo) < len(message):
+    chunk = s.recv(1024)
+    if not chunk:
+        break
+    echo += chunk
+assert echo == message, echo
+s.shutdown(socket.SHUT_WR)
+while s.recv(1024):
+    pass
+s.close()
+"#;
+
+/// Asserts one watched connection told the whole story: handshake, data both ways,
+/// the wave, and the textbook end states.
+///
+/// `echo_may_follow_fin`: the client sent its FIN without waiting for the echo, so the
+/// echo may leave after the FIN arrived, on the segment that acknowledges it; the
+/// tracker then calls that segment `teardown 2/4`, not `data`.
+fn assert_whole_story(conn: &Value, segments: &[&Value], echo_may_follow_fin: bool) {
+    let id = &conn["conn"];
+    let mine: Vec<&Value> = segments.iter().copied().filter(|s| s["conn"] == *id).collect();
+    let seen = steps(&mine);
+    for step in ["handshake 1/3", "handshake 2/3", "handshake 3/3", "teardown 1/4", "teardown 4/4"] {
+        assert!(seen.contains(&step), "connection {id}: no `{step}` among {seen:?}");
+    }
+    for dir in ["c2s", "s2c"] {
+        let carries_data = |s: &Value| s["dir"] == dir && u64_of(s, "len") > 0;
+        let as_data = mine.iter().any(|s| carries_data(s) && s["step"] == "data");
+        let at_all = mine.iter().any(|s| carries_data(s));
+        if dir == "s2c" && echo_may_follow_fin && at_all && !as_data {
+            eprintln!("connection {id}: the echo left after the client's FIN, so it is no `data` step");
+            continue;
+        }
+        assert!(as_data, "connection {id}: no data segment {dir} among {seen:?}");
+    }
+    assert_eq!(conn["client_final"], "TIME-WAIT", "connection {id}: {conn}");
+    assert_eq!(conn["server_final"], "CLOSED", "connection {id}: {conn}");
+    assert_eq!(conn["conn_state"], "SF", "connection {id}: {conn}");
+}
+
+/// What a segment line says about the wire, which replay must say identically.
+fn wire_key(segment: &Value) -> String {
+    format!(
+        "frame={} flags={} seq={} ack={} len={}",
+        segment["frame"], segment["flags"], segment["seq"], segment["ack"], segment["len"]
+    )
+}
+
+#[test]
+fn watch_sees_our_client_and_a_python_client() {
+    if let Some(why) = capture_refused() {
+        eprintln!("skipping watch_sees_our_client_and_a_python_client: {why}");
+        return;
+    }
+    let port = free_port();
+    let port_text = port.to_string();
+    let addr = format!("127.0.0.1:{port}");
+    let server = Running::start(BIN, &["server", "--bind", &addr, "--reply", "--close-delay", "50ms"]);
+    server.wait_for(Stream::Stdout, "`listening on`", READY, |l| l.contains("listening on"));
+
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let saved = dir.path().join("live.pcap");
+    let saved_text = saved.to_str().expect("a UTF-8 temporary path");
+    let watch_args = ["watch", "-i", "lo", "--port", &port_text, "-w", saved_text];
+    let mut watch =
+        Running::start(BIN, &[&watch_args[..], &["--format", "jsonl", "--color", "never"]].concat());
+    watch.wait_for(Stream::Stderr, "`listening on`", READY, |l| l.contains("listening on"));
+
+    let ours = run(BIN, &["client", "--connect", &addr, "--send", "hello", "--send", "bye"], SETTLE);
+    assert!(ours.status.success(), "tcplab client failed: {}", show(&ours));
+    let python = run("python3", &["-c", PYTHON_CLIENT, &port_text], SETTLE);
+    assert!(python.status.success(), "the python client failed: {}", show(&python));
+    let python_addr = text(&python.stdout).trim().to_owned();
+
+    // The last ACK of each wave is the last segment of its connection.
+    let mut last_acks = 0;
+    let mut stdout = watch.wait_for(Stream::Stdout, "two `teardown 4/4` segments", SETTLE, |l| {
+        last_acks += usize::from(is_segment_with_step(l, "teardown 4/4"));
+        last_acks == 2
+    });
+    watch.interrupt();
+    let (status, rest, stderr) = watch.finish(SETTLE);
+    stdout.extend(rest);
+    let context =
+        format!("--- watch stdout ---\n{}\n--- watch stderr ---\n{}", stdout.join("\n"), stderr.join("\n"));
+    assert!(status.success(), "watch ended with {status}\n{context}");
+
+    let events = json_lines(&stdout);
+    let segments = of_type(&events, "segment");
+    let connections = of_type(&events, "connection");
+    assert_eq!(connections.len(), 2, "two connections expected\n{context}");
+    let ids: HashSet<u64> = segments.iter().map(|s| u64_of(s, "conn")).collect();
+    assert_eq!(ids, HashSet::from([0, 1]), "segments of two connections expected\n{context}");
+    assert_ne!(connections[0]["client"], connections[1]["client"], "two different clients\n{context}");
+    let by_python = connections.iter().filter(|c| c["client"] == python_addr.as_str()).count();
+    assert_eq!(by_python, 1, "one connection from the python client at {python_addr}\n{context}");
+    for conn in &connections {
+        // Our client sends and closes at once; python waits for its echo first.
+        assert_whole_story(conn, &segments, conn["client"] != python_addr.as_str());
+    }
+
+    // The saved file holds exactly what watch showed.
+    let packets = packets_in(&saved);
+    let [capture] = of_type(&events, "capture")[..] else { panic!("one capture line expected\n{context}") };
+    assert_eq!(u64_of(capture, "frames"), packets, "watch's frame count vs libpcap's\n{context}");
+    let replayed = json_text(&tcplab_ok(&["replay", "--format", "jsonl", saved_text]));
+    let replayed_segments = of_type(&replayed, "segment");
+    assert_eq!(replayed_segments.len(), segments.len(), "replay vs watch: segment lines\n{context}");
+    let live: Vec<String> = segments.iter().map(|s| wire_key(s)).collect();
+    let again: Vec<String> = replayed_segments.iter().map(|s| wire_key(s)).collect();
+    assert_eq!(again, live, "replay and watch disagree about the wire");
+    let [replay_capture] = of_type(&replayed, "capture")[..] else {
+        panic!("replay: one capture line expected")
+    };
+    assert_eq!(u64_of(replay_capture, "frames"), packets, "replay's frame count vs libpcap's");
+    drop(server);
+}
+
+// ---------------------------------------------------------------------------------
+// demo: everything in one process, as root and as nobody.
+
+#[test]
+fn demo_as_root_tells_the_whole_story() {
+    if let Some(why) = capture_refused() {
+        eprintln!("skipping demo_as_root_tells_the_whole_story: {why}");
+        return;
+    }
+    let english = tcplab_ok(&["demo", "--color", "never"]);
+    for expected in [
+        "handshake 1/3",
+        "handshake 3/3",
+        "teardown 1/4",
+        "teardown 4/4",
+        "TIME-WAIT",
+        "The kernel confirms it",
+        "Zeek conn_state SF",
+    ] {
+        assert!(english.contains(expected), "demo: no `{expected}` in:\n{english}");
+    }
+    let chinese = tcplab_ok(&["demo", "--color", "never", "--lang", "zh"]);
+    for expected in ["第一次握手", "第四次挥手"] {
+        assert!(chinese.contains(expected), "demo --lang zh: no `{expected}` in:\n{chinese}");
+    }
+}
+
+/// `setpriv` arguments that run the rest as user and group 65534 (nobody).
+const AS_NOBODY: [&str; 5] = ["--reuid", "65534", "--regid", "65534", "--clear-groups"];
+
+#[test]
+fn demo_works_for_an_unprivileged_user() {
+    if !is_root() {
+        eprintln!("skipping demo_works_for_an_unprivileged_user: becoming uid 65534 needs root");
+        return;
+    }
+    // Nobody must be able to reach the binary; if the build directory is closed to
+    // other users, run a copy from a directory that is not.
+    let reachable = run("setpriv", &[&AS_NOBODY[..], &["test", "-x", BIN]].concat(), READY);
+    let copy_dir = tempfile::tempdir().expect("temporary directory");
+    let bin: PathBuf = if reachable.status.success() {
+        PathBuf::from(BIN)
+    } else {
+        let copy = copy_dir.path().join("tcplab");
+        std::fs::copy(BIN, &copy).expect("copy the binary");
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod 755 the copy");
+        std::fs::set_permissions(copy_dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod 755 the directory");
+        copy
+    };
+    let bin_text = bin.to_str().expect("a UTF-8 binary path");
+    let out = run("setpriv", &[&AS_NOBODY[..], &[bin_text, "demo", "--color", "never"]].concat(), RUN);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    if stderr.contains("no private network namespace") {
+        eprintln!(
+            "skipping demo_works_for_an_unprivileged_user: this machine allows no user namespaces: {}",
+            stderr.trim()
+        );
+        return;
+    }
+    assert!(out.status.success(), "demo as uid 65534 failed: {}", show(&out));
+    assert!(stderr.contains("private network namespace"), "demo as uid 65534: {}", show(&out));
+    assert!(stdout.contains("teardown 4/4"), "demo as uid 65534: {}", show(&out));
+}
+
+// ---------------------------------------------------------------------------------
+// lab: every scenario ends where the textbook says it does.
+
+/// Runs `tcplab lab SCENARIO --format jsonl` and returns its segments and its one
+/// connection line.
+fn lab(scenario: &str) -> (Vec<Value>, Value) {
+    let events = json_text(&tcplab_ok(&["lab", scenario, "--format", "jsonl", "--color", "never"]));
+    let conn = only_connection(&events, scenario).clone();
+    let segments = of_type(&events, "segment").into_iter().cloned().collect();
+    (segments, conn)
+}
+
+#[test]
+fn lab_scenarios_reach_their_textbook_end_states() {
+    if let Some(why) = capture_refused() {
+        eprintln!("skipping lab_scenarios_reach_their_textbook_end_states: {why}");
+        return;
+    }
+    let steps_of = |segments: &[Value]| -> Vec<String> {
+        segments.iter().map(|s| str_of(s, "step").to_owned()).collect()
+    };
+
+    let (segments, conn) = lab("handshake");
+    let seen = steps_of(&segments);
+    assert_eq!(conn["client_final"], "TIME-WAIT", "handshake: {conn}");
+    assert_eq!(conn["server_final"], "CLOSED", "handshake: {conn}");
+    for step in ["teardown 2/4", "teardown 3/4"] {
+        assert!(seen.iter().any(|s| s == step), "handshake: no `{step}` among {seen:?}");
+    }
+
+    let (segments, conn) = lab("four-way");
+    let seen = steps_of(&segments);
+    for step in ["teardown 1/4", "teardown 2/4", "teardown 3/4", "teardown 4/4"] {
+        assert!(seen.iter().any(|s| s == step), "four-way: no `{step}` among {seen:?}");
+    }
+    assert_eq!(conn["client_final"], "TIME-WAIT", "four-way: {conn}");
+    assert_eq!(conn["server_final"], "CLOSED", "four-way: {conn}");
+
+    let (_, conn) = lab("server-closes");
+    assert_eq!(conn["server_final"], "TIME-WAIT", "server-closes: {conn}");
+    assert_eq!(conn["client_final"], "CLOSED", "server-closes: {conn}");
+    assert_eq!(conn["closed_by"], "server", "server-closes: {conn}");
+
+    let (segments, conn) = lab("merged-close");
+    assert!(
+        segments.iter().any(|s| s["step"] == "teardown 2+3/4" && lists(s, "notes", "merged_close")),
+        "merged-close: no merged FIN+ACK among {:?}",
+        steps_of(&segments)
+    );
+    assert_eq!(conn["client_final"], "TIME-WAIT", "merged-close: {conn}");
+
+    let (segments, _) = lab("half-close");
+    assert!(
+        segments
+            .iter()
+            .any(|s| s["dir"] == "s2c" && u64_of(s, "len") > 0 && s["client_state"] == "FIN-WAIT-2"),
+        "half-close: the server sent no data to a client in FIN-WAIT-2: {segments:#?}"
+    );
+
+    let (segments, conn) = lab("refused");
+    assert_eq!(conn["conn_state"], "REJ", "refused: {conn}");
+    assert!(
+        segments.iter().any(|s| lists(s, "notes", "connection_refused")),
+        "refused: no segment noted connection_refused: {segments:#?}"
+    );
+
+    let (segments, conn) = lab("abort");
+    assert!(segments.iter().any(|s| lists(s, "flags", "RST")), "abort: no RST: {segments:#?}");
+    assert_eq!(conn["conn_state"], "RSTO", "abort: {conn}");
+    assert_ne!(conn["client_final"], "TIME-WAIT", "abort: {conn}");
+    assert_ne!(conn["server_final"], "TIME-WAIT", "abort: {conn}");
+}
+
+// ---------------------------------------------------------------------------------
+// The chat server, in-process, with two hundred clients at once.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Sends UTF-8, half-closes, reads until the server closes.
+    Polite,
+    /// The same with bytes that are not UTF-8.
+    Binary,
+    /// Sends, then closes with RST.
+    Aborting,
+}
+
+struct Played {
+    kind: Kind,
+    local: SocketAddr,
+    sent: Vec<u8>,
+}
+
+fn play_chat_client(server: SocketAddr, n: usize) -> Played {
+    let kind = match n % 10 {
+        0 => Kind::Binary,
+        5 => Kind::Aborting,
+        _ => Kind::Polite,
+    };
+    let sent = match kind {
+        Kind::Binary => [&b"\xff\xfe hi "[..], n.to_string().as_bytes()].concat(),
+        _ => format!("hello from client {n}").into_bytes(),
+    };
+    let mut stream = TcpStream::connect(server).unwrap_or_else(|e| panic!("client {n}: connect: {e}"));
+    let local = stream.local_addr().expect("local address");
+    stream.set_read_timeout(Some(SETTLE)).expect("read timeout");
+    stream.write_all(&sent).unwrap_or_else(|e| panic!("client {n}: send: {e}"));
+    if kind == Kind::Aborting {
+        tcplab::chat::set_abortive_close(&stream).unwrap_or_else(|e| panic!("client {n}: SO_LINGER: {e}"));
+        drop(stream);
+    } else {
+        stream.shutdown(Shutdown::Write).unwrap_or_else(|e| panic!("client {n}: shutdown: {e}"));
+        let mut rest = Vec::new();
+        stream.read_to_end(&mut rest).unwrap_or_else(|e| panic!("client {n}: waiting for the FIN: {e}"));
+        assert!(rest.is_empty(), "client {n}: the server replied without --reply: {rest:?}");
+    }
+    Played { kind, local, sent }
+}
+
+fn peer_of(event: &ChatEvent) -> SocketAddr {
+    match event {
+        ChatEvent::Connected(peer)
+        | ChatEvent::Message(peer, _)
+        | ChatEvent::HalfClosed(peer)
+        | ChatEvent::Reset(peer)
+        | ChatEvent::Closed(peer)
+        | ChatEvent::Failed(peer, _) => *peer,
+    }
+}
+
+#[test]
+fn chat_server_keeps_two_hundred_clients_apart() {
+    const CLIENTS: usize = 200;
+    let server = ChatServer::bind("127.0.0.1:0".parse().expect("address")).expect("bind the chat server");
+    let addr = server.local_addr().expect("server address");
+    let events: Arc<Mutex<Vec<ChatEvent>>> = Arc::default();
+    let sink = Arc::clone(&events);
+    let (served_tx, served_rx) = mpsc::channel();
+    thread::spawn(move || {
+        let options = ServerOptions { reply: false, close_delay: Duration::ZERO };
+        let report = Arc::new(move |event| sink.lock().unwrap_or_else(|e| e.into_inner()).push(event));
+        let served = server.serve(options, Some(CLIENTS), report);
+        let _ = served_tx.send(served.map_err(|e| e.to_string()));
+    });
+
+    let clients: Vec<_> = (0..CLIENTS).map(|n| thread::spawn(move || play_chat_client(addr, n))).collect();
+    let played: Vec<Played> = clients
+        .into_iter()
+        .map(|c| c.join().unwrap_or_else(|_| panic!("a client thread panicked")))
+        .collect();
+    match served_rx.recv_timeout(RUN) {
+        Ok(served) => served.expect("serve failed"),
+        Err(e) => panic!("serve did not return after {CLIENTS} clients within {RUN:?}: {e}"),
+    }
+
+    let events = events.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut by_peer: HashMap<SocketAddr, Vec<&ChatEvent>> = HashMap::new();
+    for event in &events {
+        by_peer.entry(peer_of(event)).or_default().push(event);
+    }
+    let connected = events.iter().filter(|e| matches!(e, ChatEvent::Connected(_))).count();
+    let missing: Vec<(Kind, SocketAddr)> =
+        played.iter().filter(|p| !by_peer.contains_key(&p.local)).map(|p| (p.kind, p.local)).collect();
+    assert!(missing.is_empty(), "clients the server never reported: {missing:?}");
+    assert_eq!(connected, CLIENTS, "Connected events");
+
+    let mut raced = 0;
+    for p in &played {
+        let mine = &by_peer[&p.local];
+        let said: Vec<u8> = mine
+            .iter()
+            .filter_map(|e| match e {
+                ChatEvent::Message(_, bytes) => Some(bytes.as_slice()),
+                _ => None,
+            })
+            .flatten()
+            .copied()
+            .collect();
+        let has = |want: fn(&ChatEvent) -> bool| mine.iter().any(|e| want(e));
+        match p.kind {
+            Kind::Polite | Kind::Binary => {
+                assert_eq!(said, p.sent, "{:?} client {}: the message changed on the way", p.kind, p.local);
+                assert!(
+                    has(|e| matches!(e, ChatEvent::Closed(_))),
+                    "{:?} {}: no Closed: {mine:?}",
+                    p.kind,
+                    p.local
+                );
+                assert!(
+                    !has(|e| matches!(e, ChatEvent::Failed(..) | ChatEvent::Reset(_))),
+                    "{:?} client {}: {mine:?}",
+                    p.kind,
+                    p.local
+                );
+            }
+            Kind::Aborting => {
+                assert!(said.is_empty() || said == p.sent, "aborting client {}: got {said:?}", p.local);
+                assert!(!has(|e| matches!(e, ChatEvent::Closed(_))), "aborting client {}: {mine:?}", p.local);
+                if !has(|e| matches!(e, ChatEvent::Reset(_))) {
+                    raced += 1;
+                    eprintln!("aborting client {}: no Reset, the RST raced the read: {mine:?}", p.local);
+                }
+            }
+        }
+    }
+    let aborting = played.iter().filter(|p| p.kind == Kind::Aborting).count();
+    assert!(raced < aborting, "not one of {aborting} aborting clients was reported as Reset");
+
+    // Bytes from the wire reach the server's terminal escaped.
+    let message = events
+        .iter()
+        .find(|e| matches!(e, ChatEvent::Message(_, bytes) if bytes.starts_with(b"\xff")))
+        .expect("a message that is not UTF-8");
+    let line = message.describe(Duration::ZERO);
+    assert!(line.contains("\\xff"), "no escaped \\xff in {line:?}");
+    assert!(!line.chars().any(char::is_control), "control characters in {line:?}");
+}
