@@ -50,13 +50,13 @@ pub fn run(args: &InspectArgs, mut out: impl Write, color: bool) -> Result<()> {
             Some(n) => ev.frame.0 == n,
             None => ev.flags.syn() && !ev.flags.ack(),
         };
-        if wanted && ev.frame == frame.number {
-            if let Some(anatomy) = Anatomy::of(frame) {
-                let shift =
-                    pipeline.tracker().connections()[ev.conn.0 as usize].window_shift(ev.dir.sender());
-                found = Some((ev, anatomy, frame.data.to_vec(), frame.wire_len, shift));
-                return false;
-            }
+        if wanted
+            && ev.frame == frame.number
+            && let Some(anatomy) = Anatomy::of(frame)
+        {
+            let shift = pipeline.tracker().connections()[ev.conn.0 as usize].window_shift(ev.dir.sender());
+            found = Some((ev, anatomy, frame.data.to_vec(), frame.wire_len, shift));
+            return false;
         }
         args.frame.is_none_or(|n| frame.number.0 < n)
     });
