@@ -149,6 +149,13 @@ pub struct LabArgs {
     pub view: ViewArgs,
 }
 
+fn parse_speed(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err(format!("'{s}' is not a speed factor like 0.1, 1 or 0")),
+    }
+}
+
 /// `500ms`, `2s`, `1.5s` or a bare number of milliseconds.
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let bad = || format!("'{s}' is not a duration like 500ms or 2s");
@@ -171,6 +178,15 @@ pub struct ReplayArgs {
     /// Capture files to read, one after another
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// One segment at a time: Enter shows the next, q stops
+    #[arg(long)]
+    pub step: bool,
+    /// Replay with the capture's own timing scaled (0.1 = ten times slower; 0 = no waiting)
+    #[arg(long, default_value_t = 0.0, value_parser = parse_speed, value_name = "X")]
+    pub speed: f64,
+    /// Before each segment, ask for the next state of each end, then show the answer
+    #[arg(long)]
+    pub quiz: bool,
     #[command(flatten)]
     pub filter: FilterArgs,
     #[command(flatten)]

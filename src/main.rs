@@ -76,9 +76,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 /// A reader that went away (`tcplab replay x | head`) is not an error.
+/// (`q` in `--step` or `--quiz` ends a replay the same quiet way.)
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    let quiet = |kind: io::ErrorKind| matches!(kind, io::ErrorKind::BrokenPipe | io::ErrorKind::Interrupted);
     e.chain().any(|cause| {
-        cause.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-            || matches!(cause.downcast_ref::<tcplab::Error>(), Some(tcplab::Error::Io(io)) if io.kind() == io::ErrorKind::BrokenPipe)
+        cause.downcast_ref::<io::Error>().is_some_and(|io| quiet(io.kind()))
+            || matches!(cause.downcast_ref::<tcplab::Error>(), Some(tcplab::Error::Io(io)) if quiet(io.kind()))
     })
 }

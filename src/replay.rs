@@ -6,6 +6,7 @@ use crate::pipeline::{Pipeline, SegmentFilter};
 use crate::render::Both;
 use crate::render::jsonl::JsonLines;
 use crate::render::ladder::{Glyphs, Ladder};
+use crate::render::pace::{Paced, Pacing};
 use crate::render::timeline::Timeline;
 use crate::render::{Renderer, TextStyle};
 use crate::source::file::{FileSource, ReadEnd};
@@ -56,7 +57,14 @@ pub fn track_config(view: &ViewArgs) -> TrackConfig {
 
 /// Replays every file of `args` to `out`; warnings go to `err`.
 pub fn run(args: &ReplayArgs, out: impl Write, err: &mut impl Write) -> Result<Outcome> {
-    let mut renderer = renderer(&args.view, out);
+    let plain = renderer(&args.view, out);
+    let pacing = Pacing { step: args.step, speed: args.speed, quiz: args.quiz };
+    let mut renderer: Box<dyn Renderer + '_> = if pacing.is_paced() {
+        // Answers come from the terminal; prompts go to stderr, beside the timeline.
+        Box::new(Paced::new(plain, pacing, args.view.lang(), std::io::stdin().lock(), std::io::stderr()))
+    } else {
+        plain
+    };
     let filter = SegmentFilter { port: args.filter.port, host: args.filter.host };
     let mut outcome = Outcome::Complete;
     for path in &args.files {

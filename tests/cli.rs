@@ -173,3 +173,63 @@ fn the_server_explains_a_port_in_use() {
     assert_eq!(out.status.code(), Some(1));
     assert!(one_line(&out.stderr).contains("already in use"));
 }
+
+/// `--step` on a real terminal: a pseudo-terminal driven by Python's `pty` module shows
+/// one segment, waits for Enter, shows the next, and stops cleanly on `q`.
+#[test]
+fn step_mode_waits_for_enter_on_a_terminal() {
+    let script = r#"
+import os, pty, sys, select, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.environ["NO_COLOR"] = "1"
+    os.execv(sys.argv[1], [sys.argv[1], "replay", "--step", "--lang", "en", sys.argv[2]])
+def read_until(marker, limit=10.0):
+    out, end = b"", time.time() + limit
+    while marker not in out:
+        if time.time() > end:
+            sys.exit("timed out waiting for %r; got %r" % (marker, out))
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            out += os.read(fd, 4096)
+    return out.decode()
+first = read_until(b"[Enter: next segment")
+assert "handshake 1/3" in first and "handshake 2/3" not in first, first
+os.write(fd, b"\n")
+second = read_until(b"[Enter: next segment")
+assert "handshake 2/3" in second and "handshake 3/3" not in second, second
+os.write(fd, b"q\n")
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+    let status = std::process::Command::new("python3")
+        .args(["-c", script, env!("CARGO_BIN_EXE_tcplab"), &capture("handshake")])
+        .status()
+        .unwrap();
+    assert!(status.success(), "python pty driver: {status}");
+}
+
+#[test]
+fn quiz_checks_answers_and_keeps_score() {
+    let out = tcplab()
+        .args(["replay", "--quiz", "--lang", "en", &capture("refused")])
+        .write_stdin("syn_sent\nLISTEN\nclosed\nlisten\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let prompts = String::from_utf8(out.stderr).unwrap();
+    assert!(prompts.contains("right: SYN-SENT"), "{prompts}");
+    assert!(prompts.contains("not quite: it is CLOSED"), "{prompts}");
+    assert!(prompts.contains("quiz: 3 of 4 right"), "{prompts}");
+}
+
+#[test]
+fn speed_changes_the_pace_not_the_story() {
+    let plain = tcplab().args(["replay", "--lang", "en", &capture("four-way")]).output().unwrap();
+    let paced =
+        tcplab().args(["replay", "--lang", "en", "--speed", "50", &capture("four-way")]).output().unwrap();
+    assert!(paced.status.success());
+    assert_eq!(plain.stdout, paced.stdout);
+    let bad = tcplab().args(["replay", "--speed", "-1", &capture("four-way")]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -338,5 +338,19 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             format!("bytes of the frame; the TCP header is bytes {start}–{}", end - 1)
         }
         Msg::OptionsMalformed => "malformed option".into(),
+        Msg::StepPrompt => "[Enter: next segment, q: stop] ".into(),
+        Msg::QuizAsk { frame, flags, from, side: role } => format!(
+            "frame {frame}: the {} sends [{flags}]. What state is the {} in after it?",
+            side(from),
+            side(role)
+        ),
+        Msg::QuizVerdict { correct, expected } => {
+            if correct {
+                format!("right: {expected}")
+            } else {
+                format!("not quite: it is {expected}")
+            }
+        }
+        Msg::QuizScore { right, asked } => format!("quiz: {right} of {asked} right"),
     }
 }

@@ -239,6 +239,23 @@ pub enum Msg<'a> {
         end: usize,
     },
     OptionsMalformed,
+    /// `--step`: waiting for Enter.
+    StepPrompt,
+    /// `--quiz`: the question about one side's next state.
+    QuizAsk {
+        frame: u64,
+        flags: &'a str,
+        from: Role,
+        side: Role,
+    },
+    QuizVerdict {
+        correct: bool,
+        expected: TcpState,
+    },
+    QuizScore {
+        right: u64,
+        asked: u64,
+    },
 }
 
 /// The fields of the TCP header (RFC 9293 §3.1; the document's Figure 1).
@@ -361,6 +378,11 @@ mod tests {
         msgs.push(Msg::WindowValue { raw: 512, scaled: Some((65536, 7)) });
         msgs.push(Msg::HexTitle { start: 34, end: 54 });
         msgs.push(Msg::OptionsMalformed);
+        msgs.push(Msg::StepPrompt);
+        msgs.push(Msg::QuizAsk { frame: 3, flags: "ACK", from: Role::Client, side: Role::Server });
+        msgs.push(Msg::QuizVerdict { correct: true, expected: TcpState::Established });
+        msgs.push(Msg::QuizVerdict { correct: false, expected: TcpState::Established });
+        msgs.push(Msg::QuizScore { right: 3, asked: 4 });
         let steps = [
             Step::Handshake(1),
             Step::Handshake(2),

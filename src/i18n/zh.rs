@@ -275,5 +275,13 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         },
         Msg::HexTitle { start, end } => format!("帧的字节；TCP 首部是第 {start}–{} 字节", end - 1),
         Msg::OptionsMalformed => "格式错误的选项".into(),
+        Msg::StepPrompt => "[回车：下一个报文，q：停止] ".into(),
+        Msg::QuizAsk { frame, flags, from, side: role } => {
+            format!("第 {frame} 帧：{}发送 [{flags}]。之后{}处于什么状态？", side(from), side(role))
+        }
+        Msg::QuizVerdict { correct, expected } => {
+            if correct { format!("正确：{expected}") } else { format!("不对，应该是 {expected}") }
+        }
+        Msg::QuizScore { right, asked } => format!("测验：{asked} 题答对 {right} 题"),
     }
 }

@@ -4,6 +4,7 @@
 pub mod inspect;
 pub mod jsonl;
 pub mod ladder;
+pub mod pace;
 pub mod sanitize;
 pub mod summary;
 pub mod timeline;
@@ -43,6 +44,21 @@ pub struct TextStyle {
     pub time_wait: TimeWaitRule,
     /// Print the per-segment timeline (false for `--summary`).
     pub timeline: bool,
+}
+
+impl<R: Renderer + ?Sized> Renderer for Box<R> {
+    fn begin(&mut self, name: &str) -> io::Result<()> {
+        (**self).begin(name)
+    }
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        (**self).event(event)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        (**self).flush()
+    }
+    fn end(&mut self, name: &str, stats: &CaptureStats) -> io::Result<()> {
+        (**self).end(name, stats)
+    }
 }
 
 /// Sends every event to two renderers (the ladder, then the summary after it).
