@@ -80,11 +80,11 @@ impl<R: Renderer, I: BufRead, P: Write> Paced<R, I, P> {
             // Everything about the previous segment reaches the screen first.
             self.inner.flush()?;
         }
-        if self.pacing.speed > 0.0 {
-            if let Some(last) = self.last_ts {
-                let gap = ((ev.ts - last) / self.pacing.speed).max(0.0);
-                std::thread::sleep(Duration::from_secs_f64(gap).min(LONGEST_PAUSE));
-            }
+        if self.pacing.speed > 0.0
+            && let Some(last) = self.last_ts
+        {
+            let gap = ((ev.ts - last) / self.pacing.speed).max(0.0);
+            std::thread::sleep(Duration::from_secs_f64(gap).min(LONGEST_PAUSE));
         }
         if self.pacing.step && self.shown > 0 && !self.pacing.quiz {
             write!(self.prompt, "{}", self.lang.text(&Msg::StepPrompt))?;
