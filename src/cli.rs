@@ -222,6 +222,9 @@ pub struct ViewArgs {
     /// Draw with plain ASCII instead of Unicode box drawing
     #[arg(long)]
     pub ascii: bool,
+    /// Also write the ladder as a self-contained SVG, for slides
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
     /// Language of the text views [default: from LC_ALL/LANG]
     #[arg(long, value_enum)]
     pub lang: Option<Lang>,

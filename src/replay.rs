@@ -7,6 +7,7 @@ use crate::render::Both;
 use crate::render::jsonl::JsonLines;
 use crate::render::ladder::{Glyphs, Ladder};
 use crate::render::pace::{Paced, Pacing};
+use crate::render::svg::SvgLadder;
 use crate::render::timeline::Timeline;
 use crate::render::{Renderer, TextStyle};
 use crate::source::file::{FileSource, ReadEnd};
@@ -24,6 +25,14 @@ pub enum Outcome {
 /// Builds the renderer that `view` asks for.
 pub fn renderer<'w>(view: &ViewArgs, out: impl Write + 'w) -> Box<dyn Renderer + 'w> {
     let style = TextStyle { lang: view.lang(), time_wait: view.time_wait, timeline: !view.summary };
+    let main = main_renderer(view, style, out);
+    match &view.svg {
+        Some(path) => Box::new(Both(main, SvgLadder::new(path.clone(), style))),
+        None => main,
+    }
+}
+
+fn main_renderer<'w>(view: &ViewArgs, style: TextStyle, out: impl Write + 'w) -> Box<dyn Renderer + 'w> {
     match view.format {
         Format::Jsonl => Box::new(JsonLines::new(out)),
         Format::Text if view.ladder && !view.summary => {

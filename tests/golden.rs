@@ -154,3 +154,44 @@ fn inspect_says_when_there_is_no_such_segment() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("frame 99 is not a TCP segment"));
 }
+
+fn svg(capture: &str, lang: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ladder.svg");
+    let path = format!("{}/captures/{capture}.pcap", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::cargo_bin("tcplab")
+        .unwrap()
+        .args(["replay", "--summary", "--lang", lang, "--svg"])
+        .arg(&file)
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::read_to_string(file).unwrap()
+}
+
+#[test]
+fn svg_ladders_are_valid_xml_with_the_same_labels() {
+    for capture in CAPTURES {
+        let text = svg(capture, "en");
+        let doc = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{capture}: {e}"));
+        assert_eq!(doc.root_element().tag_name().name(), "svg");
+        let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+        // Every textbook label and state of the terminal ladder is in the picture.
+        let terminal = replay(capture, &["--ladder", "--lang", "en"]);
+        for state in ["SYN-SENT", "ESTABLISHED", "CLOSED"] {
+            if terminal.contains(state) {
+                assert!(texts.iter().any(|t| t.contains(state)), "{capture}: {state} missing");
+            }
+        }
+        for label in ["SYN=1 seq=x", "FIN=1 seq=u", "ACK=1 seq=u+1 ack=w+1"] {
+            assert_eq!(
+                terminal.contains(label),
+                texts.iter().any(|t| t.contains(label)),
+                "{capture}: {label}"
+            );
+        }
+    }
+    insta::assert_snapshot!("handshake.svg", svg("handshake", "en"));
+    insta::assert_snapshot!("server-closes.zh.svg", svg("server-closes", "zh"));
+}

@@ -7,6 +7,7 @@ pub mod ladder;
 pub mod pace;
 pub mod sanitize;
 pub mod summary;
+pub mod svg;
 pub mod timeline;
 
 use crate::i18n::{Lang, TimeWaitRule};

@@ -1,0 +1,270 @@
+//! The ladder as a self-contained SVG for slides: same lanes, labels and states as the
+//! terminal ladder, sized to read on a projector. Written when the input ends.
+
+use super::{CaptureStats, Renderer, TextStyle};
+use crate::i18n::Msg;
+use crate::track::{ConnId, Event, Role, SegmentEvent, Step, TcpState, Transition};
+use std::fmt::Write as _;
+use std::io;
+use std::path::PathBuf;
+
+const WIDTH: u32 = 960;
+const LEFT_LANE: u32 = 300;
+const RIGHT_LANE: u32 = 660;
+/// Height of a handshake or wave segment's row, and of a data or ACK row.
+const ROW: u32 = 72;
+const SMALL_ROW: u32 = 34;
+/// How far an arrow drops while it crosses: time flows down.
+const DROP: u32 = 18;
+const FONT: &str = "DejaVu Sans, Noto Sans CJK SC, Noto Sans SC, sans-serif";
+
+/// One connection's segments, with the transitions each caused.
+struct Drawing {
+    conn: ConnId,
+    client: std::net::SocketAddr,
+    server: std::net::SocketAddr,
+    rows: Vec<(SegmentEvent, Vec<Transition>)>,
+}
+
+pub struct SvgLadder {
+    path: PathBuf,
+    style: TextStyle,
+    drawings: Vec<Drawing>,
+}
+
+impl SvgLadder {
+    pub fn new(path: PathBuf, style: TextStyle) -> SvgLadder {
+        SvgLadder { path, style, drawings: Vec::new() }
+    }
+
+    /// The whole document.
+    pub fn svg(&self) -> String {
+        let say = |m: &Msg<'_>| self.style.lang.text(m);
+        let mut body = String::new();
+        let mut y = 40;
+        for d in &self.drawings {
+            y = self.draw(&mut body, d, y, &say);
+            y += 40;
+        }
+        let mut out = String::new();
+        let _ = write!(
+            out,
+            r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{y}" viewBox="0 0 {WIDTH} {y}" font-family="{FONT}">
+<defs>
+  <marker id="head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="context-stroke"/></marker>
+</defs>
+<rect width="100%" height="100%" fill="white"/>
+{body}</svg>
+"##
+        );
+        out
+    }
+
+    fn draw(&self, out: &mut String, d: &Drawing, top: u32, say: &dyn Fn(&Msg<'_>) -> String) -> u32 {
+        let title =
+            say(&Msg::ConnHeader { conn: d.conn.0, client: d.client, server: d.server, guessed: false });
+        let _ = writeln!(
+            out,
+            r#"<text x="{}" y="{top}" font-size="20" font-weight="bold" text-anchor="middle">{}</text>"#,
+            WIDTH / 2,
+            esc(&title)
+        );
+        let heads = top + 36;
+        for (x, role) in [(LEFT_LANE, Role::Client), (RIGHT_LANE, Role::Server)] {
+            let _ = writeln!(
+                out,
+                r#"<text x="{x}" y="{heads}" font-size="18" font-weight="bold" text-anchor="middle">{}</text>"#,
+                esc(&say(&Msg::Side(role)))
+            );
+        }
+        let mut y = heads + 30;
+        let lanes_top = y - 12;
+        // Initial states, as the figure writes them at the top of each lane.
+        if let Some((first, transitions)) = d.rows.first() {
+            let before = |role: Role, now: TcpState| {
+                transitions.iter().find(|t| t.side == role).map_or(now, |t| t.from)
+            };
+            state(out, Role::Client, before(Role::Client, first.client_state), y);
+            state(out, Role::Server, before(Role::Server, first.server_state), y);
+        }
+        y += 26;
+        let mut time_wait: Option<(Role, u32)> = None;
+        for (ev, transitions) in &d.rows {
+            let routine = matches!(ev.step, Step::Data | Step::Ack);
+            let height = if routine { SMALL_ROW } else { ROW };
+            let (x1, x2) = match ev.dir.sender() {
+                Role::Client => (LEFT_LANE, RIGHT_LANE),
+                Role::Server => (RIGHT_LANE, LEFT_LANE),
+            };
+            let color = if ev.flags.rst() {
+                "#c62828"
+            } else if ev.flags.syn() {
+                "#2e7d32"
+            } else if ev.flags.fin() {
+                "#1565c0"
+            } else {
+                "#757575"
+            };
+            let (ay1, ay2) = (y + 14, y + 14 + if routine { DROP / 2 } else { DROP });
+            let dash = if routine { r#" stroke-dasharray="6 4""# } else { "" };
+            let _ = writeln!(
+                out,
+                r#"<line x1="{x1}" y1="{ay1}" x2="{x2}" y2="{ay2}" stroke="{color}" stroke-width="2.5"{dash} marker-end="url(#head)"/>"#
+            );
+            let mid = (LEFT_LANE + RIGHT_LANE) / 2;
+            let mut real = format!("#{} [{}] seq={}", ev.frame.0, ev.flags, ev.seq);
+            if let Some(ack) = ev.ack {
+                real += &format!(" ack={ack}");
+            }
+            if ev.len > 0 {
+                real += &format!(" len={}", ev.len);
+            }
+            if routine {
+                let _ = writeln!(
+                    out,
+                    r##"<text x="{mid}" y="{}" font-size="13" fill="#555" text-anchor="middle">{}</text>"##,
+                    y + 10,
+                    esc(&real)
+                );
+            } else {
+                let label = textbook(&ev.label);
+                let _ = writeln!(
+                    out,
+                    r#"<text x="{mid}" y="{}" font-size="17" fill="{color}" font-weight="bold" text-anchor="middle">{}</text>"#,
+                    y + 8,
+                    esc(&label)
+                );
+                let step = say(&Msg::StepName(ev.step));
+                let _ = writeln!(
+                    out,
+                    r##"<text x="{mid}" y="{}" font-size="13" fill="#555" text-anchor="middle">{} · {}</text>"##,
+                    ay2 + 20,
+                    esc(&step),
+                    esc(&real)
+                );
+            }
+            for t in transitions {
+                state(out, t.side, t.to, ay2 + 4);
+                if t.to == TcpState::TimeWait {
+                    time_wait = Some((t.side, ay2));
+                }
+            }
+            y += height;
+        }
+        let lanes_bottom = y + if time_wait.is_some() { 90 } else { 10 };
+        for x in [LEFT_LANE, RIGHT_LANE] {
+            let _ = writeln!(
+                out,
+                r##"<line x1="{x}" y1="{lanes_top}" x2="{x}" y2="{lanes_bottom}" stroke="#222" stroke-width="2"/>"##
+            );
+        }
+        if let Some((side, from)) = time_wait {
+            let x = match side {
+                Role::Client => LEFT_LANE,
+                Role::Server => RIGHT_LANE,
+            };
+            let end = lanes_bottom - 24;
+            let _ = writeln!(
+                out,
+                r##"<rect x="{}" y="{from}" width="10" height="{}" fill="#8e24aa"/>"##,
+                x - 5,
+                end - from
+            );
+            let secs = self.style.time_wait.secs();
+            let note =
+                say(&Msg::LadderTimeWait { secs, until: d.rows.last().map_or(0.0, |r| r.0.ts) + secs });
+            let (tx, anchor) = match side {
+                Role::Client => (x + 14, "start"),
+                Role::Server => (x - 14, "end"),
+            };
+            // Two lines, so the note stays between the lanes.
+            let mid = (from + end) / 2;
+            for (i, part) in note.splitn(2, ['；', ';']).enumerate() {
+                let line_y = mid - 4 + i as u32 * 20;
+                let _ = writeln!(
+                    out,
+                    r##"<text x="{tx}" y="{line_y}" font-size="14" fill="#8e24aa" text-anchor="{anchor}">{}</text>"##,
+                    esc(part.trim())
+                );
+            }
+            state(out, side, TcpState::Closed, end + 4);
+        }
+        lanes_bottom
+    }
+}
+
+/// A state written beside its lane.
+fn state(out: &mut String, side: Role, state: TcpState, y: u32) {
+    let (x, anchor) = match side {
+        Role::Client => (LEFT_LANE - 12, "end"),
+        Role::Server => (RIGHT_LANE + 12, "start"),
+    };
+    let color = match state {
+        TcpState::Established => "#2e7d32",
+        TcpState::TimeWait => "#8e24aa",
+        TcpState::Closed => "#757575",
+        _ => "#e65100",
+    };
+    let _ = writeln!(
+        out,
+        r#"<text x="{x}" y="{y}" font-size="16" font-weight="bold" fill="{color}" text-anchor="{anchor}">{}</text>"#,
+        state.name()
+    );
+}
+
+/// `SYN,ACK seq=y ack=x+1` → `SYN=1 ACK=1 seq=y ack=x+1`, as Figure 2 writes it.
+fn textbook(label: &str) -> String {
+    let (flags, rest) = label.split_once(' ').unwrap_or((label, ""));
+    let bits: Vec<String> = flags.split(',').map(|f| format!("{f}=1")).collect();
+    format!("{} {rest}", bits.join(" ")).trim_end().to_string()
+}
+
+/// Text safe inside an SVG element.
+fn esc(s: &str) -> String {
+    let clean = super::sanitize::sanitize(s.as_bytes());
+    clean.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+impl Renderer for SvgLadder {
+    fn begin(&mut self, _name: &str) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        match event {
+            Event::Segment(ev) => {
+                let index = match self.drawings.iter().position(|d| d.conn == ev.conn) {
+                    Some(i) => i,
+                    None => {
+                        let (client, server) = match ev.dir.sender() {
+                            Role::Client => (ev.src, ev.dst),
+                            Role::Server => (ev.dst, ev.src),
+                        };
+                        self.drawings.push(Drawing { conn: ev.conn, client, server, rows: Vec::new() });
+                        self.drawings.len() - 1
+                    }
+                };
+                self.drawings[index].rows.push((ev.clone(), Vec::new()));
+            }
+            Event::Transition(t) => {
+                if let Some(row) =
+                    self.drawings.iter_mut().find(|d| d.conn == t.conn).and_then(|d| d.rows.last_mut())
+                {
+                    if row.0.frame == t.frame {
+                        row.1.push(t.clone());
+                    }
+                }
+            }
+            Event::Connection(_) | Event::Kernel(_) => {}
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn end(&mut self, _name: &str, _stats: &CaptureStats) -> io::Result<()> {
+        std::fs::write(&self.path, self.svg())
+    }
+}
