@@ -249,10 +249,9 @@ impl Renderer for SvgLadder {
             Event::Transition(t) => {
                 if let Some(row) =
                     self.drawings.iter_mut().find(|d| d.conn == t.conn).and_then(|d| d.rows.last_mut())
+                    && row.0.frame == t.frame
                 {
-                    if row.0.frame == t.frame {
-                        row.1.push(t.clone());
-                    }
+                    row.1.push(t.clone());
                 }
             }
             Event::Connection(_) | Event::Kernel(_) => {}
