@@ -454,26 +454,29 @@ fn demo_as_root_tells_the_whole_story() {
 /// `setpriv` arguments that run the rest as user and group 65534 (nobody).
 const AS_NOBODY: [&str; 5] = ["--reuid", "65534", "--regid", "65534", "--clear-groups"];
 
+/// The binary, or a copy of it in `copy_dir` when uid 65534 cannot reach the build
+/// directory.
+fn binary_for_nobody(copy_dir: &Path) -> PathBuf {
+    let reachable = run("setpriv", &[&AS_NOBODY[..], &["test", "-x", BIN]].concat(), READY);
+    if reachable.status.success() {
+        return PathBuf::from(BIN);
+    }
+    let copy = copy_dir.join("tcplab");
+    std::fs::copy(BIN, &copy).expect("copy the binary");
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod 755 the copy");
+    std::fs::set_permissions(copy_dir, std::fs::Permissions::from_mode(0o755))
+        .expect("chmod 755 the directory");
+    copy
+}
+
 #[test]
 fn demo_works_for_an_unprivileged_user() {
     if !is_root() {
         eprintln!("skipping demo_works_for_an_unprivileged_user: becoming uid 65534 needs root");
         return;
     }
-    // Nobody must be able to reach the binary; if the build directory is closed to
-    // other users, run a copy from a directory that is not.
-    let reachable = run("setpriv", &[&AS_NOBODY[..], &["test", "-x", BIN]].concat(), READY);
     let copy_dir = tempfile::tempdir().expect("temporary directory");
-    let bin: PathBuf = if reachable.status.success() {
-        PathBuf::from(BIN)
-    } else {
-        let copy = copy_dir.path().join("tcplab");
-        std::fs::copy(BIN, &copy).expect("copy the binary");
-        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod 755 the copy");
-        std::fs::set_permissions(copy_dir.path(), std::fs::Permissions::from_mode(0o755))
-            .expect("chmod 755 the directory");
-        copy
-    };
+    let bin = binary_for_nobody(copy_dir.path());
     let bin_text = bin.to_str().expect("a UTF-8 binary path");
     let out = run("setpriv", &[&AS_NOBODY[..], &[bin_text, "demo", "--color", "never"]].concat(), RUN);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
@@ -704,4 +707,71 @@ fn chat_server_keeps_two_hundred_clients_apart() {
     let line = message.describe(Duration::ZERO);
     assert!(line.contains("\\xff"), "no escaped \\xff in {line:?}");
     assert!(!line.chars().any(char::is_control), "control characters in {line:?}");
+}
+
+// ---------------------------------------------------------------------------------
+// Privileges: one actionable line without them; root given up once capture is open.
+
+#[test]
+fn watch_without_capture_rights_says_how_to_get_them() {
+    if !is_root() {
+        eprintln!(
+            "skipping watch_without_capture_rights_says_how_to_get_them: becoming uid 65534 needs root"
+        );
+        return;
+    }
+    let copy_dir = tempfile::tempdir().expect("temporary directory");
+    let bin = binary_for_nobody(copy_dir.path());
+    let bin_text = bin.to_str().expect("a UTF-8 binary path");
+    let out =
+        run("setpriv", &[&AS_NOBODY[..], &[bin_text, "watch", "-i", "lo", "--port", "9"]].concat(), RUN);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{}", show(&out));
+    assert!(err.contains("run with sudo") && err.contains("setcap cap_net_raw,cap_net_admin=eip"), "{err}");
+}
+
+#[test]
+fn watch_started_through_sudo_becomes_the_user_after_opening_the_capture() {
+    if !is_root() {
+        eprintln!("skipping watch_started_through_sudo_…: needs root to have privileges to drop");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod 777");
+    let file = dir.path().join("dropped.pcap");
+    let port = free_port().to_string();
+    let mut child = Command::new(BIN)
+        .args(["watch", "-i", "lo", "--port", &port, "--format", "jsonl", "-w"])
+        .arg(&file)
+        .env("SUDO_UID", "65534")
+        .env("SUDO_GID", "65534")
+        .env("SUDO_USER", "nobody")
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start watch");
+    let stderr = line_channel(child.stderr.take().expect("piped stderr"));
+    let ready = stderr.recv_timeout(READY).expect("watch says it is listening");
+    assert!(ready.contains("listening on lo"), "{ready}");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).expect("read its status");
+    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).expect("a Uid line");
+    let pid = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
+    // SAFETY: kill(2) on our own child, not yet reaped.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let exit = child.wait().expect("wait for watch");
+    assert!(exit.success(), "watch ended with {exit}");
+    assert_eq!(uid_line.split_whitespace().skip(1).collect::<Vec<_>>(), ["65534"; 4], "{uid_line}");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(&file).expect("the capture file exists").uid(), 65534);
+    assert_eq!(packets_in(&file), 0, "nothing was sent to port {port}");
+}
+
+#[test]
+fn interfaces_lists_loopback() {
+    let listing = tcplab_ok(&["interfaces"]);
+    let lo = listing.lines().find(|l| l.starts_with("lo ")).unwrap_or_else(|| panic!("no lo in:\n{listing}"));
+    assert!(lo.contains("loopback") && lo.contains("127.0.0.1"), "{lo}");
 }
