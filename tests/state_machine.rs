@@ -560,3 +560,37 @@ mod properties {
         }
     }
 }
+
+mod time_wait {
+    use super::*;
+
+    #[test]
+    fn a_live_time_wait_that_runs_out_becomes_closed_once() {
+        let mut p = Play::new();
+        p.handshake();
+        p.c(FIN | ACK, X + 1, Y + 1);
+        p.s(FIN | ACK, Y + 1, X + 2);
+        p.c(ACK, X + 2, Y + 2);
+        let conn = tcplab::track::ConnId(0);
+        let mut out = Vec::new();
+        p.tracker.expire_time_wait(conn, tcplab::track::Role::Client, 61.0, &mut out);
+        let [Event::Transition(t)] = out.as_slice() else { panic!("{out:?}") };
+        assert_eq!((t.from, t.to, t.ts), (TimeWait, Closed, 61.0));
+        assert_eq!(p.tracker.connections()[0].state(tcplab::track::Role::Client), Closed);
+        let mut again = Vec::new();
+        p.tracker.expire_time_wait(conn, tcplab::track::Role::Client, 62.0, &mut again);
+        assert!(again.is_empty(), "an end that is not in TIME-WAIT does not expire");
+    }
+
+    #[test]
+    fn the_rfc_rule_makes_time_wait_four_minutes() {
+        let mut p = Play { tracker: Tracker::new(TrackConfig { time_wait_secs: 240.0 }), events: Vec::new(), frame: 0 };
+        p.handshake();
+        p.c(FIN | ACK, X + 1, Y + 1);
+        p.s(FIN | ACK, Y + 1, X + 2);
+        let last = p.c(ACK, X + 2, Y + 2);
+        let (role, until) = p.summaries()[0].time_wait_until.unwrap();
+        assert_eq!(role.name(), "client");
+        assert!((until - (last.ts + 240.0)).abs() < 1e-9);
+    }
+}
