@@ -8,11 +8,13 @@ use assert_cmd::Command;
 const CAPTURES: [&str; 7] =
     ["handshake", "server-closes", "four-way", "merged-close", "half-close", "refused", "abort"];
 
-fn replay(capture: &str, args: &[&str]) -> String {
+/// Runs `tcplab COMMAND ARGS… --color never captures/CAPTURE.pcap` with no locale in
+/// the environment, and returns stdout with the checkout's path made relative.
+fn tcplab(command: &str, capture: &str, args: &[&str]) -> String {
     let path = format!("{}/captures/{capture}.pcap", env!("CARGO_MANIFEST_DIR"));
     let output = Command::cargo_bin("tcplab")
         .unwrap()
-        .arg("replay")
+        .arg(command)
         .args(args)
         .args(["--color", "never", &path])
         .env_remove("LANG")
@@ -21,11 +23,15 @@ fn replay(capture: &str, args: &[&str]) -> String {
         .unwrap();
     assert!(
         output.status.success(),
-        "replay of {capture} failed: {}",
+        "{command} of {capture} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     // The path differs between checkouts; the rest must not.
     String::from_utf8(output.stdout).unwrap().replace(&path, &format!("captures/{capture}.pcap"))
+}
+
+fn replay(capture: &str, args: &[&str]) -> String {
+    tcplab("replay", capture, args)
 }
 
 #[test]
@@ -104,20 +110,7 @@ fn ladders_fit_eighty_columns() {
 }
 
 fn inspect(capture: &str, args: &[&str]) -> String {
-    let path = format!("{}/captures/{capture}.pcap", env!("CARGO_MANIFEST_DIR"));
-    let output = Command::cargo_bin("tcplab")
-        .unwrap()
-        .arg("inspect")
-        .args(args)
-        .args(["--color", "never", &path])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "inspect of {capture} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
+    tcplab("inspect", capture, args)
 }
 
 #[test]
@@ -158,15 +151,7 @@ fn inspect_says_when_there_is_no_such_segment() {
 fn svg(capture: &str, lang: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("ladder.svg");
-    let path = format!("{}/captures/{capture}.pcap", env!("CARGO_MANIFEST_DIR"));
-    let out = Command::cargo_bin("tcplab")
-        .unwrap()
-        .args(["replay", "--summary", "--lang", lang, "--svg"])
-        .arg(&file)
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    replay(capture, &["--summary", "--lang", lang, "--svg", file.to_str().unwrap()]);
     std::fs::read_to_string(file).unwrap()
 }
 

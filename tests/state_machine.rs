@@ -584,7 +584,11 @@ mod time_wait {
 
     #[test]
     fn the_rfc_rule_makes_time_wait_four_minutes() {
-        let mut p = Play { tracker: Tracker::new(TrackConfig { time_wait_secs: 240.0 }), events: Vec::new(), frame: 0 };
+        let mut p = Play {
+            tracker: Tracker::new(TrackConfig { time_wait_secs: 240.0 }),
+            events: Vec::new(),
+            frame: 0,
+        };
         p.handshake();
         p.c(FIN | ACK, X + 1, Y + 1);
         p.s(FIN | ACK, Y + 1, X + 2);

@@ -4,7 +4,7 @@
 //! lane where it changes, TIME-WAIT drawn on the lane that holds it.
 
 use super::sanitize::sanitize;
-use super::{CaptureStats, Renderer, TextStyle};
+use super::{CaptureStats, Renderer, TextStyle, textbook};
 use crate::i18n::Msg;
 use crate::track::{ConnId, Event, Role, SegmentEvent, Step, TcpState, Transition};
 use colored::Colorize;
@@ -192,13 +192,6 @@ impl<W: Write> Renderer for Ladder<W> {
         self.flush_pending()?;
         self.out.flush()
     }
-}
-
-/// `SYN,ACK seq=y ack=x+1` as the figure writes it: `SYN=1 ACK=1 seq=y ack=x+1`.
-fn textbook(label: &str) -> String {
-    let (flags, rest) = label.split_once(' ').unwrap_or((label, ""));
-    let bits: Vec<String> = flags.split(',').map(|f| format!("{f}=1")).collect();
-    format!("{} {rest}", bits.join(" ")).trim_end().to_string()
 }
 
 /// An arrow across the lanes with `text` in it, pointing away from `from`.

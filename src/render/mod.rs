@@ -38,6 +38,14 @@ pub trait Renderer {
     fn end(&mut self, name: &str, stats: &CaptureStats) -> io::Result<()>;
 }
 
+/// A tracker label as Figure 2 writes it on its arrows: `SYN,ACK seq=y ack=x+1`
+/// becomes `SYN=1 ACK=1 seq=y ack=x+1`.
+pub fn textbook(label: &str) -> String {
+    let (flags, rest) = label.split_once(' ').unwrap_or((label, ""));
+    let bits: Vec<String> = flags.split(',').map(|f| format!("{f}=1")).collect();
+    format!("{} {rest}", bits.join(" ")).trim_end().to_string()
+}
+
 /// Settings shared by the text views.
 #[derive(Debug, Clone, Copy)]
 pub struct TextStyle {

@@ -1,7 +1,7 @@
 //! The ladder as a self-contained SVG for slides: same lanes, labels and states as the
 //! terminal ladder, sized to read on a projector. Written when the input ends.
 
-use super::{CaptureStats, Renderer, TextStyle};
+use super::{CaptureStats, Renderer, TextStyle, textbook};
 use crate::i18n::Msg;
 use crate::track::{ConnId, Event, Role, SegmentEvent, Step, TcpState, Transition};
 use std::fmt::Write as _;
@@ -210,13 +210,6 @@ fn state(out: &mut String, side: Role, state: TcpState, y: u32) {
         r#"<text x="{x}" y="{y}" font-size="16" font-weight="bold" fill="{color}" text-anchor="{anchor}">{}</text>"#,
         state.name()
     );
-}
-
-/// `SYN,ACK seq=y ack=x+1` → `SYN=1 ACK=1 seq=y ack=x+1`, as Figure 2 writes it.
-fn textbook(label: &str) -> String {
-    let (flags, rest) = label.split_once(' ').unwrap_or((label, ""));
-    let bits: Vec<String> = flags.split(',').map(|f| format!("{f}=1")).collect();
-    format!("{} {rest}", bits.join(" ")).trim_end().to_string()
 }
 
 /// Text safe inside an SVG element.
