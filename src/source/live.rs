@@ -17,6 +17,24 @@ use std::time::{Duration, Instant};
 /// How often a blocked read comes back to look at the stop flag and timers.
 pub const TICK: Duration = Duration::from_millis(100);
 
+/// Bytes kept per packet: the largest IP packet (65,535 bytes, which is also the
+/// loopback MTU) plus any link header. In immediate mode libpcap gives every packet a
+/// ring slot of this size, so a larger snap length only shrinks the ring.
+const SNAPLEN: i32 = 65_535 + 64;
+
+/// The kernel ring: about a thousand slots, enough for any burst a lesson makes.
+const RING_BYTES: i32 = 64 << 20;
+
+/// What one non-blocking read gave.
+enum Read {
+    /// A packet, and whether the consumer wants more.
+    Delivered(bool),
+    /// Nothing waiting.
+    Empty,
+    /// The capture ended.
+    End,
+}
+
 /// Packet counts from libpcap when the capture stops.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LiveStats {
@@ -43,7 +61,8 @@ impl LiveCapture {
         let inactive = Capture::from_device(device)
             .map_err(|e| Error::Capture(format!("cannot use device {device}: {e}")))?
             .immediate_mode(true)
-            .snaplen(262_144)
+            .snaplen(SNAPLEN)
+            .buffer_size(RING_BYTES)
             .timeout(TICK.as_millis() as i32)
             .precision(Precision::Nano);
         let capture = match inactive.open() {
@@ -97,54 +116,57 @@ impl LiveCapture {
 
     /// Reads packets and hands each to `on` as `Some(frame)` until `stop` is set or
     /// `on` returns `false`. `on(None)` comes at least every [`TICK`], packets or not,
-    /// for work that depends on time passing.
+    /// for work that depends on time passing. When asked to stop, the packets already
+    /// in the kernel's ring are still read, so nothing captured is lost.
     pub fn run(&mut self, stop: &AtomicBool, mut on: impl FnMut(Option<&Frame<'_>>) -> bool) -> Result<()> {
         let mut last_tick = Instant::now();
-        while !stop.load(Ordering::Relaxed) {
-            if !self.wait_readable(TICK) {
-                // Nothing to read yet: time for the tick.
-                if last_tick.elapsed() >= TICK {
-                    last_tick = Instant::now();
-                    if !on(None) {
-                        break;
-                    }
+        let mut wanted = true;
+        while wanted && !stop.load(Ordering::Relaxed) {
+            if self.wait_readable(TICK) {
+                match self.read_one(&mut on)? {
+                    Read::Delivered(more) => wanted = more,
+                    Read::Empty => {}
+                    Read::End => break,
                 }
-                continue;
             }
-            match self.capture.next_packet() {
-                Ok(packet) => {
-                    if let Some(file) = &mut self.savefile {
-                        file.write(&packet);
-                    }
-                    self.captured += 1;
-                    let frame = Frame {
-                        number: FrameNumber(self.captured),
-                        ts: Timestamp::from_secs_nanos(packet.header.ts.tv_sec, packet.header.ts.tv_usec),
-                        link: self.link,
-                        data: packet.data,
-                        wire_len: packet.header.len,
-                    };
-                    if !on(Some(&frame)) {
-                        break;
-                    }
-                }
-                Err(pcap::Error::TimeoutExpired) => {
-                    // A quiet moment: make what was saved so far durable.
-                    if let Some(file) = &mut self.savefile {
-                        let _ = file.flush();
-                    }
-                }
-                Err(pcap::Error::NoMorePackets) => break,
-                Err(e) => return Err(Error::Capture(format!("capture on {} failed: {e}", self.device))),
-            }
-            if last_tick.elapsed() >= TICK {
+            if wanted && last_tick.elapsed() >= TICK {
                 last_tick = Instant::now();
-                if !on(None) {
-                    break;
-                }
+                wanted = on(None);
             }
         }
+        if stop.load(Ordering::Relaxed) {
+            while let Read::Delivered(true) = self.read_one(&mut on)? {}
+        }
         self.flush()
+    }
+
+    /// Reads one packet without blocking and hands it to `on`.
+    fn read_one(&mut self, on: &mut impl FnMut(Option<&Frame<'_>>) -> bool) -> Result<Read> {
+        match self.capture.next_packet() {
+            Ok(packet) => {
+                if let Some(file) = &mut self.savefile {
+                    file.write(&packet);
+                }
+                self.captured += 1;
+                let frame = Frame {
+                    number: FrameNumber(self.captured),
+                    ts: Timestamp::from_secs_nanos(packet.header.ts.tv_sec, packet.header.ts.tv_usec),
+                    link: self.link,
+                    data: packet.data,
+                    wire_len: packet.header.len,
+                };
+                Ok(Read::Delivered(on(Some(&frame))))
+            }
+            Err(pcap::Error::TimeoutExpired) => {
+                // A quiet moment: make what was saved so far durable.
+                if let Some(file) = &mut self.savefile {
+                    let _ = file.flush();
+                }
+                Ok(Read::Empty)
+            }
+            Err(pcap::Error::NoMorePackets) => Ok(Read::End),
+            Err(e) => Err(Error::Capture(format!("capture on {} failed: {e}", self.device))),
+        }
     }
 
     /// Waits up to `timeout` for the capture to have something to read. A signal that
