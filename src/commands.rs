@@ -87,30 +87,30 @@ pub fn lab(args: &LabArgs, out: impl Write, err: &mut impl Write) -> Result<()> 
 }
 
 pub fn interfaces(mut out: impl Write) -> Result<()> {
-    for device in live::devices()? {
-        let flags = &device.flags;
-        let mut names = Vec::new();
-        if flags.is_up() {
-            names.push("up");
-        }
-        if flags.is_running() {
-            names.push("running");
-        }
-        if flags.is_loopback() {
-            names.push("loopback");
-        }
-        if flags.is_wireless() {
-            names.push("wireless");
-        }
-        let addresses: Vec<String> = device.addresses.iter().map(|a| a.addr.to_string()).collect();
-        writeln!(
-            out,
-            "{:<12} {:<24} {}{}",
-            sanitize_str(&device.name),
-            names.join(","),
-            addresses.join(" "),
-            device.desc.as_deref().map(|d| format!("  ({})", sanitize_str(d))).unwrap_or_default()
-        )?;
+    let rows: Vec<[String; 4]> = live::devices()?
+        .iter()
+        .map(|device| {
+            let flags = &device.flags;
+            let names: Vec<&str> = [
+                (flags.is_up(), "up"),
+                (flags.is_running(), "running"),
+                (flags.is_loopback(), "loopback"),
+                (flags.is_wireless(), "wireless"),
+            ]
+            .into_iter()
+            .filter_map(|(set, name)| set.then_some(name))
+            .collect();
+            let addresses: Vec<String> = device.addresses.iter().map(|a| a.addr.to_string()).collect();
+            let desc = device.desc.as_deref().map(sanitize_str).unwrap_or_default();
+            [sanitize_str(&device.name), names.join(","), addresses.join(" "), desc]
+        })
+        .collect();
+    // Columns as wide as their widest entry, so long names keep the table straight.
+    let width = |col: usize| rows.iter().map(|r| r[col].chars().count()).max().unwrap_or(0);
+    let (name_w, flags_w, addr_w) = (width(0), width(1), width(2));
+    for [name, flags, addresses, desc] in &rows {
+        let line = format!("{name:<name_w$}  {flags:<flags_w$}  {addresses:<addr_w$}  {desc}");
+        writeln!(out, "{}", line.trim_end())?;
     }
     Ok(())
 }

@@ -41,7 +41,7 @@ pub fn run(args: &InspectArgs, mut out: impl Write, color: bool) -> Result<()> {
     // scale are those of its connection.
     let mut pipeline = Pipeline::new(&mut catcher, TrackConfig::default(), SegmentFilter::default());
     let mut found = None;
-    source.for_each(|frame| {
+    source.for_each(|frame, _| {
         if pipeline.on_frame(frame).is_err() {
             return false;
         }

@@ -49,6 +49,19 @@ impl<'r> Pipeline<'r> {
         }
     }
 
+    /// Takes one frame through the pipeline when it `passes` the capture filter; a
+    /// frame that does not is only counted, so that times still start at the file's
+    /// first record.
+    pub fn on_frame_if(&mut self, frame: &Frame<'_>, passes: bool) -> io::Result<()> {
+        if passes {
+            return self.on_frame(frame);
+        }
+        self.stats.frames += 1;
+        self.stats.filtered += 1;
+        self.epoch.get_or_insert(frame.ts);
+        Ok(())
+    }
+
     /// Takes one frame through decoding, tracking and rendering.
     pub fn on_frame(&mut self, frame: &Frame<'_>) -> io::Result<()> {
         self.stats.frames += 1;

@@ -82,7 +82,7 @@ pub fn run(args: &ReplayArgs, out: impl Write, err: &mut impl Write) -> Result<O
         renderer.begin(&name)?;
         let mut pipeline = Pipeline::new(renderer.as_mut(), track_config(&args.view), filter);
         let mut write_error = None;
-        let end = source.for_each(|frame| match pipeline.on_frame(frame) {
+        let end = source.for_each(|frame, passes| match pipeline.on_frame_if(frame, passes) {
             Ok(()) => true,
             Err(e) => {
                 write_error = Some(e);

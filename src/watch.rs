@@ -48,12 +48,8 @@ pub fn run(args: &WatchArgs, out: impl Write, err: &mut impl Write) -> Result<()
     }
     let stop = live::stop_on_signals()?;
     let link = pcap::Linktype(capture.link().0).get_name().unwrap_or_default();
-    writeln!(
-        err,
-        "tcplab: {}; {}",
-        lang.text(&Msg::Listening { device: &device, link: &link, why }),
-        lang.text(&Msg::StopHint)
-    )?;
+    writeln!(err, "tcplab: {}", lang.text(&Msg::Listening { device: &device, link: &link, why }))?;
+    writeln!(err, "tcplab: {}", lang.text(&Msg::StopHint))?;
     err.flush()?;
 
     let mut renderer = renderer(&args.view, out);
@@ -73,6 +69,7 @@ pub fn run(args: &WatchArgs, out: impl Write, err: &mut impl Write) -> Result<()
             received: stats.received,
             dropped_by_kernel: stats.dropped_by_kernel,
             dropped_by_interface: stats.dropped_by_interface,
+            loopback: device == "lo" || device == "any",
         })
     )?;
     if let Some(path) = &args.write {

@@ -139,7 +139,7 @@ fn hostile_payloads_never_reach_the_terminal_raw() {
 fn time_wait_rule_is_configurable() {
     let rfc =
         tcplab().args(["replay", "--summary", "--time-wait", "rfc", &capture("handshake")]).output().unwrap();
-    assert!(String::from_utf8_lossy(&rfc.stdout).contains("RFC 9293: 2×MSL: 240 s"));
+    assert!(String::from_utf8_lossy(&rfc.stdout).contains("RFC 9293: 2×MSL = 240 s"));
     let bad = tcplab().args(["replay", "--time-wait", "forever", &capture("handshake")]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
@@ -232,4 +232,40 @@ fn speed_changes_the_pace_not_the_story() {
     assert_eq!(plain.stdout, paced.stdout);
     let bad = tcplab().args(["replay", "--speed", "-1", &capture("four-way")]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn several_files_are_each_told_whole() {
+    let out = tcplab()
+        .args(["replay", "--lang", "en", &capture("handshake"), &capture("refused")])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.matches("connection 0: client").count(), 4, "a header and a summary per file:\n{text}");
+    assert_eq!(text.matches("── summary ──").count(), 2);
+    assert_eq!(text.matches("The client asks to open a connection").count(), 2);
+    let summary =
+        tcplab().args(["replay", "--summary", &capture("handshake"), &capture("refused")]).output().unwrap();
+    let summary = String::from_utf8(summary.stdout).unwrap();
+    assert!(summary.contains("handshake.pcap") && summary.contains("refused.pcap"), "{summary}");
+}
+
+#[test]
+fn a_filter_keeps_the_file_s_clock() {
+    let ts_of_frame_10 = |args: &[&str]| -> f64 {
+        let out = tcplab()
+            .args(["replay", "--format", "jsonl"])
+            .args(args)
+            .arg(capture("handshake"))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|v| v["type"] == "segment" && v["frame"] == 10)
+            .map(|v| v["ts"].as_f64().unwrap())
+            .unwrap()
+    };
+    assert_eq!(ts_of_frame_10(&[]), ts_of_frame_10(&["-f", "tcp[tcpflags] & tcp-fin != 0"]));
 }

@@ -25,6 +25,14 @@ fn rule(rule: TimeWaitRule) -> String {
     }
 }
 
+/// The rule with its length, for the summary: `Linux: 60 s`, `RFC 9293: 2×MSL = 240 s`.
+fn rule_long(r: TimeWaitRule) -> String {
+    match r {
+        TimeWaitRule::Rfc => format!("{} = {} s", rule(r), r.secs()),
+        _ => format!("{}: {} s", rule(r), r.secs()),
+    }
+}
+
 fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 { one } else { many }
 }
@@ -123,9 +131,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::Transition { side: role, from, to } => format!("{} {from} → {to}", side(role)),
         Msg::Payload { text, shown, total } => {
             if shown as u64 >= u64::from(total) {
-                format!("data \"{text}\"")
+                format!("payload \"{text}\"")
             } else {
-                format!("data \"{text}\"… ({shown} of {total} bytes shown)")
+                format!("payload \"{text}\"… ({shown} of {total} bytes shown)")
             }
         }
         Msg::ConnHeader { conn, client, server, guessed } => format!(
@@ -160,22 +168,20 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::SummaryFinal { client, server } => {
             format!("final states: client {client}, server {server}")
         }
-        Msg::SummaryTimeWait { side: role, until, rule: tw_rule } => format!(
-            "the {} holds TIME-WAIT until t={until:.3} s ({}: {} s)",
-            side(role),
-            rule(tw_rule),
-            tw_rule.secs()
-        ),
+        Msg::SummaryTimeWait { side: role, until, rule: tw_rule } => {
+            format!("the {} holds TIME-WAIT until t={until:.3} s ({})", side(role), rule_long(tw_rule))
+        }
         Msg::SummaryZeek { conn_state, history } => {
             format!("Zeek conn_state {conn_state}, history {history}")
         }
-        Msg::CaptureStats { frames, segments, other, undecodable, connections } => format!(
+        Msg::CaptureStats { frames, segments, other, filtered, undecodable, connections } => format!(
             "{frames} {}: {segments} TCP {} in {connections} {}, {other} other {} skipped, \
-             {undecodable} undecodable",
+             {undecodable} undecodable{}",
             plural(frames, "frame", "frames"),
             plural(segments, "segment", "segments"),
             plural(connections, "connection", "connections"),
             plural(other, "frame", "frames"),
+            if filtered > 0 { format!(", {filtered} left out by the filter") } else { String::new() },
         ),
         Msg::Undecodable { frame, reason } => {
             format!("frame {frame} could not be decoded: {reason}")
@@ -187,7 +193,8 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::KernelTimeWait { side: role, local, remote, left } => match left {
             Some(secs) => format!(
                 "The kernel confirms it: /proc/net/tcp lists {local} → {remote} in TIME-WAIT, \
-                 {secs:.1} s left before the {} lets go.",
+                 {secs:.1} s left before the {} lets go (Linux's own timer is 60 s, whatever \
+                 --time-wait says).",
                 side(role)
             ),
             None => format!(
@@ -207,9 +214,14 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                 format!("listening on {device} (all interfaces; choose one with -i), link-type {link}")
             }
         },
-        Msg::LiveStats { captured, received, dropped_by_kernel, dropped_by_interface } => format!(
+        Msg::LiveStats { captured, received, dropped_by_kernel, dropped_by_interface, loopback } => format!(
             "{captured} packets captured, {received} received by filter, {dropped_by_kernel} dropped by \
-             kernel, {dropped_by_interface} dropped by interface"
+             kernel, {dropped_by_interface} dropped by interface{}",
+            if loopback {
+                " (on loopback the kernel filter sees each packet twice, leaving and arriving)"
+            } else {
+                ""
+            }
         ),
         Msg::PrivateNetwork => "not root: running in a private network namespace with its own loopback, \
              where capturing is allowed"
@@ -243,8 +255,12 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         }
         .into(),
         Msg::StopHint => "Ctrl-C to stop".into(),
-        Msg::LadderTimeWait { secs, until } => {
-            format!("TIME-WAIT: 2MSL = {secs} s, nothing on the wire; CLOSED at t={until:.3}")
+        Msg::LadderTimeWait { rule: tw_rule, until } => {
+            format!(
+                "TIME-WAIT {} s ({}), nothing on the wire; CLOSED at t={until:.3}",
+                tw_rule.secs(),
+                rule(tw_rule)
+            )
         }
         Msg::FieldName(field) => match field {
             HeaderField::SourcePort => "Source Port",
@@ -352,5 +368,14 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             }
         }
         Msg::QuizScore { right, asked } => format!("quiz: {right} of {asked} right"),
+        Msg::TimeWaitExpired { side: role, ts } => format!(
+            "At t={ts:.3} the {}'s 2MSL timer ran out and the kernel forgot the connection: TIME-WAIT \
+             → CLOSED, the last step of Figure 2.",
+            side(role)
+        ),
+        Msg::QuizIntro => "Quiz: before each segment, name the state of each end just after it (e.g. \
+             SYN-SENT). As in the document's Figure 2, a change that answers a segment is shown on the \
+             answer: an end that receives a SYN is still LISTEN until its SYN-ACK goes out."
+            .into(),
     }
 }

@@ -149,6 +149,7 @@ pub enum Msg<'a> {
         frames: u64,
         segments: u64,
         other: u64,
+        filtered: u64,
         undecodable: u64,
         connections: u64,
     },
@@ -181,6 +182,7 @@ pub enum Msg<'a> {
         received: u32,
         dropped_by_kernel: u32,
         dropped_by_interface: u32,
+        loopback: bool,
     },
     /// Not root: the demo runs in its own network namespace.
     PrivateNetwork,
@@ -201,7 +203,7 @@ pub enum Msg<'a> {
     StopHint,
     /// TIME-WAIT on the ladder: how long, and that it is not on the wire.
     LadderTimeWait {
-        secs: f64,
+        rule: TimeWaitRule,
         until: f64,
     },
     /// A header field's short name, as Figure 1 labels it.
@@ -239,6 +241,13 @@ pub enum Msg<'a> {
         end: usize,
     },
     OptionsMalformed,
+    /// A TIME-WAIT seen live ran out at capture time `ts`.
+    TimeWaitExpired {
+        side: Role,
+        ts: f64,
+    },
+    /// `--quiz`: how the answers are judged, said once.
+    QuizIntro,
     /// `--step`: waiting for Enter.
     StepPrompt,
     /// `--quiz`: the question about one side's next state.
@@ -325,7 +334,14 @@ mod tests {
             Msg::SummaryFinal { client: TcpState::TimeWait, server: TcpState::Closed },
             Msg::SummaryTimeWait { side: Role::Client, until: 60.0, rule: TimeWaitRule::Linux },
             Msg::SummaryZeek { conn_state: "SF", history: "ShADadFf" },
-            Msg::CaptureStats { frames: 1, segments: 1, other: 0, undecodable: 0, connections: 1 },
+            Msg::CaptureStats {
+                frames: 1,
+                segments: 1,
+                other: 0,
+                filtered: 2,
+                undecodable: 0,
+                connections: 1,
+            },
             Msg::Undecodable { frame: 3, reason: "bad" },
             Msg::MoreUndecodable { count: 3 },
             Msg::Truncated { path: "a.pcap", reason: "cut" },
@@ -335,7 +351,13 @@ mod tests {
             Msg::Listening { device: "lo", link: "EN10MB", why: DeviceChoice::Asked },
             Msg::Listening { device: "lo", link: "EN10MB", why: DeviceChoice::LocalPort(8080) },
             Msg::Listening { device: "any", link: "LINUX_SLL", why: DeviceChoice::AnyInterface },
-            Msg::LiveStats { captured: 1, received: 2, dropped_by_kernel: 0, dropped_by_interface: 0 },
+            Msg::LiveStats {
+                captured: 1,
+                received: 2,
+                dropped_by_kernel: 0,
+                dropped_by_interface: 0,
+                loopback: true,
+            },
             Msg::PrivateNetwork,
             Msg::DemoIntro { server: addr },
             Msg::LabIntro { scenario: "refused", about: "x" },
@@ -343,7 +365,7 @@ mod tests {
         ];
         msgs.extend(crate::lab::Scenario::ALL.map(Msg::ScenarioAbout));
         msgs.push(Msg::StopHint);
-        msgs.push(Msg::LadderTimeWait { secs: 60.0, until: 60.5 });
+        msgs.push(Msg::LadderTimeWait { rule: TimeWaitRule::Rfc, until: 240.5 });
         for field in HeaderField::ALL {
             msgs.push(Msg::FieldName(field));
             msgs.push(Msg::FieldExplain(field));
@@ -379,6 +401,8 @@ mod tests {
         msgs.push(Msg::HexTitle { start: 34, end: 54 });
         msgs.push(Msg::OptionsMalformed);
         msgs.push(Msg::StepPrompt);
+        msgs.push(Msg::TimeWaitExpired { side: Role::Client, ts: 61.5 });
+        msgs.push(Msg::QuizIntro);
         msgs.push(Msg::QuizAsk { frame: 3, flags: "ACK", from: Role::Client, side: Role::Server });
         msgs.push(Msg::QuizVerdict { correct: true, expected: TcpState::Established });
         msgs.push(Msg::QuizVerdict { correct: false, expected: TcpState::Established });

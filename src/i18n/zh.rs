@@ -116,9 +116,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::Transition { side: role, from, to } => format!("{} {from} → {to}", side(role)),
         Msg::Payload { text, shown, total } => {
             if shown as u64 >= u64::from(total) {
-                format!("数据 \"{text}\"")
+                format!("内容 \"{text}\"")
             } else {
-                format!("数据 \"{text}\"…（显示 {shown} / {total} 字节）")
+                format!("内容 \"{text}\"…（显示 {shown} / {total} 字节）")
             }
         }
         Msg::ConnHeader { conn, client, server, guessed } => format!(
@@ -126,7 +126,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             if guessed { "（未看到 SYN，客户端为推测）" } else { "" }
         ),
         Msg::ColumnHeader => super::columns("#", "时间", "客户端", "服务器"),
-        Msg::FileHeader { path } => format!("抓包文件 {path}"),
+        Msg::FileHeader { path } => format!("抓包 {path}"),
         Msg::SummaryTitle => "汇总".into(),
         Msg::SummaryOpened { by, rtt_ms } => match (by, rtt_ms) {
             (Some(r), Some(rtt)) => format!("由{}发起（三次握手，RTT {rtt:.3} 毫秒）", side(r)),
@@ -146,16 +146,12 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         }
         Msg::SummaryFinal { client, server } => format!("最终状态：客户端 {client}，服务器 {server}"),
         Msg::SummaryTimeWait { side: role, until, rule: tw_rule } => {
-            format!(
-                "{}处于 TIME-WAIT，直到 t={until:.3} 秒（{}：{} 秒）",
-                side(role),
-                rule(tw_rule),
-                tw_rule.secs()
-            )
+            format!("{}处于 TIME-WAIT，直到 t={until:.3} 秒（{}：{} 秒）", side(role), rule(tw_rule), tw_rule.secs())
         }
         Msg::SummaryZeek { conn_state, history } => format!("Zeek 连接状态 {conn_state}，历史 {history}"),
-        Msg::CaptureStats { frames, segments, other, undecodable, connections } => format!(
-            "共 {frames} 帧：{connections} 个连接中的 {segments} 个 TCP 报文，跳过其他帧 {other} 个，无法解码 {undecodable} 个"
+        Msg::CaptureStats { frames, segments, other, filtered, undecodable, connections } => format!(
+            "共 {frames} 帧：{connections} 个连接中的 {segments} 个 TCP 报文，跳过其他帧 {other} 个，无法解码 {undecodable} 个{}",
+            if filtered > 0 { format!("，被过滤器排除 {filtered} 个") } else { String::new() }
         ),
         Msg::Undecodable { frame, reason } => format!("第 {frame} 帧无法解码：{reason}"),
         Msg::MoreUndecodable { count } => format!("……另有 {count} 个无法解码的帧"),
@@ -164,7 +160,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         }
         Msg::KernelTimeWait { side: role, local, remote, left } => match left {
             Some(secs) => format!(
-                "内核证实了这一点：/proc/net/tcp 中 {local} → {remote} 处于 TIME-WAIT，{}还要等待 {secs:.1} 秒才释放。",
+                "内核证实了这一点：/proc/net/tcp 中 {local} → {remote} 处于 TIME-WAIT，{}还要等待 {secs:.1} 秒才释放（不论 --time-wait 如何设置，Linux 自己的计时器都是 60 秒）。",
                 side(role)
             ),
             None => format!(
@@ -181,8 +177,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                 format!("正在 {device} 上抓包（所有网卡；可用 -i 指定），链路类型 {link}")
             }
         },
-        Msg::LiveStats { captured, received, dropped_by_kernel, dropped_by_interface } => format!(
-            "抓到 {captured} 个包，过滤器收到 {received} 个，内核丢弃 {dropped_by_kernel} 个，网卡丢弃 {dropped_by_interface} 个"
+        Msg::LiveStats { captured, received, dropped_by_kernel, dropped_by_interface, loopback } => format!(
+            "抓到 {captured} 个包，过滤器收到 {received} 个，内核丢弃 {dropped_by_kernel} 个，网卡丢弃 {dropped_by_interface} 个{}",
+            if loopback { "（在回环网卡上，每个包离开和到达时各经过一次内核过滤器）" } else { "" }
         ),
         Msg::PrivateNetwork => {
             "当前不是 root：在一个私有的网络命名空间中运行（有自己的回环网卡，可以抓包）".into()
@@ -205,8 +202,8 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         }
         .into(),
         Msg::StopHint => "按 Ctrl-C 停止".into(),
-        Msg::LadderTimeWait { secs, until } => {
-            format!("TIME-WAIT：等待 2MSL = {secs} 秒，线路上没有报文；t={until:.3} 时 CLOSED")
+        Msg::LadderTimeWait { rule: tw_rule, until } => {
+            format!("TIME-WAIT {} 秒（{}），线路上没有报文；t={until:.3} 时 CLOSED", tw_rule.secs(), rule(tw_rule))
         }
         Msg::FieldName(field) => match field {
             HeaderField::SourcePort => "源端口",
@@ -283,5 +280,11 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             if correct { format!("正确：{expected}") } else { format!("不对，应该是 {expected}") }
         }
         Msg::QuizScore { right, asked } => format!("测验：{asked} 题答对 {right} 题"),
+        Msg::TimeWaitExpired { side: role, ts } => {
+            format!("t={ts:.3} 时{}的 2MSL 计时器到期，内核释放了这个连接：TIME-WAIT → CLOSED，即图 2 的最后一步。", side(role))
+        }
+        Msg::QuizIntro => "测验：每个报文出现之前，说出它之后两端各自的状态（例如 SYN-SENT）。\
+             与原文的图 2 一致，需要回应的状态变化显示在回应报文上：收到 SYN 的一端在发出 SYN-ACK 之前仍是 LISTEN。"
+            .into(),
     }
 }

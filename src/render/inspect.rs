@@ -94,7 +94,7 @@ pub fn write(out: &mut impl Write, lang: Lang, view: &Inspection<'_>, color: boo
     let options = describe_options(lang, a.options());
     let options_text =
         format!("{} ({} B): {}", name(HeaderField::Options), a.options().len(), options.join(", "));
-    for line in textwrap::wrap(&options_text, 61) {
+    for line in super::wrap(&options_text, 61) {
         writeln!(out, "{}", cells(&[(32, line.to_string())]))?;
     }
     writeln!(out, "{rule32}")?;
@@ -122,7 +122,7 @@ pub fn write(out: &mut impl Write, lang: Lang, view: &Inspection<'_>, color: boo
         let pad = " ".repeat(22usize.saturating_sub(textwrap::core::display_width(&label)));
         let head = format!("{label}{pad}{value}");
         writeln!(out, "{}", head.bold())?;
-        for line in textwrap::wrap(&say(&Msg::FieldExplain(field)), 74) {
+        for line in super::wrap(&say(&Msg::FieldExplain(field)), 74) {
             writeln!(out, "    {line}")?;
         }
         if field == HeaderField::Flags {

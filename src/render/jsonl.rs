@@ -58,6 +58,7 @@ struct ConnectionLine<'a> {
     duration: f64,
     opened_by: Option<&'static str>,
     closed_by: Option<&'static str>,
+    reset_by: Option<&'static str>,
     conn_state: &'static str,
     history: &'a str,
     client_final: &'static str,
@@ -85,6 +86,7 @@ struct CaptureLine<'a> {
     frames: u64,
     tcp_segments: u64,
     other_frames: u64,
+    filtered_frames: u64,
     connections: u64,
     undecodable: Vec<UndecodableFrame<'a>>,
     truncated: Option<&'a str>,
@@ -168,6 +170,7 @@ fn connection_line(s: &ConnSummary) -> ConnectionLine<'_> {
         duration: secs(s.last_ts - s.first_ts),
         opened_by: s.opened_by.map(|r| r.name()),
         closed_by: s.closed_by.map(|r| r.name()),
+        reset_by: s.reset_by.map(|r| r.name()),
         conn_state: s.conn_state,
         history: &s.history,
         client_final: s.client_final.name(),
@@ -210,6 +213,7 @@ impl<W: Write> Renderer for JsonLines<W> {
             frames: stats.frames,
             tcp_segments: stats.segments,
             other_frames: stats.other,
+            filtered_frames: stats.filtered,
             connections: stats.connections,
             undecodable: stats
                 .undecodable

@@ -126,8 +126,9 @@ impl<W: Write> Ladder<W> {
     fn time_wait(&mut self, side: Role, ts: f64) -> io::Result<()> {
         let secs = self.style.time_wait.secs();
         let held = [side == Role::Client, side == Role::Server];
-        let note = self.say(&Msg::LadderTimeWait { secs, until: ts + secs });
-        let lines = textwrap::wrap(&note, LANE - 4);
+        let note = self
+            .say(&Msg::LadderTimeWait { rule: self.style.time_wait, until: super::time_wait_end(ts, secs) });
+        let lines = super::wrap(&note, LANE - 4);
         for line in &lines {
             let text = match side {
                 Role::Client => format!("  {line}"),
@@ -152,6 +153,7 @@ impl<W: Write> Ladder<W> {
 
 impl<W: Write> Renderer for Ladder<W> {
     fn begin(&mut self, name: &str) -> io::Result<()> {
+        self.current = None;
         writeln!(self.out, "{}", self.say(&Msg::FileHeader { path: &sanitize(name.as_bytes()) }).bold())
     }
 

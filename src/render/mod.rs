@@ -20,6 +20,8 @@ pub struct CaptureStats {
     pub frames: u64,
     pub segments: u64,
     pub other: u64,
+    /// Frames the `-f` filter left out.
+    pub filtered: u64,
     pub connections: u64,
     /// Frame number and reason of every frame that could not be decoded.
     pub undecodable: Vec<(u64, String)>,
@@ -44,6 +46,28 @@ pub fn textbook(label: &str) -> String {
     let (flags, rest) = label.split_once(' ').unwrap_or((label, ""));
     let bits: Vec<String> = flags.split(',').map(|f| format!("{f}=1")).collect();
     format!("{} {rest}", bits.join(" ")).trim_end().to_string()
+}
+
+/// Wraps `text` at `width` columns without ever splitting a word at its hyphens:
+/// state names such as CLOSE-WAIT stay whole.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    wrap_indented(text, width, "")
+}
+
+/// [`wrap`] with every line indented by `indent`.
+pub fn wrap_indented(text: &str, width: usize, indent: &str) -> Vec<String> {
+    let options = textwrap::Options::new(width)
+        .initial_indent(indent)
+        .subsequent_indent(indent)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation)
+        .break_words(false);
+    textwrap::wrap(text, options).into_iter().map(|line| line.into_owned()).collect()
+}
+
+/// When a TIME-WAIT entered at capture time `entered` ends: the entry time is rounded
+/// to the microsecond the timeline prints, so that both numbers agree on screen.
+pub fn time_wait_end(entered: f64, secs: f64) -> f64 {
+    (entered * 1e6).round() / 1e6 + secs
 }
 
 /// Settings shared by the text views.

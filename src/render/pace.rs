@@ -92,6 +92,9 @@ impl<R: Renderer, I: BufRead, P: Write> Paced<R, I, P> {
             self.read_line()?;
         }
         if self.pacing.quiz {
+            if self.asked == 0 {
+                writeln!(self.prompt, "{}", self.lang.text(&Msg::QuizIntro))?;
+            }
             self.ask(ev, Role::Client, ev.client_state)?;
             self.ask(ev, Role::Server, ev.server_state)?;
         }

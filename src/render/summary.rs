@@ -57,6 +57,7 @@ pub fn write_stats(
             frames: stats.frames,
             segments: stats.segments,
             other: stats.other,
+            filtered: stats.filtered,
             undecodable: stats.undecodable.len() as u64,
             connections: stats.connections,
         })

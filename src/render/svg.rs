@@ -88,7 +88,7 @@ impl SvgLadder {
             state(out, Role::Server, before(Role::Server, first.server_state), y);
         }
         y += 26;
-        let mut time_wait: Option<(Role, u32)> = None;
+        let mut time_wait: Option<(Role, u32, f64)> = None;
         for (ev, transitions) in &d.rows {
             let routine = matches!(ev.step, Step::Data | Step::Ack);
             let height = if routine { SMALL_ROW } else { ROW };
@@ -146,7 +146,7 @@ impl SvgLadder {
             for t in transitions {
                 state(out, t.side, t.to, ay2 + 4);
                 if t.to == TcpState::TimeWait {
-                    time_wait = Some((t.side, ay2));
+                    time_wait = Some((t.side, ay2, ev.ts));
                 }
             }
             y += height;
@@ -158,7 +158,7 @@ impl SvgLadder {
                 r##"<line x1="{x}" y1="{lanes_top}" x2="{x}" y2="{lanes_bottom}" stroke="#222" stroke-width="2"/>"##
             );
         }
-        if let Some((side, from)) = time_wait {
+        if let Some((side, from, entered)) = time_wait {
             let x = match side {
                 Role::Client => LEFT_LANE,
                 Role::Server => RIGHT_LANE,
@@ -171,8 +171,10 @@ impl SvgLadder {
                 end - from
             );
             let secs = self.style.time_wait.secs();
-            let note =
-                say(&Msg::LadderTimeWait { secs, until: d.rows.last().map_or(0.0, |r| r.0.ts) + secs });
+            let note = say(&Msg::LadderTimeWait {
+                rule: self.style.time_wait,
+                until: super::time_wait_end(entered, secs),
+            });
             let (tx, anchor) = match side {
                 Role::Client => (x + 14, "start"),
                 Role::Server => (x - 14, "end"),

@@ -56,8 +56,7 @@ impl<W: Write> Timeline<W> {
     /// Queues `text` under the segment line, wrapped and indented.
     fn explain(&mut self, text: &str, paint: fn(&str) -> ColoredString) {
         let indent = " ".repeat(INDENT);
-        let options = textwrap::Options::new(WIDTH).initial_indent(&indent).subsequent_indent(&indent);
-        for line in textwrap::wrap(text, options) {
+        for line in super::wrap_indented(text, WIDTH, &indent) {
             let (pad, body) = line.split_at(INDENT.min(line.len()));
             self.pending.body.push(format!("{pad}{}", paint(body)));
         }
@@ -119,7 +118,7 @@ impl<W: Write> Timeline<W> {
                 note,
                 port: server_port,
                 rule: self.style.time_wait,
-                until: ev.ts + self.style.time_wait.secs(),
+                until: super::time_wait_end(ev.ts, self.style.time_wait.secs()),
             });
             let paint: fn(&str) -> ColoredString = match note {
                 Note::TimeWait(_) => |s| s.magenta(),
@@ -133,7 +132,13 @@ impl<W: Write> Timeline<W> {
 
     fn transition(&mut self, t: &Transition) {
         let line = self.say(&Msg::Transition { side: t.side, from: t.from, to: t.to });
+        let standalone = self.pending.head.is_empty();
         self.pending.transitions.push(format!("{}{}", " ".repeat(INDENT), line.bold()));
+        if standalone && t.from == TcpState::TimeWait {
+            // Seen live: the 2MSL timer ran out long after the last segment.
+            let text = self.say(&Msg::TimeWaitExpired { side: t.side, ts: t.ts });
+            self.explain(&format!("⚙ {text}"), |s| s.magenta());
+        }
     }
 }
 
@@ -148,10 +153,11 @@ struct Pending {
 
 impl<W: Write> Renderer for Timeline<W> {
     fn begin(&mut self, name: &str) -> io::Result<()> {
-        if self.style.timeline {
-            writeln!(self.out, "{}", self.say(&Msg::FileHeader { path: &sanitize(name.as_bytes()) }).bold())?;
-        }
-        Ok(())
+        // Each capture is told on its own: headers and explanations start again.
+        self.announced.clear();
+        self.explained_data.clear();
+        self.summaries_started = false;
+        writeln!(self.out, "{}", self.say(&Msg::FileHeader { path: &sanitize(name.as_bytes()) }).bold())
     }
 
     fn event(&mut self, event: &Event) -> io::Result<()> {

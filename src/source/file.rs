@@ -60,19 +60,16 @@ impl FileSource {
         self.link
     }
 
-    /// Hands every record that passes the filter to `each`, in file order, until
-    /// `each` returns `false`.
-    pub fn for_each(&mut self, mut each: impl FnMut(&Frame<'_>) -> bool) -> ReadEnd {
+    /// Hands every record to `each` in file order, with whether it passes the filter,
+    /// until `each` returns `false`. Records that fail the filter still count: frame
+    /// numbers and times stay those of the file.
+    pub fn for_each(&mut self, mut each: impl FnMut(&Frame<'_>, bool) -> bool) -> ReadEnd {
         let mut number = 0u64;
         loop {
             match self.capture.next_packet() {
                 Ok(packet) => {
                     number += 1;
-                    if let Some(filter) = &self.filter
-                        && !filter.filter(packet.data)
-                    {
-                        continue;
-                    }
+                    let passes = self.filter.as_ref().is_none_or(|f| f.filter(packet.data));
                     let ts = Timestamp::from_secs_nanos(packet.header.ts.tv_sec, packet.header.ts.tv_usec);
                     let frame = Frame {
                         number: FrameNumber(number),
@@ -81,7 +78,7 @@ impl FileSource {
                         data: packet.data,
                         wire_len: packet.header.len,
                     };
-                    if !each(&frame) {
+                    if !each(&frame, passes) {
                         return ReadEnd::Complete;
                     }
                 }

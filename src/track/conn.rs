@@ -501,6 +501,11 @@ impl Conn {
             label
         };
         if flags.rst() {
+            // An end that never sent a SYN (a port nobody listens on) has no ISN to
+            // name its seq after.
+            if self.side(me).isn.is_none() && flags.ack() && !self.client_guessed {
+                return (Step::Reset, format!("{flags} ack={}", sym(peer_name, peer_base, seg.ack)));
+            }
             return (Step::Reset, plain());
         }
         if flags.syn() {

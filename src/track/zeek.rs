@@ -97,7 +97,12 @@ impl History {
             };
         }
         if !established {
-            return "OTH";
+            // A handshake answered but never completed, then aborted.
+            return match (self.orig_syn && self.resp_synack, self.orig_rst, self.resp_rst) {
+                (true, true, _) => "RSTO",
+                (true, _, true) => "RSTR",
+                _ => "OTH",
+            };
         }
         if self.orig_rst {
             "RSTO"
