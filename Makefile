@@ -3,7 +3,7 @@ CARGO ?= cargo
 BIN := target/release/tcplab
 CAPTURES := handshake server-closes four-way merged-close half-close refused abort
 
-.PHONY: setup build test lint demo captures bench clean
+.PHONY: setup build test lint demo captures man install install-setcap clean
 
 # libpcap's headers for the pcap crate; tcpdump and tshark for the comparison tests.
 setup:
@@ -31,6 +31,21 @@ demo: build
 captures: build
 	@for s in $(CAPTURES); do $(BIN) lab $$s --write captures/$$s.pcap --color never > /dev/null || exit 1; done
 	@echo "recorded: $(CAPTURES)"
+
+# Manual pages from the clap definition: target/man/tcplab.1 and one per subcommand.
+man: build
+	$(BIN) man --out-dir target/man
+	@echo "read them with: man -l target/man/tcplab.1"
+
+# Installs the binary into ~/.cargo/bin (cargo install from this checkout).
+install: setup
+	$(CARGO) install --path . --locked
+
+# Lets the installed binary capture without sudo: CAP_NET_RAW opens packet sockets,
+# CAP_NET_ADMIN sets promiscuous mode and kernel filters. Needs root once.
+install-setcap: install
+	setcap cap_net_raw,cap_net_admin=eip "$$(command -v tcplab || echo $$HOME/.cargo/bin/tcplab)"
+	@getcap "$$(command -v tcplab || echo $$HOME/.cargo/bin/tcplab)"
 
 clean:
 	$(CARGO) clean

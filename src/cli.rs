@@ -11,6 +11,7 @@ use std::path::PathBuf;
     version,
     about = "See TCP at work: an annotated timeline of the three-way handshake, data and the four-way wave",
     long_about = None,
+    after_help = EXIT_CODES,
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -62,7 +63,39 @@ pub enum Command {
     Inspect(InspectArgs),
 
     /// List the capture devices with their addresses and flags
+    #[command(
+        after_help = "Examples:\n  tcplab interfaces\n  sudo tcplab watch -i \"$(tcplab interfaces | awk '/loopback/ {print $1}')\""
+    )]
     Interfaces,
+
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(after_help = "Examples:\n  tcplab completions bash > /etc/bash_completion.d/tcplab\n  \
+        tcplab completions zsh > \"${fpath[1]}/_tcplab\"\n  tcplab completions fish > ~/.config/fish/completions/tcplab.fish")]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Write the manual pages (tcplab.1 and one per subcommand)
+    #[command(hide = true)]
+    Man {
+        /// Directory to write the pages to; without it, tcplab.1 goes to stdout
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+}
+
+/// Exit codes, the same for every subcommand; shown by --help and in the man page.
+pub const EXIT_CODES: &str = "Exit codes:\n  \
+    0  done\n  \
+    1  could not run: unreadable or unsupported file, bad filter, no capture permission, …\n     \
+    (one line on stderr says what to do)\n  \
+    2  bad command line\n  \
+    3  a capture was cut short or damaged: every complete frame before the fault was reported";
+
+/// `tcplab 0.1.0 (libpcap version 1.10.3 …)`: the libpcap in use matters for capture.
+pub fn version_text() -> String {
+    format!("{} ({})", env!("CARGO_PKG_VERSION"), crate::source::live::libpcap_version())
 }
 
 #[derive(Debug, Args)]

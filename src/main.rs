@@ -1,6 +1,6 @@
 //! The `tcplab` binary: parse the command line, run, turn the result into an exit code.
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use tcplab::cli::{Cli, Command};
@@ -14,7 +14,12 @@ mod exit {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let version = tcplab::cli::version_text();
+    let matches = Cli::command().version(version.clone()).long_version(version).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(exit::OK),
@@ -66,6 +71,21 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let color = tcplab::cli::color_on(args.color, terminal);
             colored::control::set_override(color);
             tcplab::inspect::run(&args, io::BufWriter::new(stdout.lock()), color)?;
+            Ok(exit::OK)
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "tcplab", &mut stdout.lock());
+            Ok(exit::OK)
+        }
+        Command::Man { out_dir } => {
+            let cmd = Cli::command().version(tcplab::cli::version_text());
+            match out_dir {
+                Some(dir) => {
+                    std::fs::create_dir_all(&dir)?;
+                    clap_mangen::generate_to(cmd, &dir)?;
+                }
+                None => clap_mangen::Man::new(cmd).render(&mut stdout.lock())?,
+            }
             Ok(exit::OK)
         }
         Command::Interfaces => {

@@ -220,6 +220,23 @@ pub fn device_names() -> String {
     }
 }
 
+unsafe extern "C" {
+    /// libpcap's own version string; the pcap crate does not wrap it.
+    fn pcap_lib_version() -> *const libc::c_char;
+}
+
+/// The version of the libpcap this binary runs with, e.g. `libpcap version 1.10.3`.
+pub fn libpcap_version() -> String {
+    // SAFETY: pcap_lib_version returns a pointer to a static NUL-terminated string.
+    unsafe {
+        let text = pcap_lib_version();
+        if text.is_null() {
+            return "libpcap version unknown".into();
+        }
+        std::ffi::CStr::from_ptr(text).to_string_lossy().into_owned()
+    }
+}
+
 /// Every capture device, for `tcplab interfaces`.
 pub fn devices() -> Result<Vec<Device>> {
     Device::list().map_err(|e| Error::Capture(format!("cannot list capture devices: {e}")))
