@@ -54,7 +54,7 @@ pub fn run(args: &InspectArgs, mut out: impl Write, color: bool) -> Result<()> {
             && ev.frame == frame.number
             && let Some(anatomy) = Anatomy::of(frame)
         {
-            let shift = pipeline.tracker().connections()[ev.conn.0 as usize].window_shift(ev.dir.sender());
+            let shift = pipeline.tracker().connection(ev.conn).and_then(|c| c.window_shift(ev.dir.sender()));
             found = Some((ev, anatomy, frame.data.to_vec(), frame.wire_len, shift));
             return false;
         }

@@ -6,6 +6,7 @@ use crate::pipeline::Pipeline;
 use crate::source::live::LiveCapture;
 use crate::source::{Timestamp, procnet};
 use crate::track::{ConnId, KernelCheck, Role};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -81,8 +82,8 @@ pub fn run(
                     return true;
                 }
                 let since = *done_at.get_or_insert_with(Instant::now);
-                let conns = pipeline.tracker().connections();
-                let over = !conns.is_empty() && conns.iter().all(|c| c.is_finished());
+                let tracker = pipeline.tracker();
+                let over = tracker.seen() > 0 && tracker.connections().all(|c| c.is_finished());
                 let confirming = followed.iter().any(|f| !f.confirmed && f.since.elapsed() < CONFIRM_WITHIN);
                 (confirming || !over) && since.elapsed() < *grace
             }
@@ -146,11 +147,10 @@ fn confirm(pipeline: &mut Pipeline<'_>, f: &mut Followed, give_up: bool) -> std:
     pipeline.flush()
 }
 
-fn endpoints(
-    pipeline: &Pipeline<'_>,
-    conn: ConnId,
-    side: Role,
-) -> (std::net::SocketAddr, std::net::SocketAddr) {
-    let c = &pipeline.tracker().connections()[conn.0 as usize];
-    (c.endpoint(side), c.endpoint(side.peer()))
+fn endpoints(pipeline: &Pipeline<'_>, conn: ConnId, side: Role) -> (SocketAddr, SocketAddr) {
+    match pipeline.tracker().connection(conn) {
+        Some(c) => (c.endpoint(side), c.endpoint(side.peer())),
+        // Already summarised and freed: nothing on this machine to ask about.
+        None => (SocketAddr::from(([0, 0, 0, 0], 0)), SocketAddr::from(([0, 0, 0, 0], 0))),
+    }
 }

@@ -130,7 +130,8 @@ impl<'r> Pipeline<'r> {
     pub fn finish(mut self, name: &str, truncated: Option<String>) -> io::Result<CaptureStats> {
         self.tracker.finish(&mut self.events);
         self.drain()?;
-        self.stats.connections = self.tracker.connections().len() as u64;
+        self.stats.connections = self.tracker.seen();
+        self.stats.evicted_half_open = self.tracker.evicted_half_open();
         self.stats.truncated = truncated;
         self.renderer.end(name, &self.stats)?;
         Ok(self.stats)

@@ -61,7 +61,7 @@ impl<W: Write> Write for SharedWriter<W> {
 }
 
 pub fn track_config(view: &ViewArgs) -> TrackConfig {
-    TrackConfig { time_wait_secs: view.time_wait.secs() }
+    TrackConfig { time_wait_secs: view.time_wait.secs(), ..TrackConfig::default() }
 }
 
 /// Replays every file of `args` to `out`; warnings go to `err`.

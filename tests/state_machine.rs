@@ -78,12 +78,14 @@ impl Play {
             .collect()
     }
 
-    fn summaries(&self) -> Vec<ConnSummary> {
-        let mut out = Vec::new();
-        self.tracker.finish(&mut out);
-        out.into_iter()
+    /// Every connection's summary: those already forgotten, then the rest (this ends
+    /// the input, as the end of a capture does).
+    fn summaries(&mut self) -> Vec<ConnSummary> {
+        self.tracker.finish(&mut self.events);
+        self.events
+            .iter()
             .filter_map(|e| match e {
-                Event::Connection(s) => Some(s),
+                Event::Connection(s) => Some(s.clone()),
                 _ => None,
             })
             .collect()
@@ -450,7 +452,8 @@ mod reset_from_every_state {
             }
             _ => unreachable!(),
         }
-        let before = p.tracker.connections()[0].state(tcplab::track::Role::Server);
+        let before =
+            p.tracker.connection(tcplab::track::ConnId(0)).unwrap().state(tcplab::track::Role::Server);
         assert_eq!(before, state, "fixture did not reach {state}");
         (before, p.c(RST, X + 1, 0))
     }
@@ -531,7 +534,7 @@ mod properties {
                         }
                     }
                 }
-                if ev.conn.0 == p.tracker.connections().len() as u32 - 1 {
+                if u64::from(ev.conn.0) == p.tracker.seen() - 1 {
                     prop_assert_eq!(client.unwrap_or(ev.client_state), ev.client_state);
                     prop_assert_eq!(server.unwrap_or(ev.server_state), ev.server_state);
                 }
@@ -576,7 +579,7 @@ mod time_wait {
         p.tracker.expire_time_wait(conn, tcplab::track::Role::Client, 61.0, &mut out);
         let [Event::Transition(t)] = out.as_slice() else { panic!("{out:?}") };
         assert_eq!((t.from, t.to, t.ts), (TimeWait, Closed, 61.0));
-        assert_eq!(p.tracker.connections()[0].state(tcplab::track::Role::Client), Closed);
+        assert_eq!(p.tracker.connection(conn).unwrap().state(tcplab::track::Role::Client), Closed);
         let mut again = Vec::new();
         p.tracker.expire_time_wait(conn, tcplab::track::Role::Client, 62.0, &mut again);
         assert!(again.is_empty(), "an end that is not in TIME-WAIT does not expire");
@@ -585,7 +588,7 @@ mod time_wait {
     #[test]
     fn the_rfc_rule_makes_time_wait_four_minutes() {
         let mut p = Play {
-            tracker: Tracker::new(TrackConfig { time_wait_secs: 240.0 }),
+            tracker: Tracker::new(TrackConfig { time_wait_secs: 240.0, ..TrackConfig::default() }),
             events: Vec::new(),
             frame: 0,
         };
@@ -596,5 +599,58 @@ mod time_wait {
         let (role, until) = p.summaries()[0].time_wait_until.unwrap();
         assert_eq!(role.name(), "client");
         assert!((until - (last.ts + 240.0)).abs() < 1e-9);
+    }
+}
+
+mod memory {
+    use super::*;
+
+    fn small(max_finished: usize, max_live: usize) -> Play {
+        let config = TrackConfig { max_finished, max_live, ..TrackConfig::default() };
+        Play { tracker: Tracker::new(config), events: Vec::new(), frame: 0 }
+    }
+
+    fn summaries_so_far(p: &Play) -> usize {
+        p.events.iter().filter(|e| matches!(e, Event::Connection(_))).count()
+    }
+
+    /// Client `port` opens, says nothing, and closes (merged close).
+    fn short_connection(p: &mut Play, port: u16) {
+        let c = format!("127.0.0.1:{port}");
+        p.send(&c, S, SYN, X, 0, b"");
+        p.send(S, &c, SYN | ACK, Y, X + 1, b"");
+        p.send(&c, S, ACK, X + 1, Y + 1, b"");
+        p.send(&c, S, FIN | ACK, X + 1, Y + 1, b"");
+        p.send(S, &c, FIN | ACK, Y + 1, X + 2, b"");
+        p.send(&c, S, ACK, X + 2, Y + 2, b"");
+    }
+
+    #[test]
+    fn finished_connections_are_summarised_and_freed_beyond_the_cap() {
+        let mut p = small(3, 1000);
+        for port in 40000..40010 {
+            short_connection(&mut p, port);
+        }
+        assert_eq!(summaries_so_far(&p), 7, "ten finished, three kept");
+        assert_eq!(p.tracker.connections().count(), 3);
+        let all = p.summaries();
+        assert_eq!(all.len(), 10);
+        let mut ids: Vec<u32> = all.iter().map(|s| s.conn.0).collect();
+        ids.sort();
+        assert_eq!(ids, (0..10).collect::<Vec<_>>(), "every connection summarised once");
+    }
+
+    #[test]
+    fn a_syn_flood_keeps_the_table_bounded_and_says_how_many_it_dropped() {
+        let mut p = small(10, 100);
+        for i in 0..1000u32 {
+            let src = format!("127.0.{}.{}:{}", (i >> 8) & 0xff, i & 0xff, 1024 + i % 50000);
+            p.send(&src, S, SYN, i.wrapping_mul(7919), 0, b"");
+        }
+        assert!(p.tracker.connections().count() <= 100);
+        assert_eq!(p.tracker.evicted_half_open(), 900);
+        // A real connection in the middle of it is not the one dropped.
+        short_connection(&mut p, 50001);
+        assert_eq!(p.summaries().iter().filter(|s| s.conn_state == "SF").count(), 1);
     }
 }

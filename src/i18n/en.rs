@@ -174,15 +174,24 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::SummaryZeek { conn_state, history } => {
             format!("Zeek conn_state {conn_state}, history {history}")
         }
-        Msg::CaptureStats { frames, segments, other, filtered, undecodable, connections } => format!(
-            "{frames} {}: {segments} TCP {} in {connections} {}, {other} other {} skipped, \
-             {undecodable} undecodable{}",
-            plural(frames, "frame", "frames"),
-            plural(segments, "segment", "segments"),
-            plural(connections, "connection", "connections"),
-            plural(other, "frame", "frames"),
-            if filtered > 0 { format!(", {filtered} left out by the filter") } else { String::new() },
-        ),
+        Msg::CaptureStats { frames, segments, other, filtered, undecodable, connections, evicted } => {
+            format!(
+                "{frames} {}: {segments} TCP {} in {connections} {}, {other} other {} skipped, \
+             {undecodable} undecodable{}{}",
+                plural(frames, "frame", "frames"),
+                plural(segments, "segment", "segments"),
+                plural(connections, "connection", "connections"),
+                plural(other, "frame", "frames"),
+                if filtered > 0 { format!(", {filtered} left out by the filter") } else { String::new() },
+                if evicted > 0 {
+                    format!(
+                        "; {evicted} unanswered SYNs were summarised early to keep memory bounded (a SYN flood?)"
+                    )
+                } else {
+                    String::new()
+                },
+            )
+        }
         Msg::Undecodable { frame, reason } => {
             format!("frame {frame} could not be decoded: {reason}")
         }

@@ -152,6 +152,7 @@ pub enum Msg<'a> {
         filtered: u64,
         undecodable: u64,
         connections: u64,
+        evicted: u64,
     },
     Undecodable {
         frame: u64,
@@ -341,6 +342,7 @@ mod tests {
                 filtered: 2,
                 undecodable: 0,
                 connections: 1,
+                evicted: 5,
             },
             Msg::Undecodable { frame: 3, reason: "bad" },
             Msg::MoreUndecodable { count: 3 },

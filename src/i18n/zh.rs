@@ -149,9 +149,14 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             format!("{}处于 TIME-WAIT，直到 t={until:.3} 秒（{}：{} 秒）", side(role), rule(tw_rule), tw_rule.secs())
         }
         Msg::SummaryZeek { conn_state, history } => format!("Zeek 连接状态 {conn_state}，历史 {history}"),
-        Msg::CaptureStats { frames, segments, other, filtered, undecodable, connections } => format!(
-            "共 {frames} 帧：{connections} 个连接中的 {segments} 个 TCP 报文，跳过其他帧 {other} 个，无法解码 {undecodable} 个{}",
-            if filtered > 0 { format!("，被过滤器排除 {filtered} 个") } else { String::new() }
+        Msg::CaptureStats { frames, segments, other, filtered, undecodable, connections, evicted } => format!(
+            "共 {frames} 帧：{connections} 个连接中的 {segments} 个 TCP 报文，跳过其他帧 {other} 个，无法解码 {undecodable} 个{}{}",
+            if filtered > 0 { format!("，被过滤器排除 {filtered} 个") } else { String::new() },
+            if evicted > 0 {
+                format!("；为控制内存，提前汇总了 {evicted} 个无人应答的 SYN（SYN 洪泛？）")
+            } else {
+                String::new()
+            }
         ),
         Msg::Undecodable { frame, reason } => format!("第 {frame} 帧无法解码：{reason}"),
         Msg::MoreUndecodable { count } => format!("……另有 {count} 个无法解码的帧"),

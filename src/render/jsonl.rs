@@ -88,6 +88,7 @@ struct CaptureLine<'a> {
     other_frames: u64,
     filtered_frames: u64,
     connections: u64,
+    evicted_half_open: u64,
     undecodable: Vec<UndecodableFrame<'a>>,
     truncated: Option<&'a str>,
 }
@@ -214,6 +215,7 @@ impl<W: Write> Renderer for JsonLines<W> {
             tcp_segments: stats.segments,
             other_frames: stats.other,
             filtered_frames: stats.filtered,
+            evicted_half_open: stats.evicted_half_open,
             connections: stats.connections,
             undecodable: stats
                 .undecodable

@@ -22,6 +22,8 @@ pub struct CaptureStats {
     pub other: u64,
     /// Frames the `-f` filter left out.
     pub filtered: u64,
+    /// Unanswered SYNs forgotten because the connection table was full.
+    pub evicted_half_open: u64,
     pub connections: u64,
     /// Frame number and reason of every frame that could not be decoded.
     pub undecodable: Vec<(u64, String)>,

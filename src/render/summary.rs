@@ -58,6 +58,7 @@ pub fn write_stats(
             segments: stats.segments,
             other: stats.other,
             filtered: stats.filtered,
+            evicted: stats.evicted_half_open,
             undecodable: stats.undecodable.len() as u64,
             connections: stats.connections,
         })

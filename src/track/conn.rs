@@ -83,11 +83,20 @@ struct Wave {
 pub struct TrackConfig {
     /// How long TIME-WAIT lasts, in seconds (Linux 60, RFC 9293 2×MSL = 240).
     pub time_wait_secs: f64,
+    /// A finished connection is kept this many capture seconds for late segments
+    /// (a retransmitted last ACK), then summarised and freed.
+    pub linger_secs: f64,
+    /// At most this many finished connections are kept; older ones are summarised
+    /// and freed first, so memory stays flat on long captures.
+    pub max_finished: usize,
+    /// At most this many connections are followed at once. Beyond it the oldest
+    /// half-open ones (a SYN nobody answered: a SYN flood) are summarised and freed.
+    pub max_live: usize,
 }
 
 impl Default for TrackConfig {
     fn default() -> Self {
-        TrackConfig { time_wait_secs: 60.0 }
+        TrackConfig { time_wait_secs: 60.0, linger_secs: 120.0, max_finished: 10_000, max_live: 200_000 }
     }
 }
 
@@ -190,6 +199,11 @@ impl Conn {
             from: TcpState::TimeWait,
             to: TcpState::Closed,
         })
+    }
+
+    /// A SYN that nobody has answered: the server end has sent nothing.
+    pub fn is_half_open(&self) -> bool {
+        self.side(Role::Server).segments == 0 && self.state(Role::Client) == TcpState::SynSent
     }
 
     /// True once neither end holds the connection open any more.

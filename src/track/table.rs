@@ -1,10 +1,13 @@
-//! The connection table: which [`Conn`] a segment belongs to, by its 4-tuple.
+//! The connection table: which [`Conn`] a segment belongs to, by its 4-tuple, and
+//! when a connection is old enough to be summarised and forgotten, so that memory
+//! stays bounded on captures of any length and under a SYN flood.
 
 use super::conn::{Conn, TrackConfig};
 use super::event::{ConnId, Event, Note};
 use crate::decode::Segment;
 use crate::source::FrameNumber;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 /// Both endpoints, in a fixed order so that both directions find the same entry.
@@ -13,64 +16,145 @@ struct FlowKey(SocketAddr, SocketAddr);
 
 impl FlowKey {
     fn of(seg: &Segment) -> FlowKey {
-        if seg.src <= seg.dst { FlowKey(seg.src, seg.dst) } else { FlowKey(seg.dst, seg.src) }
+        FlowKey::of_endpoints(seg.src, seg.dst)
+    }
+
+    fn of_endpoints(a: SocketAddr, b: SocketAddr) -> FlowKey {
+        if a <= b { FlowKey(a, b) } else { FlowKey(b, a) }
     }
 }
 
-/// Every connection seen, in order of first appearance.
+/// The connections being followed, with what it takes to forget them in time.
 #[derive(Debug, Default)]
 pub struct Tracker {
     config: TrackConfig,
-    by_flow: HashMap<FlowKey, usize>,
-    conns: Vec<Conn>,
+    by_flow: FxHashMap<FlowKey, ConnId>,
+    live: FxHashMap<ConnId, Conn>,
+    next_id: u32,
+    /// Finished connections, oldest first, with the capture time they finished.
+    finished: VecDeque<(ConnId, f64)>,
+    /// Connections that began with an unanswered SYN, oldest first.
+    half_open: VecDeque<ConnId>,
+    evicted_half_open: u64,
 }
 
 impl Tracker {
     pub fn new(config: TrackConfig) -> Tracker {
-        Tracker { config, by_flow: HashMap::new(), conns: Vec::new() }
+        Tracker { config, ..Tracker::default() }
     }
 
     pub fn config(&self) -> &TrackConfig {
         &self.config
     }
 
-    /// Follows one segment; what it shows is appended to `out`.
+    /// Follows one segment; what it shows is appended to `out`, and so are the
+    /// summaries of connections this makes old enough to forget.
     pub fn on_segment(&mut self, seg: &Segment, frame: FrameNumber, ts: f64, out: &mut Vec<Event>) {
         let key = FlowKey::of(seg);
         let existing = self.by_flow.get(&key).copied();
-        let index = match existing {
-            Some(i) if !self.conns[i].is_reopened_by(seg) => i,
+        let id = match existing {
+            Some(id) if self.live.get(&id).is_some_and(|c| !c.is_reopened_by(seg)) => id,
             _ => {
-                let id = ConnId(self.conns.len() as u32);
-                self.conns.push(Conn::new(id, seg, frame, ts));
-                self.by_flow.insert(key, self.conns.len() - 1);
-                self.conns.len() - 1
+                let id = ConnId(self.next_id);
+                self.next_id += 1;
+                let conn = Conn::new(id, seg, frame, ts);
+                self.by_flow.insert(key, id);
+                self.live.insert(id, conn);
+                if seg.flags.syn() && !seg.flags.ack() {
+                    self.half_open.push_back(id);
+                }
+                id
             }
         };
         let start = out.len();
         let cfg = self.config;
-        self.conns[index].on_segment(seg, frame, ts, &cfg, out);
+        let Some(conn) = self.live.get_mut(&id) else { return };
+        let was_finished = conn.is_finished();
+        conn.on_segment(seg, frame, ts, &cfg, out);
+        if !was_finished && conn.is_finished() {
+            self.finished.push_back((id, ts));
+        }
         if existing.is_some()
-            && existing != Some(index)
+            && existing != Some(id)
             && let Some(super::Event::Segment(ev)) = out.get_mut(start)
         {
             ev.notes.push(Note::PortsReused);
+        }
+        self.forget_old(ts, out);
+    }
+
+    /// Summarises and frees finished connections past their linger time or beyond
+    /// the cap, and the oldest unanswered SYNs when the table is full.
+    fn forget_old(&mut self, now: f64, out: &mut Vec<Event>) {
+        while let Some(&(id, at)) = self.finished.front() {
+            if self.finished.len() <= self.config.max_finished && now - at <= self.config.linger_secs {
+                break;
+            }
+            self.finished.pop_front();
+            // A connection that came back to life (a late segment) is not forgotten.
+            if self.live.get(&id).is_some_and(|c| c.is_finished()) {
+                self.forget(id, out);
+            }
+        }
+        while self.live.len() > self.config.max_live {
+            let Some(id) = self.half_open.pop_front() else { break };
+            if self.live.get(&id).is_some_and(|c| c.is_half_open()) {
+                self.evicted_half_open += 1;
+                self.forget(id, out);
+            }
+        }
+        // Keep the queue of candidates from growing without bound on normal traffic.
+        if self.half_open.len() > 2 * self.config.max_live {
+            let live = &self.live;
+            self.half_open.retain(|id| live.get(id).is_some_and(|c| c.is_half_open()));
+        }
+    }
+
+    fn forget(&mut self, id: ConnId, out: &mut Vec<Event>) {
+        if let Some(conn) = self.live.remove(&id) {
+            let key = FlowKey::of_endpoints(conn.client, conn.server);
+            if self.by_flow.get(&key) == Some(&id) {
+                self.by_flow.remove(&key);
+            }
+            out.push(Event::Connection(conn.summary()));
         }
     }
 
     /// Ends the TIME-WAIT of `role` in connection `conn` (its timer ran out).
     pub fn expire_time_wait(&mut self, conn: ConnId, role: super::Role, ts: f64, out: &mut Vec<Event>) {
-        if let Some(c) = self.conns.get_mut(conn.0 as usize) {
+        if let Some(c) = self.live.get_mut(&conn) {
             out.extend(c.expire_time_wait(role, ts).map(Event::Transition));
         }
     }
 
-    pub fn connections(&self) -> &[Conn] {
-        &self.conns
+    /// A connection still followed (not yet summarised and freed).
+    pub fn connection(&self, id: ConnId) -> Option<&Conn> {
+        self.live.get(&id)
     }
 
-    /// The summaries of all connections, in order, for the end of the input.
-    pub fn finish(&self, out: &mut Vec<Event>) {
-        out.extend(self.conns.iter().map(|c| Event::Connection(c.summary())));
+    /// The connections still followed, in no particular order.
+    pub fn connections(&self) -> impl Iterator<Item = &Conn> {
+        self.live.values()
+    }
+
+    /// How many connections were seen in all.
+    pub fn seen(&self) -> u64 {
+        u64::from(self.next_id)
+    }
+
+    /// How many unanswered SYNs were forgotten because the table was full.
+    pub fn evicted_half_open(&self) -> u64 {
+        self.evicted_half_open
+    }
+
+    /// The summaries of the connections still followed, in order, at the end of the input.
+    pub fn finish(&mut self, out: &mut Vec<Event>) {
+        let mut ids: Vec<ConnId> = self.live.keys().copied().collect();
+        ids.sort();
+        for id in ids {
+            self.forget(id, out);
+        }
+        self.finished.clear();
+        self.half_open.clear();
     }
 }
