@@ -378,7 +378,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         }
         Msg::QuizScore { right, asked } => format!("quiz: {right} of {asked} right"),
         Msg::TimeWaitExpired { side: role, ts } => format!(
-            "At t={ts:.3} the {}'s 2MSL timer ran out and the kernel forgot the connection: TIME-WAIT \
+            "At t={ts:.3} the {}'s TIME-WAIT timer ran out and the kernel forgot the connection: TIME-WAIT \
              → CLOSED, the last step of Figure 2.",
             side(role)
         ),

@@ -12,8 +12,8 @@ fn side(role: Role) -> &'static str {
 
 fn rule(rule: TimeWaitRule) -> String {
     match rule {
-        TimeWaitRule::Linux => "Linux 的取值".into(),
-        TimeWaitRule::Rfc => "RFC 9293：2MSL".into(),
+        TimeWaitRule::Linux => "Linux".into(),
+        TimeWaitRule::Rfc => "RFC 9293：2×MSL".into(),
         TimeWaitRule::Custom(_) => "由 --time-wait 指定".into(),
     }
 }
@@ -146,7 +146,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         }
         Msg::SummaryFinal { client, server } => format!("最终状态：客户端 {client}，服务器 {server}"),
         Msg::SummaryTimeWait { side: role, until, rule: tw_rule } => {
-            format!("{}处于 TIME-WAIT，直到 t={until:.3} 秒（{}：{} 秒）", side(role), rule(tw_rule), tw_rule.secs())
+            format!("{}处于 TIME-WAIT，直到 t={until:.3} 秒（{} = {} 秒）", side(role), rule(tw_rule), tw_rule.secs())
         }
         Msg::SummaryZeek { conn_state, history } => format!("Zeek 连接状态 {conn_state}，历史 {history}"),
         Msg::CaptureStats { frames, segments, other, filtered, undecodable, connections, evicted } => format!(
@@ -286,7 +286,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         }
         Msg::QuizScore { right, asked } => format!("测验：{asked} 题答对 {right} 题"),
         Msg::TimeWaitExpired { side: role, ts } => {
-            format!("t={ts:.3} 时{}的 2MSL 计时器到期，内核释放了这个连接：TIME-WAIT → CLOSED，即图 2 的最后一步。", side(role))
+            format!("t={ts:.3} 时{}的 TIME-WAIT 计时器到期，内核释放了这个连接：TIME-WAIT → CLOSED，即图 2 的最后一步。", side(role))
         }
         Msg::QuizIntro => "测验：每个报文出现之前，说出它之后两端各自的状态（例如 SYN-SENT）。\
              与原文的图 2 一致，需要回应的状态变化显示在回应报文上：收到 SYN 的一端在发出 SYN-ACK 之前仍是 LISTEN。"

@@ -76,10 +76,9 @@ impl<R: Renderer, I: BufRead, P: Write> Paced<R, I, P> {
     }
 
     fn before_segment(&mut self, ev: &SegmentEvent) -> io::Result<()> {
-        if self.shown > 0 {
-            // Everything about the previous segment reaches the screen first.
-            self.inner.flush()?;
-        }
+        // Everything so far (the file's heading, the previous segment) reaches the
+        // screen before the pause or the question.
+        self.inner.flush()?;
         if self.pacing.speed > 0.0
             && let Some(last) = self.last_ts
         {
