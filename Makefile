@@ -47,5 +47,9 @@ install-setcap: install
 	setcap cap_net_raw,cap_net_admin=eip "$$(command -v tcplab || echo $$HOME/.cargo/bin/tcplab)"
 	@getcap "$$(command -v tcplab || echo $$HOME/.cargo/bin/tcplab)"
 
+# Speed and memory against tcpdump and tshark on the same files (docs/performance.md).
+bench: build
+	$(CARGO) bench --bench compare
+
 clean:
 	$(CARGO) clean

@@ -5,7 +5,7 @@
 //! states of both ends after every segment.
 
 use TcpState::*;
-use tcplab::decode::{Segment, TcpOptions};
+use tcplab::decode::Segment;
 use tcplab::source::FrameNumber;
 use tcplab::track::flags::TcpFlags;
 use tcplab::track::seq::SeqNum;
@@ -49,8 +49,8 @@ impl Play {
             window: 65535,
             header_len: 20,
             payload_len: data.len() as u32,
-            options: TcpOptions::default(),
-            payload: data.to_vec(),
+            raw_options: &[],
+            payload: data,
         };
         let start = self.events.len();
         self.tracker.on_segment(&seg, FrameNumber(self.frame), self.frame as f64 * 0.001, &mut self.events);

@@ -20,9 +20,10 @@ pub use options::TcpOptions;
 /// How many payload bytes a segment keeps for display; the rest is only counted.
 pub const PAYLOAD_PREVIEW: usize = 256;
 
-/// One TCP segment, decoded once and owned, so later stages never touch frame bytes.
+/// One TCP segment, decoded once. Its numbers are owned; its options and payload are
+/// borrowed from the frame, so that nothing is copied for segments nobody displays.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Segment {
+pub struct Segment<'a> {
     pub src: SocketAddr,
     pub dst: SocketAddr,
     pub seq: SeqNum,
@@ -33,12 +34,18 @@ pub struct Segment {
     pub header_len: u8,
     /// Payload length on the wire (from the IP header), even if the capture kept less.
     pub payload_len: u32,
-    pub options: TcpOptions,
+    /// The raw options area (see [`Segment::options`]).
+    pub raw_options: &'a [u8],
     /// The first [`PAYLOAD_PREVIEW`] payload bytes that the capture kept.
-    pub payload: Vec<u8>,
+    pub payload: &'a [u8],
 }
 
-impl Segment {
+impl Segment<'_> {
+    /// The options, decoded (only the tracker's SYN handling and `inspect` need them).
+    pub fn options(&self) -> TcpOptions {
+        TcpOptions::parse(self.raw_options)
+    }
+
     /// Sequence space the segment occupies: its payload plus one for SYN and for FIN.
     pub fn seq_len(&self) -> u32 {
         self.payload_len
@@ -49,8 +56,8 @@ impl Segment {
 
 /// What a frame turned out to hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decoded {
-    Tcp(Segment),
+pub enum Decoded<'a> {
+    Tcp(Segment<'a>),
     /// A frame that is fine but carries no TCP segment (ARP, UDP, ICMP, IP fragments…).
     NotTcp,
 }
@@ -67,7 +74,7 @@ pub enum DecodeError {
 }
 
 /// Decodes one frame. `Ok(Decoded::NotTcp)` for frames that simply are not TCP.
-pub fn decode(frame: &Frame<'_>) -> Result<Decoded, DecodeError> {
+pub fn decode<'a>(frame: &Frame<'a>) -> Result<Decoded<'a>, DecodeError> {
     let inner = link::strip(frame.link, frame.data)
         .map_err(|e| DecodeError::ShortLinkHeader { need: e.need, have: e.have })?;
     let packet = match inner {
@@ -82,7 +89,7 @@ pub fn decode(frame: &Frame<'_>) -> Result<Decoded, DecodeError> {
     segment_from(&packet)
 }
 
-fn segment_from(packet: &LaxSlicedPacket<'_>) -> Result<Decoded, DecodeError> {
+fn segment_from<'a>(packet: &LaxSlicedPacket<'a>) -> Result<Decoded<'a>, DecodeError> {
     let Some(net) = &packet.net else {
         // Not IP at all, unless the IP header itself was what stopped the parser.
         return match &packet.stop_err {
@@ -139,8 +146,9 @@ fn segment_from(packet: &LaxSlicedPacket<'_>) -> Result<Decoded, DecodeError> {
         window: tcp.window_size(),
         header_len: header_len as u8,
         payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
-        options: TcpOptions::parse(tcp.options()),
-        payload: kept[..kept.len().min(PAYLOAD_PREVIEW).min(payload_len)].to_vec(),
+        // The header slice lives as long as the frame; `options()` would not.
+        raw_options: tcp.header_slice().get(20..).unwrap_or_default(),
+        payload: &kept[..kept.len().min(PAYLOAD_PREVIEW).min(payload_len)],
     }))
 }
 
@@ -187,7 +195,7 @@ mod tests {
         assert_eq!(seg.dst.to_string(), "127.0.0.2:8080");
         assert_eq!(seg.seq, SeqNum(1000));
         assert!(seg.flags.syn() && !seg.flags.ack());
-        assert_eq!(seg.options.mss, Some(1460));
+        assert_eq!(seg.options().mss, Some(1460));
         assert_eq!(seg.seq_len(), 1);
     }
 

@@ -275,7 +275,7 @@ impl Conn {
             });
             if flags.syn() && s.isn.is_none() {
                 s.isn = Some(seg.seq);
-                s.window_scale = seg.options.window_scale;
+                s.window_scale = seg.options().window_scale;
             }
             if flags.fin() && s.fin.is_none() {
                 s.fin = Some(seg.seq.plus(seg.payload_len));
@@ -349,7 +349,7 @@ impl Conn {
             client_state: self.state(Role::Client),
             server_state: self.state(Role::Server),
             notes,
-            payload: seg.payload.clone(),
+            payload: seg.payload.to_vec(),
         }));
         for (side, from, to) in changes {
             out.push(Event::Transition(Transition { conn: self.id, frame, ts, side, from, to }));

@@ -1,0 +1,364 @@
+//! `make bench`: tcplab against tcpdump and tshark on the same large captures, in one run.
+//!
+//! Generates, once (cached under `target/bench/`), a real loopback capture of at least
+//! 1,000,000 packets over 100,000 short connections made by real sockets and captured
+//! through libpcap with tcplab's own live source, and a SYN flood of 1,000,000 SYNs from
+//! random addresses built with etherparse. Then times each tool at least three times on
+//! the same file, printing the minimum, the median, the ratio to tcplab and tcplab's
+//! peak memory, and checks the goals of the performance issue. Finally it measures a
+//! live `tcplab watch` under the fastest traffic the generator makes.
+//!
+//! Nothing here is a test: numbers depend on the machine. They are printed, not asserted.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+use tcplab::source::live::LiveCapture;
+
+const CONNECTIONS: u64 = 100_000;
+const MIN_PACKETS: u64 = 1_000_000;
+const FLOOD_SYNS: u32 = 1_000_000;
+const RUNS: usize = 3;
+const SERVERS: usize = 8;
+const CLIENT_THREADS: usize = 4;
+
+fn main() {
+    let bin = PathBuf::from(std::env::var("TCPLAB_BIN").unwrap_or_else(|_| "target/release/tcplab".into()));
+    assert!(bin.exists(), "build first: {} is missing (make build)", bin.display());
+    let dir = PathBuf::from("target/bench");
+    std::fs::create_dir_all(&dir).expect("create target/bench");
+    let machine = machine();
+    println!("machine: {machine}");
+
+    let real = dir.join("loopback-100k.pcap");
+    if !real.exists() || packets_in(&real) < MIN_PACKETS {
+        generate_real(&real);
+    }
+    let flood = dir.join("synflood-1m.pcap");
+    if !flood.exists() {
+        generate_flood(&flood);
+    }
+
+    for (file, label) in [(&real, "real loopback capture"), (&flood, "SYN flood")] {
+        let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "\n== {label}: {} ({} packets, {:.1} MiB)",
+            file.display(),
+            packets_in(file),
+            size as f64 / 1048576.0
+        );
+        compare(&bin, file, label == "SYN flood");
+    }
+    live(&bin);
+}
+
+/// One command's timings.
+struct Timing {
+    name: String,
+    secs: Vec<f64>,
+    peak_rss_kib: u64,
+    stdout_tail: String,
+}
+
+impl Timing {
+    fn min(&self) -> f64 {
+        self.secs.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+    fn median(&self) -> f64 {
+        let mut s = self.secs.clone();
+        s.sort_by(|a, b| a.total_cmp(b));
+        s[s.len() / 2]
+    }
+}
+
+/// Runs `program args` `RUNS` times with stdout to a sink, timing each run and keeping
+/// the peak resident memory the kernel reports for the child (wait4's ru_maxrss).
+fn time(name: &str, program: &Path, args: &[&str], keep_tail: bool) -> Option<Timing> {
+    let mut secs = Vec::new();
+    let mut peak = 0;
+    let mut tail = String::new();
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let mut child = match Command::new(program)
+            .args(args)
+            .stdout(if keep_tail { Stdio::piped() } else { Stdio::null() })
+            .stderr(Stdio::null())
+            .spawn()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                println!("  {name}: not run ({}: {e})", program.display());
+                return None;
+            }
+        };
+        if keep_tail {
+            let mut out = String::new();
+            child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+            tail = out.lines().rev().take(2).collect::<Vec<_>>().join("\n");
+        }
+        let pid = child.id() as libc::pid_t;
+        let mut status = 0;
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: waiting for our own child, with valid out-pointers.
+        unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        secs.push(start.elapsed().as_secs_f64());
+        peak = peak.max(usage.ru_maxrss as u64);
+    }
+    Some(Timing { name: name.into(), secs, peak_rss_kib: peak, stdout_tail: tail })
+}
+
+fn compare(bin: &Path, file: &Path, flood: bool) {
+    let f = file.to_str().unwrap();
+    let which = |tool: &str| -> Option<PathBuf> {
+        std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(tool)).find(|p| p.exists())
+    };
+    let mut rows: Vec<Timing> = Vec::new();
+    rows.extend(time("tcplab replay --summary", bin, &["replay", "--summary", "--color", "never", f], true));
+    rows.extend(time("tcplab replay (timeline)", bin, &["replay", "--color", "never", f], false));
+    rows.extend(time("tcplab replay --format jsonl", bin, &["replay", "--format", "jsonl", f], false));
+    match which("tcpdump") {
+        Some(tcpdump) => rows.extend(time("tcpdump -nn -r", &tcpdump, &["-nn", "-r", f], false)),
+        None => println!("  tcpdump not installed (apt-get install tcpdump)"),
+    }
+    match which("tshark") {
+        Some(tshark) => rows.extend(time(
+            "tshark -n -q -z conv,tcp",
+            &tshark,
+            &["-n", "-q", "-r", f, "-z", "conv,tcp"],
+            false,
+        )),
+        None => println!("  tshark not installed (apt-get install tshark)"),
+    }
+    rows.extend(time("cat (the floor)", Path::new("/bin/cat"), &[f], false));
+
+    let summary = rows[0].min();
+    let timeline = rows[1].min();
+    println!(
+        "  {:<30} {:>9} {:>9} {:>14} {:>14} {:>10}",
+        "command", "min s", "median s", "÷ --summary", "÷ timeline", "peak RSS"
+    );
+    for r in &rows {
+        println!(
+            "  {:<30} {:>9.3} {:>9.3} {:>13.1}× {:>13.1}× {:>7.1} MiB",
+            r.name,
+            r.min(),
+            r.median(),
+            r.min() / summary,
+            r.min() / timeline,
+            r.peak_rss_kib as f64 / 1024.0
+        );
+    }
+    if flood {
+        println!("  tcplab says: {}", rows[0].stdout_tail.replace('\n', " | "));
+    }
+    let find = |name: &str| rows.iter().find(|r| r.name.starts_with(name)).map(Timing::min);
+    let tcplab_peak =
+        rows.iter().filter(|r| r.name.starts_with("tcplab")).map(|r| r.peak_rss_kib).max().unwrap_or(0);
+    let mut goals = Vec::new();
+    if !flood {
+        if let Some(tshark) = find("tshark") {
+            goals.push(("--summary ≥ 50× faster than tshark conv,tcp", tshark / summary, 50.0));
+        }
+        if let Some(tcpdump) = find("tcpdump") {
+            goals.push(("--summary ≥ 10× faster than tcpdump -nn -r", tcpdump / summary, 10.0));
+            goals.push(("timeline ≥ 3× faster than tcpdump -nn -r", tcpdump / timeline, 3.0));
+        }
+        goals.push(("peak RSS ≤ 64 MiB", 64.0 * 1024.0 / tcplab_peak as f64, 1.0));
+    } else {
+        goals.push(("peak RSS ≤ 256 MiB on the flood", 256.0 * 1024.0 / tcplab_peak as f64, 1.0));
+    }
+    for (goal, ratio, need) in goals {
+        println!("  goal: {goal:<46} {} ({ratio:.1}×)", if ratio >= need { "met" } else { "NOT met" });
+    }
+}
+
+/// Real traffic: `SERVERS` listeners, `CLIENT_THREADS` clients; each connection sends a
+/// request, reads a reply and the server's FIN, then closes. Captured on lo.
+fn generate_real(path: &Path) {
+    println!("generating {} (real sockets on loopback, captured with libpcap) …", path.display());
+    let listeners: Vec<TcpListener> =
+        (0..SERVERS).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    let addrs: Vec<SocketAddr> = listeners.iter().map(|l| l.local_addr().unwrap()).collect();
+    let filter = addrs.iter().map(|a| format!("tcp port {}", a.port())).collect::<Vec<_>>().join(" or ");
+    let mut capture = LiveCapture::open("lo", Some(&filter)).expect("capture on lo (run as root)");
+    capture.save_to(path).unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    for listener in listeners {
+        thread::spawn(move || serve(listener));
+    }
+    let made = Arc::new(AtomicU64::new(0));
+    let clients: Vec<_> = (0..CLIENT_THREADS)
+        .map(|t| {
+            let (addrs, made) = (addrs.clone(), Arc::clone(&made));
+            thread::spawn(move || {
+                let share = CONNECTIONS / CLIENT_THREADS as u64;
+                for i in 0..share {
+                    let addr = addrs[(i as usize + t) % addrs.len()];
+                    if one_connection(addr, i).is_ok() {
+                        made.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    let watcher = {
+        let done = Arc::clone(&done);
+        thread::spawn(move || {
+            for c in clients {
+                c.join().unwrap();
+            }
+            // Let the last segments reach the ring.
+            thread::sleep(Duration::from_millis(500));
+            done.store(true, Ordering::Release);
+        })
+    };
+    let start = Instant::now();
+    capture.run(&done, |_| true).unwrap();
+    watcher.join().unwrap();
+    let stats = capture.stats();
+    println!(
+        "  {} connections, {} packets in {:.1} s ({:.0} packets/s), {} dropped by the kernel",
+        made.load(Ordering::Relaxed),
+        stats.captured,
+        start.elapsed().as_secs_f64(),
+        stats.captured as f64 / start.elapsed().as_secs_f64(),
+        stats.dropped_by_kernel
+    );
+}
+
+fn serve(listener: TcpListener) {
+    for stream in listener.incoming().flatten() {
+        let mut stream = stream;
+        let mut request = [0u8; 256];
+        if stream.read(&mut request).unwrap_or(0) > 0 {
+            let _ = stream.write_all(&[b'r'; 300]);
+        }
+        // The server closes first, as an HTTP/1.0 server does.
+        let _ = stream.shutdown(Shutdown::Write);
+        let _ = stream.read(&mut request);
+    }
+}
+
+fn one_connection(addr: SocketAddr, i: u64) -> std::io::Result<()> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.write_all(format!("GET /item/{i} HTTP/1.0\r\nHost: bench\r\n\r\n").as_bytes())?;
+    let mut sink = [0u8; 1024];
+    while stream.read(&mut sink)? > 0 {}
+    Ok(())
+}
+
+/// 1,000,000 SYNs from random IPv4 addresses and ports to 10.0.0.1:80, written as pcap
+/// (the addresses are only bytes in a file: nothing is sent).
+fn generate_flood(path: &Path) {
+    println!("generating {} (etherparse) …", path.display());
+    let dead = pcap::Capture::dead(pcap::Linktype::ETHERNET).unwrap();
+    let mut file = dead.savefile(path).unwrap();
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut bytes = Vec::with_capacity(64);
+    for i in 0..FLOOD_SYNS {
+        let r = next();
+        let src = [(r >> 24) as u8 | 1, (r >> 32) as u8, (r >> 40) as u8, (r >> 48) as u8];
+        let builder = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4(src, [10, 0, 0, 1], 64)
+            .tcp((r & 0xffff) as u16 | 1024, 80, (r >> 16) as u32, 64240)
+            .syn();
+        bytes.clear();
+        builder.write(&mut bytes, &[]).unwrap();
+        let header = pcap::PacketHeader {
+            ts: libc::timeval {
+                tv_sec: 1_700_000_000 + i64::from(i / 1_000_000),
+                tv_usec: i64::from(i % 1_000_000),
+            },
+            caplen: bytes.len() as u32,
+            len: bytes.len() as u32,
+        };
+        file.write(&pcap::Packet::new(&header, &bytes));
+    }
+    file.flush().unwrap();
+}
+
+/// `tcplab watch` on lo under 20,000 generated connections: does it keep up?
+fn live(bin: &Path) {
+    println!("\n== live: tcplab watch --summary on lo under generated traffic");
+    let listeners: Vec<TcpListener> =
+        (0..SERVERS).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    let addrs: Vec<SocketAddr> = listeners.iter().map(|l| l.local_addr().unwrap()).collect();
+    let filter = addrs.iter().map(|a| format!("port {}", a.port())).collect::<Vec<_>>().join(" or ");
+    for listener in listeners {
+        thread::spawn(move || serve(listener));
+    }
+    let mut watch = Command::new(bin)
+        .args(["watch", "-i", "lo", "--summary", "-f", &filter])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tcplab watch");
+    let mut stderr = std::io::BufReader::new(watch.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("listening on") {
+        line.clear();
+        if std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() == 0 {
+            println!("  watch did not start");
+            return;
+        }
+    }
+    let start = Instant::now();
+    let clients: Vec<_> = (0..CLIENT_THREADS)
+        .map(|t| {
+            let addrs = addrs.clone();
+            thread::spawn(move || {
+                for i in 0..5_000u64 {
+                    let _ = one_connection(addrs[(i as usize + t) % addrs.len()], i);
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    thread::sleep(Duration::from_millis(500));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(watch.id() as libc::pid_t, libc::SIGINT) };
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    watch.wait().unwrap();
+    let stats = rest.lines().find(|l| l.contains("packets captured")).unwrap_or("no statistics printed");
+    let captured: f64 = stats.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0.0);
+    println!("  20000 connections in {secs:.1} s: {:.0} packets/s offered", captured / secs);
+    println!("  {}", stats.trim_start_matches("tcplab: "));
+}
+
+fn packets_in(path: &Path) -> u64 {
+    let Ok(mut cap) = pcap::Capture::from_file(path) else { return 0 };
+    let mut n = 0;
+    while cap.next_packet().is_ok() {
+        n += 1;
+    }
+    n
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    let cores = thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("{cpu}, {cores} cores, Linux {}", kernel.trim())
+}
