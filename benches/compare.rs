@@ -20,7 +20,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 use tcplab::source::live::LiveCapture;
 
-const CONNECTIONS: u64 = 100_000;
+const CONNECTIONS: u64 = 110_000;
 const MIN_PACKETS: u64 = 1_000_000;
 const FLOOD_SYNS: u32 = 1_000_000;
 const RUNS: usize = 3;
@@ -76,18 +76,31 @@ impl Timing {
     }
 }
 
-/// Runs `program args` `RUNS` times with stdout to a sink, timing each run and keeping
-/// the peak resident memory the kernel reports for the child (wait4's ru_maxrss).
+/// Runs `program args` `RUNS` times with stdout to a sink, timing each run, and keeps
+/// the peak resident memory GNU time reports for it. (The kernel's ru_maxrss of a
+/// child spawned from this process would count this process's own pages, shared until
+/// exec; `/usr/bin/time` is small, so its child's figure is the program's own.)
 fn time(name: &str, program: &Path, args: &[&str], keep_tail: bool) -> Option<Timing> {
     let mut secs = Vec::new();
     let mut peak = 0;
     let mut tail = String::new();
+    let gnu_time = Path::new("/usr/bin/time");
+    if !gnu_time.exists() {
+        println!("  (install GNU time, apt-get install time, for memory figures)");
+    }
     for _ in 0..RUNS {
         let start = Instant::now();
-        let mut child = match Command::new(program)
+        let mut command = if gnu_time.exists() {
+            let mut c = Command::new(gnu_time);
+            c.args(["-f", "maxrss %M"]).arg(program);
+            c
+        } else {
+            Command::new(program)
+        };
+        let mut child = match command
             .args(args)
             .stdout(if keep_tail { Stdio::piped() } else { Stdio::null() })
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
         {
             Ok(c) => c,
@@ -101,13 +114,13 @@ fn time(name: &str, program: &Path, args: &[&str], keep_tail: bool) -> Option<Ti
             child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
             tail = out.lines().rev().take(2).collect::<Vec<_>>().join("\n");
         }
-        let pid = child.id() as libc::pid_t;
-        let mut status = 0;
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: waiting for our own child, with valid out-pointers.
-        unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        let mut err = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        child.wait().unwrap();
         secs.push(start.elapsed().as_secs_f64());
-        peak = peak.max(usage.ru_maxrss as u64);
+        let kib =
+            err.lines().rev().find_map(|l| l.strip_prefix("maxrss ")).and_then(|n| n.trim().parse().ok());
+        peak = peak.max(kib.unwrap_or(0));
     }
     Some(Timing { name: name.into(), secs, peak_rss_kib: peak, stdout_tail: tail })
 }
@@ -310,6 +323,8 @@ fn live(bin: &Path) {
         line.clear();
         if std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() == 0 {
             println!("  watch did not start");
+            let _ = watch.kill();
+            let _ = watch.wait();
             return;
         }
     }
