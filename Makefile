@@ -49,6 +49,7 @@ install-setcap: install
 
 # Speed and memory against tcpdump and tshark on the same files (docs/performance.md).
 bench: build
+	@command -v /usr/bin/time >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null)
 	$(CARGO) bench --bench compare
 
 clean:

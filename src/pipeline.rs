@@ -38,6 +38,7 @@ pub struct Pipeline<'r> {
 
 impl<'r> Pipeline<'r> {
     pub fn new(renderer: &'r mut dyn Renderer, config: TrackConfig, filter: SegmentFilter) -> Pipeline<'r> {
+        let config = TrackConfig { detail: config.detail && renderer.wants_segments(), ..config };
         Pipeline {
             tracker: Tracker::new(config),
             renderer,

@@ -386,5 +386,19 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
              SYN-SENT). As in the document's Figure 2, a change that answers a segment is shown on the \
              answer: an end that receives a SYN is still LISTEN until its SYN-ACK goes out."
             .into(),
+        Msg::NoteShort { note, until } => match note {
+            Note::ClientGuessed => "client guessed (no SYN seen)".into(),
+            Note::Retransmission => "retransmission".into(),
+            Note::ConnectionRefused => "connection refused".into(),
+            Note::OldDuplicateSyn => "an old duplicate SYN, reset".into(),
+            Note::PortsReused => "ports reused: a new connection".into(),
+            Note::MergedClose => "ACK and FIN merged".into(),
+            Note::HalfCloseData => "half-close: data sent in CLOSE-WAIT".into(),
+            Note::TimeWait(role) => {
+                format!("{} in TIME-WAIT (not on the wire) until t={until:.6}", side(role))
+            }
+            Note::SimultaneousClose => "simultaneous close".into(),
+            Note::SimultaneousOpen => "simultaneous open".into(),
+        },
     }
 }

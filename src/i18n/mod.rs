@@ -242,6 +242,11 @@ pub enum Msg<'a> {
         end: usize,
     },
     OptionsMalformed,
+    /// A note told in full earlier in the capture, now in a few words.
+    NoteShort {
+        note: Note,
+        until: f64,
+    },
     /// A TIME-WAIT seen live ran out at capture time `ts`.
     TimeWaitExpired {
         side: Role,
@@ -440,6 +445,9 @@ mod tests {
             Note::SimultaneousClose,
             Note::SimultaneousOpen,
         ];
+        for note in notes {
+            msgs.push(Msg::NoteShort { note, until: 61.0 });
+        }
         for note in notes {
             msgs.push(Msg::NoteExplain { note, port: 8080, rule: TimeWaitRule::Rfc, until: 1.0 });
         }

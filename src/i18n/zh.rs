@@ -291,5 +291,17 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::QuizIntro => "测验：每个报文出现之前，说出它之后两端各自的状态（例如 SYN-SENT）。\
              与原文的图 2 一致，需要回应的状态变化显示在回应报文上：收到 SYN 的一端在发出 SYN-ACK 之前仍是 LISTEN。"
             .into(),
+        Msg::NoteShort { note, until } => match note {
+            Note::ClientGuessed => "客户端为推测（未看到 SYN）".into(),
+            Note::Retransmission => "重传".into(),
+            Note::ConnectionRefused => "连接被拒绝".into(),
+            Note::OldDuplicateSyn => "旧的重复 SYN，已被复位".into(),
+            Note::PortsReused => "端口复用：新的连接".into(),
+            Note::MergedClose => "ACK 与 FIN 合并".into(),
+            Note::HalfCloseData => "半关闭：CLOSE-WAIT 中发送的数据".into(),
+            Note::TimeWait(role) => format!("{}进入 TIME-WAIT（不在线路上），直到 t={until:.6}", side(role)),
+            Note::SimultaneousClose => "同时关闭".into(),
+            Note::SimultaneousOpen => "同时打开".into(),
+        },
     }
 }

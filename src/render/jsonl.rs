@@ -14,8 +14,10 @@ struct SegmentLine<'a> {
     conn: u32,
     frame: u64,
     ts: f64,
-    src: String,
-    dst: String,
+    #[serde(serialize_with = "display")]
+    src: std::net::SocketAddr,
+    #[serde(serialize_with = "display")]
+    dst: std::net::SocketAddr,
     dir: &'static str,
     flags: Vec<&'static str>,
     seq: u32,
@@ -25,7 +27,8 @@ struct SegmentLine<'a> {
     len: u32,
     win: u16,
     label: &'a str,
-    step: String,
+    #[serde(serialize_with = "display")]
+    step: crate::track::Step,
     client_state: &'static str,
     server_state: &'static str,
     notes: Vec<&'static str>,
@@ -106,17 +109,26 @@ fn secs(t: f64) -> f64 {
 
 pub struct JsonLines<W: Write> {
     out: W,
+    /// One line is built here, then written whole: many small writes cost more.
+    line: Vec<u8>,
 }
 
 impl<W: Write> JsonLines<W> {
     pub fn new(out: W) -> JsonLines<W> {
-        JsonLines { out }
+        JsonLines { out, line: Vec::with_capacity(512) }
     }
 
     fn line(&mut self, value: &impl Serialize) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, value)?;
-        self.out.write_all(b"\n")
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, value)?;
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
     }
+}
+
+/// Serializes any `Display` value as a JSON string without an intermediate `String`.
+fn display<T: std::fmt::Display, S: serde::Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
 }
 
 fn segment_line(ev: &SegmentEvent) -> SegmentLine<'_> {
@@ -125,8 +137,8 @@ fn segment_line(ev: &SegmentEvent) -> SegmentLine<'_> {
         conn: ev.conn.0,
         frame: ev.frame.0,
         ts: secs(ev.ts),
-        src: ev.src.to_string(),
-        dst: ev.dst.to_string(),
+        src: ev.src,
+        dst: ev.dst,
         dir: ev.dir.name(),
         flags: ev.flags.names().collect(),
         seq: ev.seq,
@@ -136,7 +148,7 @@ fn segment_line(ev: &SegmentEvent) -> SegmentLine<'_> {
         len: ev.len,
         win: ev.win,
         label: &ev.label,
-        step: ev.step.to_string(),
+        step: ev.step,
         client_state: ev.client_state.name(),
         server_state: ev.server_state.name(),
         notes: ev.notes.iter().map(|n| n.name()).collect(),

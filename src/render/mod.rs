@@ -38,6 +38,10 @@ pub trait Renderer {
     fn event(&mut self, event: &Event) -> io::Result<()>;
     /// Everything so far should reach the reader now (live capture).
     fn flush(&mut self) -> io::Result<()>;
+    /// Whether this renderer shows segments and transitions, or only summaries.
+    fn wants_segments(&self) -> bool {
+        true
+    }
     /// The capture ended; `stats` says what it held.
     fn end(&mut self, name: &str, stats: &CaptureStats) -> io::Result<()>;
 }
@@ -58,9 +62,19 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 
 /// [`wrap`] with every line indented by `indent`.
 pub fn wrap_indented(text: &str, width: usize, indent: &str) -> Vec<String> {
+    // First-fit wrapping and, without Chinese, splitting at spaces only: much cheaper
+    // than the defaults, and a timeline may wrap a great many notes.
+    let cjk = |c: char| ('\u{2e80}'..='\u{9fff}').contains(&c) || ('\u{ff00}'..='\u{ffef}').contains(&c);
+    let separator = if !text.chars().any(cjk) {
+        textwrap::WordSeparator::AsciiSpace
+    } else {
+        textwrap::WordSeparator::UnicodeBreakProperties
+    };
     let options = textwrap::Options::new(width)
         .initial_indent(indent)
         .subsequent_indent(indent)
+        .word_separator(separator)
+        .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit)
         .word_splitter(textwrap::WordSplitter::NoHyphenation)
         .break_words(false);
     textwrap::wrap(text, options).into_iter().map(|line| line.into_owned()).collect()
@@ -94,6 +108,9 @@ impl<R: Renderer + ?Sized> Renderer for Box<R> {
     fn end(&mut self, name: &str, stats: &CaptureStats) -> io::Result<()> {
         (**self).end(name, stats)
     }
+    fn wants_segments(&self) -> bool {
+        (**self).wants_segments()
+    }
 }
 
 /// Sends every event to two renderers (the ladder, then the summary after it).
@@ -115,5 +132,8 @@ impl<A: Renderer, B: Renderer> Renderer for Both<A, B> {
     fn end(&mut self, name: &str, stats: &CaptureStats) -> io::Result<()> {
         self.0.end(name, stats)?;
         self.1.end(name, stats)
+    }
+    fn wants_segments(&self) -> bool {
+        self.0.wants_segments() || self.1.wants_segments()
     }
 }

@@ -132,6 +132,11 @@ impl<R: Renderer, I: BufRead, P: Write> Renderer for Paced<R, I, P> {
         self.inner.flush()
     }
 
+    fn wants_segments(&self) -> bool {
+        // Pacing happens segment by segment.
+        true
+    }
+
     fn end(&mut self, name: &str, stats: &CaptureStats) -> io::Result<()> {
         self.inner.end(name, stats)?;
         if self.pacing.quiz && self.asked > 0 {

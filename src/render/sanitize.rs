@@ -11,6 +11,10 @@ fn is_invisible_format(c: char) -> bool {
 /// Escapes everything but printable text: `\n`, `\r`, `\t`, `\e`, `\xNN` for other
 /// control and invalid bytes, `\u{…}` for bidi and zero-width characters, and `\"`, `\\`.
 pub fn sanitize(bytes: &[u8]) -> String {
+    // The common case, plain printable ASCII, needs no escaping at all.
+    if bytes.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {

@@ -7,7 +7,8 @@ use super::{CaptureStats, Renderer, TextStyle};
 use crate::i18n::Msg;
 use crate::track::{ConnId, Event, Note, Role, SegmentEvent, Step, TcpState, Transition};
 use colored::{ColoredString, Colorize};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 /// Column where the explanations under a segment line start.
@@ -20,22 +21,34 @@ const WIDTH: usize = 80;
 pub struct Timeline<W: Write> {
     out: W,
     style: TextStyle,
+    /// Whether to colour: decided once, so that nothing is painted for a pipe.
+    color: bool,
     /// Connections whose header has been printed.
     announced: HashSet<ConnId>,
-    /// Connections whose data/ack explanation has been printed once.
-    explained_data: HashSet<(ConnId, bool)>,
+    /// Steps (and who took them) already explained in this capture: each is told once.
+    explained: HashSet<(Step, Role)>,
+    /// Notes already told in full in this capture; later ones are said in a few words.
+    noted: HashSet<&'static str>,
+    /// Step names in the chosen language, looked up once.
+    step_names: HashMap<Step, String>,
     /// Lines under the last segment line, held until its transitions have arrived.
     pending: Pending,
     summaries_started: bool,
 }
+
+/// Spaces before the explanations under a segment line.
+const PAD: &str = "                  ";
 
 impl<W: Write> Timeline<W> {
     pub fn new(out: W, style: TextStyle) -> Timeline<W> {
         Timeline {
             out,
             style,
+            color: colored::control::SHOULD_COLORIZE.should_colorize(),
             announced: HashSet::new(),
-            explained_data: HashSet::new(),
+            explained: HashSet::new(),
+            noted: HashSet::new(),
+            step_names: HashMap::new(),
             pending: Pending::default(),
             summaries_started: false,
         }
@@ -46,19 +59,31 @@ impl<W: Write> Timeline<W> {
     }
 
     fn flush_pending(&mut self) -> io::Result<()> {
-        let pending = std::mem::take(&mut self.pending);
-        for line in pending.head.iter().chain(&pending.transitions).chain(&pending.body) {
-            writeln!(self.out, "{line}")?;
-        }
+        let p = &mut self.pending;
+        self.out.write_all(p.head.as_bytes())?;
+        self.out.write_all(p.transitions.as_bytes())?;
+        self.out.write_all(p.body.as_bytes())?;
+        p.head.clear();
+        p.transitions.clear();
+        p.body.clear();
         Ok(())
+    }
+
+    /// Appends `text` to `buf`, painted only when colour is on.
+    fn paint(color: bool, buf: &mut String, text: &str, paint: fn(&str) -> ColoredString) {
+        if color {
+            let _ = write!(buf, "{}", paint(text));
+        } else {
+            buf.push_str(text);
+        }
     }
 
     /// Queues `text` under the segment line, wrapped and indented.
     fn explain(&mut self, text: &str, paint: fn(&str) -> ColoredString) {
-        let indent = " ".repeat(INDENT);
-        for line in super::wrap_indented(text, WIDTH, &indent) {
-            let (pad, body) = line.split_at(INDENT.min(line.len()));
-            self.pending.body.push(format!("{pad}{}", paint(body)));
+        for line in super::wrap(text, WIDTH - INDENT) {
+            self.pending.body.push_str(PAD);
+            Self::paint(self.color, &mut self.pending.body, &line, paint);
+            self.pending.body.push('\n');
         }
     }
 
@@ -74,34 +99,39 @@ impl<W: Write> Timeline<W> {
             writeln!(self.out, "\n{}", header.bold())?;
             writeln!(self.out, "{}", self.say(&Msg::ColumnHeader).dimmed())?;
         }
-        writeln!(
-            self.out,
-            "{:>5} {:>10.6}  {} {} {}",
-            ev.frame.0,
-            ev.ts,
-            paint_state(ev.client_state, 12),
-            arrow(ev),
-            paint_state(ev.server_state, 0),
-        )?;
+        let color = self.color;
+        let head = &mut self.pending.head;
+        let _ = write!(head, "{:>5} {:>10.6}  ", ev.frame.0, ev.ts);
+        paint_state(color, head, ev.client_state, 12);
+        head.push(' ');
+        arrow(color, head, ev);
+        head.push(' ');
+        paint_state(color, head, ev.server_state, 0);
+        head.push('\n');
 
-        let conn_tag = if self.announced.len() > 1 { format!("[{}] ", ev.conn.0) } else { String::new() };
-        let step_name = self.say(&Msg::StepName(ev.step));
-        self.pending.head.push(format!(
-            "{}{conn_tag}{} · {}",
-            " ".repeat(INDENT),
-            paint_step(ev.step, &step_name),
-            ev.label.bold()
-        ));
+        head.push_str(PAD);
+        if self.announced.len() > 1 {
+            let _ = write!(head, "[{}] ", ev.conn.0);
+        }
+        let lang = self.style.lang;
+        let step_name = self.step_names.entry(ev.step).or_insert_with(|| lang.text(&Msg::StepName(ev.step)));
+        Self::paint(color, head, step_name, step_paint(ev.step));
+        head.push_str(" · ");
+        Self::paint(color, head, &ev.label, |s| s.bold());
+        head.push('\n');
         if !ev.payload.is_empty() {
             let text = sanitize(&ev.payload);
-            let line = self.say(&Msg::Payload { text: &text, shown: ev.payload.len(), total: ev.len });
-            self.pending.head.push(format!("{}{}", " ".repeat(INDENT), line.cyan()));
+            let line = lang.text(&Msg::Payload { text: &text, shown: ev.payload.len(), total: ev.len });
+            head.push_str(PAD);
+            Self::paint(color, head, &line, |s| s.cyan());
+            head.push('\n');
         }
-        let routine = matches!(ev.step, Step::Data | Step::Ack);
         // A refused or stale SYN is explained by its note; the generic RST text would mislead.
         let told_by_note =
             ev.notes.iter().any(|n| matches!(n, Note::ConnectionRefused | Note::OldDuplicateSyn));
-        if !told_by_note && (!routine || self.explained_data.insert((ev.conn, ev.step == Step::Data))) {
+        // Each step is explained the first time it happens in a capture; a long capture
+        // would otherwise repeat the same paragraphs for every connection.
+        if !told_by_note && self.explained.insert((ev.step, ev.dir.sender())) {
             let text = self.say(&Msg::StepExplain { step: ev.step, sender: ev.dir.sender(), len: ev.len });
             self.explain(&text, |s| s.normal());
         }
@@ -114,12 +144,12 @@ impl<W: Write> Timeline<W> {
             if matches!(note, Note::SimultaneousClose | Note::SimultaneousOpen | Note::MergedClose) {
                 continue;
             }
-            let text = self.say(&Msg::NoteExplain {
-                note,
-                port: server_port,
-                rule: self.style.time_wait,
-                until: super::time_wait_end(ev.ts, self.style.time_wait.secs()),
-            });
+            let until = super::time_wait_end(ev.ts, self.style.time_wait.secs());
+            let text = if self.noted.insert(note.name()) {
+                self.say(&Msg::NoteExplain { note, port: server_port, rule: self.style.time_wait, until })
+            } else {
+                self.say(&Msg::NoteShort { note, until })
+            };
             let paint: fn(&str) -> ColoredString = match note {
                 Note::TimeWait(_) => |s| s.magenta(),
                 Note::Retransmission | Note::ConnectionRefused | Note::OldDuplicateSyn => |s| s.yellow(),
@@ -133,7 +163,9 @@ impl<W: Write> Timeline<W> {
     fn transition(&mut self, t: &Transition) {
         let line = self.say(&Msg::Transition { side: t.side, from: t.from, to: t.to });
         let standalone = self.pending.head.is_empty();
-        self.pending.transitions.push(format!("{}{}", " ".repeat(INDENT), line.bold()));
+        self.pending.transitions.push_str(PAD);
+        Self::paint(self.color, &mut self.pending.transitions, &line, |s| s.bold());
+        self.pending.transitions.push('\n');
         if standalone && t.from == TcpState::TimeWait {
             // Seen live: the 2MSL timer ran out long after the last segment.
             let text = self.say(&Msg::TimeWaitExpired { side: t.side, ts: t.ts });
@@ -143,19 +175,20 @@ impl<W: Write> Timeline<W> {
 }
 
 /// The lines under one segment line: its step (and payload), the state changes it
-/// caused, then the explanations.
+/// caused, then the explanations. Kept as text, reused from segment to segment.
 #[derive(Default)]
 struct Pending {
-    head: Vec<String>,
-    transitions: Vec<String>,
-    body: Vec<String>,
+    head: String,
+    transitions: String,
+    body: String,
 }
 
 impl<W: Write> Renderer for Timeline<W> {
     fn begin(&mut self, name: &str) -> io::Result<()> {
         // Each capture is told on its own: headers and explanations start again.
         self.announced.clear();
-        self.explained_data.clear();
+        self.explained.clear();
+        self.noted.clear();
         self.summaries_started = false;
         writeln!(self.out, "{}", self.say(&Msg::FileHeader { path: &sanitize(name.as_bytes()) }).bold())
     }
@@ -194,6 +227,10 @@ impl<W: Write> Renderer for Timeline<W> {
         self.out.flush()
     }
 
+    fn wants_segments(&self) -> bool {
+        self.style.timeline
+    }
+
     fn end(&mut self, name: &str, stats: &CaptureStats) -> io::Result<()> {
         self.flush_pending()?;
         write_stats(&mut self.out, &self.style, name, stats)?;
@@ -202,49 +239,66 @@ impl<W: Write> Renderer for Timeline<W> {
 }
 
 /// `─ [SYN] seq=0 ──────▶` or `◀────── [SYN,ACK] seq=0 ack=1 ─`, coloured by flags.
-fn arrow(ev: &SegmentEvent) -> String {
-    let mut content = format!("[{}] seq={}", ev.flags, ev.seq);
+fn arrow(color: bool, out: &mut String, ev: &SegmentEvent) {
+    let mut content = String::with_capacity(48);
+    let _ = write!(content, "[{}] seq={}", ev.flags, ev.seq);
     if let Some(ack) = ev.ack {
-        content += &format!(" ack={ack}");
+        let _ = write!(content, " ack={ack}");
     }
     if ev.len > 0 {
-        content += &format!(" len={}", ev.len);
+        let _ = write!(content, " len={}", ev.len);
     }
-    let fill = ARROW.saturating_sub(content.chars().count() + 4).max(1);
-    let text = match ev.dir.sender() {
-        Role::Client => format!("─ {content} {}▶", "─".repeat(fill)),
-        Role::Server => format!("◀{} {content} ─", "─".repeat(fill)),
-    };
+    let fill = ARROW.saturating_sub(content.len() + 4).max(1);
+    let mut text = String::with_capacity(ARROW * 3);
+    match ev.dir.sender() {
+        Role::Client => {
+            text.push_str("─ ");
+            text.push_str(&content);
+            text.push(' ');
+            (0..fill).for_each(|_| text.push('─'));
+            text.push('▶');
+        }
+        Role::Server => {
+            text.push('◀');
+            (0..fill).for_each(|_| text.push('─'));
+            text.push(' ');
+            text.push_str(&content);
+            text.push_str(" ─");
+        }
+    }
     let flags = ev.flags;
-    if flags.rst() {
-        text.red().to_string()
+    let paint: fn(&str) -> ColoredString = if flags.rst() {
+        |s| s.red()
     } else if flags.syn() {
-        text.green().to_string()
+        |s| s.green()
     } else if flags.fin() {
-        text.blue().to_string()
+        |s| s.blue()
     } else if ev.len > 0 {
-        text.cyan().to_string()
+        |s| s.cyan()
     } else {
-        text
-    }
+        |s| s.normal()
+    };
+    Timeline::<Vec<u8>>::paint(color, out, &text, paint);
 }
 
-fn paint_state(state: TcpState, width: usize) -> ColoredString {
-    let text = format!("{:<width$}", state.name());
-    match state {
-        TcpState::Established => text.green(),
-        TcpState::Closed => text.dimmed(),
-        TcpState::Listen | TcpState::SynSent | TcpState::SynReceived => text.yellow(),
-        TcpState::TimeWait => text.magenta(),
-        _ => text.blue(),
-    }
+fn paint_state(color: bool, out: &mut String, state: TcpState, width: usize) {
+    let text = state.name();
+    let paint: fn(&str) -> ColoredString = match state {
+        TcpState::Established => |s| s.green(),
+        TcpState::Closed => |s| s.dimmed(),
+        TcpState::Listen | TcpState::SynSent | TcpState::SynReceived => |s| s.yellow(),
+        TcpState::TimeWait => |s| s.magenta(),
+        _ => |s| s.blue(),
+    };
+    Timeline::<Vec<u8>>::paint(color, out, text, paint);
+    (text.len()..width).for_each(|_| out.push(' '));
 }
 
-fn paint_step(step: Step, name: &str) -> ColoredString {
+fn step_paint(step: Step) -> fn(&str) -> ColoredString {
     match step {
-        Step::Handshake(_) | Step::SimultaneousOpen => name.green().bold(),
-        Step::Teardown(_) | Step::TeardownMerged | Step::SimultaneousClose => name.blue().bold(),
-        Step::Reset => name.red().bold(),
-        Step::Data | Step::Ack => name.normal(),
+        Step::Handshake(_) | Step::SimultaneousOpen => |s| s.green().bold(),
+        Step::Teardown(_) | Step::TeardownMerged | Step::SimultaneousClose => |s| s.blue().bold(),
+        Step::Reset => |s| s.red().bold(),
+        Step::Data | Step::Ack => |s| s.normal(),
     }
 }

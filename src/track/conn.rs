@@ -92,11 +92,20 @@ pub struct TrackConfig {
     /// At most this many connections are followed at once. Beyond it the oldest
     /// half-open ones (a SYN nobody answered: a SYN flood) are summarised and freed.
     pub max_live: usize,
+    /// Report every segment and transition, with its step and label. Without it only
+    /// connection summaries come out, which is all `--summary` shows.
+    pub detail: bool,
 }
 
 impl Default for TrackConfig {
     fn default() -> Self {
-        TrackConfig { time_wait_secs: 60.0, linger_secs: 120.0, max_finished: 10_000, max_live: 200_000 }
+        TrackConfig {
+            time_wait_secs: 60.0,
+            linger_secs: 120.0,
+            max_finished: 10_000,
+            max_live: 200_000,
+            detail: true,
+        }
     }
 }
 
@@ -306,7 +315,10 @@ impl Conn {
             self.reset_by = Some(me);
         }
 
-        let (step, label) = self.step_and_label(seg, me, acks_peer_syn, acks_peer_fin, &mut notes);
+        // Steps and labels are for display only: a run that shows nothing but the
+        // summaries (`--summary`) skips them, and the per-segment events.
+        let shown =
+            cfg.detail.then(|| self.step_and_label(seg, me, acks_peer_syn, acks_peer_fin, &mut notes));
 
         // State changes: first the sender's (shown on its answer), then the receiver's.
         let mut changes: Vec<(Role, TcpState, TcpState)> = Vec::new();
@@ -326,6 +338,7 @@ impl Conn {
             }
         }
 
+        let Some((step, label)) = shown else { return };
         let relative_ack = flags.ack().then(|| {
             let base = self.side(peer).base.unwrap_or(SeqNum(0));
             seg.ack.since(base)
@@ -508,11 +521,15 @@ impl Conn {
             Role::Server => ("y", y, "x", x),
         };
         let plain = || {
-            let mut label = format!("{flags} seq={}", sym(own_name, own_base, seg.seq));
             if flags.ack() {
-                label += &format!(" ack={}", sym(peer_name, peer_base, seg.ack));
+                format!(
+                    "{flags} seq={} ack={}",
+                    sym(own_name, own_base, seg.seq),
+                    sym(peer_name, peer_base, seg.ack)
+                )
+            } else {
+                format!("{flags} seq={}", sym(own_name, own_base, seg.seq))
             }
-            label
         };
         if flags.rst() {
             // An end that never sent a SYN (a port nobody listens on) has no ISN to
@@ -675,11 +692,20 @@ impl Conn {
 }
 
 /// `name`, `name+3` or `name-2`: `value` written relative to the symbol `name` = `base`.
-fn sym(name: &str, base: SeqNum, value: SeqNum) -> String {
-    match value.since(base) as i32 {
-        0 => name.to_string(),
-        d if d > 0 => format!("{name}+{d}"),
-        d => format!("{name}{d}"),
+/// A value that formats itself, so that building a label allocates once.
+fn sym(name: &'static str, base: SeqNum, value: SeqNum) -> Sym {
+    Sym(name, value.since(base) as i32)
+}
+
+struct Sym(&'static str, i32);
+
+impl std::fmt::Display for Sym {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.1 {
+            0 => f.write_str(self.0),
+            d if d > 0 => write!(f, "{}+{d}", self.0),
+            d => write!(f, "{}{d}", self.0),
+        }
     }
 }
 

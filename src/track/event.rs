@@ -62,7 +62,7 @@ impl Direction {
 }
 
 /// Where a segment stands in the document's story (Figure 2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Step {
     /// Handshake n of 3.
     Handshake(u8),

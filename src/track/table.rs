@@ -29,7 +29,8 @@ impl FlowKey {
 pub struct Tracker {
     config: TrackConfig,
     by_flow: FxHashMap<FlowKey, ConnId>,
-    live: FxHashMap<ConnId, Conn>,
+    /// Boxed, so that growing the map moves pointers, not connections.
+    live: FxHashMap<ConnId, Box<Conn>>,
     next_id: u32,
     /// Finished connections, oldest first, with the capture time they finished.
     finished: VecDeque<(ConnId, f64)>,
@@ -57,7 +58,7 @@ impl Tracker {
             _ => {
                 let id = ConnId(self.next_id);
                 self.next_id += 1;
-                let conn = Conn::new(id, seg, frame, ts);
+                let conn = Box::new(Conn::new(id, seg, frame, ts));
                 self.by_flow.insert(key, id);
                 self.live.insert(id, conn);
                 if seg.flags.syn() && !seg.flags.ack() {
@@ -129,12 +130,12 @@ impl Tracker {
 
     /// A connection still followed (not yet summarised and freed).
     pub fn connection(&self, id: ConnId) -> Option<&Conn> {
-        self.live.get(&id)
+        self.live.get(&id).map(|c| &**c)
     }
 
     /// The connections still followed, in no particular order.
     pub fn connections(&self) -> impl Iterator<Item = &Conn> {
-        self.live.values()
+        self.live.values().map(|c| &**c)
     }
 
     /// How many connections were seen in all.
