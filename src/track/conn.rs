@@ -78,6 +78,13 @@ struct Wave {
     simultaneous: bool,
 }
 
+/// What a segment's acknowledgment number covers of the other end's SYN and FIN.
+#[derive(Debug, Clone, Copy)]
+struct Acks {
+    peer_syn: bool,
+    peer_fin: bool,
+}
+
 /// Settings that change what the tracker concludes.
 #[derive(Debug, Clone, Copy)]
 pub struct TrackConfig {
@@ -292,12 +299,14 @@ impl Conn {
             s.bytes += u64::from(seg.payload_len);
             s.segments += 1;
         }
-        let acks_peer_syn = flags.ack() && self.side(peer).isn.is_some_and(|isn| seg.ack.after(isn));
-        let acks_peer_fin = flags.ack() && self.side(peer).fin.is_some_and(|fin| seg.ack.after(fin));
-        if acks_peer_syn {
+        let acks = Acks {
+            peer_syn: flags.ack() && self.side(peer).isn.is_some_and(|isn| seg.ack.after(isn)),
+            peer_fin: flags.ack() && self.side(peer).fin.is_some_and(|fin| seg.ack.after(fin)),
+        };
+        if acks.peer_syn {
             self.side_mut(peer).syn_acked = true;
         }
-        if acks_peer_fin {
+        if acks.peer_fin {
             self.side_mut(peer).fin_acked = true;
         }
         if flags.syn() && flags.ack() {
@@ -317,12 +326,11 @@ impl Conn {
 
         // Steps and labels are for display only: a run that shows nothing but the
         // summaries (`--summary`) skips them, and the per-segment events.
-        let shown =
-            cfg.detail.then(|| self.step_and_label(seg, me, acks_peer_syn, acks_peer_fin, &mut notes));
+        let shown = cfg.detail.then(|| self.step_and_label(seg, me, acks, &mut notes));
 
         // State changes: first the sender's (shown on its answer), then the receiver's.
         let mut changes: Vec<(Role, TcpState, TcpState)> = Vec::new();
-        for to in self.sender_transitions(seg, me, acks_peer_syn, acks_peer_fin, &mut notes) {
+        for to in self.sender_transitions(seg, me, acks, &mut notes) {
             self.set_state(me, to, &mut changes);
         }
         for to in self.receiver_transitions(seg, peer) {
@@ -386,8 +394,7 @@ impl Conn {
         &mut self,
         seg: &Segment,
         me: Role,
-        acks_peer_syn: bool,
-        acks_peer_fin: bool,
+        acks: Acks,
         notes: &mut Vec<Note>,
     ) -> Vec<TcpState> {
         use TcpState::*;
@@ -434,7 +441,7 @@ impl Conn {
         if flags.ack() {
             match now {
                 // "rcv SYN,ACK / snd ACK".
-                SynSent if acks_peer_syn || self.side(me.peer()).isn.is_none() => now = Established,
+                SynSent if acks.peer_syn || self.side(me.peer()).isn.is_none() => now = Established,
                 // Simultaneous open completing on this end's ACK.
                 SynReceived if self.side(me).syn_acked => now = Established,
                 _ => {}
@@ -443,7 +450,7 @@ impl Conn {
                 path.push(now);
             }
         }
-        if acks_peer_fin {
+        if acks.peer_fin {
             // "rcv FIN / snd ACK" in its three forms.
             let next = match now {
                 Established => Some(CloseWait),
@@ -509,8 +516,7 @@ impl Conn {
         &mut self,
         seg: &Segment,
         me: Role,
-        acks_peer_syn: bool,
-        acks_peer_fin: bool,
+        acks: Acks,
         notes: &mut Vec<Note>,
     ) -> (Step, String) {
         let flags = seg.flags;
@@ -567,7 +573,7 @@ impl Conn {
         }
         // An ACK that completes the handshake.
         if me == Role::Client
-            && acks_peer_syn
+            && acks.peer_syn
             && !self.simultaneous_open
             && self.state(Role::Client) == crate::track::TcpState::SynSent
         {
@@ -580,7 +586,7 @@ impl Conn {
             return (Step::SimultaneousOpen, plain());
         }
         if let (Some(closer), Some(u)) = (self.wave.closer, self.wave.u) {
-            if me != closer && acks_peer_fin && !self.wave.second_seen && self.wave.w.is_none() {
+            if me != closer && acks.peer_fin && !self.wave.second_seen && self.wave.w.is_none() {
                 // Step 2: the passive closer acknowledges the FIN.
                 self.wave.second_seen = true;
                 self.wave.v = Some(seg.seq);
@@ -594,7 +600,7 @@ impl Conn {
             }
             if let Some(w) = self.wave.w
                 && me == closer
-                && acks_peer_fin
+                && acks.peer_fin
                 && !self.wave.fourth_seen
                 && !self.wave.simultaneous
             {
@@ -605,10 +611,10 @@ impl Conn {
                     format!("ACK seq={} ack={}", sym("u", u, seg.seq), sym("w", w, seg.ack)),
                 );
             }
-            if self.wave.simultaneous && acks_peer_fin && seg.payload_len == 0 {
+            if self.wave.simultaneous && acks.peer_fin && seg.payload_len == 0 {
                 return (Step::SimultaneousClose, plain());
             }
-            if me != closer && seg.payload_len > 0 && self.side(closer).fin.is_some() && acks_peer_fin {
+            if me != closer && seg.payload_len > 0 && self.side(closer).fin.is_some() && acks.peer_fin {
                 notes.push(Note::HalfCloseData);
             }
         }
