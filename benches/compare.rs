@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
-use tcplab::source::live::LiveCapture;
+use tcplab::source::live::{Keep, LiveCapture};
 
 const CONNECTIONS: u64 = 110_000;
 const MIN_PACKETS: u64 = 1_000_000;
@@ -35,16 +35,24 @@ fn main() {
     let machine = machine();
     println!("machine: {machine}");
 
+    // BENCH_PHASES=real,flood,live (the default) picks what to run.
+    let phases = std::env::var("BENCH_PHASES").unwrap_or_else(|_| "real,flood,live".into());
     let real = dir.join("loopback-100k.pcap");
-    if !real.exists() || packets_in(&real) < MIN_PACKETS {
-        generate_real(&real);
-    }
     let flood = dir.join("synflood-1m.pcap");
-    if !flood.exists() {
-        generate_flood(&flood);
+    let mut files = Vec::new();
+    if phases.contains("real") {
+        if !real.exists() || packets_in(&real) < MIN_PACKETS {
+            generate_real(&real);
+        }
+        files.push((&real, "real loopback capture"));
     }
-
-    for (file, label) in [(&real, "real loopback capture"), (&flood, "SYN flood")] {
+    if phases.contains("flood") {
+        if !flood.exists() {
+            generate_flood(&flood);
+        }
+        files.push((&flood, "SYN flood"));
+    }
+    for (file, label) in files {
         let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
         println!(
             "\n== {label}: {} ({} packets, {:.1} MiB)",
@@ -54,7 +62,9 @@ fn main() {
         );
         compare(&bin, file, label == "SYN flood");
     }
-    live(&bin);
+    if phases.contains("live") {
+        live(&bin);
+    }
 }
 
 /// One command's timings.
@@ -198,7 +208,8 @@ fn generate_real(path: &Path) {
         (0..SERVERS).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
     let addrs: Vec<SocketAddr> = listeners.iter().map(|l| l.local_addr().unwrap()).collect();
     let filter = addrs.iter().map(|a| format!("tcp port {}", a.port())).collect::<Vec<_>>().join(" or ");
-    let mut capture = LiveCapture::open("lo", Some(&filter)).expect("capture on lo (run as root)");
+    let mut capture =
+        LiveCapture::open("lo", Some(&filter), Keep::Whole).expect("capture on lo (run as root)");
     capture.save_to(path).unwrap();
     let done = Arc::new(AtomicBool::new(false));
     for listener in listeners {

@@ -6,7 +6,7 @@ use crate::i18n::{DeviceChoice, Msg};
 use crate::live::{self, Until};
 use crate::pipeline::{Pipeline, SegmentFilter};
 use crate::replay::{renderer, track_config};
-use crate::source::live::LiveCapture;
+use crate::source::live::{Keep, LiveCapture};
 use crate::source::{privilege, procnet};
 use std::io::Write;
 
@@ -40,7 +40,9 @@ pub fn kernel_filter(args: &WatchArgs) -> String {
 pub fn run(args: &WatchArgs, out: impl Write, err: &mut impl Write) -> Result<()> {
     let lang = args.view.lang();
     let (device, why) = choose_device(args);
-    let mut capture = LiveCapture::open(&device, Some(&kernel_filter(args)))?;
+    // A saved capture keeps whole packets; a view needs only their headers.
+    let keep = if args.write.is_some() { Keep::Whole } else { Keep::Headers };
+    let mut capture = LiveCapture::open(&device, Some(&kernel_filter(args)), keep)?;
     // The capture is open: root is no longer needed (files below belong to the user).
     privilege::drop_to_sudo_user()?;
     if let Some(path) = &args.write {

@@ -8,7 +8,7 @@ use crate::i18n::{DeviceChoice, Lang, Msg};
 use crate::live::{self, Until};
 use crate::pipeline::{Pipeline, SegmentFilter};
 use crate::render::Renderer;
-use crate::source::live::LiveCapture;
+use crate::source::live::{Keep, LiveCapture};
 use crate::source::privilege;
 use crate::track::TrackConfig;
 pub use scenario::Scenario;
@@ -35,8 +35,8 @@ pub struct LabRun<'a> {
 
 /// Opens a capture on loopback, moving into a private network namespace first when
 /// this process may not capture. Must run before any thread is started.
-pub fn open_loopback(err: &mut impl Write, lang: Lang) -> Result<LiveCapture> {
-    match LiveCapture::open("lo", None) {
+pub fn open_loopback(err: &mut impl Write, lang: Lang, keep: Keep) -> Result<LiveCapture> {
+    match LiveCapture::open("lo", None, keep) {
         Err(Error::NotPermitted { .. }) if !privilege::is_root() => {
             privilege::enter_private_network().map_err(|e| {
                 Error::Capture(format!(
@@ -46,7 +46,7 @@ pub fn open_loopback(err: &mut impl Write, lang: Lang) -> Result<LiveCapture> {
                 ))
             })?;
             writeln!(err, "tcplab: {}", lang.text(&Msg::PrivateNetwork))?;
-            LiveCapture::open("lo", None)
+            LiveCapture::open("lo", None, keep)
         }
         other => other,
     }
@@ -54,7 +54,8 @@ pub fn open_loopback(err: &mut impl Write, lang: Lang) -> Result<LiveCapture> {
 
 /// Plays `run.scenario` on loopback and renders what was captured.
 pub fn run(run: &LabRun<'_>, renderer: &mut dyn Renderer, err: &mut impl Write) -> Result<u64> {
-    let mut capture = open_loopback(err, run.lang)?;
+    let keep = if run.write.is_some() { Keep::Whole } else { Keep::Headers };
+    let mut capture = open_loopback(err, run.lang, keep)?;
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr: SocketAddr = listener.local_addr()?;
     // The refused scenario needs a port that nobody listens on: this one, now freed.

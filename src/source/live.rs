@@ -17,10 +17,28 @@ use std::time::{Duration, Instant};
 /// How often a blocked read comes back to look at the stop flag and timers.
 pub const TICK: Duration = Duration::from_millis(100);
 
-/// Bytes kept per packet: the largest IP packet (65,535 bytes, which is also the
-/// loopback MTU) plus any link header. In immediate mode libpcap gives every packet a
-/// ring slot of this size, so a larger snap length only shrinks the ring.
-const SNAPLEN: i32 = 65_535 + 64;
+/// How much of each packet to keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Whole packets: the largest IP packet (65,535 bytes, also the loopback MTU) plus
+    /// a link header. Needed when the capture is saved with `-w`.
+    Whole,
+    /// Headers and the first bytes of payload, all the views show. In immediate mode
+    /// libpcap gives every packet a ring slot of the snap length, so keeping less
+    /// makes room for sixty times more packets in the same ring: bursts are not lost.
+    Headers,
+}
+
+impl Keep {
+    fn snaplen(self) -> i32 {
+        match self {
+            Keep::Whole => 65_535 + 64,
+            // Link (≤ 24) + IPv6 with extension headers (a few hundred at most) + TCP
+            // (≤ 60) + the 256-byte payload preview.
+            Keep::Headers => 1024,
+        }
+    }
+}
 
 /// The kernel ring: about a thousand slots, enough for any burst a lesson makes.
 const RING_BYTES: i32 = 64 << 20;
@@ -57,11 +75,11 @@ pub struct LiveCapture {
 impl LiveCapture {
     /// Opens `device` for capture with an optional BPF filter. When this returns, the
     /// kernel is already capturing: anything sent afterwards will be seen.
-    pub fn open(device: &str, bpf: Option<&str>) -> Result<LiveCapture> {
+    pub fn open(device: &str, bpf: Option<&str>, keep: Keep) -> Result<LiveCapture> {
         let inactive = Capture::from_device(device)
             .map_err(|e| Error::Capture(format!("cannot use device {device}: {e}")))?
             .immediate_mode(true)
-            .snaplen(SNAPLEN)
+            .snaplen(keep.snaplen())
             .buffer_size(RING_BYTES)
             .timeout(TICK.as_millis() as i32)
             .precision(Precision::Nano);
