@@ -4,12 +4,12 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot open {}: {reason}", path.display())]
+    #[error("cannot open {}: {reason}", shown(path))]
     Open { path: PathBuf, reason: String },
 
     #[error(
         "{}: link type {link} ({name}) is not supported; tcplab reads {}",
-        path.display(),
+        shown(path),
         crate::decode::link::SUPPORTED
     )]
     UnsupportedLink { path: PathBuf, link: i32, name: String },
@@ -37,3 +37,8 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A path as it may be printed: a file name can hold escape sequences too.
+pub fn shown(path: &std::path::Path) -> String {
+    crate::render::sanitize::sanitize(path.as_os_str().as_encoded_bytes())
+}

@@ -63,9 +63,15 @@ pub fn run(args: &InspectArgs, mut out: impl Write, color: bool) -> Result<()> {
     let Some((event, anatomy, bytes, wire_len, window_shift)) = found else {
         return Err(Error::NotFound(match args.frame {
             Some(n) => {
-                format!("{}: frame {n} is not a TCP segment (or the file is shorter)", args.file.display())
+                format!(
+                    "{}: frame {n} is not a TCP segment (or the file is shorter)",
+                    crate::error::shown(&args.file)
+                )
             }
-            None => format!("{}: no SYN in this capture; pick a segment with --frame N", args.file.display()),
+            None => format!(
+                "{}: no SYN in this capture; pick a segment with --frame N",
+                crate::error::shown(&args.file)
+            ),
         }));
     };
     let view = Inspection { event: &event, anatomy: &anatomy, bytes: &bytes, wire_len, window_shift };

@@ -75,7 +75,12 @@ impl<'r> Pipeline<'r> {
                 self.drain()?;
             }
             Ok(_) => self.stats.other += 1,
-            Err(e) => self.stats.undecodable.push((frame.number.0, e.to_string())),
+            Err(e) => {
+                self.stats.undecodable_total += 1;
+                if self.stats.undecodable.len() < crate::render::KEPT_UNDECODABLE {
+                    self.stats.undecodable.push((frame.number.0, e.to_string()));
+                }
+            }
         }
         Ok(())
     }

@@ -75,7 +75,7 @@ pub fn run(args: &WatchArgs, out: impl Write, err: &mut impl Write) -> Result<()
         })
     )?;
     if let Some(path) = &args.write {
-        let path = path.display().to_string();
+        let path = crate::error::shown(path);
         writeln!(err, "tcplab: {}", lang.text(&Msg::Saved { path: &path, packets: stats.captured }))?;
     }
     session?;

@@ -86,10 +86,10 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Result<Decoded<'a>, DecodeError> {
         }
         link::Inner::Other => return Ok(Decoded::NotTcp),
     };
-    segment_from(&packet)
+    segment_from(&packet, frame)
 }
 
-fn segment_from<'a>(packet: &LaxSlicedPacket<'a>) -> Result<Decoded<'a>, DecodeError> {
+fn segment_from<'a>(packet: &LaxSlicedPacket<'a>, frame: &Frame<'a>) -> Result<Decoded<'a>, DecodeError> {
     let Some(net) = &packet.net else {
         // Not IP at all, unless the IP header itself was what stopped the parser.
         return match &packet.stop_err {
@@ -135,7 +135,11 @@ fn segment_from<'a>(packet: &LaxSlicedPacket<'a>) -> Result<Decoded<'a>, DecodeE
         }
     };
     let header_len = tcp.header_len();
-    let payload_len = claimed_ip_payload.saturating_sub(header_len);
+    // The IP header may claim more than the packet had on the wire (the record's
+    // original length): only what was on the wire is payload, as tshark counts it.
+    let payload_at = offset_of(frame.data, tcp.header_slice()) + header_len;
+    let on_wire = (frame.wire_len as usize).saturating_sub(payload_at);
+    let payload_len = claimed_ip_payload.saturating_sub(header_len).min(on_wire);
     let kept = tcp.payload();
     Ok(Decoded::Tcp(Segment {
         src: SocketAddr::new(src_ip, tcp.source_port()),

@@ -100,7 +100,7 @@ pub fn run(run: &LabRun<'_>, renderer: &mut dyn Renderer, err: &mut impl Write) 
     pipeline.finish(&name, None)?;
     let stats = capture.stats();
     if let Some(path) = run.write {
-        let path = path.display().to_string();
+        let path = crate::error::shown(path);
         writeln!(err, "tcplab: {}", run.lang.text(&Msg::Saved { path: &path, packets: stats.captured }))?;
     }
     played.map_err(|e| Error::Capture(format!("the {} scenario failed: {e}", run.scenario.name())))?;

@@ -92,7 +92,9 @@ struct CaptureLine<'a> {
     filtered_frames: u64,
     connections: u64,
     evicted_half_open: u64,
+    /// The first frames that could not be decoded, with why (at most 1000).
     undecodable: Vec<UndecodableFrame<'a>>,
+    undecodable_total: u64,
     truncated: Option<&'a str>,
 }
 
@@ -234,6 +236,7 @@ impl<W: Write> Renderer for JsonLines<W> {
                 .iter()
                 .map(|(frame, reason)| UndecodableFrame { frame: *frame, reason })
                 .collect(),
+            undecodable_total: stats.undecodable_total,
             truncated: stats.truncated.as_deref(),
         })?;
         self.out.flush()

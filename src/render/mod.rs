@@ -14,6 +14,9 @@ use crate::i18n::{Lang, TimeWaitRule};
 use crate::track::Event;
 use std::io;
 
+/// How many undecodable frames are kept with their reason.
+pub const KEPT_UNDECODABLE: usize = 1000;
+
 /// What reading one capture amounted to, for its closing lines.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CaptureStats {
@@ -25,8 +28,11 @@ pub struct CaptureStats {
     /// Unanswered SYNs forgotten because the connection table was full.
     pub evicted_half_open: u64,
     pub connections: u64,
-    /// Frame number and reason of every frame that could not be decoded.
+    /// Frame number and reason of the first [`KEPT_UNDECODABLE`] frames that could not
+    /// be decoded; the rest are only counted, so a hostile file cannot grow memory.
     pub undecodable: Vec<(u64, String)>,
+    /// How many frames could not be decoded in all.
+    pub undecodable_total: u64,
     /// libpcap's words when the input ended early.
     pub truncated: Option<String>,
 }

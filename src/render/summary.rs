@@ -59,15 +59,15 @@ pub fn write_stats(
             other: stats.other,
             filtered: stats.filtered,
             evicted: stats.evicted_half_open,
-            undecodable: stats.undecodable.len() as u64,
+            undecodable: stats.undecodable_total,
             connections: stats.connections,
         })
     )?;
     for (frame, reason) in stats.undecodable.iter().take(LISTED_UNDECODABLE) {
         writeln!(out, "  {}", say(&Msg::Undecodable { frame: *frame, reason }).yellow())?;
     }
-    if stats.undecodable.len() > LISTED_UNDECODABLE {
-        let count = (stats.undecodable.len() - LISTED_UNDECODABLE) as u64;
+    if stats.undecodable_total > LISTED_UNDECODABLE as u64 {
+        let count = stats.undecodable_total - LISTED_UNDECODABLE as u64;
         writeln!(out, "  {}", say(&Msg::MoreUndecodable { count }).yellow())?;
     }
     // A cut-short capture is reported by the caller on stderr, where it is seen
