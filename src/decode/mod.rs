@@ -207,7 +207,9 @@ mod tests {
     fn snaplen_cut_payload_keeps_the_claimed_length() {
         let bytes = ethernet_syn(&[b'a'; 100]);
         let cut = &bytes[..bytes.len() - 90];
-        let Ok(Decoded::Tcp(seg)) = decode(&frame(link::ETHERNET, cut)) else { panic!() };
+        // The record says how long the packet was on the wire; the capture kept less.
+        let cut_frame = Frame { wire_len: bytes.len() as u32, ..frame(link::ETHERNET, cut) };
+        let Ok(Decoded::Tcp(seg)) = decode(&cut_frame) else { panic!() };
         assert_eq!(seg.payload_len, 100);
         assert_eq!(seg.payload.len(), 10);
     }
