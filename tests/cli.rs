@@ -269,3 +269,38 @@ fn a_filter_keeps_the_file_s_clock() {
     };
     assert_eq!(ts_of_frame_10(&[]), ts_of_frame_10(&["-f", "tcp[tcpflags] & tcp-fin != 0"]));
 }
+
+/// On a real terminal the timeline is coloured, unless NO_COLOR says otherwise
+/// (no-color.org) or `--color never` is given.
+#[test]
+fn colour_on_a_terminal_unless_no_color() {
+    let script = r#"
+import os, pty, sys
+def run(env_no_color, extra):
+    pid, fd = pty.fork()
+    if pid == 0:
+        env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+        if env_no_color:
+            env["NO_COLOR"] = "1"
+        os.execve(sys.argv[1], [sys.argv[1], "replay", "--lang", "en", sys.argv[2]] + extra, env)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.waitpid(pid, 0)
+    return b"\x1b[" in out
+assert run(False, []), "no colour on a terminal"
+assert not run(True, []), "colour despite NO_COLOR"
+assert not run(False, ["--color", "never"]), "colour despite --color never"
+"#;
+    let status = std::process::Command::new("python3")
+        .args(["-c", script, env!("CARGO_BIN_EXE_tcplab"), &capture("refused")])
+        .status()
+        .unwrap();
+    assert!(status.success(), "python pty driver: {status}");
+}
