@@ -5,8 +5,8 @@
 
 use assert_cmd::Command;
 
-const CAPTURES: [&str; 7] =
-    ["handshake", "server-closes", "four-way", "merged-close", "half-close", "refused", "abort"];
+const CAPTURES: [&str; 8] =
+    ["handshake", "server-closes", "four-way", "merged-close", "half-close", "refused", "abort", "stale-syn"];
 
 /// Runs `tcplab COMMAND ARGS… --color never captures/CAPTURE.pcap` with no locale in
 /// the environment, and returns stdout with the checkout's path made relative.
@@ -43,7 +43,7 @@ fn timelines_in_english() {
 
 #[test]
 fn timelines_in_chinese() {
-    for capture in ["handshake", "server-closes", "merged-close", "refused"] {
+    for capture in ["handshake", "server-closes", "merged-close", "refused", "stale-syn"] {
         insta::assert_snapshot!(format!("{capture}.zh.txt"), replay(capture, &["--lang", "zh"]));
     }
 }
@@ -77,7 +77,9 @@ fn every_json_line_is_an_object_with_a_type() {
 
 #[test]
 fn ladders() {
-    for capture in ["handshake", "server-closes", "merged-close", "half-close", "refused", "abort"] {
+    for capture in
+        ["handshake", "server-closes", "merged-close", "half-close", "refused", "abort", "stale-syn"]
+    {
         insta::assert_snapshot!(
             format!("{capture}.ladder.txt"),
             replay(capture, &["--ladder", "--lang", "en"])

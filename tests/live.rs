@@ -558,6 +558,17 @@ fn lab_scenarios_reach_their_textbook_end_states() {
         "refused: no segment noted connection_refused: {segments:#?}"
     );
 
+    // stale-syn: an old duplicate SYN, reset by the client's kernel, then a normal connection.
+    let events = json_text(&tcplab_ok(&["lab", "stale-syn", "--format", "jsonl", "--color", "never"]));
+    let conns = of_type(&events, "connection");
+    assert_eq!(conns.len(), 2, "the stale SYN and the real connection");
+    assert_eq!(str_of(conns[0], "server_final"), "LISTEN", "{}", conns[0]);
+    assert_eq!(str_of(conns[1], "conn_state"), "SF", "{}", conns[1]);
+    assert!(
+        of_type(&events, "segment").iter().any(|s| lists(s, "notes", "old_duplicate_syn")),
+        "no old_duplicate_syn note"
+    );
+
     let (segments, conn) = lab("abort");
     assert!(segments.iter().any(|s| lists(s, "flags", "RST")), "abort: no RST: {segments:#?}");
     assert_eq!(conn["conn_state"], "RSTO", "abort: {conn}");

@@ -258,6 +258,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             crate::lab::Scenario::Refused => {
                 "connect to a port nobody listens on: the SYN is answered by RST"
             }
+            crate::lab::Scenario::StaleSyn => "an old duplicate SYN reaches the server and is reset, then the real connection opens: why three handshakes",
             crate::lab::Scenario::Abort => {
                 "close with SO_LINGER 0: RST instead of the wave, and no TIME-WAIT"
             }

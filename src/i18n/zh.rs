@@ -203,6 +203,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             crate::lab::Scenario::MergedClose => "被动关闭方立即关闭：ACK 和 FIN 合在一个报文里（三个报文）",
             crate::lab::Scenario::HalfClose => "客户端不再发送；服务器在 CLOSE-WAIT 中继续发送，然后关闭",
             crate::lab::Scenario::Refused => "连接一个没有进程监听的端口：SYN 被 RST 回应",
+            crate::lab::Scenario::StaleSyn => "一个已失效的旧 SYN 到达服务器并被复位，随后真正的连接才建立：这就是需要三次握手的原因",
             crate::lab::Scenario::Abort => "用 SO_LINGER 0 关闭：用 RST 代替挥手，没有 TIME-WAIT",
         }
         .into(),

@@ -23,10 +23,13 @@ pub enum Scenario {
     Refused,
     /// Close with SO_LINGER 0: RST instead of the wave, no TIME-WAIT
     Abort,
+    /// An old duplicate SYN (crafted with pnet) reaches the server; the client resets the
+    /// SYN-ACK, the server forgets it; then the real connection opens: why three handshakes
+    StaleSyn,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Handshake,
         Scenario::ServerCloses,
         Scenario::FourWay,
@@ -34,6 +37,7 @@ impl Scenario {
         Scenario::HalfClose,
         Scenario::Refused,
         Scenario::Abort,
+        Scenario::StaleSyn,
     ];
 
     /// The name on the command line.
@@ -46,6 +50,7 @@ impl Scenario {
             Scenario::HalfClose => "half-close",
             Scenario::Refused => "refused",
             Scenario::Abort => "abort",
+            Scenario::StaleSyn => "stale-syn",
         }
     }
 
@@ -90,6 +95,11 @@ fn play_client(scenario: Scenario, addr: SocketAddr, close_delay: Duration) -> i
             Ok(_) => Err(io::Error::other(format!("{addr} unexpectedly accepted the connection"))),
         };
     }
+    if scenario == Scenario::StaleSyn {
+        send_stale_syn(addr)?;
+        // The old SYN is long gone when the client really connects.
+        thread::sleep(Duration::from_millis(200));
+    }
     let mut stream = TcpStream::connect(addr)?;
     match scenario {
         Scenario::ServerCloses => {
@@ -117,6 +127,35 @@ fn play_client(scenario: Scenario, addr: SocketAddr, close_delay: Duration) -> i
             drain(&mut stream)
         }
     }
+}
+
+/// Sends a SYN that no socket sent: from a loopback port nobody uses, with an
+/// arbitrary sequence number, as an old duplicate from an earlier connection would
+/// arrive. The server answers it with SYN-ACK; the kernel, which has no connection on
+/// that port, answers the SYN-ACK with RST.
+fn send_stale_syn(server: SocketAddr) -> io::Result<()> {
+    use pnet_packet::ip::IpNextHeaderProtocols;
+    use pnet_packet::tcp::{MutableTcpPacket, TcpFlags};
+    use pnet_transport::{TransportChannelType, TransportProtocol, transport_channel};
+    let std::net::IpAddr::V4(ip) = server.ip() else {
+        return Err(io::Error::other("the stale-SYN scenario runs over IPv4"));
+    };
+    // A port that was free a moment ago, and so has no socket now.
+    let from_port = TcpListener::bind((ip, 0))?.local_addr()?.port();
+    let mut bytes = [0u8; 20];
+    let mut syn = MutableTcpPacket::new(&mut bytes).ok_or_else(|| io::Error::other("TCP header buffer"))?;
+    syn.set_source(from_port);
+    syn.set_destination(server.port());
+    syn.set_sequence(0x0BAD_5EED);
+    syn.set_data_offset(5);
+    syn.set_flags(TcpFlags::SYN);
+    syn.set_window(64240);
+    let checksum = pnet_packet::tcp::ipv4_checksum(&syn.to_immutable(), &ip, &ip);
+    syn.set_checksum(checksum);
+    let channel = TransportChannelType::Layer4(TransportProtocol::Ipv4(IpNextHeaderProtocols::Tcp));
+    let (mut tx, _rx) = transport_channel(64, channel)?;
+    tx.send_to(syn, server.ip())?;
+    Ok(())
 }
 
 /// Sends `line` and waits for its echo.

@@ -152,9 +152,10 @@ impl<W: Write> Ladder<W> {
 }
 
 impl<W: Write> Renderer for Ladder<W> {
-    fn begin(&mut self, name: &str) -> io::Result<()> {
+    fn begin(&mut self, _name: &str) -> io::Result<()> {
+        // The file's heading comes from the summary view drawn with the ladder.
         self.current = None;
-        writeln!(self.out, "{}", self.say(&Msg::FileHeader { path: &sanitize(name.as_bytes()) }).bold())
+        Ok(())
     }
 
     fn event(&mut self, event: &Event) -> io::Result<()> {
