@@ -2,11 +2,10 @@
 //! through the kernel, until a signal stops it or the traffic it waits for is over.
 
 use crate::error::Result;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{EnteredTimeWait, Pipeline};
 use crate::source::live::LiveCapture;
 use crate::source::{Timestamp, procnet};
-use crate::track::{ConnId, KernelCheck, Role};
-use std::net::SocketAddr;
+use crate::track::KernelCheck;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -27,8 +26,7 @@ const EXPIRY_POLL: Duration = Duration::from_millis(500);
 
 /// One end seen entering TIME-WAIT, followed until the kernel lets it go.
 struct Followed {
-    conn: ConnId,
-    side: Role,
+    entry: EnteredTimeWait,
     since: Instant,
     confirmed: bool,
 }
@@ -68,8 +66,8 @@ pub fn run(
                 }
             };
         }
-        for (conn, side) in pipeline.take_time_waits() {
-            followed.push(Followed { conn, side, since: Instant::now(), confirmed: false });
+        for entry in pipeline.take_time_waits() {
+            followed.push(Followed { entry, since: Instant::now(), confirmed: false });
         }
         if let Err(e) = follow_time_waits(pipeline, &mut followed, &mut last_poll) {
             failure = Some(e);
@@ -93,8 +91,8 @@ pub fn run(
         return Err(e.into());
     }
     // Whatever TIME-WAIT was seen last still deserves the kernel's word.
-    for (conn, side) in pipeline.take_time_waits() {
-        followed.push(Followed { conn, side, since: Instant::now(), confirmed: false });
+    for entry in pipeline.take_time_waits() {
+        followed.push(Followed { entry, since: Instant::now(), confirmed: false });
     }
     for f in followed.iter_mut().filter(|f| !f.confirmed) {
         confirm(pipeline, f, true)?;
@@ -117,9 +115,9 @@ fn follow_time_waits(
     *last_poll = Instant::now();
     let mut still = Vec::new();
     for f in followed.drain(..) {
-        let (local, remote) = endpoints(pipeline, f.conn, f.side);
+        let EnteredTimeWait { local, remote, .. } = f.entry;
         if f.confirmed && procnet::time_wait(local, remote).is_none() {
-            pipeline.expire_time_wait(f.conn, f.side, now())?;
+            pipeline.expire_time_wait(f.entry.conn, f.entry.side, now())?;
             pipeline.flush()?;
         } else if !f.confirmed || f.since.elapsed() < Duration::from_secs(600) {
             still.push(f);
@@ -132,7 +130,7 @@ fn follow_time_waits(
 /// Asks the kernel about one TIME-WAIT. A socket not (yet) listed is reported only
 /// when `give_up`, so that a moment's delay in the kernel is not reported as absence.
 fn confirm(pipeline: &mut Pipeline<'_>, f: &mut Followed, give_up: bool) -> std::io::Result<()> {
-    let (local, remote) = endpoints(pipeline, f.conn, f.side);
+    let EnteredTimeWait { conn, side, local, remote } = f.entry;
     let entry = procnet::time_wait(local, remote);
     if entry.is_none() && !give_up {
         return Ok(());
@@ -143,14 +141,6 @@ fn confirm(pipeline: &mut Pipeline<'_>, f: &mut Followed, give_up: bool) -> std:
         f.since = Instant::now() - Duration::from_secs(601);
     }
     let time_left = entry.and_then(|e| e.timer_left).map(|d| d.as_secs_f64());
-    pipeline.kernel_check(KernelCheck { conn: f.conn, side: f.side, local, remote, time_left })?;
+    pipeline.kernel_check(KernelCheck { conn, side, local, remote, time_left })?;
     pipeline.flush()
-}
-
-fn endpoints(pipeline: &Pipeline<'_>, conn: ConnId, side: Role) -> (SocketAddr, SocketAddr) {
-    match pipeline.tracker().connection(conn) {
-        Some(c) => (c.endpoint(side), c.endpoint(side.peer())),
-        // Already summarised and freed: nothing on this machine to ask about.
-        None => (SocketAddr::from(([0, 0, 0, 0], 0)), SocketAddr::from(([0, 0, 0, 0], 0))),
-    }
 }

@@ -8,7 +8,7 @@ use crate::render::{CaptureStats, Renderer};
 use crate::source::{Frame, Timestamp};
 use crate::track::{Event, TrackConfig, Tracker};
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// Which segments to show, beyond a BPF filter (these also see through VLAN tags and
 /// every link type, which a BPF `port` expression does not).
@@ -26,6 +26,16 @@ impl SegmentFilter {
     }
 }
 
+/// One end that entered TIME-WAIT, with the sockets it joins (its own first): enough
+/// to ask the kernel about it even after the connection is summarised and freed.
+#[derive(Debug, Clone, Copy)]
+pub struct EnteredTimeWait {
+    pub conn: crate::track::ConnId,
+    pub side: crate::track::Role,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+}
+
 pub struct Pipeline<'r> {
     tracker: Tracker,
     renderer: &'r mut dyn Renderer,
@@ -33,7 +43,9 @@ pub struct Pipeline<'r> {
     stats: CaptureStats,
     epoch: Option<Timestamp>,
     events: Vec<Event>,
-    entered_time_wait: Vec<(crate::track::ConnId, crate::track::Role)>,
+    entered_time_wait: Vec<EnteredTimeWait>,
+    /// Client and server of the last segment drained: a transition follows its segment.
+    last_endpoints: Option<(SocketAddr, SocketAddr)>,
 }
 
 impl<'r> Pipeline<'r> {
@@ -47,6 +59,7 @@ impl<'r> Pipeline<'r> {
             epoch: None,
             events: Vec::new(),
             entered_time_wait: Vec::new(),
+            last_endpoints: None,
         }
     }
 
@@ -87,10 +100,24 @@ impl<'r> Pipeline<'r> {
 
     fn drain(&mut self) -> io::Result<()> {
         for event in self.events.drain(..) {
-            if let Event::Transition(t) = &event
-                && t.to == crate::track::TcpState::TimeWait
-            {
-                self.entered_time_wait.push((t.conn, t.side));
+            match &event {
+                Event::Segment(ev) => self.last_endpoints = Some(ev.endpoints()),
+                Event::Transition(t) if t.to == crate::track::TcpState::TimeWait => {
+                    if let Some((client, server)) = self.last_endpoints {
+                        let (local, remote) = if t.side == crate::track::Role::Client {
+                            (client, server)
+                        } else {
+                            (server, client)
+                        };
+                        self.entered_time_wait.push(EnteredTimeWait {
+                            conn: t.conn,
+                            side: t.side,
+                            local,
+                            remote,
+                        });
+                    }
+                }
+                _ => {}
             }
             self.renderer.event(&event)?;
         }
@@ -98,7 +125,7 @@ impl<'r> Pipeline<'r> {
     }
 
     /// The ends that entered TIME-WAIT since the last call.
-    pub fn take_time_waits(&mut self) -> Vec<(crate::track::ConnId, crate::track::Role)> {
+    pub fn take_time_waits(&mut self) -> Vec<EnteredTimeWait> {
         std::mem::take(&mut self.entered_time_wait)
     }
 

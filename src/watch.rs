@@ -49,7 +49,7 @@ pub fn run(args: &WatchArgs, out: impl Write, err: &mut impl Write) -> Result<()
         capture.save_to(path)?;
     }
     let stop = live::stop_on_signals()?;
-    let link = pcap::Linktype(capture.link().0).get_name().unwrap_or_default();
+    let link = capture.link_name();
     writeln!(err, "tcplab: {}", lang.text(&Msg::Listening { device: &device, link: &link, why }))?;
     writeln!(err, "tcplab: {}", lang.text(&Msg::StopHint))?;
     err.flush()?;

@@ -71,7 +71,7 @@ pub fn run(run: &LabRun<'_>, renderer: &mut dyn Renderer, err: &mut impl Write) 
         run.lang.text(&Msg::LabIntro { scenario: run.scenario.name(), about: &about })
     };
     writeln!(err, "tcplab: {intro}")?;
-    let link = pcap::Linktype(capture.link().0).get_name().unwrap_or_default();
+    let link = capture.link_name();
     writeln!(
         err,
         "tcplab: {}",

@@ -60,19 +60,14 @@ impl<W: Write> Ladder<W> {
     }
 
     fn header(&mut self, ev: &SegmentEvent, transitions: &[Transition]) -> io::Result<()> {
-        let (client, server) = match ev.dir.sender() {
-            Role::Client => (ev.src, ev.dst),
-            Role::Server => (ev.dst, ev.src),
-        };
+        let (client, server) = ev.endpoints();
         let head = self.say(&Msg::ConnHeader { conn: ev.conn.0, client, server, guessed: false });
         writeln!(self.out, "\n{}", head.bold())?;
-        let before =
-            |role: Role, now: TcpState| transitions.iter().find(|t| t.side == role).map_or(now, |t| t.from);
         let c = self.say(&Msg::Side(Role::Client));
         let s = self.say(&Msg::Side(Role::Server));
         // Each name stands over its own lane.
         writeln!(self.out, "{}{}{s}", pad_left(&c, STATE + 2), " ".repeat(LANE))?;
-        let (c0, s0) = (before(Role::Client, ev.client_state), before(Role::Server, ev.server_state));
+        let (c0, s0) = ev.states_before(transitions);
         self.row(&paint(c0), "", &paint(s0), [false, false])
     }
 
@@ -87,13 +82,7 @@ impl<W: Write> Ladder<W> {
         let right = if changed(Role::Server) { paint(ev.server_state) } else { String::new() };
         let held = [ev.client_state == TcpState::TimeWait, ev.server_state == TcpState::TimeWait];
         let routine = matches!(ev.step, Step::Data | Step::Ack);
-        let mut real = format!("#{} seq={}", ev.frame.0, ev.seq);
-        if let Some(ack) = ev.ack {
-            real += &format!(" ack={ack}");
-        }
-        if ev.len > 0 {
-            real += &format!(" len={}", ev.len);
-        }
+        let real = format!("#{} {}", ev.frame.0, ev.numbers());
         if routine {
             // Data and plain ACKs stay on one dotted line, with their real numbers.
             let mut text = format!("{} {real}", ev.flags);

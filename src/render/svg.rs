@@ -81,11 +81,9 @@ impl SvgLadder {
         let lanes_top = y - 12;
         // Initial states, as the figure writes them at the top of each lane.
         if let Some((first, transitions)) = d.rows.first() {
-            let before = |role: Role, now: TcpState| {
-                transitions.iter().find(|t| t.side == role).map_or(now, |t| t.from)
-            };
-            state(out, Role::Client, before(Role::Client, first.client_state), y);
-            state(out, Role::Server, before(Role::Server, first.server_state), y);
+            let (client, server) = first.states_before(transitions);
+            state(out, Role::Client, client, y);
+            state(out, Role::Server, server, y);
         }
         y += 26;
         let mut time_wait: Option<(Role, u32, f64)> = None;
@@ -112,13 +110,7 @@ impl SvgLadder {
                 r#"<line x1="{x1}" y1="{ay1}" x2="{x2}" y2="{ay2}" stroke="{color}" stroke-width="2.5"{dash} marker-end="url(#head)"/>"#
             );
             let mid = (LEFT_LANE + RIGHT_LANE) / 2;
-            let mut real = format!("#{} [{}] seq={}", ev.frame.0, ev.flags, ev.seq);
-            if let Some(ack) = ev.ack {
-                real += &format!(" ack={ack}");
-            }
-            if ev.len > 0 {
-                real += &format!(" len={}", ev.len);
-            }
+            let real = format!("#{} [{}] {}", ev.frame.0, ev.flags, ev.numbers());
             if routine {
                 let _ = writeln!(
                     out,
@@ -231,10 +223,7 @@ impl Renderer for SvgLadder {
                 let index = match self.drawings.iter().position(|d| d.conn == ev.conn) {
                     Some(i) => i,
                     None => {
-                        let (client, server) = match ev.dir.sender() {
-                            Role::Client => (ev.src, ev.dst),
-                            Role::Server => (ev.dst, ev.src),
-                        };
+                        let (client, server) = ev.endpoints();
                         self.drawings.push(Drawing { conn: ev.conn, client, server, rows: Vec::new() });
                         self.drawings.len() - 1
                     }

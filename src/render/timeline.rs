@@ -69,20 +69,11 @@ impl<W: Write> Timeline<W> {
         Ok(())
     }
 
-    /// Appends `text` to `buf`, painted only when colour is on.
-    fn paint(color: bool, buf: &mut String, text: &str, paint: fn(&str) -> ColoredString) {
-        if color {
-            let _ = write!(buf, "{}", paint(text));
-        } else {
-            buf.push_str(text);
-        }
-    }
-
     /// Queues `text` under the segment line, wrapped and indented.
     fn explain(&mut self, text: &str, paint: fn(&str) -> ColoredString) {
         for line in super::wrap(text, WIDTH - INDENT) {
             self.pending.body.push_str(PAD);
-            Self::paint(self.color, &mut self.pending.body, &line, paint);
+            paint_into(self.color, &mut self.pending.body, &line, paint);
             self.pending.body.push('\n');
         }
     }
@@ -90,10 +81,7 @@ impl<W: Write> Timeline<W> {
     fn segment(&mut self, ev: &SegmentEvent) -> io::Result<()> {
         self.flush_pending()?;
         if self.announced.insert(ev.conn) {
-            let (client, server) = match ev.dir.sender() {
-                Role::Client => (ev.src, ev.dst),
-                Role::Server => (ev.dst, ev.src),
-            };
+            let (client, server) = ev.endpoints();
             let guessed = ev.notes.contains(&Note::ClientGuessed);
             let header = self.say(&Msg::ConnHeader { conn: ev.conn.0, client, server, guessed });
             writeln!(self.out, "\n{}", header.bold())?;
@@ -115,15 +103,15 @@ impl<W: Write> Timeline<W> {
         }
         let lang = self.style.lang;
         let step_name = self.step_names.entry(ev.step).or_insert_with(|| lang.text(&Msg::StepName(ev.step)));
-        Self::paint(color, head, step_name, step_paint(ev.step));
+        paint_into(color, head, step_name, step_paint(ev.step));
         head.push_str(" · ");
-        Self::paint(color, head, &ev.label, |s| s.bold());
+        paint_into(color, head, &ev.label, |s| s.bold());
         head.push('\n');
         if !ev.payload.is_empty() {
             let text = sanitize(&ev.payload);
             let line = lang.text(&Msg::Payload { text: &text, shown: ev.payload.len(), total: ev.len });
             head.push_str(PAD);
-            Self::paint(color, head, &line, |s| s.cyan());
+            paint_into(color, head, &line, |s| s.cyan());
             head.push('\n');
         }
         // A refused or stale SYN is explained by its note; the generic RST text would mislead.
@@ -164,7 +152,7 @@ impl<W: Write> Timeline<W> {
         let line = self.say(&Msg::Transition { side: t.side, from: t.from, to: t.to });
         let standalone = self.pending.head.is_empty();
         self.pending.transitions.push_str(PAD);
-        Self::paint(self.color, &mut self.pending.transitions, &line, |s| s.bold());
+        paint_into(self.color, &mut self.pending.transitions, &line, |s| s.bold());
         self.pending.transitions.push('\n');
         if standalone && t.from == TcpState::TimeWait {
             // Seen live: the 2MSL timer ran out long after the last segment.
@@ -238,16 +226,19 @@ impl<W: Write> Renderer for Timeline<W> {
     }
 }
 
+/// Appends `text` to `buf`, painted only when colour is on.
+fn paint_into(color: bool, buf: &mut String, text: &str, style: fn(&str) -> ColoredString) {
+    if color {
+        let _ = write!(buf, "{}", style(text));
+    } else {
+        buf.push_str(text);
+    }
+}
+
 /// `─ [SYN] seq=0 ──────▶` or `◀────── [SYN,ACK] seq=0 ack=1 ─`, coloured by flags.
 fn arrow(color: bool, out: &mut String, ev: &SegmentEvent) {
     let mut content = String::with_capacity(48);
-    let _ = write!(content, "[{}] seq={}", ev.flags, ev.seq);
-    if let Some(ack) = ev.ack {
-        let _ = write!(content, " ack={ack}");
-    }
-    if ev.len > 0 {
-        let _ = write!(content, " len={}", ev.len);
-    }
+    let _ = write!(content, "[{}] {}", ev.flags, ev.numbers());
     let fill = ARROW.saturating_sub(content.len() + 4).max(1);
     let mut text = String::with_capacity(ARROW * 3);
     match ev.dir.sender() {
@@ -278,7 +269,7 @@ fn arrow(color: bool, out: &mut String, ev: &SegmentEvent) {
     } else {
         |s| s.normal()
     };
-    Timeline::<Vec<u8>>::paint(color, out, &text, paint);
+    paint_into(color, out, &text, paint);
 }
 
 fn paint_state(color: bool, out: &mut String, state: TcpState, width: usize) {
@@ -290,7 +281,7 @@ fn paint_state(color: bool, out: &mut String, state: TcpState, width: usize) {
         TcpState::TimeWait => |s| s.magenta(),
         _ => |s| s.blue(),
     };
-    Timeline::<Vec<u8>>::paint(color, out, text, paint);
+    paint_into(color, out, text, paint);
     (text.len()..width).for_each(|_| out.push(' '));
 }
 

@@ -4,7 +4,7 @@ use super::{Frame, FrameNumber, LinkType, Timestamp};
 use crate::decode::link;
 use crate::error::{Error, Result};
 use pcap::{Capture, Offline, Precision};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// How reading a file ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,7 +18,6 @@ pub enum ReadEnd {
 
 /// An open capture file.
 pub struct FileSource {
-    path: PathBuf,
     capture: Capture<Offline>,
     link: LinkType,
     filter: Option<pcap::BpfProgram>,
@@ -49,15 +48,7 @@ impl FileSource {
             ),
             None => None,
         };
-        Ok(FileSource { path: path.to_owned(), capture, link, filter })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    pub fn link(&self) -> LinkType {
-        self.link
+        Ok(FileSource { capture, link, filter })
     }
 
     /// Hands every record to `each` in file order, with whether it passes the filter,

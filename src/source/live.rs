@@ -114,12 +114,9 @@ impl LiveCapture {
             .map_err(|e| Error::Filter { expr: expr.to_owned(), reason: e.to_string() })
     }
 
-    pub fn device(&self) -> &str {
-        &self.device
-    }
-
-    pub fn link(&self) -> LinkType {
-        self.link
+    /// libpcap's name for the link type (`EN10MB`, `LINUX_SLL`, …), for messages.
+    pub fn link_name(&self) -> String {
+        pcap::Linktype(self.link.0).get_name().unwrap_or_default()
     }
 
     /// Saves every packet captured from now on to `path`, as a standard pcap file.

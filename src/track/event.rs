@@ -166,6 +166,45 @@ pub struct SegmentEvent {
     pub payload: Vec<u8>,
 }
 
+impl SegmentEvent {
+    /// The client's and the server's addresses, whichever way this segment went.
+    pub fn endpoints(&self) -> (SocketAddr, SocketAddr) {
+        match self.dir.sender() {
+            Role::Client => (self.src, self.dst),
+            Role::Server => (self.dst, self.src),
+        }
+    }
+
+    /// The relative numbers as every view prints them: `seq=1 ack=14 len=13`.
+    pub fn numbers(&self) -> Numbers<'_> {
+        Numbers(self)
+    }
+
+    /// Each end's state (client, server) just before this segment, given the
+    /// transitions it caused.
+    pub fn states_before(&self, transitions: &[Transition]) -> (TcpState, TcpState) {
+        let before =
+            |role: Role, now: TcpState| transitions.iter().find(|t| t.side == role).map_or(now, |t| t.from);
+        (before(Role::Client, self.client_state), before(Role::Server, self.server_state))
+    }
+}
+
+/// See [`SegmentEvent::numbers`].
+pub struct Numbers<'a>(&'a SegmentEvent);
+
+impl fmt::Display for Numbers<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "seq={}", self.0.seq)?;
+        if let Some(ack) = self.0.ack {
+            write!(f, " ack={ack}")?;
+        }
+        if self.0.len > 0 {
+            write!(f, " len={}", self.0.len)?;
+        }
+        Ok(())
+    }
+}
+
 /// One end changed state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {

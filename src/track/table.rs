@@ -44,10 +44,6 @@ impl Tracker {
         Tracker { config, ..Tracker::default() }
     }
 
-    pub fn config(&self) -> &TrackConfig {
-        &self.config
-    }
-
     /// Follows one segment; what it shows is appended to `out`, and so are the
     /// summaries of connections this makes old enough to forget.
     pub fn on_segment(&mut self, seg: &Segment, frame: FrameNumber, ts: f64, out: &mut Vec<Event>) {
