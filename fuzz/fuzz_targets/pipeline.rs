@@ -68,8 +68,8 @@ fn replay(input: &Input<'_>, renderer: &mut dyn Renderer) {
         let passes = o & 0x20 == 0 || i % 3 != 2;
         pipeline.on_frame_if(&frame, passes).unwrap();
         if o & 0x08 != 0 {
-            for (conn, role) in pipeline.take_time_waits() {
-                pipeline.expire_time_wait(conn, role, ts).unwrap();
+            for entered in pipeline.take_time_waits() {
+                pipeline.expire_time_wait(entered.conn, entered.side, ts).unwrap();
             }
             pipeline.flush().unwrap();
         }
