@@ -3,6 +3,16 @@
 use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule};
 use crate::track::{Note, Role, Step};
 
+/// Microseconds as milliseconds with one decimal.
+pub(super) fn ms(us: u64) -> String {
+    format!("{:.1}", us as f64 / 1e3)
+}
+
+/// Microseconds as seconds with three decimals.
+pub(super) fn secs(us: u64) -> String {
+    format!("{:.3}", us as f64 / 1e6)
+}
+
 fn side(role: Role) -> &'static str {
     match role {
         Role::Client => "client",
@@ -96,9 +106,6 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::ClientGuessed => "No SYN was seen (the capture began mid-connection): which end is the \
                  client is a guess from the port numbers."
                 .into(),
-            Note::Retransmission => "Retransmission: this segment repeats sequence numbers already sent, \
-                 because the first copy or its acknowledgment was lost or late."
-                .into(),
             Note::ConnectionRefused => format!(
                 "Connection refused: nothing listens on port {port}, so the server's kernel answers \
                  the SYN with RST."
@@ -127,6 +134,63 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             ),
             Note::SimultaneousClose => "Simultaneous close.".into(),
             Note::SimultaneousOpen => "Simultaneous open.".into(),
+            Note::Retransmission { of, after_us } => format!(
+                "Retransmission of frame {of}, {} ms after it: these bytes were sent before. No \
+                 acknowledgment came back in time, so the sender's retransmission timer (RTO) ran out \
+                 and it sent them again; the first copy or its ACK was lost or late.",
+                ms(after_us)
+            ),
+            Note::FastRetransmission => "Fast retransmission: the receiver's duplicate ACKs asked for these \
+                 bytes (later segments arrived before them), so the sender resent them at once instead of \
+                 waiting for its timer (RFC 5681: after three duplicate ACKs)."
+                .into(),
+            Note::SpuriousRetransmission => "Spurious retransmission: the other end had already \
+                 acknowledged these bytes, so the resend was not needed; the first copy arrived, and its \
+                 ACK was late or lost."
+                .into(),
+            Note::OutOfOrder => "Out of order: this segment lies below the highest sequence number already \
+                 sent, but came too soon after it (within one round trip) to be a resend: it was overtaken \
+                 on the way."
+                .into(),
+            Note::SynRetransmission { attempt, after_us } => format!(
+                "SYN sent again (attempt {attempt}), {} s after the previous one: no answer came back. \
+                 Linux waits 1 s before the first resend and doubles the wait each time (1, 2, 4, 8 … s), \
+                 for up to net.ipv4.tcp_syn_retries resends.",
+                secs(after_us)
+            ),
+            Note::DupAck { of, count } => format!(
+                "Duplicate ACK #{count} of frame {of}: the receiver acknowledges the same byte again \
+                 because a segment arrived beyond a gap. Each duplicate says \"I am still missing the \
+                 byte at this ack number\"; after three the sender resends it without waiting \
+                 (a fast retransmission)."
+            ),
+            Note::PreviousSegmentNotCaptured => "Previous segment not captured: this segment starts beyond \
+                 the bytes seen so far, so a segment before it was lost before the capture point, or the \
+                 capture missed it."
+                .into(),
+            Note::AckedUnseen => "ACKed unseen segment: this acknowledges bytes the capture never saw. The \
+                 receiver has them, so they were sent: the capture missed them."
+                .into(),
+            Note::ZeroWindow => "Zero window: the sender of this segment has no room left in its receive \
+                 buffer (its application is not reading), so the other end must stop sending."
+                .into(),
+            Note::ZeroWindowProbe => "Zero-window probe: one byte pushed into the closed window to ask \
+                 whether it has opened. The sender's persist timer sends these, each wait longer than the \
+                 last, for as long as the window stays zero."
+                .into(),
+            Note::ZeroWindowProbeAck => "Answer to a zero-window probe: the window is still zero, and the \
+                 probe's byte was not accepted."
+                .into(),
+            Note::WindowFull => "Window full: this segment fills the receiver's advertised window to its \
+                 edge; the sender must now wait for an ACK or a window update."
+                .into(),
+            Note::WindowUpdate => "Window update: the same acknowledgment with a new window. The \
+                 application read data, and the receiver tells the sender how much it may send now."
+                .into(),
+            Note::KeepAlive => "Keep-alive: a segment one byte below the next sequence number, with no new \
+                 data, sent after a silence to ask whether the other end is still there."
+                .into(),
+            Note::KeepAliveAck => "Answer to a keep-alive: the other end is still there.".into(),
         },
         Msg::Transition { side: role, from, to } => format!("{} {from} → {to}", side(role)),
         Msg::Payload { text, shown, total } => {
@@ -389,7 +453,6 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             .into(),
         Msg::NoteShort { note, until } => match note {
             Note::ClientGuessed => "client guessed (no SYN seen)".into(),
-            Note::Retransmission => "retransmission".into(),
             Note::ConnectionRefused => "connection refused".into(),
             Note::OldDuplicateSyn => "an old duplicate SYN, reset".into(),
             Note::PortsReused => "ports reused: a new connection".into(),
@@ -400,6 +463,25 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             }
             Note::SimultaneousClose => "simultaneous close".into(),
             Note::SimultaneousOpen => "simultaneous open".into(),
+            Note::Retransmission { of, after_us } => {
+                format!("retransmission of frame {of}, {} ms after it", ms(after_us))
+            }
+            Note::FastRetransmission => "fast retransmission".into(),
+            Note::SpuriousRetransmission => "spurious retransmission: already acknowledged".into(),
+            Note::OutOfOrder => "out of order".into(),
+            Note::SynRetransmission { attempt, after_us } => {
+                format!("SYN attempt {attempt}, {} s after the previous one", secs(after_us))
+            }
+            Note::DupAck { of, count } => format!("duplicate ACK #{count} of frame {of}"),
+            Note::PreviousSegmentNotCaptured => "previous segment not captured".into(),
+            Note::AckedUnseen => "ACKed unseen segment".into(),
+            Note::ZeroWindow => "zero window".into(),
+            Note::ZeroWindowProbe => "zero-window probe".into(),
+            Note::ZeroWindowProbeAck => "zero-window probe answered: still zero".into(),
+            Note::WindowFull => "window full".into(),
+            Note::WindowUpdate => "window update".into(),
+            Note::KeepAlive => "keep-alive".into(),
+            Note::KeepAliveAck => "keep-alive answered".into(),
         },
     }
 }

@@ -320,6 +320,7 @@ pub enum DeviceChoice {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::FrameNumber;
 
     /// Every message renders to non-empty text in both languages, and the Chinese is
     /// really Chinese wherever the English is a sentence.
@@ -435,7 +436,6 @@ mod tests {
         }
         let notes = [
             Note::ClientGuessed,
-            Note::Retransmission,
             Note::ConnectionRefused,
             Note::OldDuplicateSyn,
             Note::PortsReused,
@@ -444,6 +444,21 @@ mod tests {
             Note::TimeWait(Role::Client),
             Note::SimultaneousClose,
             Note::SimultaneousOpen,
+            Note::Retransmission { of: FrameNumber(3), after_us: 204_000 },
+            Note::FastRetransmission,
+            Note::SpuriousRetransmission,
+            Note::OutOfOrder,
+            Note::SynRetransmission { attempt: 2, after_us: 1_020_000 },
+            Note::DupAck { of: FrameNumber(7), count: 2 },
+            Note::PreviousSegmentNotCaptured,
+            Note::AckedUnseen,
+            Note::ZeroWindow,
+            Note::ZeroWindowProbe,
+            Note::ZeroWindowProbeAck,
+            Note::WindowFull,
+            Note::WindowUpdate,
+            Note::KeepAlive,
+            Note::KeepAliveAck,
         ];
         for note in notes {
             msgs.push(Msg::NoteShort { note, until: 61.0 });

@@ -1,5 +1,6 @@
 //! 中文：每一条 [`Msg`] 的中文文本，术语与原文档一致。
 
+use super::en::{ms, secs};
 use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule};
 use crate::track::{Note, Role, Step};
 
@@ -88,9 +89,6 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::ClientGuessed => {
                 "没有看到 SYN（抓包从连接中途开始）：哪一端是客户端，是根据端口号推测的。".into()
             }
-            Note::Retransmission => {
-                "重传：这个报文重复了已经发送过的序号，因为第一次发送的报文或它的确认丢失或迟到了。".into()
-            }
             Note::ConnectionRefused => {
                 format!("连接被拒绝：端口 {port} 上没有进程在监听，服务器的内核用 RST 回应了 SYN。")
             }
@@ -112,6 +110,53 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             ),
             Note::SimultaneousClose => "同时关闭。".into(),
             Note::SimultaneousOpen => "同时打开。".into(),
+            Note::Retransmission { of, after_us } => format!(
+                "重传第 {of} 帧，相隔 {} 毫秒：这些字节之前已经发送过。确认没有及时回来，\
+                 发送方的重传计时器（RTO）超时，于是再发一次；第一次的报文或它的 ACK 丢失或迟到了。",
+                ms(after_us)
+            ),
+            Note::FastRetransmission => "快速重传：接收方用重复的 ACK 索要这些字节（后面的报文先到了），\
+                 所以发送方立即重发，而不等重传计时器超时（RFC 5681：收到三个重复 ACK 之后）。"
+                .into(),
+            Note::SpuriousRetransmission => "虚假重传：对方早已确认过这些字节，这次重发并不需要；\
+                 第一次的报文已经到达，只是它的 ACK 迟到或丢失了。"
+                .into(),
+            Note::OutOfOrder => "乱序：这个报文的序号低于已发送的最高序号，但它紧跟其后到达\
+                 （不到一个往返时间），不像是重传：它在路上被后面的报文超过了。"
+                .into(),
+            Note::SynRetransmission { attempt, after_us } => format!(
+                "再次发送 SYN（第 {attempt} 次），距上一次 {} 秒：没有收到回应。\
+                 Linux 在第一次重发前等 1 秒，之后每次等待时间加倍（1、2、4、8……秒），\
+                 最多重发 net.ipv4.tcp_syn_retries 次。",
+                secs(after_us)
+            ),
+            Note::DupAck { of, count } => format!(
+                "第 {of} 帧 ACK 的第 {count} 个重复 ACK：有报文越过空缺先到达，接收方于是再次确认同一个字节。\
+                 每个重复 ACK 都在说“我还缺这个确认号处的字节”；收到三个之后，发送方不再等待，立即重发（快速重传）。"
+            ),
+            Note::PreviousSegmentNotCaptured => "前一个报文未被捕获：这个报文的起始序号超出了目前看到的字节，\
+                 说明它之前的某个报文在抓包点之前丢失了，或者抓包时漏掉了。"
+                .into(),
+            Note::AckedUnseen => "确认了未见过的报文：这个 ACK 确认的字节从未出现在抓包中。\
+                 接收方已经收到它们，所以它们确实发送过：是抓包漏掉了。"
+                .into(),
+            Note::ZeroWindow => "零窗口：这个报文的发送方接收缓冲区已满（应用程序没有读取），\
+                 对方必须停止发送。"
+                .into(),
+            Note::ZeroWindowProbe => "零窗口探测：向已关闭的窗口推送一个字节，询问窗口是否已经打开。\
+                 只要窗口一直为零，发送方的坚持计时器就会不断发送探测，每次间隔更长。"
+                .into(),
+            Note::ZeroWindowProbeAck => "对零窗口探测的回应：窗口仍然为零，探测的那个字节没有被接受。".into(),
+            Note::WindowFull => "窗口已满：这个报文正好填满接收方通告的窗口；\
+                 发送方现在必须等待 ACK 或窗口更新。"
+                .into(),
+            Note::WindowUpdate => "窗口更新：确认号不变，窗口变了。应用程序读走了数据，\
+                 接收方告诉发送方现在可以再发送多少。"
+                .into(),
+            Note::KeepAlive => "保活：序号比下一个序号小一、没有新数据的报文，\
+                 在长时间静默后发送，询问对方是否还在。"
+                .into(),
+            Note::KeepAliveAck => "对保活报文的回应：对方还在。".into(),
         },
         Msg::Transition { side: role, from, to } => format!("{} {from} → {to}", side(role)),
         Msg::Payload { text, shown, total } => {
@@ -294,7 +339,6 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             .into(),
         Msg::NoteShort { note, until } => match note {
             Note::ClientGuessed => "客户端为推测（未看到 SYN）".into(),
-            Note::Retransmission => "重传".into(),
             Note::ConnectionRefused => "连接被拒绝".into(),
             Note::OldDuplicateSyn => "旧的重复 SYN，已被复位".into(),
             Note::PortsReused => "端口复用：新的连接".into(),
@@ -303,6 +347,23 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::TimeWait(role) => format!("{}进入 TIME-WAIT（不在线路上），直到 t={until:.6}", side(role)),
             Note::SimultaneousClose => "同时关闭".into(),
             Note::SimultaneousOpen => "同时打开".into(),
+            Note::Retransmission { of, after_us } => format!("重传第 {of} 帧，相隔 {} 毫秒", ms(after_us)),
+            Note::FastRetransmission => "快速重传".into(),
+            Note::SpuriousRetransmission => "虚假重传：早已被确认".into(),
+            Note::OutOfOrder => "乱序".into(),
+            Note::SynRetransmission { attempt, after_us } => {
+                format!("第 {attempt} 次 SYN，距上一次 {} 秒", secs(after_us))
+            }
+            Note::DupAck { of, count } => format!("第 {of} 帧 ACK 的第 {count} 个重复 ACK"),
+            Note::PreviousSegmentNotCaptured => "前一个报文未被捕获".into(),
+            Note::AckedUnseen => "确认了未见过的报文".into(),
+            Note::ZeroWindow => "零窗口".into(),
+            Note::ZeroWindowProbe => "零窗口探测".into(),
+            Note::ZeroWindowProbeAck => "零窗口探测的回应：仍为零".into(),
+            Note::WindowFull => "窗口已满".into(),
+            Note::WindowUpdate => "窗口更新".into(),
+            Note::KeepAlive => "保活".into(),
+            Note::KeepAliveAck => "保活的回应".into(),
         },
     }
 }

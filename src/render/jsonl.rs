@@ -4,7 +4,7 @@
 //! own types, so that changing the tracker cannot change the output by accident.
 
 use super::{CaptureStats, Renderer};
-use crate::track::{ConnSummary, Event, SegmentEvent, Transition};
+use crate::track::{ConnSummary, Event, Note, SegmentEvent, Transition};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -32,6 +32,35 @@ struct SegmentLine<'a> {
     client_state: &'static str,
     server_state: &'static str,
     notes: Vec<&'static str>,
+    /// The numbers behind some notes, present only with them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retransmission: Option<ResendLine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    syn_retransmission: Option<SynResendLine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dup_ack: Option<DupAckLine>,
+}
+
+/// `retransmission`: the frame that last advanced the sequence space, and the time since.
+#[derive(Serialize)]
+struct ResendLine {
+    of_frame: u64,
+    after_ms: f64,
+}
+
+/// `syn_retransmission`: which try this SYN is (2 = first resend) and the time since the
+/// previous one.
+#[derive(Serialize)]
+struct SynResendLine {
+    attempt: u32,
+    after_s: f64,
+}
+
+/// `dup_ack`: the frame whose ACK this repeats, and how many times so far.
+#[derive(Serialize)]
+struct DupAckLine {
+    of_frame: u64,
+    count: u32,
 }
 
 #[derive(Serialize)]
@@ -154,6 +183,22 @@ fn segment_line(ev: &SegmentEvent) -> SegmentLine<'_> {
         client_state: ev.client_state.name(),
         server_state: ev.server_state.name(),
         notes: ev.notes.iter().map(|n| n.name()).collect(),
+        retransmission: ev.notes.iter().find_map(|n| match *n {
+            Note::Retransmission { of, after_us } => {
+                Some(ResendLine { of_frame: of.0, after_ms: after_us as f64 / 1e3 })
+            }
+            _ => None,
+        }),
+        syn_retransmission: ev.notes.iter().find_map(|n| match *n {
+            Note::SynRetransmission { attempt, after_us } => {
+                Some(SynResendLine { attempt, after_s: after_us as f64 / 1e6 })
+            }
+            _ => None,
+        }),
+        dup_ack: ev.notes.iter().find_map(|n| match *n {
+            Note::DupAck { of, count } => Some(DupAckLine { of_frame: of.0, count }),
+            _ => None,
+        }),
     }
 }
 

@@ -127,9 +127,14 @@ impl<W: Write> Timeline<W> {
             Role::Client => ev.dst.port(),
             Role::Server => ev.src.port(),
         };
+        let syn_resent = ev.notes.iter().any(|n| matches!(n, Note::SynRetransmission { .. }));
         for &note in &ev.notes {
-            // Simultaneous open/close and the merged close are told by the step explanation.
-            if matches!(note, Note::SimultaneousClose | Note::SimultaneousOpen | Note::MergedClose) {
+            // Simultaneous open/close and the merged close are told by the step
+            // explanation; a resent SYN by its own note, which says more.
+            let told_elsewhere =
+                matches!(note, Note::SimultaneousClose | Note::SimultaneousOpen | Note::MergedClose)
+                    || (syn_resent && matches!(note, Note::Retransmission { .. }));
+            if told_elsewhere {
                 continue;
             }
             let until = super::time_wait_end(ev.ts, self.style.time_wait.secs());
@@ -140,7 +145,7 @@ impl<W: Write> Timeline<W> {
             };
             let paint: fn(&str) -> ColoredString = match note {
                 Note::TimeWait(_) => |s| s.magenta(),
-                Note::Retransmission | Note::ConnectionRefused | Note::OldDuplicateSyn => |s| s.yellow(),
+                _ if note.is_trouble() => |s| s.yellow(),
                 _ => |s| s.normal(),
             };
             self.explain(&format!("⚑ {text}"), paint);

@@ -8,6 +8,7 @@
 //! segment that causes it. This is exactly how the document's Figure 2 writes the
 //! states beside the arrows.
 
+use super::analysis::SeqAnalysis;
 use super::event::{ConnId, ConnSummary, Direction, Event, Note, Role, SegmentEvent, Step, Transition};
 use super::seq::SeqNum;
 use super::state::TcpState;
@@ -27,8 +28,6 @@ pub struct Side {
     pub isn: Option<SeqNum>,
     /// Sequence number of this end's FIN.
     pub fin: Option<SeqNum>,
-    /// The highest sequence number sent so far, plus one.
-    pub next_seq: Option<SeqNum>,
     pub syn_acked: bool,
     pub fin_acked: bool,
     /// This end went SYN-RECEIVED from LISTEN, so a RST sends it back to LISTEN.
@@ -51,7 +50,6 @@ impl Side {
             base: None,
             isn: None,
             fin: None,
-            next_seq: None,
             syn_acked: false,
             fin_acked: false,
             passive_open: false,
@@ -137,6 +135,7 @@ pub struct Conn {
     reset_by: Option<Role>,
     history: History,
     time_wait: Option<(Role, f64)>,
+    analysis: SeqAnalysis,
 }
 
 impl Conn {
@@ -170,6 +169,7 @@ impl Conn {
             reset_by: None,
             history: History::default(),
             time_wait: None,
+            analysis: SeqAnalysis::default(),
         }
     }
 
@@ -275,20 +275,16 @@ impl Conn {
             self.side_mut(peer).base = Some(seg.ack.plus(u32::MAX));
         }
 
-        // Sequence-space bookkeeping: retransmissions, SYN and FIN positions.
-        let seq_end = seg.seq.plus(seg.seq_len());
+        // Wireshark's sequence analysis: retransmissions, duplicate ACKs, windows.
+        let peer_window_shift = self.side(peer).isn.map(|_| match self.side(me).isn {
+            Some(_) => self.window_shift(peer).unwrap_or(0),
+            None => self.side(peer).window_scale.unwrap_or(0),
+        });
+        self.analysis.analyse(me, seg, frame, ts, peer_window_shift, &mut notes);
+
+        // Sequence-space bookkeeping: SYN and FIN positions.
         {
             let s = self.side_mut(me);
-            if seg.seq_len() > 0
-                && let Some(next) = s.next_seq
-                && seq_end.before_or_at(next)
-            {
-                notes.push(Note::Retransmission);
-            }
-            s.next_seq = Some(match s.next_seq {
-                Some(next) if next.after(seq_end) => next,
-                _ => seq_end,
-            });
             if flags.syn() && s.isn.is_none() {
                 s.isn = Some(seg.seq);
                 s.window_scale = seg.options().window_scale;
@@ -312,10 +308,12 @@ impl Conn {
         if flags.syn() && flags.ack() {
             self.side_mut(peer).last_synack_ack = Some(seg.ack);
         }
-        self.history.record(dir, seg, notes.contains(&Note::Retransmission));
-        if flags.syn() && !flags.ack() && self.syn_ts.is_none() {
+        self.history.record(dir, seg, notes.iter().any(|n| n.is_resend()));
+        if flags.syn() && !flags.ack() && self.established_ts.is_none() {
+            // The round trip is timed from the SYN that was answered, the last one
+            // sent (Karn's rule), not from a first SYN that was lost.
             self.syn_ts = Some(ts);
-            self.opened_by = Some(me);
+            self.opened_by.get_or_insert(me);
         }
         if (flags.fin() || flags.rst()) && self.closed_by.is_none() {
             self.closed_by = Some(me);

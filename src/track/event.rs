@@ -95,12 +95,14 @@ impl fmt::Display for Step {
 }
 
 /// Something worth pointing out about a segment.
+///
+/// The first group comes from the document's story (the handshake and the wave); the
+/// second is Wireshark's sequence analysis (`track::analysis`), named as its
+/// `tcp.analysis.*` flags are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Note {
     /// No SYN was seen, so which end is the client is a guess.
     ClientGuessed,
-    /// The segment repeats sequence space already sent.
-    Retransmission,
     /// SYN answered by RST: nothing listens on that port.
     ConnectionRefused,
     /// The client reset a SYN-ACK that answered a SYN it did not send (RFC 9293 Figure 8).
@@ -117,6 +119,40 @@ pub enum Note {
     SimultaneousClose,
     /// Both ends sent SYN before seeing the other's.
     SimultaneousOpen,
+
+    /// The segment repeats sequence space already sent: a resend after a timeout. `of`
+    /// is the frame that last advanced the sequence space, `after_us` the time since.
+    Retransmission { of: FrameNumber, after_us: u64 },
+    /// A resend of the segment that the other end's duplicate ACKs asked for.
+    FastRetransmission,
+    /// A resend of bytes the other end had already acknowledged.
+    SpuriousRetransmission,
+    /// A segment below the highest sequence number sent, too soon to be a resend.
+    OutOfOrder,
+    /// A SYN (or SYN-ACK) sent again: `attempt` 2 is the first resend; `after_us` is
+    /// the time since the previous one, the retransmission timeout.
+    SynRetransmission { attempt: u32, after_us: u64 },
+    /// The same acknowledgment again: `count`-th duplicate of the ACK in frame `of`.
+    DupAck { of: FrameNumber, count: u32 },
+    /// The segment starts beyond the sequence space seen so far: something before it
+    /// was lost before the capture point, or not captured.
+    PreviousSegmentNotCaptured,
+    /// The segment acknowledges bytes the capture never saw.
+    AckedUnseen,
+    /// The sender advertises a window of zero: its receive buffer is full.
+    ZeroWindow,
+    /// One byte sent into a zero window, to ask whether it has opened.
+    ZeroWindowProbe,
+    /// The answer to a zero-window probe: the window is still zero.
+    ZeroWindowProbeAck,
+    /// The segment fills the receiver's advertised window to its edge.
+    WindowFull,
+    /// The same acknowledgment with a new window: the receiver made room.
+    WindowUpdate,
+    /// A segment one byte below the next sequence number, asking "are you there?".
+    KeepAlive,
+    /// The answer to a keep-alive.
+    KeepAliveAck,
 }
 
 impl Note {
@@ -124,7 +160,6 @@ impl Note {
     pub fn name(self) -> &'static str {
         match self {
             Note::ClientGuessed => "client_guessed",
-            Note::Retransmission => "retransmission",
             Note::ConnectionRefused => "connection_refused",
             Note::OldDuplicateSyn => "old_duplicate_syn",
             Note::PortsReused => "ports_reused",
@@ -133,7 +168,49 @@ impl Note {
             Note::TimeWait(_) => "time_wait",
             Note::SimultaneousClose => "simultaneous_close",
             Note::SimultaneousOpen => "simultaneous_open",
+            Note::Retransmission { .. } => "retransmission",
+            Note::FastRetransmission => "fast_retransmission",
+            Note::SpuriousRetransmission => "spurious_retransmission",
+            Note::OutOfOrder => "out_of_order",
+            Note::SynRetransmission { .. } => "syn_retransmission",
+            Note::DupAck { .. } => "dup_ack",
+            Note::PreviousSegmentNotCaptured => "previous_segment_not_captured",
+            Note::AckedUnseen => "acked_unseen",
+            Note::ZeroWindow => "zero_window",
+            Note::ZeroWindowProbe => "zero_window_probe",
+            Note::ZeroWindowProbeAck => "zero_window_probe_ack",
+            Note::WindowFull => "window_full",
+            Note::WindowUpdate => "window_update",
+            Note::KeepAlive => "keep_alive",
+            Note::KeepAliveAck => "keep_alive_ack",
         }
+    }
+
+    /// Resent sequence space of any kind: what Zeek's history writes as `T`.
+    pub fn is_resend(self) -> bool {
+        matches!(
+            self,
+            Note::Retransmission { .. }
+                | Note::FastRetransmission
+                | Note::SpuriousRetransmission
+                | Note::SynRetransmission { .. }
+        )
+    }
+
+    /// Something went wrong on the way (loss, delay, a full buffer): shown in yellow.
+    pub fn is_trouble(self) -> bool {
+        self.is_resend()
+            || matches!(
+                self,
+                Note::OutOfOrder
+                    | Note::DupAck { .. }
+                    | Note::PreviousSegmentNotCaptured
+                    | Note::AckedUnseen
+                    | Note::ZeroWindow
+                    | Note::WindowFull
+                    | Note::ConnectionRefused
+                    | Note::OldDuplicateSyn
+            )
     }
 }
 

@@ -1,6 +1,7 @@
 //! Tracking: segments in, conclusions out. Connections by 4-tuple, both ends' RFC 9293
 //! states, relative numbers and the document's step labels.
 
+pub mod analysis;
 pub mod conn;
 pub mod event;
 pub mod flags;
