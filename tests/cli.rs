@@ -157,6 +157,8 @@ fn lab_lists_its_scenarios() {
         "refused",
         "abort",
         "stale-syn",
+        "simultaneous-open",
+        "simultaneous-close",
     ] {
         assert!(text.contains(name), "{name} missing from {text}");
     }
