@@ -159,6 +159,7 @@ fn lab_lists_its_scenarios() {
         "stale-syn",
         "simultaneous-open",
         "simultaneous-close",
+        "syn-retry",
     ] {
         assert!(text.contains(name), "{name} missing from {text}");
     }

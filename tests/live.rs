@@ -663,6 +663,27 @@ fn lab_simultaneous_close_passes_both_ends_through_closing() {
     assert_eq!(conn["server_final"], "TIME-WAIT", "simultaneous-close: {conn}");
 }
 
+#[test]
+fn lab_syn_retry_shows_retransmissions_with_growing_gaps() {
+    let Some(events) = lab_events("syn-retry") else { return };
+    let conn = only_connection(&events, "syn-retry");
+    let segments = of_type(&events, "segment");
+    let syns: Vec<&Value> = segments.iter().copied().filter(|s| has_flags(s, &["SYN"])).collect();
+    assert!(syns.len() >= 3, "at least two SYN retransmissions: {syns:#?}");
+    for syn in &syns[1..] {
+        assert!(lists(syn, "notes", "retransmission"), "not noted as a retransmission: {syn}");
+    }
+    let times: Vec<f64> = syns.iter().map(|s| s["ts"].as_f64().expect("ts is a number")).collect();
+    let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps[0] >= 0.9, "the first retransmission came after {:.3} s, not about 1 s", gaps[0]);
+    for pair in gaps.windows(2) {
+        // Each timeout doubles; timer ticks make it not quite exact.
+        assert!(pair[1] > pair[0] * 1.5, "the gaps do not grow: {gaps:?}");
+    }
+    assert!(segments.iter().any(|s| has_flags(s, &["SYN", "ACK"])), "never answered: {segments:#?}");
+    assert_eq!(conn["conn_state"], "SF", "syn-retry: {conn}");
+}
+
 // ---------------------------------------------------------------------------------
 // The chat server, in-process, with two hundred clients at once.
 

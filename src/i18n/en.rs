@@ -271,6 +271,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             crate::lab::Scenario::SimultaneousClose => {
                 "both ends close at once: their FINs cross, both ends pass through CLOSING into TIME-WAIT"
             }
+            crate::lab::Scenario::SynRetry => {
+                "the first SYNs are lost: the client sends its SYN again, waiting twice as long each time"
+            }
         }
         .into(),
         Msg::StopHint => "Ctrl-C to stop".into(),

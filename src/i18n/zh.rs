@@ -214,6 +214,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             crate::lab::Scenario::SimultaneousClose => {
                 "两端同时关闭：双方的 FIN 在途中交错，两端都经过 CLOSING 进入 TIME-WAIT"
             }
+            crate::lab::Scenario::SynRetry => {
+                "最初的几个 SYN 丢失：客户端重发 SYN，每次等待的时间加倍"
+            }
         }
         .into(),
         Msg::StopHint => "按 Ctrl-C 停止".into(),

@@ -7,6 +7,7 @@ pub mod scenario;
 mod crossing;
 pub mod netns;
 mod sockets;
+mod syn_retry;
 
 use crate::error::{Error, Result};
 use crate::i18n::{DeviceChoice, Lang, Msg};

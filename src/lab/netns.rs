@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 /// Whether the scenario drops packets with nftables, and so must run in a network
 /// namespace of its own. zero-window loses nothing: a small receive buffer is enough.
 pub fn needs_private_network(scenario: Scenario) -> bool {
-    matches!(scenario, Scenario::SimultaneousOpen | Scenario::SimultaneousClose)
+    matches!(scenario, Scenario::SimultaneousOpen | Scenario::SimultaneousClose | Scenario::SynRetry)
 }
 
 /// Moves this process into a new network namespace with its loopback up, and checks

@@ -2,7 +2,7 @@
 //! document's story (or one of its exceptions) so that a class can watch it happen.
 
 use crate::chat::set_abortive_close;
-use crate::lab::crossing;
+use crate::lab::{crossing, syn_retry};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::thread;
@@ -31,10 +31,12 @@ pub enum Scenario {
     SimultaneousOpen,
     /// Both ends close at once: the FINs cross, both ends CLOSING, then TIME-WAIT
     SimultaneousClose,
+    /// The first SYNs are lost: SYN retransmissions at doubling intervals
+    SynRetry,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 10] = [
+    pub const ALL: [Scenario; 11] = [
         Scenario::Handshake,
         Scenario::ServerCloses,
         Scenario::FourWay,
@@ -45,6 +47,7 @@ impl Scenario {
         Scenario::StaleSyn,
         Scenario::SimultaneousOpen,
         Scenario::SimultaneousClose,
+        Scenario::SynRetry,
     ];
 
     /// The name on the command line.
@@ -60,6 +63,7 @@ impl Scenario {
             Scenario::StaleSyn => "stale-syn",
             Scenario::SimultaneousOpen => "simultaneous-open",
             Scenario::SimultaneousClose => "simultaneous-close",
+            Scenario::SynRetry => "syn-retry",
         }
     }
 
@@ -82,6 +86,7 @@ impl Scenario {
         match self {
             Scenario::SimultaneousOpen => return crossing::simultaneous_open(addr),
             Scenario::SimultaneousClose => return crossing::simultaneous_close(given(listener)?, addr),
+            Scenario::SynRetry => return syn_retry::play(given(listener)?, addr),
             _ => {}
         }
         let server = listener.map(|l| {
