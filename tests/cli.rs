@@ -160,6 +160,7 @@ fn lab_lists_its_scenarios() {
         "simultaneous-open",
         "simultaneous-close",
         "syn-retry",
+        "zero-window",
     ] {
         assert!(text.contains(name), "{name} missing from {text}");
     }

@@ -684,6 +684,37 @@ fn lab_syn_retry_shows_retransmissions_with_growing_gaps() {
     assert_eq!(conn["conn_state"], "SF", "syn-retry: {conn}");
 }
 
+#[test]
+fn lab_zero_window_closes_probes_and_reopens_the_window() {
+    let Some(events) = lab_events("zero-window") else { return };
+    let conn = only_connection(&events, "zero-window");
+    let segments = of_type(&events, "segment");
+    let from_server = |s: &&Value| s["dir"] == "s2c" && !lists(s, "flags", "SYN");
+    let zero = segments
+        .iter()
+        .find(|s| from_server(s) && u64_of(s, "win") == 0)
+        .unwrap_or_else(|| panic!("the server never advertised a zero window: {segments:#?}"));
+    let closed_at = u64_of(zero, "frame");
+    let edge = u64_of(zero, "ack");
+    // Linux probes with no data and the last acknowledged sequence number less one.
+    let probes = segments
+        .iter()
+        .filter(|s| {
+            u64_of(s, "frame") > closed_at
+                && s["dir"] == "c2s"
+                && u64_of(s, "len") == 0
+                && u64_of(s, "seq") + 1 == edge
+        })
+        .count();
+    assert!(probes >= 2, "{probes} zero-window probes after frame {closed_at}: {segments:#?}");
+    assert!(
+        segments.iter().any(|s| from_server(s) && u64_of(s, "frame") > closed_at && u64_of(s, "win") > 0),
+        "the window never opened again after frame {closed_at}: {segments:#?}"
+    );
+    assert_eq!(u64_of(conn, "bytes_c2s"), 24 * 1024, "the whole upload arrived: {conn}");
+    assert_eq!(conn["conn_state"], "SF", "zero-window: {conn}");
+}
+
 // ---------------------------------------------------------------------------------
 // The chat server, in-process, with two hundred clients at once.
 

@@ -274,6 +274,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             crate::lab::Scenario::SynRetry => {
                 "the first SYNs are lost: the client sends its SYN again, waiting twice as long each time"
             }
+            crate::lab::Scenario::ZeroWindow => {
+                "the server stops reading: its window closes to zero, the client probes it, a window update reopens it"
+            }
         }
         .into(),
         Msg::StopHint => "Ctrl-C to stop".into(),

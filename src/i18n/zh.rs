@@ -217,6 +217,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             crate::lab::Scenario::SynRetry => {
                 "最初的几个 SYN 丢失：客户端重发 SYN，每次等待的时间加倍"
             }
+            crate::lab::Scenario::ZeroWindow => {
+                "服务器不再读取：它的窗口缩小到零，客户端发送零窗口探测，窗口更新后重新打开"
+            }
         }
         .into(),
         Msg::StopHint => "按 Ctrl-C 停止".into(),

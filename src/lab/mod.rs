@@ -3,11 +3,12 @@
 
 pub mod scenario;
 
-// Scenarios that lose packets, in a network namespace of their own.
+// Scenarios that lose packets (in a network namespace of their own) or fill a window.
 mod crossing;
 pub mod netns;
 mod sockets;
 mod syn_retry;
+mod zero_window;
 
 use crate::error::{Error, Result};
 use crate::i18n::{DeviceChoice, Lang, Msg};

@@ -2,7 +2,7 @@
 //! document's story (or one of its exceptions) so that a class can watch it happen.
 
 use crate::chat::set_abortive_close;
-use crate::lab::{crossing, syn_retry};
+use crate::lab::{crossing, syn_retry, zero_window};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::thread;
@@ -33,10 +33,12 @@ pub enum Scenario {
     SimultaneousClose,
     /// The first SYNs are lost: SYN retransmissions at doubling intervals
     SynRetry,
+    /// The server stops reading: zero window, window probes, window update
+    ZeroWindow,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 11] = [
+    pub const ALL: [Scenario; 12] = [
         Scenario::Handshake,
         Scenario::ServerCloses,
         Scenario::FourWay,
@@ -48,6 +50,7 @@ impl Scenario {
         Scenario::SimultaneousOpen,
         Scenario::SimultaneousClose,
         Scenario::SynRetry,
+        Scenario::ZeroWindow,
     ];
 
     /// The name on the command line.
@@ -64,6 +67,7 @@ impl Scenario {
             Scenario::SimultaneousOpen => "simultaneous-open",
             Scenario::SimultaneousClose => "simultaneous-close",
             Scenario::SynRetry => "syn-retry",
+            Scenario::ZeroWindow => "zero-window",
         }
     }
 
@@ -81,12 +85,13 @@ impl Scenario {
         addr: SocketAddr,
         close_delay: Duration,
     ) -> io::Result<()> {
-        // The scenarios that lose packets play from modules of their own.
+        // The scenarios that lose packets or fill a window play from modules of their own.
         let given = |listener: Option<TcpListener>| listener.ok_or_else(|| io::Error::other("no listener"));
         match self {
             Scenario::SimultaneousOpen => return crossing::simultaneous_open(addr),
             Scenario::SimultaneousClose => return crossing::simultaneous_close(given(listener)?, addr),
             Scenario::SynRetry => return syn_retry::play(given(listener)?, addr),
+            Scenario::ZeroWindow => return zero_window::play(given(listener)?, addr),
             _ => {}
         }
         let server = listener.map(|l| {

@@ -1,5 +1,5 @@
 //! The few socket calls that std leaves out and the newer scenarios need: binding before
-//! connecting, a connect that does not wait.
+//! connecting, a connect that does not wait, buffer sizes and the kernel's TCP_INFO.
 
 use std::io;
 use std::mem::{size_of, zeroed};
@@ -111,6 +111,12 @@ fn sockaddr_in(addr: SocketAddr) -> io::Result<libc::sockaddr_in> {
     Ok(sa)
 }
 
+/// Sets the socket's receive (`SO_RCVBUF`) or send (`SO_SNDBUF`) buffer size; the
+/// kernel doubles the value for its bookkeeping.
+pub fn set_buffer(socket: &impl AsRawFd, option: libc::c_int, bytes: libc::c_int) -> io::Result<()> {
+    set_int(socket.as_raw_fd(), libc::SOL_SOCKET, option, bytes)
+}
+
 fn set_int(fd: RawFd, level: libc::c_int, option: libc::c_int, value: libc::c_int) -> io::Result<()> {
     // SAFETY: the option value is a c_int of the size passed.
     let rc = unsafe {
@@ -123,4 +129,25 @@ fn set_int(fd: RawFd, level: libc::c_int, option: libc::c_int, value: libc::c_in
         )
     };
     if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+/// The kernel's view of a connection (TCP_INFO): state, timers, backoff.
+pub fn tcp_info(stream: &TcpStream) -> io::Result<libc::tcp_info> {
+    // SAFETY: getsockopt writes at most `len` bytes into the zeroed tcp_info; a kernel
+    // with a shorter struct writes less and leaves the rest zero.
+    unsafe {
+        let mut info: libc::tcp_info = zeroed();
+        let mut len = size_of::<libc::tcp_info>() as libc::socklen_t;
+        if libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&raw mut info).cast(),
+            &mut len,
+        ) != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(info)
+    }
 }
