@@ -71,6 +71,8 @@ fn nft_program() -> Option<PathBuf> {
 /// load it with a named counter `dropped` that their rules count into, wait on that
 /// counter, and delete the table when the loss should end.
 pub struct DropRules {
+    /// Private, so that only `load` makes one: holding a `DropRules` means the table
+    /// is loaded, and `remove` consumes it.
     _loaded: (),
 }
 
