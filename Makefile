@@ -1,15 +1,17 @@
 # tcplab — every target does its own set-up on a fresh machine.
 CARGO ?= cargo
 BIN := target/release/tcplab
-CAPTURES := handshake server-closes four-way merged-close half-close refused abort stale-syn
+CAPTURES := handshake server-closes four-way merged-close half-close refused abort stale-syn \
+	simultaneous-open simultaneous-close syn-retry zero-window
 
 .PHONY: setup build test lint demo captures man install install-setcap clean
 
-# libpcap's headers for the pcap crate; tcpdump and tshark for the comparison tests.
+# libpcap's headers for the pcap crate; tcpdump and tshark for the comparison tests;
+# nftables for the lab scenarios that drop packets (nft lives in /usr/sbin).
 setup:
-	@if ! dpkg -s libpcap-dev >/dev/null 2>&1 || ! command -v tshark >/dev/null 2>&1 || ! command -v tcpdump >/dev/null 2>&1; then \
-		echo "installing libpcap-dev tcpdump tshark"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpcap-dev tcpdump tshark >/dev/null; \
+	@if ! dpkg -s libpcap-dev >/dev/null 2>&1 || ! command -v tshark >/dev/null 2>&1 || ! command -v tcpdump >/dev/null 2>&1 || ! PATH="$$PATH:/usr/sbin:/sbin" command -v nft >/dev/null 2>&1; then \
+		echo "installing libpcap-dev tcpdump tshark nftables"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpcap-dev tcpdump tshark nftables >/dev/null; \
 	fi
 
 build: setup

@@ -68,8 +68,9 @@ pub fn lab(args: &LabArgs, out: impl Write, err: &mut impl Write) -> Result<()> 
     let lang = args.view.lang();
     let Some(scenario) = args.scenario.filter(|_| !args.list) else {
         let mut out = out;
+        let width = Scenario::ALL.iter().map(|s| s.name().len()).max().unwrap_or(0);
         for s in Scenario::ALL {
-            writeln!(out, "{:<14} {}", s.name(), lang.text(&Msg::ScenarioAbout(s)))?;
+            writeln!(out, "{:<width$}  {}", s.name(), lang.text(&Msg::ScenarioAbout(s)))?;
         }
         return Ok(());
     };

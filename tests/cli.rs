@@ -157,6 +157,10 @@ fn lab_lists_its_scenarios() {
         "refused",
         "abort",
         "stale-syn",
+        "simultaneous-open",
+        "simultaneous-close",
+        "syn-retry",
+        "zero-window",
     ] {
         assert!(text.contains(name), "{name} missing from {text}");
     }

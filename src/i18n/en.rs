@@ -299,6 +299,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::PrivateNetwork => "not root: running in a private network namespace with its own loopback, \
              where capturing is allowed"
             .into(),
+        Msg::OwnNetwork => "this scenario drops packets with nftables, so it runs in a network namespace \
+             of its own, which disappears with this process; the host's network is untouched"
+            .into(),
         Msg::DemoIntro { server } => format!(
             "demo: a chat server on {server}, a client that says two things and hangs up, \
              and everything they send, captured live on loopback"
@@ -325,6 +328,18 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             crate::lab::Scenario::StaleSyn => "an old duplicate SYN reaches the server and is reset, then the real connection opens: why three handshakes",
             crate::lab::Scenario::Abort => {
                 "close with SO_LINGER 0: RST instead of the wave, and no TIME-WAIT"
+            }
+            crate::lab::Scenario::SimultaneousOpen => {
+                "two sockets connect to each other at once: their SYNs cross, both ends pass through SYN-RECEIVED"
+            }
+            crate::lab::Scenario::SimultaneousClose => {
+                "both ends close at once: their FINs cross, both ends pass through CLOSING into TIME-WAIT"
+            }
+            crate::lab::Scenario::SynRetry => {
+                "the first SYNs are lost: the client sends its SYN again, waiting twice as long each time"
+            }
+            crate::lab::Scenario::ZeroWindow => {
+                "the server stops reading: its window closes to zero, the client probes it, a window update reopens it"
             }
         }
         .into(),

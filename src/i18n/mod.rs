@@ -187,6 +187,8 @@ pub enum Msg<'a> {
     },
     /// Not root: the demo runs in its own network namespace.
     PrivateNetwork,
+    /// A scenario that drops packets runs in a network namespace of its own.
+    OwnNetwork,
     DemoIntro {
         server: SocketAddr,
     },
@@ -367,6 +369,7 @@ mod tests {
                 loopback: true,
             },
             Msg::PrivateNetwork,
+            Msg::OwnNetwork,
             Msg::DemoIntro { server: addr },
             Msg::LabIntro { scenario: "refused", about: "x" },
             Msg::Saved { path: "a.pcap", packets: 3 },

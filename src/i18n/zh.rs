@@ -234,6 +234,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::PrivateNetwork => {
             "当前不是 root：在一个私有的网络命名空间中运行（有自己的回环网卡，可以抓包）".into()
         }
+        Msg::OwnNetwork => {
+            "这个实验用 nftables 丢弃报文，所以在自己专用的网络命名空间中运行；进程结束时它随之消失，主机的网络不受影响".into()
+        }
         Msg::DemoIntro { server } => format!(
             "演示：{server} 上的聊天服务器，一个说两句话后挂断的客户端，以及它们发送的全部报文（在回环网卡上实时抓取）"
         ),
@@ -250,6 +253,18 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             crate::lab::Scenario::Refused => "连接一个没有进程监听的端口：SYN 被 RST 回应",
             crate::lab::Scenario::StaleSyn => "一个已失效的旧 SYN 到达服务器并被复位，随后真正的连接才建立：这就是需要三次握手的原因",
             crate::lab::Scenario::Abort => "用 SO_LINGER 0 关闭：用 RST 代替挥手，没有 TIME-WAIT",
+            crate::lab::Scenario::SimultaneousOpen => {
+                "两个套接字同时互相连接：双方的 SYN 在途中交错，两端都经过 SYN-RECEIVED"
+            }
+            crate::lab::Scenario::SimultaneousClose => {
+                "两端同时关闭：双方的 FIN 在途中交错，两端都经过 CLOSING 进入 TIME-WAIT"
+            }
+            crate::lab::Scenario::SynRetry => {
+                "最初的几个 SYN 丢失：客户端重发 SYN，每次等待的时间加倍"
+            }
+            crate::lab::Scenario::ZeroWindow => {
+                "服务器不再读取：它的窗口缩小到零，客户端发送零窗口探测，窗口更新后重新打开"
+            }
         }
         .into(),
         Msg::StopHint => "按 Ctrl-C 停止".into(),

@@ -3,6 +3,13 @@
 
 pub mod scenario;
 
+// Scenarios that lose packets (in a network namespace of their own) or fill a window.
+mod crossing;
+pub mod netns;
+mod sockets;
+mod syn_retry;
+mod zero_window;
+
 use crate::error::{Error, Result};
 use crate::i18n::{DeviceChoice, Lang, Msg};
 use crate::live::{self, Until};
@@ -55,6 +62,10 @@ pub fn open_loopback(err: &mut impl Write, lang: Lang, keep: Keep) -> Result<Liv
 /// Plays `run.scenario` on loopback and renders what was captured.
 pub fn run(run: &LabRun<'_>, renderer: &mut dyn Renderer, err: &mut impl Write) -> Result<u64> {
     let keep = if run.write.is_some() { Keep::Whole } else { Keep::Headers };
+    // Before the capture opens, so that it opens on the namespace's own loopback.
+    if netns::needs_private_network(run.scenario) {
+        netns::enter_private_network(err, run.lang)?;
+    }
     let mut capture = open_loopback(err, run.lang, keep)?;
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr: SocketAddr = listener.local_addr()?;

@@ -2,6 +2,7 @@
 //! document's story (or one of its exceptions) so that a class can watch it happen.
 
 use crate::chat::set_abortive_close;
+use crate::lab::{crossing, syn_retry, zero_window};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::thread;
@@ -26,10 +27,18 @@ pub enum Scenario {
     /// An old duplicate SYN (crafted with pnet) reaches the server; the client resets the
     /// SYN-ACK, the server forgets it; then the real connection opens: why three handshakes
     StaleSyn,
+    /// Two sockets connect to each other at once: the SYNs cross, both ends SYN-RECEIVED
+    SimultaneousOpen,
+    /// Both ends close at once: the FINs cross, both ends CLOSING, then TIME-WAIT
+    SimultaneousClose,
+    /// The first SYNs are lost: SYN retransmissions at doubling intervals
+    SynRetry,
+    /// The server stops reading: zero window, window probes, window update
+    ZeroWindow,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 12] = [
         Scenario::Handshake,
         Scenario::ServerCloses,
         Scenario::FourWay,
@@ -38,6 +47,10 @@ impl Scenario {
         Scenario::Refused,
         Scenario::Abort,
         Scenario::StaleSyn,
+        Scenario::SimultaneousOpen,
+        Scenario::SimultaneousClose,
+        Scenario::SynRetry,
+        Scenario::ZeroWindow,
     ];
 
     /// The name on the command line.
@@ -51,12 +64,17 @@ impl Scenario {
             Scenario::Refused => "refused",
             Scenario::Abort => "abort",
             Scenario::StaleSyn => "stale-syn",
+            Scenario::SimultaneousOpen => "simultaneous-open",
+            Scenario::SimultaneousClose => "simultaneous-close",
+            Scenario::SynRetry => "syn-retry",
+            Scenario::ZeroWindow => "zero-window",
         }
     }
 
-    /// Whether the scenario needs a listening server.
+    /// Whether the scenario needs a listening server. In a simultaneous open nobody
+    /// listens: the port becomes one of the two connecting ends.
     pub fn needs_server(self) -> bool {
-        self != Scenario::Refused
+        !matches!(self, Scenario::Refused | Scenario::SimultaneousOpen)
     }
 
     /// Plays the scenario against `addr`; `listener` (when the scenario has a server)
@@ -67,6 +85,15 @@ impl Scenario {
         addr: SocketAddr,
         close_delay: Duration,
     ) -> io::Result<()> {
+        // The scenarios that lose packets or fill a window play from modules of their own.
+        let given = |listener: Option<TcpListener>| listener.ok_or_else(|| io::Error::other("no listener"));
+        match self {
+            Scenario::SimultaneousOpen => return crossing::simultaneous_open(addr),
+            Scenario::SimultaneousClose => return crossing::simultaneous_close(given(listener)?, addr),
+            Scenario::SynRetry => return syn_retry::play(given(listener)?, addr),
+            Scenario::ZeroWindow => return zero_window::play(given(listener)?, addr),
+            _ => {}
+        }
         let server = listener.map(|l| {
             let delay = match self {
                 Scenario::FourWay => close_delay.max(Duration::from_millis(300)),
