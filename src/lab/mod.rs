@@ -1,6 +1,7 @@
 //! `tcplab lab` and `tcplab demo`: make real traffic on loopback, capture it live and
 //! tell its story. Without root the whole run moves into a private network namespace.
 
+pub mod link;
 pub mod scenario;
 
 use crate::error::{Error, Result};
