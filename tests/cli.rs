@@ -157,6 +157,7 @@ fn lab_lists_its_scenarios() {
         "refused",
         "abort",
         "stale-syn",
+        "lossy",
     ] {
         assert!(text.contains(name), "{name} missing from {text}");
     }

@@ -262,6 +262,10 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             crate::lab::Scenario::Abort => {
                 "close with SO_LINGER 0: RST instead of the wave, and no TIME-WAIT"
             }
+            crate::lab::Scenario::Lossy => {
+                "an upload over a delayed link that loses and reorders chosen segments: duplicate ACKs, \
+                 a fast retransmission, a retransmission after the timeout, data out of order"
+            }
         }
         .into(),
         Msg::StopHint => "Ctrl-C to stop".into(),

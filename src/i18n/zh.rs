@@ -205,6 +205,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             crate::lab::Scenario::Refused => "连接一个没有进程监听的端口：SYN 被 RST 回应",
             crate::lab::Scenario::StaleSyn => "一个已失效的旧 SYN 到达服务器并被复位，随后真正的连接才建立：这就是需要三次握手的原因",
             crate::lab::Scenario::Abort => "用 SO_LINGER 0 关闭：用 RST 代替挥手，没有 TIME-WAIT",
+            crate::lab::Scenario::Lossy => {
+                "经过一条有延迟、会丢失并打乱指定报文段的链路上传数据：重复 ACK、快速重传、超时重传、乱序到达"
+            }
         }
         .into(),
         Msg::StopHint => "按 Ctrl-C 停止".into(),

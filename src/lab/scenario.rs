@@ -26,10 +26,14 @@ pub enum Scenario {
     /// An old duplicate SYN (crafted with pnet) reaches the server; the client resets the
     /// SYN-ACK, the server forgets it; then the real connection opens: why three handshakes
     StaleSyn,
+    /// Data over a delayed link that loses and reorders chosen segments, between two
+    /// network namespaces: duplicate ACKs, fast retransmission, a retransmission on
+    /// timeout, out-of-order data (needs root)
+    Lossy,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::Handshake,
         Scenario::ServerCloses,
         Scenario::FourWay,
@@ -38,6 +42,7 @@ impl Scenario {
         Scenario::Refused,
         Scenario::Abort,
         Scenario::StaleSyn,
+        Scenario::Lossy,
     ];
 
     /// The name on the command line.
@@ -51,6 +56,7 @@ impl Scenario {
             Scenario::Refused => "refused",
             Scenario::Abort => "abort",
             Scenario::StaleSyn => "stale-syn",
+            Scenario::Lossy => "lossy",
         }
     }
 
@@ -67,6 +73,10 @@ impl Scenario {
         addr: SocketAddr,
         close_delay: Duration,
     ) -> io::Result<()> {
+        if self == Scenario::Lossy {
+            let listener = listener.ok_or_else(|| io::Error::other("the lossy scenario needs its server"))?;
+            return super::lossy::play(listener, addr);
+        }
         let server = listener.map(|l| {
             let delay = match self {
                 Scenario::FourWay => close_delay.max(Duration::from_millis(300)),
