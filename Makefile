@@ -1,7 +1,7 @@
 # tcplab — every target does its own set-up on a fresh machine.
 CARGO ?= cargo
 BIN := target/release/tcplab
-CAPTURES := handshake server-closes four-way merged-close half-close refused abort stale-syn
+CAPTURES := handshake server-closes four-way merged-close half-close refused abort stale-syn lossy
 
 .PHONY: setup build test lint demo captures man install install-setcap clean
 

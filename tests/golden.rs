@@ -5,8 +5,17 @@
 
 use assert_cmd::Command;
 
-const CAPTURES: [&str; 8] =
-    ["handshake", "server-closes", "four-way", "merged-close", "half-close", "refused", "abort", "stale-syn"];
+const CAPTURES: [&str; 9] = [
+    "handshake",
+    "server-closes",
+    "four-way",
+    "merged-close",
+    "half-close",
+    "refused",
+    "abort",
+    "stale-syn",
+    "lossy",
+];
 
 /// Runs `tcplab COMMAND ARGS… --color never captures/CAPTURE.pcap` with no locale in
 /// the environment, and returns stdout with the checkout's path made relative.
@@ -78,7 +87,7 @@ fn every_json_line_is_an_object_with_a_type() {
 #[test]
 fn ladders() {
     for capture in
-        ["handshake", "server-closes", "merged-close", "half-close", "refused", "abort", "stale-syn"]
+        ["handshake", "server-closes", "merged-close", "half-close", "refused", "abort", "stale-syn", "lossy"]
     {
         insta::assert_snapshot!(
             format!("{capture}.ladder.txt"),
