@@ -577,6 +577,108 @@ fn lab_scenarios_reach_their_textbook_end_states() {
 }
 
 // ---------------------------------------------------------------------------------
+// lab lossy: the link between two namespaces loses and reorders; TCP recovers.
+
+/// Whether `segment` carries byte `byte` of its sender's stream (relative numbers: the
+/// first data byte is 1).
+fn carries(segment: &Value, byte: u64) -> bool {
+    let seq = u64_of(segment, "seq");
+    seq <= byte && byte < seq + u64_of(segment, "len")
+}
+
+fn ts_of(segment: &Value) -> f64 {
+    segment["ts"].as_f64().unwrap_or_else(|| panic!("ts is not a number in {segment}"))
+}
+
+#[test]
+fn lab_lossy_recovers_every_lost_segment() {
+    if !is_root() {
+        eprintln!(
+            "skipping lab_lossy_recovers_every_lost_segment: not root (it builds namespaces and TAP devices)"
+        );
+        return;
+    }
+    let plan = tcplab::lab::lossy::PLAN;
+    let upload = tcplab::lab::lossy::UPLOAD as u64;
+    let farewell = tcplab::lab::lossy::FAREWELL.len() as u64;
+    let events = json_text(&tcplab_ok(&["lab", "lossy", "--format", "jsonl", "--color", "never"]));
+    let conn = only_connection(&events, "lossy");
+    let segments = of_type(&events, "segment");
+    let data = |dir: &str| -> Vec<&Value> {
+        segments.iter().copied().filter(|s| s["dir"] == dir && u64_of(s, "len") > 0).collect()
+    };
+    let (sent, echoed) = (data("c2s"), data("s2c"));
+
+    // Each lost segment was sent again, and tcplab says so.
+    let copies = |byte: u64| -> Vec<&Value> { sent.iter().copied().filter(|s| carries(s, byte)).collect() };
+    for &byte in plan.client_to_server.drop_first_carrying {
+        let copies = copies(u64::from(byte));
+        assert!(copies.len() >= 2, "byte {byte} was sent {} times: {copies:#?}", copies.len());
+        assert!(lists(copies[1], "notes", "retransmission"), "byte {byte}, second copy: {}", copies[1]);
+    }
+
+    // The first loss: the server repeats its ACK of the hole (duplicate ACKs), and the
+    // client resends at once instead of waiting for its timer (fast retransmission).
+    let [first_lost, ..] = plan.client_to_server.drop_first_carrying else {
+        panic!("the plan loses nothing")
+    };
+    let lost = copies(u64::from(*first_lost));
+    let hole = u64_of(lost[0], "seq");
+    let duplicate_acks: Vec<&Value> = segments
+        .iter()
+        .copied()
+        .filter(|s| s["dir"] == "s2c" && u64_of(s, "len") == 0 && s["ack"] == hole)
+        .filter(|s| u64_of(s, "frame") < u64_of(lost[1], "frame"))
+        .skip(1)
+        .collect();
+    assert!(
+        duplicate_acks.len() >= 2,
+        "only {} duplicate ACKs of {hole} before its retransmission: {segments:#?}",
+        duplicate_acks.len()
+    );
+    let after_dup_ack = ts_of(lost[1]) - duplicate_acks.last().map_or(0.0, |a| ts_of(a));
+    assert!(
+        after_dup_ack < 0.1,
+        "the retransmission of {hole} came {after_dup_ack} s after the last duplicate ACK"
+    );
+
+    // The last loss: the farewell, alone, resent by the timer (at least RTO_min, 200 ms).
+    let farewell_copies = copies(upload + 1);
+    let waited = ts_of(farewell_copies[1]) - ts_of(farewell_copies[0]);
+    assert!(waited >= 0.2, "the farewell was resent after {waited} s, sooner than any retransmission timer");
+
+    // The held-back echo segment arrived after the one behind it: out of order.
+    let held = u64::from(plan.server_to_client.hold_first_carrying.expect("the plan holds one segment back"));
+    let overtaken = echoed.iter().enumerate().find(|(i, s)| {
+        carries(s, held) && echoed[..*i].iter().any(|before| u64_of(before, "seq") > u64_of(s, "seq"))
+    });
+    assert!(overtaken.is_some(), "no echo segment with byte {held} arrived out of order: {echoed:#?}");
+
+    // Everything arrived, and the connection closed normally.
+    let end = sent.iter().map(|s| u64_of(s, "seq") + u64_of(s, "len")).max().unwrap_or(0);
+    assert_eq!(end, 1 + upload + farewell, "the client's stream ends where the upload and farewell do");
+    assert_eq!(conn["conn_state"], "SF", "lossy: {conn}");
+    assert_eq!(conn["client_final"], "TIME-WAIT", "lossy: {conn}");
+    assert_eq!(conn["server_final"], "CLOSED", "lossy: {conn}");
+}
+
+#[test]
+fn lab_lossy_without_root_says_it_needs_root() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let out = if is_root() {
+        let bin = binary_for_nobody(dir.path());
+        let bin_text = bin.to_str().expect("a UTF-8 binary path");
+        run("setpriv", &[&AS_NOBODY[..], &[bin_text, "lab", "lossy", "--color", "never"]].concat(), RUN)
+    } else {
+        run(BIN, &["lab", "lossy", "--color", "never"], RUN)
+    };
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "one line: {}", show(&out));
+    assert!(stderr.contains("needs root (sudo tcplab lab lossy)"), "{}", show(&out));
+}
+
+// ---------------------------------------------------------------------------------
 // The chat server, in-process, with two hundred clients at once.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
