@@ -109,12 +109,11 @@ pub fn build(plan: LinkPlan) -> io::Result<(Link, TcpListener)> {
         (server_tap, client_tap, plan.server_to_client, "lab-link-s2c"),
     ] {
         let stop = Arc::clone(&stop);
-        let judge = Judge::new(tamper);
         let delay = plan.one_way_delay;
         forwarders.push(
             thread::Builder::new()
                 .name(name.into())
-                .spawn(move || forward(&from, &to, judge, delay, &stop))?,
+                .spawn(move || forward(&from, &to, tamper, delay, &stop))?,
         );
     }
     Ok((Link { stop, forwarders }, listener))
@@ -128,9 +127,9 @@ fn enter_new_network_namespace() -> io::Result<()> {
     Ok(())
 }
 
-/// Turns off Linux's tail loss probe in this namespace (and only here), so that a
-/// lone lost segment waits for the retransmission timer, as the textbook tells it;
-/// with the probe, Linux would resend it after two round trips instead.
+/// Turns off Linux's tail loss probe in this thread's namespace (and only there), so
+/// that a lone lost segment waits for the retransmission timer, as the textbook tells
+/// it; with the probe, Linux would resend it after about two round trips instead.
 fn without_tail_loss_probe() -> io::Result<()> {
     std::fs::write("/proc/sys/net/ipv4/tcp_early_retrans", "0")
 }
@@ -282,53 +281,82 @@ struct InFlight {
     order: u64,
 }
 
-/// Copies frames from `from` to `to`, each `delay` late, as `judge` decides, until
-/// `stop` is set.
-fn forward(from: &File, to: &File, mut judge: Judge, delay: Duration, stop: &AtomicBool) {
-    let mut in_flight: VecDeque<InFlight> = VecDeque::new();
-    let mut held: Option<InFlight> = None;
-    let mut buf = vec![0u8; FRAME_BUFFER];
-    let mut read_so_far = 0u64;
-    while !stop.load(Ordering::Relaxed) {
-        let next_due = in_flight.front().map(|f| f.due).into_iter().chain(held.as_ref().map(|h| h.due)).min();
-        let wait = next_due.map_or(TICK, |due| due.saturating_duration_since(Instant::now()).min(TICK));
-        if readable(from, wait) {
-            match (&*from).read(&mut buf) {
-                Ok(n) => {
-                    let frame = buf[..n].to_vec();
-                    let tcp = tcp_in(&frame);
-                    let carries_data = tcp.as_ref().is_some_and(|t| t.len > 0);
-                    let sent = Instant::now();
-                    read_so_far += 1;
-                    let order = read_so_far;
-                    match judge.judge(tcp.as_ref()) {
-                        Verdict::Pass => {
-                            in_flight.push_back(InFlight { frame, due: sent + delay, carries_data, order })
-                        }
-                        Verdict::Drop => {}
-                        Verdict::HoldBack => {
-                            held =
-                                Some(InFlight { frame, due: sent + delay + HOLD_LIMIT, carries_data, order })
-                        }
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // The device is gone: the link is being torn down.
-                Err(_) => return,
+/// One direction of the link: frames on their way, in the order they were sent, and
+/// the one frame held back, if any.
+struct Lane {
+    judge: Judge,
+    delay: Duration,
+    in_flight: VecDeque<InFlight>,
+    held: Option<InFlight>,
+    read_so_far: u64,
+}
+
+impl Lane {
+    fn new(tamper: Tamper, delay: Duration) -> Lane {
+        Lane { judge: Judge::new(tamper), delay, in_flight: VecDeque::new(), held: None, read_so_far: 0 }
+    }
+
+    /// When the next frame is due to arrive, if any is on its way.
+    fn next_due(&self) -> Option<Instant> {
+        self.in_flight.front().map(|f| f.due).into_iter().chain(self.held.as_ref().map(|h| h.due)).min()
+    }
+
+    /// Takes in a frame sent at `now`: loses it, or sends it on its way, perhaps held back.
+    fn send(&mut self, frame: Vec<u8>, now: Instant) {
+        let tcp = tcp_in(&frame);
+        let carries_data = tcp.as_ref().is_some_and(|t| t.len > 0);
+        self.read_so_far += 1;
+        let order = self.read_so_far;
+        match self.judge.judge(tcp.as_ref()) {
+            Verdict::Pass => {
+                self.in_flight.push_back(InFlight { frame, due: now + self.delay, carries_data, order })
+            }
+            Verdict::Drop => {}
+            Verdict::HoldBack => {
+                let due = now + self.delay + HOLD_LIMIT;
+                self.held = Some(InFlight { frame, due, carries_data, order });
             }
         }
-        let now = Instant::now();
-        while let Some(next) = in_flight.pop_front_if(|f| f.due <= now) {
-            deliver(to, &next.frame);
+    }
+
+    /// Hands every frame due by `now` to `deliver`, in the order they arrive: the
+    /// held-back frame right after the first data segment sent after it, or alone
+    /// once it has waited its longest.
+    fn arrive(&mut self, now: Instant, mut deliver: impl FnMut(&[u8])) {
+        while let Some(next) = self.in_flight.pop_front_if(|f| f.due <= now) {
+            deliver(&next.frame);
             if next.carries_data
-                && let Some(late) = held.take_if(|h| h.order < next.order)
+                && let Some(late) = self.held.take_if(|h| h.order < next.order)
             {
-                deliver(to, &late.frame);
+                deliver(&late.frame);
             }
         }
-        if let Some(late) = held.take_if(|h| h.due <= now) {
-            deliver(to, &late.frame);
+        if let Some(late) = self.held.take_if(|h| h.due <= now) {
+            deliver(&late.frame);
         }
+    }
+}
+
+/// Copies frames from `from` to `to`, each `delay` late and as `tamper` says, until
+/// `stop` is set.
+fn forward(from: &File, to: &File, tamper: Tamper, delay: Duration, stop: &AtomicBool) {
+    let mut lane = Lane::new(tamper, delay);
+    let mut buf = vec![0u8; FRAME_BUFFER];
+    while !stop.load(Ordering::Relaxed) {
+        let wait =
+            lane.next_due().map_or(TICK, |due| due.saturating_duration_since(Instant::now()).min(TICK));
+        match wait_for_frame(from, wait) {
+            Waited::Nothing => {}
+            // The device is gone: the link is being torn down.
+            Waited::Gone => return,
+            Waited::Frame => match (&*from).read(&mut buf) {
+                Ok(0) => {}
+                Ok(n) => lane.send(buf[..n].to_vec(), Instant::now()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            },
+        }
+        lane.arrive(Instant::now(), |frame| deliver(to, frame));
     }
 }
 
@@ -338,12 +366,26 @@ fn deliver(to: &File, frame: &[u8]) {
     let _ = (&*to).write(frame);
 }
 
+/// What waiting on a TAP descriptor gave.
+enum Waited {
+    Frame,
+    Nothing,
+    /// An error or hang-up without a frame: reading again would only fail again.
+    Gone,
+}
+
 /// Waits up to `timeout` for `file` to have a frame to read.
-fn readable(file: &File, timeout: Duration) -> bool {
+fn wait_for_frame(file: &File, timeout: Duration) -> Waited {
     let mut fd = libc::pollfd { fd: file.as_raw_fd(), events: libc::POLLIN, revents: 0 };
     // SAFETY: one valid pollfd, and its count.
     let ready = unsafe { libc::poll(&mut fd, 1, timeout.as_millis() as libc::c_int) };
-    ready > 0 && fd.revents & libc::POLLIN != 0
+    if ready <= 0 {
+        Waited::Nothing
+    } else if fd.revents & libc::POLLIN != 0 {
+        Waited::Frame
+    } else {
+        Waited::Gone
+    }
 }
 
 #[cfg(test)]
@@ -375,6 +417,52 @@ mod tests {
         assert_eq!(judge.judge(Some(&segment(8000, 0))), Verdict::Pass, "a pure ACK carries no byte");
         assert_eq!(judge.judge(Some(&segment(7241, 1448))), Verdict::HoldBack);
         assert_eq!(judge.judge(Some(&segment(7241, 1448))), Verdict::Pass);
+    }
+
+    /// An Ethernet frame with a TCP segment from the client, `len` bytes of payload.
+    fn frame(seq: u32, len: usize, syn: bool) -> Vec<u8> {
+        let builder = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4(CLIENT_IP.octets(), SERVER_IP.octets(), 64)
+            .tcp(40000, 8080, seq, 64240);
+        let builder = if syn { builder.syn() } else { builder.ack(1) };
+        let mut bytes = Vec::new();
+        builder.write(&mut bytes, &vec![b'x'; len]).expect("a frame in memory");
+        bytes
+    }
+
+    /// The sequence numbers of the TCP frames `lane` delivers by `at`.
+    fn arrivals(lane: &mut Lane, at: Instant) -> Vec<u32> {
+        let mut seqs = Vec::new();
+        lane.arrive(at, |f| seqs.extend(tcp_in(f).map(|t| t.seq)));
+        seqs
+    }
+
+    #[test]
+    fn a_lane_delays_loses_and_swaps_as_planned() {
+        let delay = Duration::from_millis(25);
+        let tamper = Tamper { drop_first_carrying: &[3000], hold_first_carrying: Some(1500) };
+        let mut lane = Lane::new(tamper, delay);
+        let t0 = Instant::now();
+        lane.send(frame(0, 0, true), t0);
+        for seq in [1, 1001, 2001, 3001] {
+            lane.send(frame(seq, 1000, false), t0); // 1001 is held, 2001 lost
+        }
+        assert_eq!(arrivals(&mut lane, t0 + delay / 2), Vec::<u32>::new(), "nothing before the delay");
+        assert_eq!(arrivals(&mut lane, t0 + delay), [0, 1, 3001, 1001], "1001 after the segment sent next");
+        lane.send(frame(2001, 1000, false), t0 + delay);
+        assert_eq!(arrivals(&mut lane, t0 + 2 * delay), [2001], "the retransmission passes");
+    }
+
+    #[test]
+    fn a_held_frame_with_nothing_behind_it_goes_on_late() {
+        let delay = Duration::from_millis(25);
+        let mut lane = Lane::new(Tamper { drop_first_carrying: &[], hold_first_carrying: Some(1) }, delay);
+        let t0 = Instant::now();
+        lane.send(frame(0, 0, true), t0);
+        lane.send(frame(1, 100, false), t0);
+        assert_eq!(arrivals(&mut lane, t0 + delay), [0]);
+        assert_eq!(lane.next_due(), Some(t0 + delay + HOLD_LIMIT));
+        assert_eq!(arrivals(&mut lane, t0 + delay + HOLD_LIMIT), [1]);
     }
 
     #[test]
