@@ -617,30 +617,20 @@ fn lab_lossy_recovers_every_lost_segment() {
         assert!(lists(copies[1], "notes", "retransmission"), "byte {byte}, second copy: {}", copies[1]);
     }
 
-    // The first loss: the server repeats its ACK of the hole (duplicate ACKs), and the
-    // client resends at once instead of waiting for its timer (fast retransmission).
+    // The first loss: the server repeats its ACK of the hole (four duplicate ACKs on
+    // an idle machine; a busy one may merge some), and the client resends the segment
+    // sooner than any retransmission timer could (RTO_min is 200 ms): a fast
+    // retransmission.
     let [first_lost, ..] = plan.client_to_server.drop_first_carrying else {
         panic!("the plan loses nothing")
     };
     let lost = copies(u64::from(*first_lost));
     let hole = u64_of(lost[0], "seq");
-    let duplicate_acks: Vec<&Value> = segments
-        .iter()
-        .copied()
-        .filter(|s| s["dir"] == "s2c" && u64_of(s, "len") == 0 && s["ack"] == hole)
-        .filter(|s| u64_of(s, "frame") < u64_of(lost[1], "frame"))
-        .skip(1)
-        .collect();
-    assert!(
-        duplicate_acks.len() >= 2,
-        "only {} duplicate ACKs of {hole} before its retransmission: {segments:#?}",
-        duplicate_acks.len()
-    );
-    let after_dup_ack = ts_of(lost[1]) - duplicate_acks.last().map_or(0.0, |a| ts_of(a));
-    assert!(
-        after_dup_ack < 0.1,
-        "the retransmission of {hole} came {after_dup_ack} s after the last duplicate ACK"
-    );
+    let acks_of_hole =
+        segments.iter().filter(|s| s["dir"] == "s2c" && u64_of(s, "len") == 0 && s["ack"] == hole).count();
+    assert!(acks_of_hole >= 3, "{} duplicate ACKs of {hole}: {segments:#?}", acks_of_hole.saturating_sub(1));
+    let resent_after = ts_of(lost[1]) - ts_of(lost[0]);
+    assert!(resent_after < 0.2, "{hole} was resent after {resent_after} s, as late as a timer would");
 
     // The last loss: the farewell, alone, resent by the timer (at least RTO_min, 200 ms).
     let farewell_copies = copies(upload + 1);

@@ -23,10 +23,10 @@ pub const FAREWELL: &[u8] = b"that was all, thank you\n";
 /// recovers it. Byte 8 000 of the server's echo is held back until the next segment
 /// has overtaken it, so the client receives the two out of order.
 ///
-/// Every run loses and reorders the same segments. What may differ is timing inside
-/// the kernels: whether the server acknowledges one segment or two at a time, and the
-/// window its ACKs announce, so Wireshark may count one duplicate ACK more or less,
-/// or call one of them a window update.
+/// Every run loses and reorders the same segments, and the upload gets the same ACKs.
+/// In the echo, timing inside the client's kernel may vary: its ACK of the segment
+/// that overtook another may be merged with the next, or announce another window, so
+/// Wireshark may call it a duplicate ACK, a window update, or not see it.
 pub const PLAN: LinkPlan = LinkPlan {
     one_way_delay: Duration::from_millis(25),
     client_to_server: Tamper {
@@ -38,6 +38,11 @@ pub const PLAN: LinkPlan = LinkPlan {
 
 /// Longer than any recovery the plan causes; a stalled run fails instead of hanging.
 const PATIENCE: Duration = Duration::from_secs(10);
+/// How long the server waits before it reads the upload: longer than the upload takes
+/// (about 150 ms). While a program is reading from a socket, Linux queues the
+/// segments that arrive behind it and may answer several with one ACK; with nobody
+/// reading, each segment after a hole gets its own duplicate ACK.
+const PAUSE_BEFORE_READING: Duration = Duration::from_millis(300);
 /// How long the client waits between reading the echo and sending its farewell:
 /// longer than the longest delayed ACK (200 ms), so that its ACK of the echo leaves
 /// on its own. Riding on the lost farewell, that ACK would be lost too, and the
@@ -96,15 +101,16 @@ fn echoed(stream: &mut TcpStream, message: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// The server: accept one client, read the whole upload and send it back, then echo
-/// whatever comes until the client's FIN, and close. Echoing only after the upload
-/// keeps the two directions apart: the server's ACKs during the upload are pure ACKs,
-/// and the duplicates among them plain to see.
+/// The server: accept one client, pause, read the whole upload and send it back, then
+/// echo whatever comes until the client's FIN, and close. Echoing only after the
+/// upload keeps the two directions apart: the server's ACKs during the upload are
+/// pure ACKs, and the duplicates among them plain to see.
 fn echo_until_closed(listener: &TcpListener) -> io::Result<()> {
     let mut stream = accept_within(listener, PATIENCE)?;
     stream.set_read_timeout(Some(PATIENCE))?;
     stream.set_write_timeout(Some(PATIENCE))?;
     let mut upload = vec![0u8; UPLOAD];
+    thread::sleep(PAUSE_BEFORE_READING);
     stream.read_exact(&mut upload)?;
     stream.write_all(&upload)?;
     let mut buf = vec![0u8; 1024];
