@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := target/release/tcplab
 CAPTURES := handshake server-closes four-way merged-close half-close refused abort stale-syn \
-	simultaneous-open simultaneous-close syn-retry zero-window
+	simultaneous-open simultaneous-close syn-retry zero-window lossy
 
 .PHONY: setup build test lint demo captures man install install-setcap clean
 

@@ -161,6 +161,7 @@ fn lab_lists_its_scenarios() {
         "simultaneous-close",
         "syn-retry",
         "zero-window",
+        "lossy",
     ] {
         assert!(text.contains(name), "{name} missing from {text}");
     }

@@ -146,7 +146,12 @@ fn three_duplicate_acks_then_the_missing_segment_is_a_fast_retransmission() {
         let notes = w.at(ts, s(ACK, Y + 1, X + 1, 0));
         assert_eq!(notes, [Note::DupAck { of: FrameNumber(2), count }]);
     }
-    assert_eq!(names(&w.at(0.054, c(ACK, X + 1, Y + 1, 100))), ["fast_retransmission"]);
+    // Wireshark marks it a retransmission too; the original is frame 4, 24 ms earlier.
+    let resent = w.at(0.054, c(ACK, X + 1, Y + 1, 100));
+    assert_eq!(
+        resent,
+        [Note::FastRetransmission, Note::Retransmission { of: FrameNumber(4), after_us: 24_000 }]
+    );
     // The receiver now has everything: a new ACK, no note.
     assert_eq!(w.at(0.075, s(ACK, Y + 1, X + 401, 0)), []);
 }

@@ -5,7 +5,7 @@
 
 use assert_cmd::Command;
 
-const CAPTURES: [&str; 12] = [
+const CAPTURES: [&str; 13] = [
     "handshake",
     "server-closes",
     "four-way",
@@ -18,6 +18,7 @@ const CAPTURES: [&str; 12] = [
     "simultaneous-close",
     "syn-retry",
     "zero-window",
+    "lossy",
 ];
 
 /// Runs `tcplab COMMAND ARGS… --color never captures/CAPTURE.pcap` with no locale in
@@ -99,6 +100,7 @@ fn ladders() {
         "stale-syn",
         "simultaneous-open",
         "simultaneous-close",
+        "lossy",
     ] {
         insta::assert_snapshot!(
             format!("{capture}.ladder.txt"),

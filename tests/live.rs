@@ -635,7 +635,6 @@ fn lab_simultaneous_open_passes_both_ends_through_syn_received() {
 /// tshark calls the two SYN,ACKs of a simultaneous open retransmissions (each repeats
 /// its sender's SYN's sequence number); they are not: each answers the other's SYN.
 #[test]
-#[ignore = "the tracker still notes both SYN,ACKs of a simultaneous open as retransmissions"]
 fn lab_simultaneous_open_syn_acks_are_not_retransmissions() {
     let Some(events) = lab_events("simultaneous-open") else { return };
     for segment in of_type(&events, "segment").into_iter().filter(|s| has_flags(s, &["SYN", "ACK"])) {
@@ -670,8 +669,9 @@ fn lab_syn_retry_shows_retransmissions_with_growing_gaps() {
     let segments = of_type(&events, "segment");
     let syns: Vec<&Value> = segments.iter().copied().filter(|s| has_flags(s, &["SYN"])).collect();
     assert!(syns.len() >= 3, "at least two SYN retransmissions: {syns:#?}");
-    for syn in &syns[1..] {
+    for (attempt, syn) in (2..).zip(&syns[1..]) {
         assert!(lists(syn, "notes", "retransmission"), "not noted as a retransmission: {syn}");
+        assert_eq!(syn["syn_retransmission"]["attempt"], attempt, "attempt {attempt}: {syn}");
     }
     let times: Vec<f64> = syns.iter().map(|s| s["ts"].as_f64().expect("ts is a number")).collect();
     let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
@@ -707,6 +707,11 @@ fn lab_zero_window_closes_probes_and_reopens_the_window() {
         })
         .count();
     assert!(probes >= 2, "{probes} zero-window probes after frame {closed_at}: {segments:#?}");
+    // And tcplab names them: the zero window, the probes, the window update.
+    assert!(lists(zero, "notes", "zero_window"), "the zero window is not noted: {zero}");
+    for note in ["zero_window_probe", "window_update"] {
+        assert!(segments.iter().any(|s| lists(s, "notes", note)), "no segment noted {note}: {segments:#?}");
+    }
     assert!(
         segments.iter().any(|s| from_server(s) && u64_of(s, "frame") > closed_at && u64_of(s, "win") > 0),
         "the window never opened again after frame {closed_at}: {segments:#?}"
@@ -714,6 +719,108 @@ fn lab_zero_window_closes_probes_and_reopens_the_window() {
     // 640 lines of "zero window\n".
     assert_eq!(u64_of(conn, "bytes_c2s"), 640 * 12, "the whole upload arrived: {conn}");
     assert_eq!(conn["conn_state"], "SF", "zero-window: {conn}");
+}
+
+// lab lossy: the link between two namespaces loses and reorders; TCP recovers.
+
+/// Whether `segment` carries byte `byte` of its sender's stream (relative numbers: the
+/// first data byte is 1).
+fn carries(segment: &Value, byte: u64) -> bool {
+    let seq = u64_of(segment, "seq");
+    seq <= byte && byte < seq + u64_of(segment, "len")
+}
+
+fn ts_of(segment: &Value) -> f64 {
+    segment["ts"].as_f64().unwrap_or_else(|| panic!("ts is not a number in {segment}"))
+}
+
+#[test]
+fn lab_lossy_recovers_every_lost_segment() {
+    if !is_root() {
+        eprintln!(
+            "skipping lab_lossy_recovers_every_lost_segment: not root (it builds namespaces and TAP devices)"
+        );
+        return;
+    }
+    let plan = tcplab::lab::lossy::PLAN;
+    let upload = tcplab::lab::lossy::UPLOAD as u64;
+    let farewell = tcplab::lab::lossy::FAREWELL.len() as u64;
+    let events = json_text(&tcplab_ok(&["lab", "lossy", "--format", "jsonl", "--color", "never"]));
+    let conn = only_connection(&events, "lossy");
+    let segments = of_type(&events, "segment");
+    let data = |dir: &str| -> Vec<&Value> {
+        segments.iter().copied().filter(|s| s["dir"] == dir && u64_of(s, "len") > 0).collect()
+    };
+    let (sent, echoed) = (data("c2s"), data("s2c"));
+
+    // Each lost segment was sent again, and tcplab says so.
+    let copies = |byte: u64| -> Vec<&Value> { sent.iter().copied().filter(|s| carries(s, byte)).collect() };
+    for &byte in plan.client_to_server.drop_first_carrying {
+        let copies = copies(u64::from(byte));
+        assert!(copies.len() >= 2, "byte {byte} was sent {} times: {copies:#?}", copies.len());
+        // The second hole is resent within a round trip of the highest segment, as
+        // SACK recovery does; Wireshark's rules (and tcplab's) call that out of order.
+        let noted = ["retransmission", "out_of_order"].iter().any(|note| lists(copies[1], "notes", note));
+        assert!(noted, "byte {byte}, second copy: {}", copies[1]);
+    }
+
+    // The first loss: the server repeats its ACK of the hole (four duplicate ACKs on
+    // an idle machine; a busy one may merge some), and the client resends the segment
+    // sooner than any retransmission timer could (RTO_min is 200 ms): a fast
+    // retransmission.
+    let [first_lost, ..] = plan.client_to_server.drop_first_carrying else {
+        panic!("the plan loses nothing")
+    };
+    let lost = copies(u64::from(*first_lost));
+    let hole = u64_of(lost[0], "seq");
+    let acks_of_hole =
+        segments.iter().filter(|s| s["dir"] == "s2c" && u64_of(s, "len") == 0 && s["ack"] == hole).count();
+    assert!(acks_of_hole >= 3, "{} duplicate ACKs of {hole}: {segments:#?}", acks_of_hole.saturating_sub(1));
+    assert!(lists(lost[1], "notes", "fast_retransmission"), "not a fast retransmission: {}", lost[1]);
+    let resent_after = ts_of(lost[1]) - ts_of(lost[0]);
+    assert!(resent_after < 0.2, "{hole} was resent after {resent_after} s, as late as a timer would");
+
+    // The last loss: the farewell, alone, resent by the timer (at least RTO_min, 200 ms).
+    let farewell_copies = copies(upload + 1);
+    let waited = ts_of(farewell_copies[1]) - ts_of(farewell_copies[0]);
+    assert!(waited >= 0.2, "the farewell was resent after {waited} s, sooner than any retransmission timer");
+    assert_eq!(
+        farewell_copies[1]["retransmission"]["of_frame"], farewell_copies[0]["frame"],
+        "the resend names the frame it repeats: {}",
+        farewell_copies[1]
+    );
+
+    // The held-back echo segment arrived after the one behind it: out of order.
+    let held = u64::from(plan.server_to_client.hold_first_carrying.expect("the plan holds one segment back"));
+    let overtaken = echoed.iter().enumerate().find(|(i, s)| {
+        carries(s, held) && echoed[..*i].iter().any(|before| u64_of(before, "seq") > u64_of(s, "seq"))
+    });
+    let (_, overtaken) = overtaken
+        .unwrap_or_else(|| panic!("no echo segment with byte {held} arrived out of order: {echoed:#?}"));
+    assert!(lists(overtaken, "notes", "out_of_order"), "not noted out of order: {overtaken}");
+
+    // Everything arrived, and the connection closed normally.
+    let end = sent.iter().map(|s| u64_of(s, "seq") + u64_of(s, "len")).max().unwrap_or(0);
+    assert_eq!(end, 1 + upload + farewell, "the client's stream ends where the upload and farewell do");
+    assert_eq!(conn["conn_state"], "SF", "lossy: {conn}");
+    assert_eq!(conn["client_final"], "TIME-WAIT", "lossy: {conn}");
+    assert_eq!(conn["server_final"], "CLOSED", "lossy: {conn}");
+}
+
+#[test]
+fn lab_lossy_without_root_says_it_needs_root() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let out = if is_root() {
+        let bin = binary_for_nobody(dir.path());
+        let bin_text = bin.to_str().expect("a UTF-8 binary path");
+        run("setpriv", &[&AS_NOBODY[..], &[bin_text, "lab", "lossy", "--color", "never"]].concat(), RUN)
+    } else {
+        run(BIN, &["lab", "lossy", "--color", "never"], RUN)
+    };
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "one line: {}", show(&out));
+    assert!(stderr.contains("needs root (sudo tcplab lab lossy)"), "{}", show(&out));
 }
 
 // ---------------------------------------------------------------------------------

@@ -174,13 +174,14 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::ZeroWindow => "Zero window: the sender of this segment has no room left in its receive \
                  buffer (its application is not reading), so the other end must stop sending."
                 .into(),
-            Note::ZeroWindowProbe => "Zero-window probe: one byte pushed into the closed window to ask \
-                 whether it has opened. The sender's persist timer sends these, each wait longer than the \
-                 last, for as long as the window stays zero."
+            Note::ZeroWindowProbe => "Zero-window probe: a tiny segment sent into the closed window to \
+                 ask whether it has opened (RFC 9293 sends one new byte; Linux sends an empty segment one \
+                 byte below the next, which Wireshark calls a keep-alive). The sender's persist timer sends \
+                 these, each wait longer than the last, for as long as the window stays zero."
                 .into(),
-            Note::ZeroWindowProbeAck => "Answer to a zero-window probe: the window is still zero, and the \
-                 probe's byte was not accepted."
-                .into(),
+            Note::ZeroWindowProbeAck => {
+                "Answer to a zero-window probe: the window is still zero; the sender keeps waiting.".into()
+            }
             Note::WindowFull => "Window full: this segment fills the receiver's advertised window to its \
                  edge; the sender must now wait for an ACK or a window update."
                 .into(),
@@ -340,6 +341,10 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             }
             crate::lab::Scenario::ZeroWindow => {
                 "the server stops reading: its window closes to zero, the client probes it, a window update reopens it"
+            }
+            crate::lab::Scenario::Lossy => {
+                "an upload over a delayed link that loses and reorders chosen segments: duplicate ACKs, \
+                 a fast retransmission, a retransmission after the timeout, data out of order"
             }
         }
         .into(),

@@ -143,10 +143,11 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::ZeroWindow => "零窗口：这个报文的发送方接收缓冲区已满（应用程序没有读取），\
                  对方必须停止发送。"
                 .into(),
-            Note::ZeroWindowProbe => "零窗口探测：向已关闭的窗口推送一个字节，询问窗口是否已经打开。\
+            Note::ZeroWindowProbe => "零窗口探测：向已关闭的窗口发送一个很小的报文，询问窗口是否已经打开\
+                 （RFC 9293 发送一个新字节；Linux 发送一个序号比下一个序号小一的空报文，Wireshark 把它称为保活）。\
                  只要窗口一直为零，发送方的坚持计时器就会不断发送探测，每次间隔更长。"
                 .into(),
-            Note::ZeroWindowProbeAck => "对零窗口探测的回应：窗口仍然为零，探测的那个字节没有被接受。".into(),
+            Note::ZeroWindowProbeAck => "对零窗口探测的回应：窗口仍然为零，发送方继续等待。".into(),
             Note::WindowFull => "窗口已满：这个报文正好填满接收方通告的窗口；\
                  发送方现在必须等待 ACK 或窗口更新。"
                 .into(),
@@ -264,6 +265,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             }
             crate::lab::Scenario::ZeroWindow => {
                 "服务器不再读取：它的窗口缩小到零，客户端发送零窗口探测，窗口更新后重新打开"
+            }
+            crate::lab::Scenario::Lossy => {
+                "经过一条有延迟、会丢失并打乱指定报文段的链路上传数据：重复 ACK、快速重传、超时重传、乱序到达"
             }
         }
         .into(),

@@ -1,6 +1,9 @@
 //! `tcplab lab` and `tcplab demo`: make real traffic on loopback, capture it live and
 //! tell its story. Without root the whole run moves into a private network namespace.
+//! The `lossy` scenario plays over a link of its own between two namespaces instead.
 
+pub mod link;
+pub mod lossy;
 pub mod scenario;
 
 // Scenarios that lose packets (in a network namespace of their own) or fill a window.
@@ -59,15 +62,49 @@ pub fn open_loopback(err: &mut impl Write, lang: Lang, keep: Keep) -> Result<Liv
     }
 }
 
-/// Plays `run.scenario` on loopback and renders what was captured.
+/// Where a scenario plays: the capture, its device, the server's listening socket and,
+/// for `lossy`, the link, which must outlive the capture.
+struct Stage {
+    capture: LiveCapture,
+    device: &'static str,
+    listener: TcpListener,
+    link: Option<link::Link>,
+}
+
+impl Stage {
+    /// Must run before any thread is started: both ways move this thread into a new
+    /// network namespace, and threads started afterwards follow it there.
+    fn set_up(scenario: Scenario, err: &mut impl Write, lang: Lang, keep: Keep) -> Result<Stage> {
+        if scenario != Scenario::Lossy {
+            let capture = open_loopback(err, lang, keep)?;
+            let listener = TcpListener::bind("127.0.0.1:0")?;
+            return Ok(Stage { capture, device: "lo", listener, link: None });
+        }
+        if !privilege::is_root() {
+            return Err(Error::Capture(
+                "lab lossy needs root (sudo tcplab lab lossy): it builds two network namespaces \
+                 joined by TAP devices"
+                    .into(),
+            ));
+        }
+        let (link, listener) = link::build(lossy::PLAN)
+            .map_err(|e| Error::Capture(format!("cannot build the lossy link: {e}")))?;
+        let capture = LiveCapture::open(link::CLIENT_DEVICE, None, keep)?;
+        Ok(Stage { capture, device: link::CLIENT_DEVICE, listener, link: Some(link) })
+    }
+}
+
+/// Plays `run.scenario` and renders what was captured.
 pub fn run(run: &LabRun<'_>, renderer: &mut dyn Renderer, err: &mut impl Write) -> Result<u64> {
     let keep = if run.write.is_some() { Keep::Whole } else { Keep::Headers };
     // Before the capture opens, so that it opens on the namespace's own loopback.
     if netns::needs_private_network(run.scenario) {
         netns::enter_private_network(err, run.lang)?;
     }
-    let mut capture = open_loopback(err, run.lang, keep)?;
-    let listener = TcpListener::bind("127.0.0.1:0")?;
+    // `_link` lives to the end of this function: the link carries the traffic until
+    // the capture is over.
+    let Stage { mut capture, device, listener, link: _link } =
+        Stage::set_up(run.scenario, err, run.lang, keep)?;
     let addr: SocketAddr = listener.local_addr()?;
     // The refused scenario needs a port that nobody listens on: this one, now freed.
     let listener = run.scenario.needs_server().then_some(listener);
@@ -86,7 +123,7 @@ pub fn run(run: &LabRun<'_>, renderer: &mut dyn Renderer, err: &mut impl Write) 
     writeln!(
         err,
         "tcplab: {}",
-        run.lang.text(&Msg::Listening { device: "lo", link: &link, why: DeviceChoice::Asked })
+        run.lang.text(&Msg::Listening { device, link: &link, why: DeviceChoice::Asked })
     )?;
 
     let traffic_done = Arc::new(AtomicBool::new(false));
@@ -97,8 +134,11 @@ pub fn run(run: &LabRun<'_>, renderer: &mut dyn Renderer, err: &mut impl Write) 
         result
     });
 
-    let name =
-        if run.demo { "lo (tcplab demo)".to_string() } else { format!("lo (lab {})", run.scenario.name()) };
+    let name = if run.demo {
+        format!("{device} (tcplab demo)")
+    } else {
+        format!("{device} (lab {})", run.scenario.name())
+    };
     renderer.begin(&name)?;
     // Packets that arrived before the kernel filter was set are filtered out here.
     let only_ours = SegmentFilter { port: Some(addr.port()), host: None };

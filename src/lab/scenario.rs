@@ -35,10 +35,14 @@ pub enum Scenario {
     SynRetry,
     /// The server stops reading: zero window, window probes, window update
     ZeroWindow,
+    /// Data over a delayed link that loses and reorders chosen segments, between two
+    /// network namespaces: duplicate ACKs, fast retransmission, a retransmission on
+    /// timeout, out-of-order data (needs root)
+    Lossy,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 12] = [
+    pub const ALL: [Scenario; 13] = [
         Scenario::Handshake,
         Scenario::ServerCloses,
         Scenario::FourWay,
@@ -51,6 +55,7 @@ impl Scenario {
         Scenario::SimultaneousClose,
         Scenario::SynRetry,
         Scenario::ZeroWindow,
+        Scenario::Lossy,
     ];
 
     /// The name on the command line.
@@ -68,6 +73,7 @@ impl Scenario {
             Scenario::SimultaneousClose => "simultaneous-close",
             Scenario::SynRetry => "syn-retry",
             Scenario::ZeroWindow => "zero-window",
+            Scenario::Lossy => "lossy",
         }
     }
 
@@ -92,6 +98,7 @@ impl Scenario {
             Scenario::SimultaneousClose => return crossing::simultaneous_close(given(listener)?, addr),
             Scenario::SynRetry => return syn_retry::play(given(listener)?, addr),
             Scenario::ZeroWindow => return zero_window::play(given(listener)?, addr),
+            Scenario::Lossy => return super::lossy::play(given(listener)?, addr),
             _ => {}
         }
         let server = listener.map(|l| {

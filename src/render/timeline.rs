@@ -127,13 +127,14 @@ impl<W: Write> Timeline<W> {
             Role::Client => ev.dst.port(),
             Role::Server => ev.src.port(),
         };
-        let syn_resent = ev.notes.iter().any(|n| matches!(n, Note::SynRetransmission { .. }));
+        let resend_told =
+            ev.notes.iter().any(|n| matches!(n, Note::SynRetransmission { .. } | Note::FastRetransmission));
         for &note in &ev.notes {
             // Simultaneous open/close and the merged close are told by the step
-            // explanation; a resent SYN by its own note, which says more.
+            // explanation; a resent SYN or a fast retransmission by its own note.
             let told_elsewhere =
                 matches!(note, Note::SimultaneousClose | Note::SimultaneousOpen | Note::MergedClose)
-                    || (syn_resent && matches!(note, Note::Retransmission { .. }));
+                    || (resend_told && matches!(note, Note::Retransmission { .. }));
             if told_elsewhere {
                 continue;
             }

@@ -184,12 +184,25 @@ impl SeqAnalysis {
             if len > 1 && Some(seq) == below_next {
                 not_advanced = false;
             }
+            // The segment first sent at this sequence number, if still remembered;
+            // else the one that last moved the sequence space forward.
+            let original = || {
+                let (of, sent_ts) = fwd
+                    .unacked
+                    .iter()
+                    .find(|sent| sent.seq == seq)
+                    .map_or((fwd.next_seq_frame, fwd.next_seq_ts), |sent| (sent.frame, sent.ts));
+                let after_us = ((ts - sent_ts).max(0.0) * 1e6).round() as u64;
+                Note::Retransmission { of, after_us }
+            };
             if not_advanced
                 && rev.dup_acks >= 2
                 && rev.last_ack == Some(seq)
                 && ts - rev.last_ack_ts < FAST_RETRANSMISSION_WITHIN
             {
+                // Wireshark shows a fast retransmission as a retransmission too.
                 notes.push(Note::FastRetransmission);
+                notes.push(original());
             } else if not_advanced
                 && ts - fwd.next_seq_ts < out_of_order_within
                 && fwd.next_seq != Some(seq.plus(len + u32::from(flags.syn() || flags.fin())))
@@ -198,15 +211,7 @@ impl SeqAnalysis {
             } else if len > 0 && rev.last_ack.is_some_and(|peer_ack| seq.plus(len).before_or_at(peer_ack)) {
                 notes.push(Note::SpuriousRetransmission);
             } else if not_advanced {
-                // The segment first sent at this sequence number, if still remembered;
-                // else the one that last moved the sequence space forward.
-                let (of, sent_ts) = fwd
-                    .unacked
-                    .iter()
-                    .find(|sent| sent.seq == seq)
-                    .map_or((fwd.next_seq_frame, fwd.next_seq_ts), |sent| (sent.frame, sent.ts));
-                let after_us = ((ts - sent_ts).max(0.0) * 1e6).round() as u64;
-                notes.push(Note::Retransmission { of, after_us });
+                notes.push(original());
             }
         }
         if flags.syn() {

@@ -308,7 +308,10 @@ impl Conn {
         if flags.syn() && flags.ack() {
             self.side_mut(peer).last_synack_ack = Some(seg.ack);
         }
-        self.history.record(dir, seg, notes.iter().any(|n| n.is_resend()));
+        // Zeek's `T` is data below the highest sequence number seen, whatever the cause:
+        // a resend, or a segment overtaken on the way.
+        let below_highest = notes.iter().any(|n| n.is_resend() || *n == Note::OutOfOrder);
+        self.history.record(dir, seg, below_highest);
         if flags.syn() && !flags.ack() && self.established_ts.is_none() {
             // The round trip is timed from the SYN that was answered, the last one
             // sent (Karn's rule), not from a first SYN that was lost.
