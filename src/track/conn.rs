@@ -37,7 +37,10 @@ pub struct Side {
     pub bytes: u64,
     pub segments: u64,
     /// Steps already shown for this end's SYN and FIN, so retransmissions repeat them.
+    /// The SYN's step is kept apart from the SYN-ACK's: in a simultaneous open one
+    /// end sends both.
     pub syn_step: Option<Step>,
+    pub syn_ack_step: Option<Step>,
     pub fin_step: Option<Step>,
     /// The window-scale shift this end offered in its SYN (RFC 7323).
     pub window_scale: Option<u8>,
@@ -57,6 +60,7 @@ impl Side {
             bytes: 0,
             segments: 0,
             syn_step: None,
+            syn_ack_step: None,
             fin_step: None,
             window_scale: None,
         }
@@ -424,8 +428,15 @@ impl Conn {
         }
         if flags.syn() {
             return match (state, flags.ack()) {
-                // Active open: "OPEN / snd SYN".
-                (Closed | Listen, false) => vec![SynSent],
+                // Active open: "OPEN / snd SYN". An end taken to be listening because
+                // a SYN came to it, which now sends a bare SYN of its own, was never
+                // listening (a simultaneous open): it opens from CLOSED.
+                (Closed | Listen, false) => {
+                    if state == Listen && !self.side(me).passive_open && self.side(me).segments == 1 {
+                        self.side_mut(me).state = Closed;
+                    }
+                    vec![SynSent]
+                }
                 // Passive open answered: "rcv SYN / snd SYN,ACK". An end last seen
                 // CLOSED must have been listening again to answer like this.
                 (Listen | Closed, true) => {
@@ -558,7 +569,9 @@ impl Conn {
                     Step::SimultaneousOpen
                 }
             };
-            let step = *self.side_mut(me).syn_step.get_or_insert(step);
+            let side = self.side_mut(me);
+            let kept = if flags.ack() { &mut side.syn_ack_step } else { &mut side.syn_step };
+            let step = *kept.get_or_insert(step);
             let label = match step {
                 Step::Handshake(1) => "SYN seq=x".to_string(),
                 Step::Handshake(2) => format!("SYN,ACK seq=y ack={}", sym("x", x, seg.ack)),
