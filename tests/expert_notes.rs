@@ -150,7 +150,10 @@ fn three_duplicate_acks_then_the_missing_segment_is_a_fast_retransmission() {
     let resent = w.at(0.054, c(ACK, X + 1, Y + 1, 100));
     assert_eq!(
         resent,
-        [Note::FastRetransmission, Note::Retransmission { of: FrameNumber(4), after_us: 24_000 }]
+        [
+            Note::FastRetransmission { of: FrameNumber(4) },
+            Note::Retransmission { of: FrameNumber(4), after_us: 24_000 }
+        ]
     );
     // The receiver now has everything: a new ACK, no note.
     assert_eq!(w.at(0.075, s(ACK, Y + 1, X + 401, 0)), []);

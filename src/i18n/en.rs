@@ -140,10 +140,11 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                  and it sent them again; the first copy or its ACK was lost or late.",
                 ms(after_us)
             ),
-            Note::FastRetransmission => "Fast retransmission: the receiver's duplicate ACKs asked for these \
-                 bytes (later segments arrived before them), so the sender resent them at once instead of \
+            Note::FastRetransmission { of } => format!(
+                "Fast retransmission of frame {of}: the receiver's duplicate ACKs asked for these bytes \
+                 (later segments arrived before them), so the sender resent them at once instead of \
                  waiting for its timer (RFC 5681: after three duplicate ACKs)."
-                .into(),
+            ),
             Note::SpuriousRetransmission => "Spurious retransmission: the other end had already \
                  acknowledged these bytes, so the resend was not needed; the first copy arrived, and its \
                  ACK was late or lost."
@@ -486,7 +487,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::Retransmission { of, after_us } => {
                 format!("retransmission of frame {of}, {} ms after it", ms(after_us))
             }
-            Note::FastRetransmission => "fast retransmission".into(),
+            Note::FastRetransmission { of } => format!("fast retransmission of frame {of}"),
             Note::SpuriousRetransmission => "spurious retransmission: already acknowledged".into(),
             Note::OutOfOrder => "out of order".into(),
             Note::SynRetransmission { attempt, after_us } => {

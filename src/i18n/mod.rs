@@ -448,7 +448,7 @@ mod tests {
             Note::SimultaneousClose,
             Note::SimultaneousOpen,
             Note::Retransmission { of: FrameNumber(3), after_us: 204_000 },
-            Note::FastRetransmission,
+            Note::FastRetransmission { of: FrameNumber(5) },
             Note::SpuriousRetransmission,
             Note::OutOfOrder,
             Note::SynRetransmission { attempt: 2, after_us: 1_020_000 },

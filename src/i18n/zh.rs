@@ -115,9 +115,10 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                  发送方的重传计时器（RTO）超时，于是再发一次；第一次的报文或它的 ACK 丢失或迟到了。",
                 ms(after_us)
             ),
-            Note::FastRetransmission => "快速重传：接收方用重复的 ACK 索要这些字节（后面的报文先到了），\
+            Note::FastRetransmission { of } => format!(
+                "快速重传第 {of} 帧：接收方用重复的 ACK 索要这些字节（后面的报文先到了），\
                  所以发送方立即重发，而不等重传计时器超时（RFC 5681：收到三个重复 ACK 之后）。"
-                .into(),
+            ),
             Note::SpuriousRetransmission => "虚假重传：对方早已确认过这些字节，这次重发并不需要；\
                  第一次的报文已经到达，只是它的 ACK 迟到或丢失了。"
                 .into(),
@@ -367,7 +368,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::SimultaneousClose => "同时关闭".into(),
             Note::SimultaneousOpen => "同时打开".into(),
             Note::Retransmission { of, after_us } => format!("重传第 {of} 帧，相隔 {} 毫秒", ms(after_us)),
-            Note::FastRetransmission => "快速重传".into(),
+            Note::FastRetransmission { of } => format!("快速重传第 {of} 帧"),
             Note::SpuriousRetransmission => "虚假重传：早已被确认".into(),
             Note::OutOfOrder => "乱序".into(),
             Note::SynRetransmission { attempt, after_us } => {

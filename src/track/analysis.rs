@@ -201,8 +201,11 @@ impl SeqAnalysis {
                 && ts - rev.last_ack_ts < FAST_RETRANSMISSION_WITHIN
             {
                 // Wireshark shows a fast retransmission as a retransmission too.
-                notes.push(Note::FastRetransmission);
-                notes.push(original());
+                let resend = original();
+                if let Note::Retransmission { of, .. } = resend {
+                    notes.push(Note::FastRetransmission { of });
+                }
+                notes.push(resend);
             } else if not_advanced
                 && ts - fwd.next_seq_ts < out_of_order_within
                 && fwd.next_seq != Some(seq.plus(len + u32::from(flags.syn() || flags.fin())))

@@ -123,8 +123,9 @@ pub enum Note {
     /// The segment repeats sequence space already sent: a resend after a timeout. `of`
     /// is the frame that last advanced the sequence space, `after_us` the time since.
     Retransmission { of: FrameNumber, after_us: u64 },
-    /// A resend of the segment that the other end's duplicate ACKs asked for.
-    FastRetransmission,
+    /// A resend of the segment that the other end's duplicate ACKs asked for; `of` is
+    /// the frame that first carried it.
+    FastRetransmission { of: FrameNumber },
     /// A resend of bytes the other end had already acknowledged.
     SpuriousRetransmission,
     /// A segment below the highest sequence number sent, too soon to be a resend.
@@ -169,7 +170,7 @@ impl Note {
             Note::SimultaneousClose => "simultaneous_close",
             Note::SimultaneousOpen => "simultaneous_open",
             Note::Retransmission { .. } => "retransmission",
-            Note::FastRetransmission => "fast_retransmission",
+            Note::FastRetransmission { .. } => "fast_retransmission",
             Note::SpuriousRetransmission => "spurious_retransmission",
             Note::OutOfOrder => "out_of_order",
             Note::SynRetransmission { .. } => "syn_retransmission",
@@ -191,7 +192,7 @@ impl Note {
         matches!(
             self,
             Note::Retransmission { .. }
-                | Note::FastRetransmission
+                | Note::FastRetransmission { .. }
                 | Note::SpuriousRetransmission
                 | Note::SynRetransmission { .. }
         )
