@@ -41,7 +41,8 @@ struct SegmentLine<'a> {
     dup_ack: Option<DupAckLine>,
 }
 
-/// `retransmission`: the frame that last advanced the sequence space, and the time since.
+/// `retransmission`: the frame that first carried these bytes (when still remembered;
+/// else the one that last advanced the sequence space), and the time since.
 #[derive(Serialize)]
 struct ResendLine {
     of_frame: u64,

@@ -127,10 +127,14 @@ impl<W: Write> Timeline<W> {
             Role::Client => ev.dst.port(),
             Role::Server => ev.src.port(),
         };
-        let resend_told = ev
-            .notes
-            .iter()
-            .any(|n| matches!(n, Note::SynRetransmission { .. } | Note::FastRetransmission { .. }));
+        let resend_told = ev.notes.iter().any(|n| {
+            matches!(
+                n,
+                Note::SynRetransmission { .. }
+                    | Note::FastRetransmission { .. }
+                    | Note::SpuriousRetransmission
+            )
+        });
         for &note in &ev.notes {
             // Simultaneous open/close and the merged close are told by the step
             // explanation; a resent SYN or a fast retransmission by its own note.

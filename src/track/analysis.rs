@@ -21,7 +21,8 @@ const FAST_RETRANSMISSION_WITHIN: f64 = 0.020;
 /// number sent within this many seconds of it is out of order (Wireshark: 3 ms).
 const OUT_OF_ORDER_DEFAULT: f64 = 0.003;
 /// At most this many unacknowledged data segments are remembered per direction, to
-/// name the frame a retransmission repeats (Wireshark keeps a list the same way).
+/// name the frame a retransmission repeats; the oldest is forgotten first. (Wireshark
+/// keeps up to 10,000 and names the oldest unacknowledged one.)
 const UNACKED_KEPT: usize = 64;
 
 /// What one direction has shown so far.
@@ -165,7 +166,9 @@ impl SeqAnalysis {
         }
         debug_assert!(!dup_ack || fwd.dup_acks > 0);
 
-        // An acknowledgment of bytes this capture never saw go the other way.
+        // An acknowledgment of bytes this capture never saw go the other way. As in
+        // Wireshark 4.0, the mark moves to the other end's next sequence number, so a
+        // gap that stays open is noted again on later ACKs.
         if flags.ack() && rev.max_seq_to_be_acked.is_some_and(|max| ack.after(max)) {
             notes.push(Note::AckedUnseen);
             rev.max_seq_to_be_acked = rev.next_seq;
@@ -212,7 +215,9 @@ impl SeqAnalysis {
             {
                 notes.push(Note::OutOfOrder);
             } else if len > 0 && rev.last_ack.is_some_and(|peer_ack| seq.plus(len).before_or_at(peer_ack)) {
+                // Wireshark shows it as a retransmission too.
                 notes.push(Note::SpuriousRetransmission);
+                notes.push(original());
             } else if not_advanced {
                 notes.push(original());
             }

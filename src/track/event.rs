@@ -121,7 +121,8 @@ pub enum Note {
     SimultaneousOpen,
 
     /// The segment repeats sequence space already sent: a resend after a timeout. `of`
-    /// is the frame that last advanced the sequence space, `after_us` the time since.
+    /// is the frame that first carried these bytes (when still remembered; else the
+    /// one that last advanced the sequence space), `after_us` the time since.
     Retransmission { of: FrameNumber, after_us: u64 },
     /// A resend of the segment that the other end's duplicate ACKs asked for; `of` is
     /// the frame that first carried it.
