@@ -155,8 +155,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                 .into(),
             Note::SynRetransmission { attempt, after_us } => format!(
                 "SYN sent again (attempt {attempt}), {} s after the previous one: no answer came back. \
-                 Linux waits 1 s before the first resend and doubles the wait each time (1, 2, 4, 8 … s), \
-                 for up to net.ipv4.tcp_syn_retries resends.",
+                 Linux waits 1 s before the first resend and then doubles the wait (1, 2, 4, 8 … s), for \
+                 up to net.ipv4.tcp_syn_retries resends; kernels with net.ipv4.tcp_syn_linear_timeouts \
+                 keep 1 s for that many resends first.",
                 secs(after_us)
             ),
             Note::DupAck { of, count } => format!(

@@ -128,7 +128,8 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::SynRetransmission { attempt, after_us } => format!(
                 "再次发送 SYN（第 {attempt} 次），距上一次 {} 秒：没有收到回应。\
                  Linux 在第一次重发前等 1 秒，之后每次等待时间加倍（1、2、4、8……秒），\
-                 最多重发 net.ipv4.tcp_syn_retries 次。",
+                 最多重发 net.ipv4.tcp_syn_retries 次；设置了 net.ipv4.tcp_syn_linear_timeouts 的内核\
+                 会先按 1 秒的间隔重发这么多次。",
                 secs(after_us)
             ),
             Note::DupAck { of, count } => format!(
