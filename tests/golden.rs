@@ -5,21 +5,10 @@
 
 use assert_cmd::Command;
 
-const CAPTURES: [&str; 13] = [
-    "handshake",
-    "server-closes",
-    "four-way",
-    "merged-close",
-    "half-close",
-    "refused",
-    "abort",
-    "stale-syn",
-    "simultaneous-open",
-    "simultaneous-close",
-    "syn-retry",
-    "zero-window",
-    "lossy",
-];
+/// Every lab scenario ships its capture, recorded by `make captures` under its name.
+fn captures() -> impl Iterator<Item = &'static str> {
+    tcplab::lab::Scenario::ALL.into_iter().map(|s| s.name())
+}
 
 /// Runs `tcplab COMMAND ARGS… --color never captures/CAPTURE.pcap` with no locale in
 /// the environment, and returns stdout with the checkout's path made relative.
@@ -49,7 +38,7 @@ fn replay(capture: &str, args: &[&str]) -> String {
 
 #[test]
 fn timelines_in_english() {
-    for capture in CAPTURES {
+    for capture in captures() {
         insta::assert_snapshot!(format!("{capture}.en.txt"), replay(capture, &["--lang", "en"]));
     }
 }
@@ -63,14 +52,14 @@ fn timelines_in_chinese() {
 
 #[test]
 fn json_lines() {
-    for capture in CAPTURES {
+    for capture in captures() {
         insta::assert_snapshot!(format!("{capture}.jsonl"), replay(capture, &["--format", "jsonl"]));
     }
 }
 
 #[test]
 fn summaries() {
-    for capture in CAPTURES {
+    for capture in captures() {
         insta::assert_snapshot!(
             format!("{capture}.summary.txt"),
             replay(capture, &["--summary", "--lang", "en"])
@@ -80,7 +69,7 @@ fn summaries() {
 
 #[test]
 fn every_json_line_is_an_object_with_a_type() {
-    for capture in CAPTURES {
+    for capture in captures() {
         for line in replay(capture, &["--format", "jsonl"]).lines() {
             let value: serde_json::Value = serde_json::from_str(line).unwrap();
             assert!(value["type"].is_string(), "{capture}: {line}");
@@ -119,7 +108,7 @@ fn ladders() {
 
 #[test]
 fn ladders_fit_eighty_columns() {
-    for capture in CAPTURES {
+    for capture in captures() {
         for extra in [&["--lang", "en"][..], &["--lang", "zh"][..], &["--ascii"][..]] {
             let args: Vec<&str> = ["--ladder"].iter().chain(extra).copied().collect();
             for line in replay(capture, &args).lines() {
@@ -181,7 +170,7 @@ fn svg(capture: &str, lang: &str) -> String {
 
 #[test]
 fn svg_ladders_are_valid_xml_with_the_same_labels() {
-    for capture in CAPTURES {
+    for capture in captures() {
         let text = svg(capture, "en");
         let doc = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{capture}: {e}"));
         assert_eq!(doc.root_element().tag_name().name(), "svg");
