@@ -24,12 +24,15 @@ pub struct Glyphs {
     pub right: &'static str,
     pub left: &'static str,
     pub data: &'static str,
+    /// Marks a note under an arrow.
+    pub note: &'static str,
 }
 
 impl Glyphs {
     pub const UNICODE: Glyphs =
-        Glyphs { lane: "│", held: "┃", line: "─", right: "▶", left: "◀", data: "┄" };
-    pub const ASCII: Glyphs = Glyphs { lane: "|", held: "#", line: "-", right: ">", left: "<", data: "." };
+        Glyphs { lane: "│", held: "┃", line: "─", right: "▶", left: "◀", data: "┄", note: "⚑" };
+    pub const ASCII: Glyphs =
+        Glyphs { lane: "|", held: "#", line: "-", right: ">", left: "<", data: ".", note: "!" };
 }
 
 pub struct Ladder<W: Write> {
@@ -104,6 +107,13 @@ impl<W: Write> Ladder<W> {
             let step = self.say(&Msg::StepName(ev.step));
             let under = center(&format!("{step} · {real}"), LANE);
             self.row("", &under.dimmed().to_string(), "", held)?;
+        }
+        // What Wireshark's analysis says, in a few words, under the arrow.
+        for note in ev.notes_to_tell().filter(|n| n.is_analysis()) {
+            let text = self.say(&Msg::NoteShort { note, until: ev.ts });
+            let under = center(&format!("{} {text}", g.note), LANE);
+            let painted = if note.is_trouble() { under.yellow() } else { under.normal() };
+            self.row("", &painted.to_string(), "", held)?;
         }
         for t in transitions.iter().filter(|t| t.to == TcpState::TimeWait) {
             self.time_wait(t.side, ev.ts)?;

@@ -127,23 +127,7 @@ impl<W: Write> Timeline<W> {
             Role::Client => ev.dst.port(),
             Role::Server => ev.src.port(),
         };
-        let resend_told = ev.notes.iter().any(|n| {
-            matches!(
-                n,
-                Note::SynRetransmission { .. }
-                    | Note::FastRetransmission { .. }
-                    | Note::SpuriousRetransmission
-            )
-        });
-        for &note in &ev.notes {
-            // Simultaneous open/close and the merged close are told by the step
-            // explanation; a resent SYN or a fast retransmission by its own note.
-            let told_elsewhere =
-                matches!(note, Note::SimultaneousClose | Note::SimultaneousOpen | Note::MergedClose)
-                    || (resend_told && matches!(note, Note::Retransmission { .. }));
-            if told_elsewhere {
-                continue;
-            }
+        for note in ev.notes_to_tell() {
             let until = super::time_wait_end(ev.ts, self.style.time_wait.secs());
             let text = if self.noted.insert(note.name()) {
                 self.say(&Msg::NoteExplain { note, port: server_port, rule: self.style.time_wait, until })

@@ -199,6 +199,22 @@ impl Note {
         )
     }
 
+    /// One of Wireshark's sequence-analysis notes (`tcp.analysis.*`), not the story's.
+    pub fn is_analysis(self) -> bool {
+        !matches!(
+            self,
+            Note::ClientGuessed
+                | Note::ConnectionRefused
+                | Note::OldDuplicateSyn
+                | Note::PortsReused
+                | Note::MergedClose
+                | Note::HalfCloseData
+                | Note::TimeWait(_)
+                | Note::SimultaneousClose
+                | Note::SimultaneousOpen
+        )
+    }
+
     /// Something went wrong on the way (loss, delay, a full buffer): shown in yellow.
     pub fn is_trouble(self) -> bool {
         self.is_resend()
@@ -252,6 +268,26 @@ impl SegmentEvent {
             Role::Client => (self.src, self.dst),
             Role::Server => (self.dst, self.src),
         }
+    }
+
+    /// The notes a view tells in words: not those its step already tells (simultaneous
+    /// open and close, the merged close), and not the plain retransmission when a more
+    /// telling one (fast, spurious, a SYN's) names the same resend.
+    pub fn notes_to_tell(&self) -> impl Iterator<Item = Note> + '_ {
+        let resend_named = self.notes.iter().any(|n| {
+            matches!(
+                n,
+                Note::SynRetransmission { .. }
+                    | Note::FastRetransmission { .. }
+                    | Note::SpuriousRetransmission
+            )
+        });
+        self.notes.iter().copied().filter(move |note| {
+            let by_step =
+                matches!(note, Note::SimultaneousClose | Note::SimultaneousOpen | Note::MergedClose);
+            let generic_resend = resend_named && matches!(note, Note::Retransmission { .. });
+            !by_step && !generic_resend
+        })
     }
 
     /// The relative numbers as every view prints them: `seq=1 ack=14 len=13`.
