@@ -15,6 +15,7 @@ pub mod i18n;
 pub mod inspect;
 pub mod lab;
 pub mod live;
+pub mod numfmt;
 pub mod pipeline;
 pub mod render;
 pub mod replay;

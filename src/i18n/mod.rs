@@ -39,6 +39,15 @@ impl Lang {
             Lang::Zh => zh::text(msg),
         }
     }
+
+    /// Appends the text of `msg` to `out`. The messages of a connection summary are
+    /// written straight into it; others are [`Lang::text`] copied in.
+    pub fn write(self, out: &mut String, msg: &Msg<'_>) {
+        match self {
+            Lang::En => en::write(out, msg),
+            Lang::Zh => zh::write(out, msg),
+        }
+    }
 }
 
 /// The timeline's column header, padded by display width so that Chinese headings

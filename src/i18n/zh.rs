@@ -1,7 +1,9 @@
 //! 中文：每一条 [`Msg`] 的中文文本，术语与原文档一致。
 
 use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule};
+use crate::numfmt::{Addr, Fixed, Num};
 use crate::track::{Note, Role, Step};
+use std::fmt::Write as _;
 
 fn side(role: Role) -> &'static str {
     match role {
@@ -10,11 +12,11 @@ fn side(role: Role) -> &'static str {
     }
 }
 
-fn rule(rule: TimeWaitRule) -> String {
+fn rule(rule: TimeWaitRule) -> &'static str {
     match rule {
-        TimeWaitRule::Linux => "Linux".into(),
-        TimeWaitRule::Rfc => "RFC 9293：2×MSL".into(),
-        TimeWaitRule::Custom(_) => "由 --time-wait 指定".into(),
+        TimeWaitRule::Linux => "Linux",
+        TimeWaitRule::Rfc => "RFC 9293：2×MSL",
+        TimeWaitRule::Custom(_) => "由 --time-wait 指定",
     }
 }
 
@@ -25,6 +27,51 @@ fn ordinal(n: u8) -> &'static str {
         3 => "三",
         _ => "四",
     }
+}
+
+/// The messages said once per connection, appended to `out` without a string of
+/// their own: a big capture has one summary per connection. Every other message is
+/// [`text`]'s.
+pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
+    let _ = match *msg {
+        Msg::ConnHeader { conn, client, server, guessed } => write!(
+            out,
+            "连接 {conn}：客户端 {} ⇄ 服务器 {}{}",
+            Addr(client),
+            Addr(server),
+            if guessed { "（未看到 SYN，客户端为推测）" } else { "" }
+        ),
+        Msg::SummaryOpened { by, rtt_ms } => match (by, rtt_ms) {
+            (Some(r), Some(rtt)) => {
+                write!(out, "由{}发起（三次握手，RTT {} 毫秒）", side(r), Fixed::<3>(rtt))
+            }
+            (Some(r), None) => write!(out, "由{}发起（握手未完成）", side(r)),
+            (None, _) => out.write_str("未抓到连接的建立过程"),
+        },
+        Msg::SummaryClosed { by, reset } => match (by, reset) {
+            (Some(r), true) => write!(out, "被{}复位（RST）", side(r)),
+            (Some(r), false) => write!(out, "由{}先关闭（主动关闭方）", side(r)),
+            (None, _) => out.write_str("抓包中连接没有关闭"),
+        },
+        Msg::SummaryTraffic { segments_c2s, bytes_c2s, segments_s2c, bytes_s2c } => write!(
+            out,
+            "客户端 → 服务器 {segments_c2s} 个报文、{bytes_c2s} 字节；服务器 → 客户端 {segments_s2c} 个报文、{bytes_s2c} 字节"
+        ),
+        Msg::SummarySpan { first_frame, last_frame, secs } => {
+            write!(out, "第 {first_frame}–{last_frame} 帧，持续 {} 秒", Fixed::<6>(secs))
+        }
+        Msg::SummaryFinal { client, server } => write!(out, "最终状态：客户端 {client}，服务器 {server}"),
+        Msg::SummaryTimeWait { side: role, until, rule: tw_rule } => write!(
+            out,
+            "{}处于 TIME-WAIT，直到 t={} 秒（{} = {} 秒）",
+            side(role),
+            Fixed::<3>(until),
+            rule(tw_rule),
+            Num(tw_rule.secs())
+        ),
+        Msg::SummaryZeek { conn_state, history } => write!(out, "Zeek 连接状态 {conn_state}，历史 {history}"),
+        _ => out.write_str(&text(msg)),
+    };
 }
 
 pub(super) fn text(msg: &Msg<'_>) -> String {
@@ -121,34 +168,21 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                 format!("内容 \"{text}\"…（显示 {shown} / {total} 字节）")
             }
         }
-        Msg::ConnHeader { conn, client, server, guessed } => format!(
-            "连接 {conn}：客户端 {client} ⇄ 服务器 {server}{}",
-            if guessed { "（未看到 SYN，客户端为推测）" } else { "" }
-        ),
+        Msg::ConnHeader { .. }
+        | Msg::SummaryOpened { .. }
+        | Msg::SummaryClosed { .. }
+        | Msg::SummaryTraffic { .. }
+        | Msg::SummarySpan { .. }
+        | Msg::SummaryFinal { .. }
+        | Msg::SummaryTimeWait { .. }
+        | Msg::SummaryZeek { .. } => {
+            let mut text = String::new();
+            write(&mut text, msg);
+            text
+        }
         Msg::ColumnHeader => super::columns("#", "时间", "客户端", "服务器"),
         Msg::FileHeader { path } => format!("抓包 {path}"),
         Msg::SummaryTitle => "汇总".into(),
-        Msg::SummaryOpened { by, rtt_ms } => match (by, rtt_ms) {
-            (Some(r), Some(rtt)) => format!("由{}发起（三次握手，RTT {rtt:.3} 毫秒）", side(r)),
-            (Some(r), None) => format!("由{}发起（握手未完成）", side(r)),
-            (None, _) => "未抓到连接的建立过程".into(),
-        },
-        Msg::SummaryClosed { by, reset } => match (by, reset) {
-            (Some(r), true) => format!("被{}复位（RST）", side(r)),
-            (Some(r), false) => format!("由{}先关闭（主动关闭方）", side(r)),
-            (None, _) => "抓包中连接没有关闭".into(),
-        },
-        Msg::SummaryTraffic { segments_c2s, bytes_c2s, segments_s2c, bytes_s2c } => format!(
-            "客户端 → 服务器 {segments_c2s} 个报文、{bytes_c2s} 字节；服务器 → 客户端 {segments_s2c} 个报文、{bytes_s2c} 字节"
-        ),
-        Msg::SummarySpan { first_frame, last_frame, secs } => {
-            format!("第 {first_frame}–{last_frame} 帧，持续 {secs:.6} 秒")
-        }
-        Msg::SummaryFinal { client, server } => format!("最终状态：客户端 {client}，服务器 {server}"),
-        Msg::SummaryTimeWait { side: role, until, rule: tw_rule } => {
-            format!("{}处于 TIME-WAIT，直到 t={until:.3} 秒（{} = {} 秒）", side(role), rule(tw_rule), tw_rule.secs())
-        }
-        Msg::SummaryZeek { conn_state, history } => format!("Zeek 连接状态 {conn_state}，历史 {history}"),
         Msg::CaptureStats { frames, segments, other, filtered, undecodable, connections, evicted } => format!(
             "共 {frames} 帧：{connections} 个连接中的 {segments} 个 TCP 报文，跳过其他帧 {other} 个，无法解码 {undecodable} 个{}{}",
             if filtered > 0 { format!("，被过滤器排除 {filtered} 个") } else { String::new() },

@@ -2,7 +2,7 @@
 //! server column, then what it means, then the per-connection summary.
 
 use super::sanitize::sanitize;
-use super::summary::{write_stats, write_summary};
+use super::summary::{SummaryWriter, write_stats};
 use super::{CaptureStats, Renderer, TextStyle};
 use crate::i18n::Msg;
 use crate::track::{ConnId, Event, Note, Role, SegmentEvent, Step, TcpState, Transition};
@@ -33,6 +33,7 @@ pub struct Timeline<W: Write> {
     step_names: HashMap<Step, String>,
     /// Lines under the last segment line, held until its transitions have arrived.
     pending: Pending,
+    summaries: SummaryWriter,
     summaries_started: bool,
 }
 
@@ -41,15 +42,17 @@ const PAD: &str = "                  ";
 
 impl<W: Write> Timeline<W> {
     pub fn new(out: W, style: TextStyle) -> Timeline<W> {
+        let color = colored::control::SHOULD_COLORIZE.should_colorize();
         Timeline {
             out,
             style,
-            color: colored::control::SHOULD_COLORIZE.should_colorize(),
+            color,
             announced: HashSet::new(),
             explained: HashSet::new(),
             noted: HashSet::new(),
             step_names: HashMap::new(),
             pending: Pending::default(),
+            summaries: SummaryWriter::new(color),
             summaries_started: false,
         }
     }
@@ -204,7 +207,7 @@ impl<W: Write> Renderer for Timeline<W> {
                     self.summaries_started = true;
                     writeln!(self.out, "\n{}", format!("── {} ──", self.say(&Msg::SummaryTitle)).bold())?;
                 }
-                write_summary(&mut self.out, &self.style, summary)
+                self.summaries.write(&mut self.out, &self.style, summary)
             }
             _ => Ok(()),
         }
@@ -227,7 +230,7 @@ impl<W: Write> Renderer for Timeline<W> {
 }
 
 /// Appends `text` to `buf`, painted only when colour is on.
-fn paint_into(color: bool, buf: &mut String, text: &str, style: fn(&str) -> ColoredString) {
+pub(super) fn paint_into(color: bool, buf: &mut String, text: &str, style: fn(&str) -> ColoredString) {
     if color {
         let _ = write!(buf, "{}", style(text));
     } else {

@@ -1,0 +1,164 @@
+//! Numbers and addresses written exactly as `{}` and `{:.N}` write them, but cheaply.
+//!
+//! A big capture prints a summary per connection and a timeline line per segment;
+//! core::fmt's general float and address code (exact decimal expansion, a padded
+//! buffer per IPv4 octet) was most of the cost of that text. These wrappers take a
+//! short path for the common values and fall back to core::fmt for the rest, so the
+//! text never differs from what `format!` would give.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+/// `x` with `D` decimals, as `{:.D}` writes it (`D` at most 6). Width and alignment
+/// (`{:>10}`) apply as for a string; give no precision in the format string.
+#[derive(Debug, Clone, Copy)]
+pub struct Fixed<const D: usize>(pub f64);
+
+impl<const D: usize> fmt::Display for Fixed<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(n) = fixed_digits(self.0, D) else { return f.pad(&format!("{:.*}", D, self.0)) };
+        let mut buf = Buf::new();
+        let scale = 10u64.pow(D as u32);
+        write_u64(&mut buf, n / scale);
+        if D > 0 {
+            buf.push(b'.');
+            let frac = n % scale;
+            for p in (0..D as u32).rev() {
+                buf.push(b'0' + (frac / 10u64.pow(p) % 10) as u8);
+            }
+        }
+        f.pad(buf.as_str())
+    }
+}
+
+/// `round(x × 10^decimals)` when that is certainly the rounding `{:.N}` does: `x` is
+/// small and positive and not near a tie, so the product's own rounding error (far
+/// below 10⁻³ here) cannot change the result. `None` asks for core::fmt.
+fn fixed_digits(x: f64, decimals: usize) -> Option<u64> {
+    if !(x.is_sign_positive() && x < 1e6) || decimals > 6 {
+        return None;
+    }
+    let scaled = x * 10f64.powi(decimals as i32);
+    let frac = scaled - scaled.floor();
+    if (frac - 0.5).abs() < 1e-3 {
+        return None;
+    }
+    Some(scaled.round() as u64)
+}
+
+/// `x` as `{}` writes it; whole numbers (a TIME-WAIT of 60 s) take the short path.
+#[derive(Debug, Clone, Copy)]
+pub struct Num(pub f64);
+
+impl fmt::Display for Num {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let x = self.0;
+        if x.is_sign_positive() && x < 1e15 && x.fract() == 0.0 {
+            let mut buf = Buf::new();
+            write_u64(&mut buf, x as u64);
+            return f.pad(buf.as_str());
+        }
+        fmt::Display::fmt(&x, f)
+    }
+}
+
+/// A socket address as `{}` writes it; IPv4 takes the short path.
+#[derive(Debug, Clone, Copy)]
+pub struct Addr(pub SocketAddr);
+
+impl fmt::Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let SocketAddr::V4(v4) = self.0 else { return fmt::Display::fmt(&self.0, f) };
+        let mut buf = Buf::new();
+        for (i, octet) in v4.ip().octets().into_iter().enumerate() {
+            if i > 0 {
+                buf.push(b'.');
+            }
+            write_u64(&mut buf, u64::from(octet));
+        }
+        buf.push(b':');
+        write_u64(&mut buf, u64::from(v4.port()));
+        f.pad(buf.as_str())
+    }
+}
+
+fn write_u64(buf: &mut Buf, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend(&digits[i..]);
+}
+
+/// A stack buffer for the short paths, whose longest text is an IPv4 socket address
+/// (21 bytes).
+struct Buf {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl Buf {
+    fn new() -> Buf {
+        Buf { bytes: [0; 32], len: 0 }
+    }
+
+    fn push(&mut self, b: u8) {
+        self.extend(&[b]);
+    }
+
+    fn extend(&mut self, s: &[u8]) {
+        let end = (self.len + s.len()).min(self.bytes.len());
+        self.bytes[self.len..end].copy_from_slice(&s[..end - self.len]);
+        self.len = end;
+    }
+
+    fn as_str(&self) -> &str {
+        // Only ASCII digits and punctuation are pushed.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_matches_core_fmt() {
+        let mut values = vec![0.0, 0.5, 1.0, 0.0005, 0.0015, 0.0025, 2.5e-7, 123.4567895, 999_999.9999996];
+        values.extend([-0.0, -1.25, f64::NAN, f64::INFINITY, 1e7, 1e300, f64::MIN_POSITIVE]);
+        // A deterministic spread of values with many digits.
+        let mut x = 0.123_456_789_f64;
+        for _ in 0..20_000 {
+            x = (x * 7.3 + 0.011) % 5000.0;
+            values.push(x);
+            values.push(x / 1000.0);
+        }
+        for v in values {
+            assert_eq!(Fixed::<6>(v).to_string(), format!("{v:.6}"), "{v:e}");
+            assert_eq!(Fixed::<3>(v).to_string(), format!("{v:.3}"), "{v:e}");
+            assert_eq!(format!("{:>10}", Fixed::<6>(v)), format!("{v:>10.6}"), "{v:e}");
+        }
+    }
+
+    #[test]
+    fn num_matches_core_fmt() {
+        for v in [0.0, 60.0, 240.0, 0.5, 1e20, -3.0, -0.0, 12.25] {
+            assert_eq!(Num(v).to_string(), format!("{v}"));
+        }
+    }
+
+    #[test]
+    fn addr_matches_core_fmt() {
+        for a in ["127.0.0.1:80", "0.0.0.0:0", "255.255.255.255:65535", "[::1]:8080"] {
+            let a: SocketAddr = a.parse().unwrap();
+            assert_eq!(Addr(a).to_string(), a.to_string());
+            assert_eq!(format!("{:>24}", Addr(a)), format!("{:>24}", a.to_string()));
+        }
+    }
+}
