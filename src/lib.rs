@@ -17,6 +17,7 @@ pub mod lab;
 pub mod live;
 pub mod numfmt;
 pub mod pipeline;
+pub mod progress;
 pub mod render;
 pub mod replay;
 pub mod source;

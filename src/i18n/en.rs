@@ -269,6 +269,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         ),
         Msg::LabIntro { scenario, about } => format!("lab {scenario}: {about}"),
         Msg::Saved { path, packets } => format!("saved {packets} packets to {path}"),
+        Msg::Progress { frames, connections, per_sec } => {
+            format!("{frames} packets · {connections} connections · {per_sec:.0}/s")
+        }
         Msg::ScenarioAbout(scenario) => match scenario {
             crate::lab::Scenario::Handshake => {
                 "open, chat both ways, the client closes: the document's Figure 2"

@@ -207,6 +207,12 @@ pub enum Msg<'a> {
         path: &'a str,
         packets: u64,
     },
+    /// The progress bar's words while a big file is replayed.
+    Progress {
+        frames: u64,
+        connections: u64,
+        per_sec: f64,
+    },
     /// What a lab scenario shows.
     ScenarioAbout(crate::lab::Scenario),
     /// How to end a live capture.
@@ -378,6 +384,7 @@ mod tests {
             Msg::DemoIntro { server: addr },
             Msg::LabIntro { scenario: "refused", about: "x" },
             Msg::Saved { path: "a.pcap", packets: 3 },
+            Msg::Progress { frames: 40960, connections: 4096, per_sec: 1.5e6 },
         ];
         msgs.extend(crate::lab::Scenario::ALL.map(Msg::ScenarioAbout));
         msgs.push(Msg::StopHint);

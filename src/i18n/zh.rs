@@ -228,6 +228,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         ),
         Msg::LabIntro { scenario, about } => format!("实验 {scenario}：{about}"),
         Msg::Saved { path, packets } => format!("已将 {packets} 个包保存到 {path}"),
+        Msg::Progress { frames, connections, per_sec } => {
+            format!("{frames} 个包 · {connections} 个连接 · 每秒 {per_sec:.0} 个")
+        }
         Msg::ScenarioAbout(scenario) => match scenario {
             crate::lab::Scenario::Handshake => "建立连接、双向聊天、客户端关闭：即原文的图 2",
             crate::lab::Scenario::ServerCloses => "服务器先关闭，因此由服务器进入 TIME-WAIT",
