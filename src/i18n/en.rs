@@ -31,11 +31,19 @@ fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 { one } else { many }
 }
 
-/// The messages said once per connection, appended to `out` without a string of
-/// their own: a big capture has one summary per connection. Every other message is
+/// The messages said for every segment or connection, appended to `out` without a
+/// string of their own: a big capture has millions of segments. Every other message is
 /// [`text`]'s.
 pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
     let _ = match *msg {
+        Msg::Transition { side: role, from, to } => write!(out, "{} {from} → {to}", side(role)),
+        Msg::Payload { text, shown, total } => {
+            if shown as u64 >= u64::from(total) {
+                write!(out, "payload \"{text}\"")
+            } else {
+                write!(out, "payload \"{text}\"… ({shown} of {total} bytes shown)")
+            }
+        }
         Msg::ConnHeader { conn, client, server, guessed } => write!(
             out,
             "connection {conn}: client {} ⇄ server {}{}",
@@ -179,15 +187,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::SimultaneousClose => "Simultaneous close.".into(),
             Note::SimultaneousOpen => "Simultaneous open.".into(),
         },
-        Msg::Transition { side: role, from, to } => format!("{} {from} → {to}", side(role)),
-        Msg::Payload { text, shown, total } => {
-            if shown as u64 >= u64::from(total) {
-                format!("payload \"{text}\"")
-            } else {
-                format!("payload \"{text}\"… ({shown} of {total} bytes shown)")
-            }
-        }
-        Msg::ConnHeader { .. }
+        Msg::Transition { .. }
+        | Msg::Payload { .. }
+        | Msg::ConnHeader { .. }
         | Msg::SummaryOpened { .. }
         | Msg::SummaryClosed { .. }
         | Msg::SummaryTraffic { .. }

@@ -29,11 +29,19 @@ fn ordinal(n: u8) -> &'static str {
     }
 }
 
-/// The messages said once per connection, appended to `out` without a string of
-/// their own: a big capture has one summary per connection. Every other message is
+/// The messages said for every segment or connection, appended to `out` without a
+/// string of their own: a big capture has millions of segments. Every other message is
 /// [`text`]'s.
 pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
     let _ = match *msg {
+        Msg::Transition { side: role, from, to } => write!(out, "{} {from} → {to}", side(role)),
+        Msg::Payload { text, shown, total } => {
+            if shown as u64 >= u64::from(total) {
+                write!(out, "内容 \"{text}\"")
+            } else {
+                write!(out, "内容 \"{text}\"…（显示 {shown} / {total} 字节）")
+            }
+        }
         Msg::ConnHeader { conn, client, server, guessed } => write!(
             out,
             "连接 {conn}：客户端 {} ⇄ 服务器 {}{}",
@@ -160,15 +168,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::SimultaneousClose => "同时关闭。".into(),
             Note::SimultaneousOpen => "同时打开。".into(),
         },
-        Msg::Transition { side: role, from, to } => format!("{} {from} → {to}", side(role)),
-        Msg::Payload { text, shown, total } => {
-            if shown as u64 >= u64::from(total) {
-                format!("内容 \"{text}\"")
-            } else {
-                format!("内容 \"{text}\"…（显示 {shown} / {total} 字节）")
-            }
-        }
-        Msg::ConnHeader { .. }
+        Msg::Transition { .. }
+        | Msg::Payload { .. }
+        | Msg::ConnHeader { .. }
         | Msg::SummaryOpened { .. }
         | Msg::SummaryClosed { .. }
         | Msg::SummaryTraffic { .. }

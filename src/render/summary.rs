@@ -1,6 +1,6 @@
 //! The closing lines: one block per connection, then what the capture held.
 
-use super::timeline::paint_into;
+use super::timeline::say_into;
 use super::{CaptureStats, TextStyle};
 use crate::i18n::Msg;
 use crate::track::ConnSummary;
@@ -65,8 +65,8 @@ impl SummaryWriter {
     ) {
         self.block.push_str(indent);
         match paint {
-            Some(paint) if self.color => paint_into(true, &mut self.block, &style.lang.text(msg), paint),
-            _ => style.lang.write(&mut self.block, msg),
+            Some(paint) => say_into(&mut self.block, style.lang, self.color, msg, paint),
+            None => style.lang.write(&mut self.block, msg),
         }
         self.block.push('\n');
     }

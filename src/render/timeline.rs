@@ -4,7 +4,8 @@
 use super::sanitize::sanitize;
 use super::summary::{SummaryWriter, write_stats};
 use super::{CaptureStats, Renderer, TextStyle};
-use crate::i18n::Msg;
+use crate::i18n::{Lang, Msg};
+use crate::numfmt::Fixed;
 use crate::track::{ConnId, Event, Note, Role, SegmentEvent, Step, TcpState, Transition};
 use colored::{ColoredString, Colorize};
 use std::collections::{HashMap, HashSet};
@@ -33,6 +34,8 @@ pub struct Timeline<W: Write> {
     step_names: HashMap<Step, String>,
     /// Lines under the last segment line, held until its transitions have arrived.
     pending: Pending,
+    /// Room to build an arrow's text in, reused from segment to segment.
+    scratch: String,
     summaries: SummaryWriter,
     summaries_started: bool,
 }
@@ -52,6 +55,7 @@ impl<W: Write> Timeline<W> {
             noted: HashSet::new(),
             step_names: HashMap::new(),
             pending: Pending::default(),
+            scratch: String::new(),
             summaries: SummaryWriter::new(color),
             summaries_started: false,
         }
@@ -92,10 +96,10 @@ impl<W: Write> Timeline<W> {
         }
         let color = self.color;
         let head = &mut self.pending.head;
-        let _ = write!(head, "{:>5} {:>10.6}  ", ev.frame.0, ev.ts);
+        let _ = write!(head, "{:>5} {:>10}  ", ev.frame.0, Fixed::<6>(ev.ts));
         paint_state(color, head, ev.client_state, 12);
         head.push(' ');
-        arrow(color, head, ev);
+        arrow(color, head, &mut self.scratch, ev);
         head.push(' ');
         paint_state(color, head, ev.server_state, 0);
         head.push('\n');
@@ -112,9 +116,9 @@ impl<W: Write> Timeline<W> {
         head.push('\n');
         if !ev.payload.is_empty() {
             let text = sanitize(&ev.payload);
-            let line = lang.text(&Msg::Payload { text: &text, shown: ev.payload.len(), total: ev.len });
+            let payload = Msg::Payload { text: &text, shown: ev.payload.len(), total: ev.len };
             head.push_str(PAD);
-            paint_into(color, head, &line, |s| s.cyan());
+            say_into(head, lang, color, &payload, |s| s.cyan());
             head.push('\n');
         }
         // A refused or stale SYN is explained by its note; the generic RST text would mislead.
@@ -152,10 +156,10 @@ impl<W: Write> Timeline<W> {
     }
 
     fn transition(&mut self, t: &Transition) {
-        let line = self.say(&Msg::Transition { side: t.side, from: t.from, to: t.to });
+        let line = Msg::Transition { side: t.side, from: t.from, to: t.to };
         let standalone = self.pending.head.is_empty();
         self.pending.transitions.push_str(PAD);
-        paint_into(self.color, &mut self.pending.transitions, &line, |s| s.bold());
+        say_into(&mut self.pending.transitions, self.style.lang, self.color, &line, |s| s.bold());
         self.pending.transitions.push('\n');
         if standalone && t.from == TcpState::TimeWait {
             // Seen live: the 2MSL timer ran out long after the last segment.
@@ -229,6 +233,22 @@ impl<W: Write> Renderer for Timeline<W> {
     }
 }
 
+/// Appends the text of `msg` to `buf`, painted only when colour is on; without colour
+/// the catalogue writes it in place, with no string of its own.
+pub(super) fn say_into(
+    buf: &mut String,
+    lang: Lang,
+    color: bool,
+    msg: &Msg<'_>,
+    style: fn(&str) -> ColoredString,
+) {
+    if color {
+        paint_into(true, buf, &lang.text(msg), style);
+    } else {
+        lang.write(buf, msg);
+    }
+}
+
 /// Appends `text` to `buf`, painted only when colour is on.
 pub(super) fn paint_into(color: bool, buf: &mut String, text: &str, style: fn(&str) -> ColoredString) {
     if color {
@@ -239,27 +259,33 @@ pub(super) fn paint_into(color: bool, buf: &mut String, text: &str, style: fn(&s
 }
 
 /// `─ [SYN] seq=0 ──────▶` or `◀────── [SYN,ACK] seq=0 ack=1 ─`, coloured by flags.
-fn arrow(color: bool, out: &mut String, ev: &SegmentEvent) {
-    let mut content = String::with_capacity(48);
+/// `content` is room for the bracketed part.
+fn arrow(color: bool, out: &mut String, content: &mut String, ev: &SegmentEvent) {
+    content.clear();
     let _ = write!(content, "[{}] {}", ev.flags, ev.numbers());
     let fill = ARROW.saturating_sub(content.len() + 4).max(1);
-    let mut text = String::with_capacity(ARROW * 3);
+    // Written plain in place; painted afterwards only when colour is on.
+    let start = out.len();
     match ev.dir.sender() {
         Role::Client => {
-            text.push_str("─ ");
-            text.push_str(&content);
-            text.push(' ');
-            (0..fill).for_each(|_| text.push('─'));
-            text.push('▶');
+            out.push_str("─ ");
+            out.push_str(content);
+            out.push(' ');
+            (0..fill).for_each(|_| out.push('─'));
+            out.push('▶');
         }
         Role::Server => {
-            text.push('◀');
-            (0..fill).for_each(|_| text.push('─'));
-            text.push(' ');
-            text.push_str(&content);
-            text.push_str(" ─");
+            out.push('◀');
+            (0..fill).for_each(|_| out.push('─'));
+            out.push(' ');
+            out.push_str(content);
+            out.push_str(" ─");
         }
     }
+    if !color {
+        return;
+    }
+    let text = out.split_off(start);
     let flags = ev.flags;
     let paint: fn(&str) -> ColoredString = if flags.rst() {
         |s| s.red()
@@ -272,7 +298,7 @@ fn arrow(color: bool, out: &mut String, ev: &SegmentEvent) {
     } else {
         |s| s.normal()
     };
-    paint_into(color, out, &text, paint);
+    paint_into(true, out, &text, paint);
 }
 
 fn paint_state(color: bool, out: &mut String, state: TcpState, width: usize) {
