@@ -16,18 +16,25 @@ pub struct Fixed<const D: usize>(pub f64);
 
 impl<const D: usize> fmt::Display for Fixed<D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Some(n) = fixed_digits(self.0, D) else { return f.pad(&format!("{:.*}", D, self.0)) };
-        let mut buf = Buf::new();
-        let scale = 10u64.pow(D as u32);
-        write_u64(&mut buf, n / scale);
-        if D > 0 {
-            buf.push(b'.');
-            let frac = n % scale;
-            for p in (0..D as u32).rev() {
-                buf.push(b'0' + (frac / 10u64.pow(p) % 10) as u8);
+        let Some(mut n) = fixed_digits(self.0, D) else { return f.pad(&format!("{:.*}", D, self.0)) };
+        // Digits from the right, the point after the first D of them, and at least
+        // one digit before it.
+        let mut digits = [0u8; 24];
+        let mut i = digits.len();
+        let mut written = 0;
+        while n > 0 || written <= D {
+            if written == D && D > 0 {
+                i -= 1;
+                digits[i] = b'.';
             }
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            written += 1;
         }
-        f.pad(buf.as_str())
+        let mut buf = Buf::new();
+        buf.extend(&digits[i..]);
+        pad(f, buf.as_str())
     }
 }
 
@@ -78,7 +85,34 @@ impl fmt::Display for Addr {
         }
         buf.push(b':');
         write_u64(&mut buf, u64::from(v4.port()));
-        f.pad(buf.as_str())
+        pad(f, buf.as_str())
+    }
+}
+
+/// `f.pad(text)` for ASCII `text`, with the usual case (no width, or spaces) short.
+fn pad(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    const SPACES: &str = "                                ";
+    match f.width() {
+        None if f.precision().is_none() => f.write_str(text),
+        Some(width)
+            if f.fill() == ' '
+                && f.precision().is_none()
+                && width - text.len().min(width) <= SPACES.len() =>
+        {
+            let room = &SPACES[..width - text.len().min(width)];
+            match f.align() {
+                Some(fmt::Alignment::Right) => {
+                    f.write_str(room)?;
+                    f.write_str(text)
+                }
+                Some(fmt::Alignment::Left) | None => {
+                    f.write_str(text)?;
+                    f.write_str(room)
+                }
+                Some(fmt::Alignment::Center) => f.pad(text),
+            }
+        }
+        _ => f.pad(text),
     }
 }
 
@@ -143,6 +177,8 @@ mod tests {
             assert_eq!(Fixed::<6>(v).to_string(), format!("{v:.6}"), "{v:e}");
             assert_eq!(Fixed::<3>(v).to_string(), format!("{v:.3}"), "{v:e}");
             assert_eq!(format!("{:>10}", Fixed::<6>(v)), format!("{v:>10.6}"), "{v:e}");
+            assert_eq!(format!("{:<12}", Fixed::<3>(v)), format!("{v:<12.3}"), "{v:e}");
+            assert_eq!(format!("{:^12}", Fixed::<0>(v)), format!("{v:^12.0}"), "{v:e}");
         }
     }
 

@@ -8,7 +8,7 @@ use crate::i18n::{Lang, Msg};
 use crate::numfmt::Fixed;
 use crate::track::{ConnId, Event, Note, Role, SegmentEvent, Step, TcpState, Transition};
 use colored::{ColoredString, Colorize};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -25,13 +25,14 @@ pub struct Timeline<W: Write> {
     /// Whether to colour: decided once, so that nothing is painted for a pipe.
     color: bool,
     /// Connections whose header has been printed.
-    announced: HashSet<ConnId>,
+    /// (Fx-hashed, as the other sets here: they are asked once or more per segment.)
+    announced: FxHashSet<ConnId>,
     /// Steps (and who took them) already explained in this capture: each is told once.
-    explained: HashSet<(Step, Role)>,
+    explained: FxHashSet<(Step, Role)>,
     /// Notes already told in full in this capture; later ones are said in a few words.
-    noted: HashSet<&'static str>,
+    noted: FxHashSet<&'static str>,
     /// Step names in the chosen language, looked up once.
-    step_names: HashMap<Step, String>,
+    step_names: FxHashMap<Step, String>,
     /// Lines under the last segment line, held until its transitions have arrived.
     pending: Pending,
     /// Room to build an arrow's text in, reused from segment to segment.
@@ -50,10 +51,10 @@ impl<W: Write> Timeline<W> {
             out,
             style,
             color,
-            announced: HashSet::new(),
-            explained: HashSet::new(),
-            noted: HashSet::new(),
-            step_names: HashMap::new(),
+            announced: FxHashSet::default(),
+            explained: FxHashSet::default(),
+            noted: FxHashSet::default(),
+            step_names: FxHashMap::default(),
             pending: Pending::default(),
             scratch: String::new(),
             summaries: SummaryWriter::new(color),
