@@ -116,22 +116,12 @@ fn pad(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
     }
 }
 
-fn write_u64(buf: &mut Buf, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    buf.extend(&digits[i..]);
+fn write_u64(buf: &mut Buf, n: u64) {
+    buf.push_u64(n);
 }
 
 /// A stack buffer for the short paths, whose longest text is an IPv4 socket address
-/// (21 bytes).
+/// (21 bytes). Bytes are set one by one: copying a few bytes with `memcpy` costs more.
 struct Buf {
     bytes: [u8; 32],
     len: usize,
@@ -143,12 +133,29 @@ impl Buf {
     }
 
     fn push(&mut self, b: u8) {
-        self.extend(&[b]);
+        if let Some(slot) = self.bytes.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
     }
 
     fn extend(&mut self, s: &[u8]) {
-        let end = (self.len + s.len()).min(self.bytes.len());
-        self.bytes[self.len..end].copy_from_slice(&s[..end - self.len]);
+        s.iter().for_each(|&b| self.push(b));
+    }
+
+    fn push_u64(&mut self, n: u64) {
+        let mut width = 1;
+        let mut rest = n / 10;
+        while rest > 0 {
+            width += 1;
+            rest /= 10;
+        }
+        let end = (self.len + width).min(self.bytes.len());
+        let mut n = n;
+        for slot in self.bytes[self.len..end].iter_mut().rev() {
+            *slot = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
         self.len = end;
     }
 
