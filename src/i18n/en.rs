@@ -35,8 +35,13 @@ fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
 /// string of their own: a big capture has millions of segments. Every other message is
 /// [`text`]'s.
 pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
+    use super::cat;
+    // Lines that are only words put together are appended piece by piece (`cat`):
+    // `write!` costs several times more.
     let _ = match *msg {
-        Msg::Transition { side: role, from, to } => write!(out, "{} {from} → {to}", side(role)),
+        Msg::Transition { side: role, from, to } => {
+            cat(out, &[side(role), " ", from.name(), " → ", to.name()])
+        }
         Msg::Payload { text, shown, total } => {
             if shown as u64 >= u64::from(total) {
                 write!(out, "payload \"{text}\"")
@@ -59,8 +64,8 @@ pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
             (None, _) => out.write_str("opening not captured"),
         },
         Msg::SummaryClosed { by, reset } => match (by, reset) {
-            (Some(r), true) => write!(out, "reset by the {}", side(r)),
-            (Some(r), false) => write!(out, "closed first by the {}", side(r)),
+            (Some(r), true) => cat(out, &["reset by the ", side(r)]),
+            (Some(r), false) => cat(out, &["closed first by the ", side(r)]),
             (None, _) => out.write_str("not closed in the capture"),
         },
         Msg::SummaryTraffic { segments_c2s, bytes_c2s, segments_s2c, bytes_s2c } => write!(
@@ -75,7 +80,7 @@ pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
             write!(out, "frames {first_frame}–{last_frame}, lasting {} s", Fixed::<6>(secs))
         }
         Msg::SummaryFinal { client, server } => {
-            write!(out, "final states: client {client}, server {server}")
+            cat(out, &["final states: client ", client.name(), ", server ", server.name()])
         }
         Msg::SummaryTimeWait { side: role, until, rule: tw_rule } => {
             // The rule with its length: `Linux: 60 s`, `RFC 9293: 2×MSL = 240 s`.
@@ -90,7 +95,7 @@ pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
             )
         }
         Msg::SummaryZeek { conn_state, history } => {
-            write!(out, "Zeek conn_state {conn_state}, history {history}")
+            cat(out, &["Zeek conn_state ", conn_state, ", history ", history])
         }
         _ => out.write_str(&text(msg)),
     };

@@ -50,6 +50,12 @@ impl Lang {
     }
 }
 
+/// Appends `parts` to `out`, for the catalogue's lines that are only words put together.
+fn cat(out: &mut String, parts: &[&str]) -> std::fmt::Result {
+    parts.iter().for_each(|part| out.push_str(part));
+    Ok(())
+}
+
 /// The timeline's column header, padded by display width so that Chinese headings
 /// (two columns a character) line up with the rows beneath them.
 fn columns(frame: &str, time: &str, client: &str, server: &str) -> String {

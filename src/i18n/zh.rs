@@ -33,8 +33,11 @@ fn ordinal(n: u8) -> &'static str {
 /// string of their own: a big capture has millions of segments. Every other message is
 /// [`text`]'s.
 pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
+    use super::cat;
     let _ = match *msg {
-        Msg::Transition { side: role, from, to } => write!(out, "{} {from} → {to}", side(role)),
+        Msg::Transition { side: role, from, to } => {
+            cat(out, &[side(role), " ", from.name(), " → ", to.name()])
+        }
         Msg::Payload { text, shown, total } => {
             if shown as u64 >= u64::from(total) {
                 write!(out, "内容 \"{text}\"")
@@ -57,8 +60,8 @@ pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
             (None, _) => out.write_str("未抓到连接的建立过程"),
         },
         Msg::SummaryClosed { by, reset } => match (by, reset) {
-            (Some(r), true) => write!(out, "被{}复位（RST）", side(r)),
-            (Some(r), false) => write!(out, "由{}先关闭（主动关闭方）", side(r)),
+            (Some(r), true) => cat(out, &["被", side(r), "复位（RST）"]),
+            (Some(r), false) => cat(out, &["由", side(r), "先关闭（主动关闭方）"]),
             (None, _) => out.write_str("抓包中连接没有关闭"),
         },
         Msg::SummaryTraffic { segments_c2s, bytes_c2s, segments_s2c, bytes_s2c } => write!(
@@ -68,7 +71,9 @@ pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
         Msg::SummarySpan { first_frame, last_frame, secs } => {
             write!(out, "第 {first_frame}–{last_frame} 帧，持续 {} 秒", Fixed::<6>(secs))
         }
-        Msg::SummaryFinal { client, server } => write!(out, "最终状态：客户端 {client}，服务器 {server}"),
+        Msg::SummaryFinal { client, server } => {
+            cat(out, &["最终状态：客户端 ", client.name(), "，服务器 ", server.name()])
+        }
         Msg::SummaryTimeWait { side: role, until, rule: tw_rule } => write!(
             out,
             "{}处于 TIME-WAIT，直到 t={} 秒（{} = {} 秒）",
@@ -77,7 +82,9 @@ pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
             rule(tw_rule),
             Num(tw_rule.secs())
         ),
-        Msg::SummaryZeek { conn_state, history } => write!(out, "Zeek 连接状态 {conn_state}，历史 {history}"),
+        Msg::SummaryZeek { conn_state, history } => {
+            cat(out, &["Zeek 连接状态 ", conn_state, "，历史 ", history])
+        }
         _ => out.write_str(&text(msg)),
     };
 }
