@@ -16,7 +16,24 @@ pub struct Fixed<const D: usize>(pub f64);
 
 impl<const D: usize> fmt::Display for Fixed<D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Some(mut n) = fixed_digits(self.0, D) else { return f.pad(&format!("{:.*}", D, self.0)) };
+        match self.short() {
+            Some(buf) => pad(f, buf.as_str()),
+            None => f.pad(&format!("{:.*}", D, self.0)),
+        }
+    }
+}
+
+impl<const D: usize> Fixed<D> {
+    /// Appends the text to `out` without going through core::fmt when it can.
+    pub fn push_to(self, out: &mut String) {
+        match self.short() {
+            Some(buf) => out.push_str(buf.as_str()),
+            None => out.push_str(&format!("{:.*}", D, self.0)),
+        }
+    }
+
+    fn short(self) -> Option<Buf> {
+        let mut n = fixed_digits(self.0, D)?;
         // Digits from the right, the point after the first D of them, and at least
         // one digit before it.
         let mut digits = [0u8; 24];
@@ -34,7 +51,7 @@ impl<const D: usize> fmt::Display for Fixed<D> {
         }
         let mut buf = Buf::new();
         buf.extend(&digits[i..]);
-        pad(f, buf.as_str())
+        Some(buf)
     }
 }
 
@@ -79,7 +96,24 @@ pub struct Addr(pub SocketAddr);
 
 impl fmt::Display for Addr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let SocketAddr::V4(v4) = self.0 else { return fmt::Display::fmt(&self.0, f) };
+        match self.short() {
+            Some(buf) => pad(f, buf.as_str()),
+            None => fmt::Display::fmt(&self.0, f),
+        }
+    }
+}
+
+impl Addr {
+    /// Appends the text to `out` without going through core::fmt when it can.
+    pub fn push_to(self, out: &mut String) {
+        match self.short() {
+            Some(buf) => out.push_str(buf.as_str()),
+            None => out.push_str(&self.0.to_string()),
+        }
+    }
+
+    fn short(self) -> Option<Buf> {
+        let SocketAddr::V4(v4) = self.0 else { return None };
         let mut buf = Buf::new();
         for (i, octet) in v4.ip().octets().into_iter().enumerate() {
             if i > 0 {
@@ -89,8 +123,15 @@ impl fmt::Display for Addr {
         }
         buf.push(b':');
         write_u64(&mut buf, u64::from(v4.port()));
-        pad(f, buf.as_str())
+        Some(buf)
     }
+}
+
+/// Appends `n` to `out` as `{}` writes it.
+pub fn push_u64(out: &mut String, n: u64) {
+    let mut buf = Buf::new();
+    buf.push_u64(n);
+    out.push_str(buf.as_str());
 }
 
 /// `f.pad(text)` for ASCII `text`, with the usual case (no width, or spaces) short.
@@ -190,6 +231,26 @@ mod tests {
             assert_eq!(format!("{:>10}", Fixed::<6>(v)), format!("{v:>10.6}"), "{v:e}");
             assert_eq!(format!("{:<12}", Fixed::<3>(v)), format!("{v:<12.3}"), "{v:e}");
             assert_eq!(format!("{:^12}", Fixed::<0>(v)), format!("{v:^12.0}"), "{v:e}");
+        }
+    }
+
+    #[test]
+    fn pushed_text_is_the_displayed_text() {
+        for v in [0.0, 0.0015, 123.456_789_5, -2.0, 1e300] {
+            let mut out = String::new();
+            Fixed::<6>(v).push_to(&mut out);
+            assert_eq!(out, format!("{v:.6}"));
+        }
+        for a in ["10.0.0.1:80", "[::1]:8080"] {
+            let a: SocketAddr = a.parse().unwrap();
+            let mut out = String::new();
+            Addr(a).push_to(&mut out);
+            assert_eq!(out, a.to_string());
+        }
+        for n in [0, 7, 10, 99_999, u64::MAX] {
+            let mut out = String::new();
+            push_u64(&mut out, n);
+            assert_eq!(out, n.to_string());
         }
     }
 

@@ -1,7 +1,7 @@
 //! English text for every [`Msg`].
 
 use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule};
-use crate::numfmt::{Addr, Fixed, Num};
+use crate::numfmt::{Fixed, Num};
 use crate::track::{Note, Role, Step};
 use std::fmt::Write as _;
 
@@ -35,12 +35,12 @@ fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
 /// string of their own: a big capture has millions of segments. Every other message is
 /// [`text`]'s.
 pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
-    use super::cat;
+    use super::{Part::*, cat};
     // Lines that are only words put together are appended piece by piece (`cat`):
     // `write!` costs several times more.
     let _ = match *msg {
         Msg::Transition { side: role, from, to } => {
-            cat(out, &[side(role), " ", from.name(), " → ", to.name()])
+            cat(out, &[T(side(role)), T(" "), T(from.name()), T(" → "), T(to.name())])
         }
         Msg::Payload { text, shown, total } => {
             if shown as u64 >= u64::from(total) {
@@ -49,12 +49,17 @@ pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
                 write!(out, "payload \"{text}\"… ({shown} of {total} bytes shown)")
             }
         }
-        Msg::ConnHeader { conn, client, server, guessed } => write!(
+        Msg::ConnHeader { conn, client, server, guessed } => cat(
             out,
-            "connection {conn}: client {} ⇄ server {}{}",
-            Addr(client),
-            Addr(server),
-            if guessed { " (client guessed: no SYN seen)" } else { "" }
+            &[
+                T("connection "),
+                N(u64::from(conn)),
+                T(": client "),
+                A(client),
+                T(" ⇄ server "),
+                A(server),
+                T(if guessed { " (client guessed: no SYN seen)" } else { "" }),
+            ],
         ),
         Msg::SummaryOpened { by, rtt_ms } => match (by, rtt_ms) {
             (Some(r), Some(rtt)) => {
@@ -64,23 +69,37 @@ pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
             (None, _) => out.write_str("opening not captured"),
         },
         Msg::SummaryClosed { by, reset } => match (by, reset) {
-            (Some(r), true) => cat(out, &["reset by the ", side(r)]),
-            (Some(r), false) => cat(out, &["closed first by the ", side(r)]),
+            (Some(r), true) => cat(out, &[T("reset by the "), T(side(r))]),
+            (Some(r), false) => cat(out, &[T("closed first by the "), T(side(r))]),
             (None, _) => out.write_str("not closed in the capture"),
         },
-        Msg::SummaryTraffic { segments_c2s, bytes_c2s, segments_s2c, bytes_s2c } => write!(
+        Msg::SummaryTraffic { segments_c2s, bytes_c2s, segments_s2c, bytes_s2c } => cat(
             out,
-            "client → server {segments_c2s} {}, {bytes_c2s} {}; server → client {segments_s2c} {}, {bytes_s2c} {}",
-            plural(segments_c2s, "segment", "segments"),
-            plural(bytes_c2s, "byte", "bytes"),
-            plural(segments_s2c, "segment", "segments"),
-            plural(bytes_s2c, "byte", "bytes"),
+            &[
+                T("client → server "),
+                N(segments_c2s),
+                T(" "),
+                T(plural(segments_c2s, "segment", "segments")),
+                T(", "),
+                N(bytes_c2s),
+                T(" "),
+                T(plural(bytes_c2s, "byte", "bytes")),
+                T("; server → client "),
+                N(segments_s2c),
+                T(" "),
+                T(plural(segments_s2c, "segment", "segments")),
+                T(", "),
+                N(bytes_s2c),
+                T(" "),
+                T(plural(bytes_s2c, "byte", "bytes")),
+            ],
         ),
-        Msg::SummarySpan { first_frame, last_frame, secs } => {
-            write!(out, "frames {first_frame}–{last_frame}, lasting {} s", Fixed::<6>(secs))
-        }
+        Msg::SummarySpan { first_frame, last_frame, secs } => cat(
+            out,
+            &[T("frames "), N(first_frame), T("–"), N(last_frame), T(", lasting "), S6(secs), T(" s")],
+        ),
         Msg::SummaryFinal { client, server } => {
-            cat(out, &["final states: client ", client.name(), ", server ", server.name()])
+            cat(out, &[T("final states: client "), T(client.name()), T(", server "), T(server.name())])
         }
         Msg::SummaryTimeWait { side: role, until, rule: tw_rule } => {
             // The rule with its length: `Linux: 60 s`, `RFC 9293: 2×MSL = 240 s`.
@@ -95,7 +114,7 @@ pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
             )
         }
         Msg::SummaryZeek { conn_state, history } => {
-            cat(out, &["Zeek conn_state ", conn_state, ", history ", history])
+            cat(out, &[T("Zeek conn_state "), T(conn_state), T(", history "), T(history)])
         }
         _ => out.write_str(&text(msg)),
     };

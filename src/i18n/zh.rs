@@ -1,7 +1,7 @@
 //! 中文：每一条 [`Msg`] 的中文文本，术语与原文档一致。
 
 use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule};
-use crate::numfmt::{Addr, Fixed, Num};
+use crate::numfmt::{Fixed, Num};
 use crate::track::{Note, Role, Step};
 use std::fmt::Write as _;
 
@@ -33,10 +33,10 @@ fn ordinal(n: u8) -> &'static str {
 /// string of their own: a big capture has millions of segments. Every other message is
 /// [`text`]'s.
 pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
-    use super::cat;
+    use super::{Part::*, cat};
     let _ = match *msg {
         Msg::Transition { side: role, from, to } => {
-            cat(out, &[side(role), " ", from.name(), " → ", to.name()])
+            cat(out, &[T(side(role)), T(" "), T(from.name()), T(" → "), T(to.name())])
         }
         Msg::Payload { text, shown, total } => {
             if shown as u64 >= u64::from(total) {
@@ -45,12 +45,17 @@ pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
                 write!(out, "内容 \"{text}\"…（显示 {shown} / {total} 字节）")
             }
         }
-        Msg::ConnHeader { conn, client, server, guessed } => write!(
+        Msg::ConnHeader { conn, client, server, guessed } => cat(
             out,
-            "连接 {conn}：客户端 {} ⇄ 服务器 {}{}",
-            Addr(client),
-            Addr(server),
-            if guessed { "（未看到 SYN，客户端为推测）" } else { "" }
+            &[
+                T("连接 "),
+                N(u64::from(conn)),
+                T("：客户端 "),
+                A(client),
+                T(" ⇄ 服务器 "),
+                A(server),
+                T(if guessed { "（未看到 SYN，客户端为推测）" } else { "" }),
+            ],
         ),
         Msg::SummaryOpened { by, rtt_ms } => match (by, rtt_ms) {
             (Some(r), Some(rtt)) => {
@@ -60,19 +65,29 @@ pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
             (None, _) => out.write_str("未抓到连接的建立过程"),
         },
         Msg::SummaryClosed { by, reset } => match (by, reset) {
-            (Some(r), true) => cat(out, &["被", side(r), "复位（RST）"]),
-            (Some(r), false) => cat(out, &["由", side(r), "先关闭（主动关闭方）"]),
+            (Some(r), true) => cat(out, &[T("被"), T(side(r)), T("复位（RST）")]),
+            (Some(r), false) => cat(out, &[T("由"), T(side(r)), T("先关闭（主动关闭方）")]),
             (None, _) => out.write_str("抓包中连接没有关闭"),
         },
-        Msg::SummaryTraffic { segments_c2s, bytes_c2s, segments_s2c, bytes_s2c } => write!(
+        Msg::SummaryTraffic { segments_c2s, bytes_c2s, segments_s2c, bytes_s2c } => cat(
             out,
-            "客户端 → 服务器 {segments_c2s} 个报文、{bytes_c2s} 字节；服务器 → 客户端 {segments_s2c} 个报文、{bytes_s2c} 字节"
+            &[
+                T("客户端 → 服务器 "),
+                N(segments_c2s),
+                T(" 个报文、"),
+                N(bytes_c2s),
+                T(" 字节；服务器 → 客户端 "),
+                N(segments_s2c),
+                T(" 个报文、"),
+                N(bytes_s2c),
+                T(" 字节"),
+            ],
         ),
         Msg::SummarySpan { first_frame, last_frame, secs } => {
-            write!(out, "第 {first_frame}–{last_frame} 帧，持续 {} 秒", Fixed::<6>(secs))
+            cat(out, &[T("第 "), N(first_frame), T("–"), N(last_frame), T(" 帧，持续 "), S6(secs), T(" 秒")])
         }
         Msg::SummaryFinal { client, server } => {
-            cat(out, &["最终状态：客户端 ", client.name(), "，服务器 ", server.name()])
+            cat(out, &[T("最终状态：客户端 "), T(client.name()), T("，服务器 "), T(server.name())])
         }
         Msg::SummaryTimeWait { side: role, until, rule: tw_rule } => write!(
             out,
@@ -83,7 +98,7 @@ pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
             Num(tw_rule.secs())
         ),
         Msg::SummaryZeek { conn_state, history } => {
-            cat(out, &["Zeek 连接状态 ", conn_state, "，历史 ", history])
+            cat(out, &[T("Zeek 连接状态 "), T(conn_state), T("，历史 "), T(history)])
         }
         _ => out.write_str(&text(msg)),
     };
