@@ -3,6 +3,7 @@
 use crate::cli::{Format, ReplayArgs, ViewArgs};
 use crate::error::Result;
 use crate::pipeline::{Pipeline, SegmentFilter};
+use crate::progress::{self, Progress};
 use crate::render::Both;
 use crate::render::jsonl::JsonLines;
 use crate::render::ladder::{Glyphs, Ladder};
@@ -75,20 +76,27 @@ pub fn run(args: &ReplayArgs, out: impl Write, err: &mut impl Write) -> Result<O
         plain
     };
     let filter = SegmentFilter { port: args.filter.port, host: args.filter.host };
+    let show_progress = progress::wanted(pacing.is_paced());
     let mut outcome = Outcome::Complete;
     for path in &args.files {
         let mut source = FileSource::open(path, args.filter.bpf.as_deref())?;
         let name = path.display().to_string();
         renderer.begin(&name)?;
         let mut pipeline = Pipeline::new(renderer.as_mut(), track_config(&args.view), filter);
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        let mut progress = Progress::new(size, show_progress, args.view.lang());
         let mut write_error = None;
         let end = source.for_each(|frame, passes| match pipeline.on_frame_if(frame, passes) {
-            Ok(()) => true,
+            Ok(()) => {
+                progress.record(frame.data.len(), || pipeline.tracker().seen());
+                true
+            }
             Err(e) => {
                 write_error = Some(e);
                 false
             }
         });
+        progress.finish();
         if let Some(e) = write_error {
             return Err(e.into());
         }

@@ -318,3 +318,65 @@ assert not run(False, ["--color", "never"]), "colour despite --color never"
         .unwrap();
     assert!(status.success(), "python pty driver: {status}");
 }
+
+/// A classic pcap of `count` SYNs from distinct ports, big enough for a progress bar.
+fn big_capture(count: u32) -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    let mut out = Vec::with_capacity(count as usize * 70 + 24);
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    for i in 0..count {
+        let builder = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4([10, 0, (i >> 16) as u8, (i >> 8) as u8], [10, 1, 0, 1], 64)
+            .tcp(i as u16 | 1024, 80, i, 512)
+            .syn();
+        let mut frame = Vec::new();
+        builder.write(&mut frame, &[]).unwrap();
+        for word in [i / 1000, (i % 1000) * 1000, frame.len() as u32, frame.len() as u32] {
+            out.extend_from_slice(&word.to_le_bytes());
+        }
+        out.extend_from_slice(&frame);
+    }
+    file.write_all(&out).unwrap();
+    file
+}
+
+/// The progress bar of a big replay is drawn on stderr only when stderr is a
+/// terminal (and stdout is not): a pipe, as in every other test, never gets it.
+#[test]
+fn progress_bar_only_on_a_terminal() {
+    let big = big_capture(260_000);
+    assert!(big.as_file().metadata().unwrap().len() >= tcplab::progress::MIN_FILE_BYTES);
+    let path = big.path().to_str().unwrap();
+    // Everything filtered out: the replay only reads, and prints only its closing line.
+    let out = tcplab().args(["replay", "--summary", "-f", "udp", path]).output().unwrap();
+    assert!(out.status.success());
+    assert!(out.stderr.is_empty(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let script = r#"
+import os, pty, sys, fcntl, termios, struct
+pid, fd = pty.fork()
+if pid == 0:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    os.execv(sys.argv[1], [sys.argv[1], "replay", "--summary", "--lang", "en", "-f", "udp", sys.argv[2]])
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+out = b""
+while True:
+    try:
+        chunk = os.read(fd, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+_, status = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(status) == 0, status
+assert b"packets \xc2\xb7" in out and b"%" in out, out[-300:]
+"#;
+    let status = std::process::Command::new("python3")
+        .args(["-c", script, env!("CARGO_BIN_EXE_tcplab"), path])
+        .status()
+        .unwrap();
+    assert!(status.success(), "python pty driver: {status}");
+}

@@ -1,11 +1,13 @@
 //! Decoding: one captured frame in, one owned TCP [`Segment`] (or the reason there is none) out.
 //!
-//! Parsing is etherparse's lax mode, so that a frame cut short by the capture's snap
+//! Parsing is etherparse's lax mode (after a hand-written fast path for ordinary
+//! frames that gives the same results, in `fast`), so that a frame cut short by the capture's snap
 //! length still yields its TCP header; the payload length is then taken from the IP
 //! header's claim, as Wireshark's `tcp.len` does. Nothing here can panic on bad input:
 //! every failure becomes a [`DecodeError`] that the caller counts and reports.
 
 pub mod anatomy;
+mod fast;
 pub mod link;
 pub mod options;
 
@@ -75,6 +77,15 @@ pub enum DecodeError {
 
 /// Decodes one frame. `Ok(Decoded::NotTcp)` for frames that simply are not TCP.
 pub fn decode<'a>(frame: &Frame<'a>) -> Result<Decoded<'a>, DecodeError> {
+    // Ordinary frames are read by hand; the lax parser takes everything else.
+    match fast::segment(frame) {
+        Some(seg) => Ok(Decoded::Tcp(seg)),
+        None => decode_lax(frame),
+    }
+}
+
+/// [`decode`] by etherparse's lax parser alone.
+fn decode_lax<'a>(frame: &Frame<'a>) -> Result<Decoded<'a>, DecodeError> {
     let inner = link::strip(frame.link, frame.data)
         .map_err(|e| DecodeError::ShortLinkHeader { need: e.need, have: e.have })?;
     let packet = match inner {

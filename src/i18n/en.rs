@@ -1,7 +1,9 @@
 //! English text for every [`Msg`].
 
 use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule};
+use crate::numfmt::{Fixed, Num};
 use crate::track::{Note, Role, Step};
+use std::fmt::Write as _;
 
 /// Microseconds as milliseconds with one decimal.
 pub(super) fn ms(us: u64) -> String {
@@ -27,24 +29,105 @@ fn capitalised(role: Role) -> &'static str {
     }
 }
 
-fn rule(rule: TimeWaitRule) -> String {
+fn rule(rule: TimeWaitRule) -> &'static str {
     match rule {
-        TimeWaitRule::Linux => "Linux".into(),
-        TimeWaitRule::Rfc => "RFC 9293: 2×MSL".into(),
-        TimeWaitRule::Custom(_) => "as asked with --time-wait".into(),
-    }
-}
-
-/// The rule with its length, for the summary: `Linux: 60 s`, `RFC 9293: 2×MSL = 240 s`.
-fn rule_long(r: TimeWaitRule) -> String {
-    match r {
-        TimeWaitRule::Rfc => format!("{} = {} s", rule(r), r.secs()),
-        _ => format!("{}: {} s", rule(r), r.secs()),
+        TimeWaitRule::Linux => "Linux",
+        TimeWaitRule::Rfc => "RFC 9293: 2×MSL",
+        TimeWaitRule::Custom(_) => "as asked with --time-wait",
     }
 }
 
 fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 { one } else { many }
+}
+
+/// The messages said for every segment or connection, appended to `out` without a
+/// string of their own: a big capture has millions of segments. Every other message is
+/// [`text`]'s.
+pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
+    use super::{Part::*, cat};
+    // Lines that are only words put together are appended piece by piece (`cat`):
+    // `write!` costs several times more.
+    let _ = match *msg {
+        Msg::Transition { side: role, from, to } => {
+            cat(out, &[T(side(role)), T(" "), T(from.name()), T(" → "), T(to.name())])
+        }
+        Msg::Payload { text, shown, total } => {
+            if shown as u64 >= u64::from(total) {
+                write!(out, "payload \"{text}\"")
+            } else {
+                write!(out, "payload \"{text}\"… ({shown} of {total} bytes shown)")
+            }
+        }
+        Msg::ConnHeader { conn, client, server, guessed } => cat(
+            out,
+            &[
+                T("connection "),
+                N(u64::from(conn)),
+                T(": client "),
+                A(client),
+                T(" ⇄ server "),
+                A(server),
+                T(if guessed { " (client guessed: no SYN seen)" } else { "" }),
+            ],
+        ),
+        Msg::SummaryOpened { by, rtt_ms } => match (by, rtt_ms) {
+            (Some(r), Some(rtt)) => {
+                write!(out, "opened by the {} (three-way handshake, RTT {} ms)", side(r), Fixed::<3>(rtt))
+            }
+            (Some(r), None) => write!(out, "opened by the {} (handshake not completed)", side(r)),
+            (None, _) => out.write_str("opening not captured"),
+        },
+        Msg::SummaryClosed { by, reset } => match (by, reset) {
+            (Some(r), true) => cat(out, &[T("reset by the "), T(side(r))]),
+            (Some(r), false) => cat(out, &[T("closed first by the "), T(side(r))]),
+            (None, _) => out.write_str("not closed in the capture"),
+        },
+        Msg::SummaryTraffic { segments_c2s, bytes_c2s, segments_s2c, bytes_s2c } => cat(
+            out,
+            &[
+                T("client → server "),
+                N(segments_c2s),
+                T(" "),
+                T(plural(segments_c2s, "segment", "segments")),
+                T(", "),
+                N(bytes_c2s),
+                T(" "),
+                T(plural(bytes_c2s, "byte", "bytes")),
+                T("; server → client "),
+                N(segments_s2c),
+                T(" "),
+                T(plural(segments_s2c, "segment", "segments")),
+                T(", "),
+                N(bytes_s2c),
+                T(" "),
+                T(plural(bytes_s2c, "byte", "bytes")),
+            ],
+        ),
+        Msg::SummarySpan { first_frame, last_frame, secs } => cat(
+            out,
+            &[T("frames "), N(first_frame), T("–"), N(last_frame), T(", lasting "), S6(secs), T(" s")],
+        ),
+        Msg::SummaryFinal { client, server } => {
+            cat(out, &[T("final states: client "), T(client.name()), T(", server "), T(server.name())])
+        }
+        Msg::SummaryTimeWait { side: role, until, rule: tw_rule } => {
+            // The rule with its length: `Linux: 60 s`, `RFC 9293: 2×MSL = 240 s`.
+            let joint = if tw_rule == TimeWaitRule::Rfc { " =" } else { ":" };
+            write!(
+                out,
+                "the {} holds TIME-WAIT until t={} s ({}{joint} {} s)",
+                side(role),
+                Fixed::<3>(until),
+                rule(tw_rule),
+                Num(tw_rule.secs())
+            )
+        }
+        Msg::SummaryZeek { conn_state, history } => {
+            cat(out, &[T("Zeek conn_state "), T(conn_state), T(", history "), T(history)])
+        }
+        _ => out.write_str(&text(msg)),
+    };
 }
 
 pub(super) fn text(msg: &Msg<'_>) -> String {
@@ -195,52 +278,23 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                 .into(),
             Note::KeepAliveAck => "Answer to a keep-alive: the other end is still there.".into(),
         },
-        Msg::Transition { side: role, from, to } => format!("{} {from} → {to}", side(role)),
-        Msg::Payload { text, shown, total } => {
-            if shown as u64 >= u64::from(total) {
-                format!("payload \"{text}\"")
-            } else {
-                format!("payload \"{text}\"… ({shown} of {total} bytes shown)")
-            }
+        Msg::Transition { .. }
+        | Msg::Payload { .. }
+        | Msg::ConnHeader { .. }
+        | Msg::SummaryOpened { .. }
+        | Msg::SummaryClosed { .. }
+        | Msg::SummaryTraffic { .. }
+        | Msg::SummarySpan { .. }
+        | Msg::SummaryFinal { .. }
+        | Msg::SummaryTimeWait { .. }
+        | Msg::SummaryZeek { .. } => {
+            let mut text = String::new();
+            write(&mut text, msg);
+            text
         }
-        Msg::ConnHeader { conn, client, server, guessed } => format!(
-            "connection {conn}: client {client} ⇄ server {server}{}",
-            if guessed { " (client guessed: no SYN seen)" } else { "" }
-        ),
         Msg::ColumnHeader => super::columns("#", "time", "client", "server"),
         Msg::FileHeader { path } => format!("capture {path}"),
         Msg::SummaryTitle => "summary".into(),
-        Msg::SummaryOpened { by, rtt_ms } => match (by, rtt_ms) {
-            (Some(r), Some(rtt)) => {
-                format!("opened by the {} (three-way handshake, RTT {rtt:.3} ms)", side(r))
-            }
-            (Some(r), None) => format!("opened by the {} (handshake not completed)", side(r)),
-            (None, _) => "opening not captured".into(),
-        },
-        Msg::SummaryClosed { by, reset } => match (by, reset) {
-            (Some(r), true) => format!("reset by the {}", side(r)),
-            (Some(r), false) => format!("closed first by the {}", side(r)),
-            (None, _) => "not closed in the capture".into(),
-        },
-        Msg::SummaryTraffic { segments_c2s, bytes_c2s, segments_s2c, bytes_s2c } => format!(
-            "client → server {segments_c2s} {}, {bytes_c2s} {}; server → client {segments_s2c} {}, {bytes_s2c} {}",
-            plural(segments_c2s, "segment", "segments"),
-            plural(bytes_c2s, "byte", "bytes"),
-            plural(segments_s2c, "segment", "segments"),
-            plural(bytes_s2c, "byte", "bytes"),
-        ),
-        Msg::SummarySpan { first_frame, last_frame, secs } => {
-            format!("frames {first_frame}–{last_frame}, lasting {secs:.6} s")
-        }
-        Msg::SummaryFinal { client, server } => {
-            format!("final states: client {client}, server {server}")
-        }
-        Msg::SummaryTimeWait { side: role, until, rule: tw_rule } => {
-            format!("the {} holds TIME-WAIT until t={until:.3} s ({})", side(role), rule_long(tw_rule))
-        }
-        Msg::SummaryZeek { conn_state, history } => {
-            format!("Zeek conn_state {conn_state}, history {history}")
-        }
         Msg::CaptureStats { frames, segments, other, filtered, undecodable, connections, evicted } => {
             format!(
                 "{frames} {}: {segments} TCP {} in {connections} {}, {other} other {} skipped, \
@@ -311,6 +365,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         ),
         Msg::LabIntro { scenario, about } => format!("lab {scenario}: {about}"),
         Msg::Saved { path, packets } => format!("saved {packets} packets to {path}"),
+        Msg::Progress { frames, connections, per_sec } => {
+            format!("{frames} packets · {connections} connections · {per_sec:.0}/s")
+        }
         Msg::ScenarioAbout(scenario) => match scenario {
             crate::lab::Scenario::Handshake => {
                 "open, chat both ways, the client closes: the document's Figure 2"

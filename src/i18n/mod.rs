@@ -39,6 +39,41 @@ impl Lang {
             Lang::Zh => zh::text(msg),
         }
     }
+
+    /// Appends the text of `msg` to `out`. The messages of a connection summary are
+    /// written straight into it; others are [`Lang::text`] copied in.
+    pub fn write(self, out: &mut String, msg: &Msg<'_>) {
+        match self {
+            Lang::En => en::write(out, msg),
+            Lang::Zh => zh::write(out, msg),
+        }
+    }
+}
+
+/// A piece of a line that [`cat`] puts together.
+enum Part<'a> {
+    /// Words.
+    T(&'a str),
+    /// A count.
+    N(u64),
+    /// Seconds with six decimals, as `{:.6}`.
+    S6(f64),
+    /// An address, as `{}`.
+    A(SocketAddr),
+}
+
+/// Appends `parts` to `out`: the catalogue's lines said for every segment or
+/// connection are put together so, as `write!` costs several times more.
+fn cat(out: &mut String, parts: &[Part<'_>]) -> std::fmt::Result {
+    for part in parts {
+        match *part {
+            Part::T(text) => out.push_str(text),
+            Part::N(n) => crate::numfmt::push_u64(out, n),
+            Part::S6(secs) => crate::numfmt::Fixed::<6>(secs).push_to(out),
+            Part::A(addr) => crate::numfmt::Addr(addr).push_to(out),
+        }
+    }
+    Ok(())
 }
 
 /// The timeline's column header, padded by display width so that Chinese headings
@@ -199,6 +234,12 @@ pub enum Msg<'a> {
     Saved {
         path: &'a str,
         packets: u64,
+    },
+    /// The progress bar's words while a big file is replayed.
+    Progress {
+        frames: u64,
+        connections: u64,
+        per_sec: f64,
     },
     /// What a lab scenario shows.
     ScenarioAbout(crate::lab::Scenario),
@@ -373,6 +414,7 @@ mod tests {
             Msg::DemoIntro { server: addr },
             Msg::LabIntro { scenario: "refused", about: "x" },
             Msg::Saved { path: "a.pcap", packets: 3 },
+            Msg::Progress { frames: 40960, connections: 4096, per_sec: 1.5e6 },
         ];
         msgs.extend(crate::lab::Scenario::ALL.map(Msg::ScenarioAbout));
         msgs.push(Msg::StopHint);

@@ -2,7 +2,9 @@
 
 use super::en::{ms, secs};
 use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule};
+use crate::numfmt::{Fixed, Num};
 use crate::track::{Note, Role, Step};
+use std::fmt::Write as _;
 
 fn side(role: Role) -> &'static str {
     match role {
@@ -11,11 +13,11 @@ fn side(role: Role) -> &'static str {
     }
 }
 
-fn rule(rule: TimeWaitRule) -> String {
+fn rule(rule: TimeWaitRule) -> &'static str {
     match rule {
-        TimeWaitRule::Linux => "Linux".into(),
-        TimeWaitRule::Rfc => "RFC 9293：2×MSL".into(),
-        TimeWaitRule::Custom(_) => "由 --time-wait 指定".into(),
+        TimeWaitRule::Linux => "Linux",
+        TimeWaitRule::Rfc => "RFC 9293：2×MSL",
+        TimeWaitRule::Custom(_) => "由 --time-wait 指定",
     }
 }
 
@@ -26,6 +28,81 @@ fn ordinal(n: u8) -> &'static str {
         3 => "三",
         _ => "四",
     }
+}
+
+/// The messages said for every segment or connection, appended to `out` without a
+/// string of their own: a big capture has millions of segments. Every other message is
+/// [`text`]'s.
+pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
+    use super::{Part::*, cat};
+    let _ = match *msg {
+        Msg::Transition { side: role, from, to } => {
+            cat(out, &[T(side(role)), T(" "), T(from.name()), T(" → "), T(to.name())])
+        }
+        Msg::Payload { text, shown, total } => {
+            if shown as u64 >= u64::from(total) {
+                write!(out, "内容 \"{text}\"")
+            } else {
+                write!(out, "内容 \"{text}\"…（显示 {shown} / {total} 字节）")
+            }
+        }
+        Msg::ConnHeader { conn, client, server, guessed } => cat(
+            out,
+            &[
+                T("连接 "),
+                N(u64::from(conn)),
+                T("：客户端 "),
+                A(client),
+                T(" ⇄ 服务器 "),
+                A(server),
+                T(if guessed { "（未看到 SYN，客户端为推测）" } else { "" }),
+            ],
+        ),
+        Msg::SummaryOpened { by, rtt_ms } => match (by, rtt_ms) {
+            (Some(r), Some(rtt)) => {
+                write!(out, "由{}发起（三次握手，RTT {} 毫秒）", side(r), Fixed::<3>(rtt))
+            }
+            (Some(r), None) => write!(out, "由{}发起（握手未完成）", side(r)),
+            (None, _) => out.write_str("未抓到连接的建立过程"),
+        },
+        Msg::SummaryClosed { by, reset } => match (by, reset) {
+            (Some(r), true) => cat(out, &[T("被"), T(side(r)), T("复位（RST）")]),
+            (Some(r), false) => cat(out, &[T("由"), T(side(r)), T("先关闭（主动关闭方）")]),
+            (None, _) => out.write_str("抓包中连接没有关闭"),
+        },
+        Msg::SummaryTraffic { segments_c2s, bytes_c2s, segments_s2c, bytes_s2c } => cat(
+            out,
+            &[
+                T("客户端 → 服务器 "),
+                N(segments_c2s),
+                T(" 个报文、"),
+                N(bytes_c2s),
+                T(" 字节；服务器 → 客户端 "),
+                N(segments_s2c),
+                T(" 个报文、"),
+                N(bytes_s2c),
+                T(" 字节"),
+            ],
+        ),
+        Msg::SummarySpan { first_frame, last_frame, secs } => {
+            cat(out, &[T("第 "), N(first_frame), T("–"), N(last_frame), T(" 帧，持续 "), S6(secs), T(" 秒")])
+        }
+        Msg::SummaryFinal { client, server } => {
+            cat(out, &[T("最终状态：客户端 "), T(client.name()), T("，服务器 "), T(server.name())])
+        }
+        Msg::SummaryTimeWait { side: role, until, rule: tw_rule } => write!(
+            out,
+            "{}处于 TIME-WAIT，直到 t={} 秒（{} = {} 秒）",
+            side(role),
+            Fixed::<3>(until),
+            rule(tw_rule),
+            Num(tw_rule.secs())
+        ),
+        Msg::SummaryZeek { conn_state, history } => {
+            cat(out, &[T("Zeek 连接状态 "), T(conn_state), T("，历史 "), T(history)])
+        }
+        _ => out.write_str(&text(msg)),
+    };
 }
 
 pub(super) fn text(msg: &Msg<'_>) -> String {
@@ -161,42 +238,23 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                 .into(),
             Note::KeepAliveAck => "对保活报文的回应：对方还在。".into(),
         },
-        Msg::Transition { side: role, from, to } => format!("{} {from} → {to}", side(role)),
-        Msg::Payload { text, shown, total } => {
-            if shown as u64 >= u64::from(total) {
-                format!("内容 \"{text}\"")
-            } else {
-                format!("内容 \"{text}\"…（显示 {shown} / {total} 字节）")
-            }
+        Msg::Transition { .. }
+        | Msg::Payload { .. }
+        | Msg::ConnHeader { .. }
+        | Msg::SummaryOpened { .. }
+        | Msg::SummaryClosed { .. }
+        | Msg::SummaryTraffic { .. }
+        | Msg::SummarySpan { .. }
+        | Msg::SummaryFinal { .. }
+        | Msg::SummaryTimeWait { .. }
+        | Msg::SummaryZeek { .. } => {
+            let mut text = String::new();
+            write(&mut text, msg);
+            text
         }
-        Msg::ConnHeader { conn, client, server, guessed } => format!(
-            "连接 {conn}：客户端 {client} ⇄ 服务器 {server}{}",
-            if guessed { "（未看到 SYN，客户端为推测）" } else { "" }
-        ),
         Msg::ColumnHeader => super::columns("#", "时间", "客户端", "服务器"),
         Msg::FileHeader { path } => format!("抓包 {path}"),
         Msg::SummaryTitle => "汇总".into(),
-        Msg::SummaryOpened { by, rtt_ms } => match (by, rtt_ms) {
-            (Some(r), Some(rtt)) => format!("由{}发起（三次握手，RTT {rtt:.3} 毫秒）", side(r)),
-            (Some(r), None) => format!("由{}发起（握手未完成）", side(r)),
-            (None, _) => "未抓到连接的建立过程".into(),
-        },
-        Msg::SummaryClosed { by, reset } => match (by, reset) {
-            (Some(r), true) => format!("被{}复位（RST）", side(r)),
-            (Some(r), false) => format!("由{}先关闭（主动关闭方）", side(r)),
-            (None, _) => "抓包中连接没有关闭".into(),
-        },
-        Msg::SummaryTraffic { segments_c2s, bytes_c2s, segments_s2c, bytes_s2c } => format!(
-            "客户端 → 服务器 {segments_c2s} 个报文、{bytes_c2s} 字节；服务器 → 客户端 {segments_s2c} 个报文、{bytes_s2c} 字节"
-        ),
-        Msg::SummarySpan { first_frame, last_frame, secs } => {
-            format!("第 {first_frame}–{last_frame} 帧，持续 {secs:.6} 秒")
-        }
-        Msg::SummaryFinal { client, server } => format!("最终状态：客户端 {client}，服务器 {server}"),
-        Msg::SummaryTimeWait { side: role, until, rule: tw_rule } => {
-            format!("{}处于 TIME-WAIT，直到 t={until:.3} 秒（{} = {} 秒）", side(role), rule(tw_rule), tw_rule.secs())
-        }
-        Msg::SummaryZeek { conn_state, history } => format!("Zeek 连接状态 {conn_state}，历史 {history}"),
         Msg::CaptureStats { frames, segments, other, filtered, undecodable, connections, evicted } => format!(
             "共 {frames} 帧：{connections} 个连接中的 {segments} 个 TCP 报文，跳过其他帧 {other} 个，无法解码 {undecodable} 个{}{}",
             if filtered > 0 { format!("，被过滤器排除 {filtered} 个") } else { String::new() },
@@ -245,6 +303,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         ),
         Msg::LabIntro { scenario, about } => format!("实验 {scenario}：{about}"),
         Msg::Saved { path, packets } => format!("已将 {packets} 个包保存到 {path}"),
+        Msg::Progress { frames, connections, per_sec } => {
+            format!("{frames} 个包 · {connections} 个连接 · 每秒 {per_sec:.0} 个")
+        }
         Msg::ScenarioAbout(scenario) => match scenario {
             crate::lab::Scenario::Handshake => "建立连接、双向聊天、客户端关闭：即原文的图 2",
             crate::lab::Scenario::ServerCloses => "服务器先关闭，因此由服务器进入 TIME-WAIT",

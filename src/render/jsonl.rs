@@ -14,9 +14,9 @@ struct SegmentLine<'a> {
     conn: u32,
     frame: u64,
     ts: f64,
-    #[serde(serialize_with = "display")]
+    #[serde(serialize_with = "address")]
     src: std::net::SocketAddr,
-    #[serde(serialize_with = "display")]
+    #[serde(serialize_with = "address")]
     dst: std::net::SocketAddr,
     dir: &'static str,
     flags: Vec<&'static str>,
@@ -79,8 +79,10 @@ struct TransitionLine {
 struct ConnectionLine<'a> {
     r#type: &'static str,
     conn: u32,
-    client: String,
-    server: String,
+    #[serde(serialize_with = "address")]
+    client: std::net::SocketAddr,
+    #[serde(serialize_with = "address")]
+    server: std::net::SocketAddr,
     first_frame: u64,
     last_frame: u64,
     handshake_rtt_ms: Option<f64>,
@@ -158,6 +160,15 @@ impl<W: Write> JsonLines<W> {
     }
 }
 
+/// Serializes a socket address as its text. Formatted first (numfmt's short path for
+/// IPv4) and handed over whole: `collect_str` would escape it piece by piece.
+fn address<S: serde::Serializer>(value: &std::net::SocketAddr, s: S) -> Result<S::Ok, S::Error> {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(48);
+    let _ = write!(text, "{}", crate::numfmt::Addr(*value));
+    s.serialize_str(&text)
+}
+
 /// Serializes any `Display` value as a JSON string without an intermediate `String`.
 fn display<T: std::fmt::Display, S: serde::Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(value)
@@ -219,8 +230,8 @@ fn connection_line(s: &ConnSummary) -> ConnectionLine<'_> {
     ConnectionLine {
         r#type: "connection",
         conn: s.conn.0,
-        client: s.client.to_string(),
-        server: s.server.to_string(),
+        client: s.client,
+        server: s.server,
         first_frame: s.first_frame.0,
         last_frame: s.last_frame.0,
         handshake_rtt_ms: s.handshake_rtt_ms,

@@ -11,34 +11,48 @@ fn is_invisible_format(c: char) -> bool {
 /// Escapes everything but printable text: `\n`, `\r`, `\t`, `\e`, `\xNN` for other
 /// control and invalid bytes, `\u{…}` for bidi and zero-width characters, and `\"`, `\\`.
 pub fn sanitize(bytes: &[u8]) -> String {
+    let plain = |b: u8| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\';
     // The common case, plain printable ASCII, needs no escaping at all.
-    if bytes.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+    if bytes.iter().all(|&b| plain(b)) {
         return String::from_utf8_lossy(bytes).into_owned();
     }
-    let mut out = String::with_capacity(bytes.len());
+    let mut out = String::with_capacity(bytes.len() + 16);
     for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                '\x1b' => out.push_str("\\e"),
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                c if (c as u32) < 0x80 && c.is_control() => {
-                    let _ = write!(out, "\\x{:02x}", c as u32);
-                }
-                c if c.is_control() || is_invisible_format(c) => {
-                    let _ = write!(out, "\\u{{{:04x}}}", c as u32);
-                }
-                c => out.push(c),
-            }
+        let mut text = chunk.valid();
+        while !text.is_empty() {
+            // Runs of plain ASCII (most of a text protocol between its line ends) are
+            // copied whole; they end at a character boundary, being ASCII.
+            let run = text.bytes().position(|b| !plain(b)).unwrap_or(text.len());
+            out.push_str(&text[..run]);
+            let mut rest = text[run..].chars();
+            let Some(c) = rest.next() else { break };
+            text = rest.as_str();
+            escape(c, &mut out);
         }
         for b in chunk.invalid() {
             let _ = write!(out, "\\x{b:02x}");
         }
     }
     out
+}
+
+/// Appends `c`, escaped if it is not printable text.
+fn escape(c: char, out: &mut String) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\x1b' => out.push_str("\\e"),
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        c if (c as u32) < 0x80 && c.is_control() => {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        }
+        c if c.is_control() || is_invisible_format(c) => {
+            let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+        }
+        c => out.push(c),
+    }
 }
 
 /// Sanitizes a name from outside (an interface name, a path) for a one-line message.
@@ -48,7 +62,21 @@ pub fn sanitize_str(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::sanitize;
+    use super::{escape, sanitize};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Copying plain runs whole changes nothing: the same as escaping char by char.
+        #[test]
+        fn same_as_escaping_every_character(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let mut expected = String::new();
+            for chunk in bytes.utf8_chunks() {
+                chunk.valid().chars().for_each(|c| escape(c, &mut expected));
+                chunk.invalid().iter().for_each(|b| expected.push_str(&format!("\\x{b:02x}")));
+            }
+            prop_assert_eq!(sanitize(&bytes), expected);
+        }
+    }
 
     #[test]
     fn escape_sequences_never_reach_the_terminal() {

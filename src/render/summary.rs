@@ -1,46 +1,75 @@
 //! The closing lines: one block per connection, then what the capture held.
 
+use super::timeline::say_into;
 use super::{CaptureStats, TextStyle};
 use crate::i18n::Msg;
 use crate::track::ConnSummary;
-use colored::Colorize;
+use colored::{ColoredString, Colorize};
 use std::io::{self, Write};
 
 /// How many undecodable frames are listed one by one before the rest are counted.
 const LISTED_UNDECODABLE: usize = 10;
 
-pub fn write_summary(out: &mut impl Write, style: &TextStyle, s: &ConnSummary) -> io::Result<()> {
-    let say = |m: &Msg<'_>| style.lang.text(m);
-    let header = say(&Msg::ConnHeader {
-        conn: s.conn.0,
-        client: s.client,
-        server: s.server,
-        guessed: s.client_guessed,
-    });
-    writeln!(out, "{}", header.bold())?;
-    let lines = [
-        say(&Msg::SummarySpan {
+/// Writes connection summaries. A big capture has one per connection, so each block
+/// is built in one reused buffer and written at once; the catalogue writes its lines
+/// straight into that buffer (see [`Lang::write`](crate::i18n::Lang::write)).
+pub struct SummaryWriter {
+    block: String,
+    /// Whether to colour: decided once, so that nothing is painted for a pipe.
+    color: bool,
+}
+
+impl SummaryWriter {
+    pub fn new(color: bool) -> SummaryWriter {
+        SummaryWriter { block: String::with_capacity(1024), color }
+    }
+
+    pub fn write(&mut self, out: &mut impl Write, style: &TextStyle, s: &ConnSummary) -> io::Result<()> {
+        self.block.clear();
+        let header =
+            Msg::ConnHeader { conn: s.conn.0, client: s.client, server: s.server, guessed: s.client_guessed };
+        self.line(style, "", &header, Some(|t| t.bold()));
+        let span = Msg::SummarySpan {
             first_frame: s.first_frame.0,
             last_frame: s.last_frame.0,
             secs: s.last_ts - s.first_ts,
-        }),
-        say(&Msg::SummaryOpened { by: s.opened_by, rtt_ms: s.handshake_rtt_ms }),
-        say(&Msg::SummaryClosed { by: s.reset_by.or(s.closed_by), reset: s.reset_by.is_some() }),
-        say(&Msg::SummaryTraffic {
+        };
+        self.line(style, "  ", &span, None);
+        self.line(style, "  ", &Msg::SummaryOpened { by: s.opened_by, rtt_ms: s.handshake_rtt_ms }, None);
+        let closed = Msg::SummaryClosed { by: s.reset_by.or(s.closed_by), reset: s.reset_by.is_some() };
+        self.line(style, "  ", &closed, None);
+        let traffic = Msg::SummaryTraffic {
             segments_c2s: s.segments_c2s,
             bytes_c2s: s.bytes_c2s,
             segments_s2c: s.segments_s2c,
             bytes_s2c: s.bytes_s2c,
-        }),
-        say(&Msg::SummaryFinal { client: s.client_final, server: s.server_final }),
-    ];
-    for line in lines {
-        writeln!(out, "  {line}")?;
+        };
+        self.line(style, "  ", &traffic, None);
+        self.line(style, "  ", &Msg::SummaryFinal { client: s.client_final, server: s.server_final }, None);
+        if let Some((side, until)) = s.time_wait_until {
+            let time_wait = Msg::SummaryTimeWait { side, until, rule: style.time_wait };
+            self.line(style, "  ", &time_wait, Some(|t| t.magenta()));
+        }
+        let zeek = Msg::SummaryZeek { conn_state: s.conn_state, history: &s.history };
+        self.line(style, "  ", &zeek, Some(|t| t.dimmed()));
+        out.write_all(self.block.as_bytes())
     }
-    if let Some((side, until)) = s.time_wait_until {
-        writeln!(out, "  {}", say(&Msg::SummaryTimeWait { side, until, rule: style.time_wait }).magenta())?;
+
+    /// Appends one line, painted with `paint` when colour is on.
+    fn line(
+        &mut self,
+        style: &TextStyle,
+        indent: &str,
+        msg: &Msg<'_>,
+        paint: Option<fn(&str) -> ColoredString>,
+    ) {
+        self.block.push_str(indent);
+        match paint {
+            Some(paint) => say_into(&mut self.block, style.lang, self.color, msg, paint),
+            None => style.lang.write(&mut self.block, msg),
+        }
+        self.block.push('\n');
     }
-    writeln!(out, "  {}", say(&Msg::SummaryZeek { conn_state: s.conn_state, history: &s.history }).dimmed())
 }
 
 pub fn write_stats(

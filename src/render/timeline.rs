@@ -2,12 +2,13 @@
 //! server column, then what it means, then the per-connection summary.
 
 use super::sanitize::sanitize;
-use super::summary::{write_stats, write_summary};
+use super::summary::{SummaryWriter, write_stats};
 use super::{CaptureStats, Renderer, TextStyle};
-use crate::i18n::Msg;
+use crate::i18n::{Lang, Msg};
+use crate::numfmt::Fixed;
 use crate::track::{ConnId, Event, Note, Role, SegmentEvent, Step, TcpState, Transition};
 use colored::{ColoredString, Colorize};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -24,15 +25,19 @@ pub struct Timeline<W: Write> {
     /// Whether to colour: decided once, so that nothing is painted for a pipe.
     color: bool,
     /// Connections whose header has been printed.
-    announced: HashSet<ConnId>,
+    /// (Fx-hashed, as the other sets here: they are asked once or more per segment.)
+    announced: FxHashSet<ConnId>,
     /// Steps (and who took them) already explained in this capture: each is told once.
-    explained: HashSet<(Step, Role)>,
+    explained: FxHashSet<(Step, Role)>,
     /// Notes already told in full in this capture; later ones are said in a few words.
-    noted: HashSet<&'static str>,
+    noted: FxHashSet<&'static str>,
     /// Step names in the chosen language, looked up once.
-    step_names: HashMap<Step, String>,
+    step_names: FxHashMap<Step, String>,
     /// Lines under the last segment line, held until its transitions have arrived.
     pending: Pending,
+    /// Room to build an arrow's text in, reused from segment to segment.
+    scratch: String,
+    summaries: SummaryWriter,
     summaries_started: bool,
 }
 
@@ -41,15 +46,18 @@ const PAD: &str = "                  ";
 
 impl<W: Write> Timeline<W> {
     pub fn new(out: W, style: TextStyle) -> Timeline<W> {
+        let color = colored::control::SHOULD_COLORIZE.should_colorize();
         Timeline {
             out,
             style,
-            color: colored::control::SHOULD_COLORIZE.should_colorize(),
-            announced: HashSet::new(),
-            explained: HashSet::new(),
-            noted: HashSet::new(),
-            step_names: HashMap::new(),
+            color,
+            announced: FxHashSet::default(),
+            explained: FxHashSet::default(),
+            noted: FxHashSet::default(),
+            step_names: FxHashMap::default(),
             pending: Pending::default(),
+            scratch: String::new(),
+            summaries: SummaryWriter::new(color),
             summaries_started: false,
         }
     }
@@ -89,10 +97,10 @@ impl<W: Write> Timeline<W> {
         }
         let color = self.color;
         let head = &mut self.pending.head;
-        let _ = write!(head, "{:>5} {:>10.6}  ", ev.frame.0, ev.ts);
+        let _ = write!(head, "{:>5} {:>10}  ", ev.frame.0, Fixed::<6>(ev.ts));
         paint_state(color, head, ev.client_state, 12);
         head.push(' ');
-        arrow(color, head, ev);
+        arrow(color, head, &mut self.scratch, ev);
         head.push(' ');
         paint_state(color, head, ev.server_state, 0);
         head.push('\n');
@@ -109,9 +117,9 @@ impl<W: Write> Timeline<W> {
         head.push('\n');
         if !ev.payload.is_empty() {
             let text = sanitize(&ev.payload);
-            let line = lang.text(&Msg::Payload { text: &text, shown: ev.payload.len(), total: ev.len });
+            let payload = Msg::Payload { text: &text, shown: ev.payload.len(), total: ev.len };
             head.push_str(PAD);
-            paint_into(color, head, &line, |s| s.cyan());
+            say_into(head, lang, color, &payload, |s| s.cyan());
             head.push('\n');
         }
         // A refused or stale SYN is explained by its note; the generic RST text would mislead.
@@ -145,10 +153,10 @@ impl<W: Write> Timeline<W> {
     }
 
     fn transition(&mut self, t: &Transition) {
-        let line = self.say(&Msg::Transition { side: t.side, from: t.from, to: t.to });
+        let line = Msg::Transition { side: t.side, from: t.from, to: t.to };
         let standalone = self.pending.head.is_empty();
         self.pending.transitions.push_str(PAD);
-        paint_into(self.color, &mut self.pending.transitions, &line, |s| s.bold());
+        say_into(&mut self.pending.transitions, self.style.lang, self.color, &line, |s| s.bold());
         self.pending.transitions.push('\n');
         if standalone && t.from == TcpState::TimeWait {
             // Seen live: the 2MSL timer ran out long after the last segment.
@@ -200,7 +208,7 @@ impl<W: Write> Renderer for Timeline<W> {
                     self.summaries_started = true;
                     writeln!(self.out, "\n{}", format!("── {} ──", self.say(&Msg::SummaryTitle)).bold())?;
                 }
-                write_summary(&mut self.out, &self.style, summary)
+                self.summaries.write(&mut self.out, &self.style, summary)
             }
             _ => Ok(()),
         }
@@ -222,8 +230,24 @@ impl<W: Write> Renderer for Timeline<W> {
     }
 }
 
+/// Appends the text of `msg` to `buf`, painted only when colour is on; without colour
+/// the catalogue writes it in place, with no string of its own.
+pub(super) fn say_into(
+    buf: &mut String,
+    lang: Lang,
+    color: bool,
+    msg: &Msg<'_>,
+    style: fn(&str) -> ColoredString,
+) {
+    if color {
+        paint_into(true, buf, &lang.text(msg), style);
+    } else {
+        lang.write(buf, msg);
+    }
+}
+
 /// Appends `text` to `buf`, painted only when colour is on.
-fn paint_into(color: bool, buf: &mut String, text: &str, style: fn(&str) -> ColoredString) {
+pub(super) fn paint_into(color: bool, buf: &mut String, text: &str, style: fn(&str) -> ColoredString) {
     if color {
         let _ = write!(buf, "{}", style(text));
     } else {
@@ -232,27 +256,33 @@ fn paint_into(color: bool, buf: &mut String, text: &str, style: fn(&str) -> Colo
 }
 
 /// `─ [SYN] seq=0 ──────▶` or `◀────── [SYN,ACK] seq=0 ack=1 ─`, coloured by flags.
-fn arrow(color: bool, out: &mut String, ev: &SegmentEvent) {
-    let mut content = String::with_capacity(48);
+/// `content` is room for the bracketed part.
+fn arrow(color: bool, out: &mut String, content: &mut String, ev: &SegmentEvent) {
+    content.clear();
     let _ = write!(content, "[{}] {}", ev.flags, ev.numbers());
     let fill = ARROW.saturating_sub(content.len() + 4).max(1);
-    let mut text = String::with_capacity(ARROW * 3);
+    // Written plain in place; painted afterwards only when colour is on.
+    let start = out.len();
     match ev.dir.sender() {
         Role::Client => {
-            text.push_str("─ ");
-            text.push_str(&content);
-            text.push(' ');
-            (0..fill).for_each(|_| text.push('─'));
-            text.push('▶');
+            out.push_str("─ ");
+            out.push_str(content);
+            out.push(' ');
+            (0..fill).for_each(|_| out.push('─'));
+            out.push('▶');
         }
         Role::Server => {
-            text.push('◀');
-            (0..fill).for_each(|_| text.push('─'));
-            text.push(' ');
-            text.push_str(&content);
-            text.push_str(" ─");
+            out.push('◀');
+            (0..fill).for_each(|_| out.push('─'));
+            out.push(' ');
+            out.push_str(content);
+            out.push_str(" ─");
         }
     }
+    if !color {
+        return;
+    }
+    let text = out.split_off(start);
     let flags = ev.flags;
     let paint: fn(&str) -> ColoredString = if flags.rst() {
         |s| s.red()
@@ -265,7 +295,7 @@ fn arrow(color: bool, out: &mut String, ev: &SegmentEvent) {
     } else {
         |s| s.normal()
     };
-    paint_into(color, out, &text, paint);
+    paint_into(true, out, &text, paint);
 }
 
 fn paint_state(color: bool, out: &mut String, state: TcpState, width: usize) {

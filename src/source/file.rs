@@ -1,10 +1,12 @@
-//! Saved captures (`.pcap`, `.pcapng`) read through libpcap, record by record.
+//! Saved captures (`.pcap`, `.pcapng`) read through libpcap, record by record; the
+//! ordinary records of classic pcap files are read directly (see `records`).
 
+use super::records::{Next, Records};
 use super::{Frame, FrameNumber, LinkType, Timestamp};
 use crate::decode::link;
 use crate::error::{Error, Result};
 use pcap::{Capture, Offline, Precision};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// How reading a file ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +23,7 @@ pub struct FileSource {
     capture: Capture<Offline>,
     link: LinkType,
     filter: Option<pcap::BpfProgram>,
+    path: PathBuf,
 }
 
 impl FileSource {
@@ -48,7 +51,7 @@ impl FileSource {
             ),
             None => None,
         };
-        Ok(FileSource { capture, link, filter })
+        Ok(FileSource { capture, link, filter, path: path.to_owned() })
     }
 
     /// Hands every record to `each` in file order, with whether it passes the filter,
@@ -56,8 +59,33 @@ impl FileSource {
     /// numbers and times stay those of the file.
     pub fn for_each(&mut self, mut each: impl FnMut(&Frame<'_>, bool) -> bool) -> ReadEnd {
         let mut number = 0u64;
+        if let Some(mut records) = Records::open(&self.path) {
+            loop {
+                match records.next() {
+                    Next::Record(record) => {
+                        number += 1;
+                        let passes = self.filter.as_ref().is_none_or(|f| f.filter(record.data));
+                        let frame = Frame {
+                            number: FrameNumber(number),
+                            ts: Timestamp::from_secs_nanos(record.secs, record.nanos),
+                            link: self.link,
+                            data: record.data,
+                            wire_len: record.wire_len,
+                        };
+                        if !each(&frame, passes) {
+                            return ReadEnd::Complete;
+                        }
+                    }
+                    Next::End => return ReadEnd::Complete,
+                    Next::HandOver => break,
+                }
+            }
+        }
+        // libpcap reads the rest: it first passes over the records already delivered.
+        let mut skip = number;
         loop {
             match self.capture.next_packet() {
+                Ok(_) if skip > 0 => skip -= 1,
                 Ok(packet) => {
                     number += 1;
                     let passes = self.filter.as_ref().is_none_or(|f| f.filter(packet.data));

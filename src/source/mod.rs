@@ -7,6 +7,7 @@ pub mod file;
 pub mod live;
 pub mod privilege;
 pub mod procnet;
+mod records;
 
 /// Capture time, in nanoseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

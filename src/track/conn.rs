@@ -721,11 +721,12 @@ struct Sym(&'static str, i32);
 
 impl std::fmt::Display for Sym {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.1 {
-            0 => f.write_str(self.0),
-            d if d > 0 => write!(f, "{}+{d}", self.0),
-            d => write!(f, "{}{d}", self.0),
+        // Piece by piece: a label is built for every segment of a timeline.
+        f.write_str(self.0)?;
+        if self.1 > 0 {
+            f.write_str("+")?;
         }
+        if self.1 != 0 { std::fmt::Display::fmt(&self.1, f) } else { Ok(()) }
     }
 }
 
