@@ -15,7 +15,15 @@ use super::state::TcpState;
 use super::zeek::History;
 use crate::decode::Segment;
 use crate::source::FrameNumber;
+use smallvec::{SmallVec, smallvec};
 use std::net::SocketAddr;
+
+/// The states one end passes through on one segment (at most three), kept inline:
+/// a connection changes state on most of its segments, and a heap allocation each
+/// time was a tenth of what `--summary` spent.
+type Path = SmallVec<[TcpState; 3]>;
+/// The state changes of both ends on one segment: (end, from, to).
+type Changes = SmallVec<[(Role, TcpState, TcpState); 4]>;
 
 /// What the wire has shown about one end.
 #[derive(Debug, Clone)]
@@ -28,6 +36,8 @@ pub struct Side {
     pub isn: Option<SeqNum>,
     /// Sequence number of this end's FIN.
     pub fin: Option<SeqNum>,
+    /// One past the highest sequence number sent so far.
+    pub highest_seq: Option<SeqNum>,
     pub syn_acked: bool,
     pub fin_acked: bool,
     /// This end went SYN-RECEIVED from LISTEN, so a RST sends it back to LISTEN.
@@ -53,6 +63,7 @@ impl Side {
             base: None,
             isn: None,
             fin: None,
+            highest_seq: None,
             syn_acked: false,
             fin_acked: false,
             passive_open: false,
@@ -209,7 +220,7 @@ impl Conn {
         if self.state(role) != TcpState::TimeWait {
             return None;
         }
-        let mut changes = Vec::new();
+        let mut changes = Changes::new();
         self.set_state(role, TcpState::Closed, &mut changes);
         Some(Transition {
             conn: self.id,
@@ -279,16 +290,26 @@ impl Conn {
             self.side_mut(peer).base = Some(seg.ack.plus(u32::MAX));
         }
 
-        // Wireshark's sequence analysis: retransmissions, duplicate ACKs, windows.
-        let peer_window_shift = self.side(peer).isn.map(|_| match self.side(me).isn {
-            Some(_) => self.window_shift(peer).unwrap_or(0),
-            None => self.side(peer).window_scale.unwrap_or(0),
-        });
-        self.analysis.analyse(me, seg, frame, ts, peer_window_shift, &mut notes);
+        // Wireshark's sequence analysis (retransmissions, duplicate ACKs, windows) is
+        // for display; a run that shows only summaries skips it.
+        if cfg.detail {
+            let peer_window_shift = self.side(peer).isn.map(|_| match self.side(me).isn {
+                Some(_) => self.window_shift(peer).unwrap_or(0),
+                None => self.side(peer).window_scale.unwrap_or(0),
+            });
+            self.analysis.analyse(me, seg, frame, ts, peer_window_shift, &mut notes);
+        }
 
-        // Sequence-space bookkeeping: SYN and FIN positions.
+        // Sequence-space bookkeeping: Zeek's `T` (data entirely below the highest
+        // sequence number sent, whatever the cause), SYN and FIN positions.
+        let seq_end = seg.seq.plus(seg.seq_len());
+        let below_highest =
+            seg.seq_len() > 0 && self.side(me).highest_seq.is_some_and(|high| seq_end.before_or_at(high));
         {
             let s = self.side_mut(me);
+            if s.highest_seq.is_none_or(|high| seq_end.after(high)) {
+                s.highest_seq = Some(seq_end);
+            }
             if flags.syn() && s.isn.is_none() {
                 s.isn = Some(seg.seq);
                 s.window_scale = seg.options().window_scale;
@@ -312,9 +333,6 @@ impl Conn {
         if flags.syn() && flags.ack() {
             self.side_mut(peer).last_synack_ack = Some(seg.ack);
         }
-        // Zeek's `T` is data below the highest sequence number seen, whatever the cause:
-        // a resend, or a segment overtaken on the way.
-        let below_highest = notes.iter().any(|n| n.is_resend() || *n == Note::OutOfOrder);
         self.history.record(dir, seg, below_highest);
         if flags.syn() && !flags.ack() && self.established_ts.is_none() {
             // The round trip is timed from the SYN that was answered, the last one
@@ -334,7 +352,7 @@ impl Conn {
         let shown = cfg.detail.then(|| self.step_and_label(seg, me, acks, &mut notes));
 
         // State changes: first the sender's (shown on its answer), then the receiver's.
-        let mut changes: Vec<(Role, TcpState, TcpState)> = Vec::new();
+        let mut changes = Changes::new();
         for to in self.sender_transitions(seg, me, acks, &mut notes) {
             self.set_state(me, to, &mut changes);
         }
@@ -383,7 +401,7 @@ impl Conn {
     }
 
     /// The one place a state changes, so that every change is reported.
-    fn set_state(&mut self, role: Role, to: TcpState, changes: &mut Vec<(Role, TcpState, TcpState)>) {
+    fn set_state(&mut self, role: Role, to: TcpState, changes: &mut Changes) {
         let from = self.state(role);
         if from == to {
             return;
@@ -395,13 +413,7 @@ impl Conn {
 
     /// Changes of the sending end: RFC 9293's "event / answer" arrows, whose answer
     /// is this segment, and the CLOSE and OPEN calls that send SYN and FIN.
-    fn sender_transitions(
-        &mut self,
-        seg: &Segment,
-        me: Role,
-        acks: Acks,
-        notes: &mut Vec<Note>,
-    ) -> Vec<TcpState> {
+    fn sender_transitions(&mut self, seg: &Segment, me: Role, acks: Acks, notes: &mut Vec<Note>) -> Path {
         use TcpState::*;
         let flags = seg.flags;
         let state = self.state(me);
@@ -411,7 +423,7 @@ impl Conn {
                 // Nothing listens: the kernel refuses the SYN in the server's name.
                 Listen if peer_state == SynSent => {
                     notes.push(Note::ConnectionRefused);
-                    vec![Closed]
+                    smallvec![Closed]
                 }
                 // The SYN's sender resets the SYN-ACK: it has no connection waiting
                 // for it, so that SYN was an old duplicate (RFC 9293 Figure 8). If the
@@ -420,10 +432,10 @@ impl Conn {
                     notes.push(Note::OldDuplicateSyn);
                     let side = self.side(me);
                     let answers_own_syn = side.isn.map(|isn| isn.plus(1)) == side.last_synack_ack;
-                    if answers_own_syn { vec![Closed] } else { vec![] }
+                    if answers_own_syn { smallvec![Closed] } else { smallvec![] }
                 }
-                Closed | Listen => vec![],
-                _ => vec![Closed],
+                Closed | Listen => smallvec![],
+                _ => smallvec![Closed],
             };
         }
         if flags.syn() {
@@ -435,20 +447,20 @@ impl Conn {
                     if state == Listen && !self.side(me).passive_open && self.side(me).segments == 1 {
                         self.side_mut(me).state = Closed;
                     }
-                    vec![SynSent]
+                    smallvec![SynSent]
                 }
                 // Passive open answered: "rcv SYN / snd SYN,ACK". An end last seen
                 // CLOSED must have been listening again to answer like this.
                 (Listen | Closed, true) => {
                     self.side_mut(me).passive_open = true;
-                    if state == Closed { vec![Listen, SynReceived] } else { vec![SynReceived] }
+                    if state == Closed { smallvec![Listen, SynReceived] } else { smallvec![SynReceived] }
                 }
                 // Simultaneous open: "rcv SYN / snd SYN,ACK" from SYN-SENT.
-                (SynSent, true) => vec![SynReceived],
-                _ => vec![],
+                (SynSent, true) => smallvec![SynReceived],
+                _ => smallvec![],
             };
         }
-        let mut path = Vec::new();
+        let mut path = Path::new();
         let mut now = state;
         if flags.ack() {
             match now {
@@ -491,35 +503,35 @@ impl Conn {
     }
 
     /// The changes of the receiving end that need no answer, or a reset.
-    fn receiver_transitions(&self, seg: &Segment, role: Role) -> Vec<TcpState> {
+    fn receiver_transitions(&self, seg: &Segment, role: Role) -> Path {
         use TcpState::*;
         let side = self.side(role);
         let flags = seg.flags;
         if flags.rst() {
             return match side.state {
-                Closed | Listen => vec![],
-                SynReceived if side.passive_open => vec![Listen],
+                Closed | Listen => smallvec![],
+                SynReceived if side.passive_open => smallvec![Listen],
                 // In SYN-SENT a reset counts only if it acknowledges our SYN.
-                SynSent if !flags.ack() => vec![],
-                _ => vec![Closed],
+                SynSent if !flags.ack() => smallvec![],
+                _ => smallvec![Closed],
             };
         }
         if !flags.ack() {
-            return vec![];
+            return smallvec![];
         }
         let peer_fin_received = self.side(role.peer()).fin.is_some();
         match side.state {
-            SynReceived if side.syn_acked => vec![Established],
+            SynReceived if side.syn_acked => smallvec![Established],
             // Simultaneous close seen out of order: this end already received the
             // crossing FIN (so it is CLOSING, its ACK still on the way) when the ACK
             // of its own FIN arrives.
             FinWait1 if side.fin_acked && !flags.fin() && peer_fin_received => {
-                vec![Closing, TimeWait]
+                smallvec![Closing, TimeWait]
             }
-            FinWait1 if side.fin_acked && !flags.fin() => vec![FinWait2],
-            Closing if side.fin_acked => vec![TimeWait],
-            LastAck if side.fin_acked => vec![Closed],
-            _ => vec![],
+            FinWait1 if side.fin_acked && !flags.fin() => smallvec![FinWait2],
+            Closing if side.fin_acked => smallvec![TimeWait],
+            LastAck if side.fin_acked => smallvec![Closed],
+            _ => smallvec![],
         }
     }
 
