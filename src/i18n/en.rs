@@ -71,7 +71,10 @@ pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
                 T(if guessed { " (client guessed: no SYN seen)" } else { "" }),
             ],
         ),
-        Msg::SummaryOpened { by, rtt_ms } => match (by, rtt_ms) {
+        Msg::SummaryOpened { by, rtt_ms, simultaneous } => match (by, rtt_ms) {
+            (Some(_), Some(rtt)) if simultaneous => {
+                write!(out, "opened by both ends at once (simultaneous open, RTT {} ms)", Fixed::<3>(rtt))
+            }
             (Some(r), Some(rtt)) => {
                 write!(out, "opened by the {} (three-way handshake, RTT {} ms)", side(r), Fixed::<3>(rtt))
             }

@@ -151,6 +151,7 @@ pub enum Msg<'a> {
     SummaryOpened {
         by: Option<Role>,
         rtt_ms: Option<f64>,
+        simultaneous: bool,
     },
     SummaryClosed {
         by: Option<Role>,
@@ -375,8 +376,9 @@ mod tests {
             Msg::FileHeader { path: "a.pcap" },
             Msg::SummaryTitle,
             Msg::ConnHeader { conn: 0, client: addr, server: addr, guessed: true },
-            Msg::SummaryOpened { by: Some(Role::Client), rtt_ms: Some(0.1) },
-            Msg::SummaryOpened { by: None, rtt_ms: None },
+            Msg::SummaryOpened { by: Some(Role::Client), rtt_ms: Some(0.1), simultaneous: false },
+            Msg::SummaryOpened { by: Some(Role::Client), rtt_ms: Some(0.1), simultaneous: true },
+            Msg::SummaryOpened { by: None, rtt_ms: None, simultaneous: false },
             Msg::SummaryClosed { by: Some(Role::Server), reset: false },
             Msg::SummaryClosed { by: None, reset: false },
             Msg::SummaryTraffic { segments_c2s: 1, bytes_c2s: 2, segments_s2c: 3, bytes_s2c: 4 },

@@ -58,7 +58,10 @@ pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
                 T(if guessed { "（未看到 SYN，客户端为推测）" } else { "" }),
             ],
         ),
-        Msg::SummaryOpened { by, rtt_ms } => match (by, rtt_ms) {
+        Msg::SummaryOpened { by, rtt_ms, simultaneous } => match (by, rtt_ms) {
+            (Some(_), Some(rtt)) if simultaneous => {
+                write!(out, "由两端同时发起（同时打开，RTT {} 毫秒）", Fixed::<3>(rtt))
+            }
             (Some(r), Some(rtt)) => {
                 write!(out, "由{}发起（三次握手，RTT {} 毫秒）", side(r), Fixed::<3>(rtt))
             }

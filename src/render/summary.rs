@@ -35,7 +35,16 @@ impl SummaryWriter {
             secs: s.last_ts - s.first_ts,
         };
         self.line(style, "  ", &span, None);
-        self.line(style, "  ", &Msg::SummaryOpened { by: s.opened_by, rtt_ms: s.handshake_rtt_ms }, None);
+        self.line(
+            style,
+            "  ",
+            &Msg::SummaryOpened {
+                by: s.opened_by,
+                rtt_ms: s.handshake_rtt_ms,
+                simultaneous: s.simultaneous_open,
+            },
+            None,
+        );
         let closed = Msg::SummaryClosed { by: s.reset_by.or(s.closed_by), reset: s.reset_by.is_some() };
         self.line(style, "  ", &closed, None);
         let traffic = Msg::SummaryTraffic {

@@ -139,6 +139,8 @@ pub struct Conn {
     sides: [Side; 2],
     wave: Wave,
     simultaneous_open: bool,
+    /// Both ends sent a bare SYN: a simultaneous open, whatever is shown.
+    both_opened: bool,
     first_frame: FrameNumber,
     last_frame: FrameNumber,
     first_ts: f64,
@@ -173,6 +175,7 @@ impl Conn {
             sides: [Side::new(client_state), Side::new(server_state)],
             wave: Wave::default(),
             simultaneous_open: false,
+            both_opened: false,
             first_frame: frame,
             last_frame: frame,
             first_ts: ts,
@@ -338,6 +341,7 @@ impl Conn {
             // The round trip is timed from the SYN that was answered, the last one
             // sent (Karn's rule), not from a first SYN that was lost.
             self.syn_ts = Some(ts);
+            self.both_opened |= self.opened_by.is_some_and(|first| first != me);
             self.opened_by.get_or_insert(me);
         }
         if (flags.fin() || flags.rst()) && self.closed_by.is_none() {
@@ -712,6 +716,7 @@ impl Conn {
             segments_c2s: client.segments,
             segments_s2c: server.segments,
             opened_by: self.opened_by,
+            simultaneous_open: self.both_opened,
             closed_by: self.closed_by,
             reset_by: self.reset_by,
             conn_state: self.history.conn_state(),

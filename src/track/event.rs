@@ -349,6 +349,8 @@ pub struct ConnSummary {
     pub segments_c2s: u64,
     pub segments_s2c: u64,
     pub opened_by: Option<Role>,
+    /// Both ends sent a SYN before seeing the other's.
+    pub simultaneous_open: bool,
     /// The end that sent the first FIN or RST.
     pub closed_by: Option<Role>,
     pub reset_by: Option<Role>,
