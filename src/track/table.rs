@@ -49,25 +49,27 @@ impl Tracker {
     pub fn on_segment(&mut self, seg: &Segment, frame: FrameNumber, ts: f64, out: &mut Vec<Event>) {
         let key = FlowKey::of(seg);
         let existing = self.by_flow.get(&key).copied();
-        let id = match existing {
-            Some(id) if self.live.get(&id).is_some_and(|c| !c.is_reopened_by(seg)) => id,
-            _ => {
+        // One lookup of the connection for the common case, a segment of one already
+        // followed; a new connection (or a SYN that reopens the 4-tuple) is made here.
+        let followed = existing
+            .and_then(|id| self.live.get_mut(&id).map(|conn| (id, conn)))
+            .filter(|(_, conn)| !conn.is_reopened_by(seg));
+        let (id, conn) = match followed {
+            Some(found) => found,
+            None => {
                 let id = ConnId(self.next_id);
                 self.next_id += 1;
-                let conn = Box::new(Conn::new(id, seg, frame, ts));
                 self.by_flow.insert(key, id);
-                self.live.insert(id, conn);
                 if seg.flags.syn() && !seg.flags.ack() {
                     self.half_open.push_back(id);
                 }
-                id
+                let conn = self.live.entry(id).insert_entry(Box::new(Conn::new(id, seg, frame, ts)));
+                (id, conn.into_mut())
             }
         };
         let start = out.len();
-        let cfg = self.config;
-        let Some(conn) = self.live.get_mut(&id) else { return };
         let was_finished = conn.is_finished();
-        conn.on_segment(seg, frame, ts, &cfg, out);
+        conn.on_segment(seg, frame, ts, &self.config, out);
         if !was_finished && conn.is_finished() {
             self.finished.push_back((id, ts));
         }
