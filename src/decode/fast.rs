@@ -1,106 +1,103 @@
-//! The common frame decoded by hand: IPv4 or IPv6 straight after the link header,
-//! whole (not cut by the snap length, not fragmented), carrying a whole TCP header.
+//! The common frame read through etherparse's zero-copy header slices: IPv4 or IPv6
+//! straight after the link header, whole (not cut by the snap length, not
+//! fragmented), carrying a whole TCP header.
 //!
 //! That is nearly every frame of a big capture, and reading its few fixed fields
-//! directly costs a fraction of building etherparse's full lax parse. Anything else
-//! (VLAN tags, IPv6 extension headers, cut or damaged packets, TSO's zero lengths,
-//! other protocols) gets `None` and goes to the lax parser, so results and error
-//! messages stay etherparse's. A test checks both paths agree on mutated frames.
+//! from `*HeaderSlice`s costs a fraction of building etherparse's full lax parse
+//! (which also splits extension headers and collects errors). Anything else (VLAN
+//! tags, IPv6 extension headers, cut or damaged packets, TSO's zero lengths, other
+//! protocols) gets `None` and goes to the lax parser, so results and error messages
+//! stay the lax parser's. A test checks both paths agree on mutated frames.
 
 use super::link::{self, Inner};
 use super::{PAYLOAD_PREVIEW, Segment};
 use crate::source::Frame;
 use crate::track::flags::TcpFlags;
 use crate::track::seq::SeqNum;
-use etherparse::EtherType;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use etherparse::{
+    EtherType, Ethernet2HeaderSlice, IpNumber, Ipv4HeaderSlice, Ipv6Header, Ipv6HeaderSlice, TcpHeaderSlice,
+};
+use std::net::{IpAddr, SocketAddr};
 
 /// The segment of an ordinary frame, or `None` for the lax parser to decide.
 pub fn segment<'a>(frame: &Frame<'a>) -> Option<Segment<'a>> {
-    let (ip, expect_version) = match link::strip(frame.link, frame.data).ok()? {
-        // Untagged Ethernet II only; tags are etherparse's business.
+    let (src, dst, ip_payload, claimed) = match link::strip(frame.link, frame.data).ok()? {
+        // Untagged Ethernet II only; tags are the lax parser's business.
         Inner::Ethernet(bytes) => {
-            let ether_type = EtherType(u16::from_be_bytes([*bytes.get(12)?, *bytes.get(13)?]));
-            (bytes.get(14..)?, version_of(ether_type)?)
+            let ethernet = Ethernet2HeaderSlice::from_slice(bytes).ok()?;
+            ip(ethernet.ether_type(), &bytes[ethernet.slice().len()..])?
         }
-        Inner::EtherType(ether_type, bytes) => (bytes, version_of(ether_type)?),
-        Inner::Ip(bytes) => (bytes, *bytes.first()? >> 4),
+        Inner::EtherType(ether_type, bytes) => ip(ether_type, bytes)?,
+        Inner::Ip(bytes) => match *bytes.first()? >> 4 {
+            4 => ip(EtherType::IPV4, bytes)?,
+            6 => ip(EtherType::IPV6, bytes)?,
+            _ => return None,
+        },
         Inner::Other => return None,
     };
-    let (src, dst, tcp, claimed) = match *ip.first()? >> 4 {
-        4 if expect_version == 4 => ipv4(ip)?,
-        6 if expect_version == 6 => ipv6(ip)?,
-        _ => return None,
-    };
-    if tcp.len() < 20 {
-        return None;
-    }
-    let header_len = usize::from(tcp[12] >> 4) * 4;
-    if header_len < 20 || tcp.len() < header_len {
-        return None;
-    }
+    let tcp = TcpHeaderSlice::from_slice(ip_payload).ok()?;
+    let header = tcp.slice();
+    let header_len = header.len();
     // As in the lax path: the payload is what the IP header claims, but no more than
     // was on the wire (the record's original length).
-    let payload_at = (tcp.as_ptr() as usize - frame.data.as_ptr() as usize) + header_len;
+    let payload_at = (header.as_ptr() as usize - frame.data.as_ptr() as usize) + header_len;
     let on_wire = (frame.wire_len as usize).saturating_sub(payload_at);
     let payload_len = (claimed - header_len).min(on_wire);
-    let kept = &tcp[header_len..];
-    let be16 = |at: usize| u16::from_be_bytes([tcp[at], tcp[at + 1]]);
-    let be32 = |at: usize| u32::from_be_bytes([tcp[at], tcp[at + 1], tcp[at + 2], tcp[at + 3]]);
+    let kept = &ip_payload[header_len..];
     Some(Segment {
-        src: SocketAddr::new(src, be16(0)),
-        dst: SocketAddr::new(dst, be16(2)),
-        seq: SeqNum(be32(4)),
-        ack: SeqNum(be32(8)),
-        flags: TcpFlags(tcp[13]),
-        window: be16(14),
+        src: SocketAddr::new(src, tcp.source_port()),
+        dst: SocketAddr::new(dst, tcp.destination_port()),
+        seq: SeqNum(tcp.sequence_number()),
+        ack: SeqNum(tcp.acknowledgment_number()),
+        // The flags byte whole, as the lax path takes it: etherparse offers one bool
+        // per flag, and TcpFlags keeps the byte.
+        flags: TcpFlags(header[13]),
+        window: tcp.window_size(),
         header_len: header_len as u8,
         payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
-        raw_options: &tcp[20..header_len],
+        // `tcp.options()` borrows the slice struct; the header bytes live as long as
+        // the frame.
+        raw_options: &header[20..],
         payload: &kept[..kept.len().min(PAYLOAD_PREVIEW).min(payload_len)],
     })
 }
 
-/// The IP version an EtherType announces, for the two this path reads.
-fn version_of(ether_type: EtherType) -> Option<u8> {
+/// Addresses, the IP payload (cut to the length the IP header claims) and that
+/// length, for a whole, unfragmented IPv4 packet, or an IPv6 packet without extension
+/// headers, carrying TCP; `None` for anything else.
+fn ip(ether_type: EtherType, bytes: &[u8]) -> Option<(IpAddr, IpAddr, &[u8], usize)> {
     match ether_type {
-        EtherType::IPV4 => Some(4),
-        EtherType::IPV6 => Some(6),
+        EtherType::IPV4 => {
+            let header = Ipv4HeaderSlice::from_slice(bytes).ok()?;
+            let header_len = header.slice().len();
+            let total_len = usize::from(header.total_len());
+            // A total length shorter than the header (TSO writes zero) or longer than
+            // the bytes kept is the lax parser's to interpret.
+            if total_len < header_len
+                || bytes.len() < total_len
+                || header.is_fragmenting_payload()
+                || header.protocol() != IpNumber::TCP
+            {
+                return None;
+            }
+            let (src, dst) = (header.source_addr().into(), header.destination_addr().into());
+            Some((src, dst, &bytes[header_len..total_len], total_len - header_len))
+        }
+        EtherType::IPV6 => {
+            let header = Ipv6HeaderSlice::from_slice(bytes).ok()?;
+            let payload_len = usize::from(header.payload_length());
+            // Zero is a jumbogram or TSO: the lax parser's.
+            if header.next_header() != IpNumber::TCP
+                || payload_len == 0
+                || bytes.len() < Ipv6Header::LEN + payload_len
+            {
+                return None;
+            }
+            let (src, dst) = (header.source_addr().into(), header.destination_addr().into());
+            Some((src, dst, &bytes[Ipv6Header::LEN..Ipv6Header::LEN + payload_len], payload_len))
+        }
         _ => None,
     }
-}
-
-/// Addresses, the TCP bytes (cut to the IP length) and the IP payload length of a
-/// whole, unfragmented IPv4 packet carrying TCP.
-fn ipv4(ip: &[u8]) -> Option<(IpAddr, IpAddr, &[u8], usize)> {
-    let header_len = usize::from(ip.first()? & 0x0f) * 4;
-    let total_len = usize::from(u16::from_be_bytes([*ip.get(2)?, *ip.get(3)?]));
-    if header_len < 20 || total_len < header_len || ip.len() < total_len {
-        return None;
-    }
-    let fragment = u16::from_be_bytes([ip[6], ip[7]]);
-    let more_fragments = fragment & 0x2000 != 0;
-    if more_fragments || fragment & 0x1fff != 0 || ip[9] != 6 {
-        return None;
-    }
-    let addr = |at: usize| IpAddr::V4(Ipv4Addr::new(ip[at], ip[at + 1], ip[at + 2], ip[at + 3]));
-    Some((addr(12), addr(16), &ip[header_len..total_len], total_len - header_len))
-}
-
-/// The same for an IPv6 packet whose next header is TCP (no extension headers).
-fn ipv6(ip: &[u8]) -> Option<(IpAddr, IpAddr, &[u8], usize)> {
-    if ip.len() < 40 || ip[6] != 6 {
-        return None;
-    }
-    let payload_len = usize::from(u16::from_be_bytes([ip[4], ip[5]]));
-    if payload_len == 0 || ip.len() < 40 + payload_len {
-        return None;
-    }
-    let addr = |at: usize| {
-        let octets: [u8; 16] = ip[at..at + 16].try_into().unwrap_or_default();
-        IpAddr::V6(Ipv6Addr::from(octets))
-    };
-    Some((addr(8), addr(24), &ip[40..40 + payload_len], payload_len))
 }
 
 #[cfg(test)]

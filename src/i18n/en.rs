@@ -1,7 +1,7 @@
 //! English text for every [`Msg`].
 
 use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule};
-use crate::numfmt::{Fixed, Num};
+use crate::numfmt::Fixed;
 use crate::track::{Note, Role, Step};
 use std::fmt::Write as _;
 
@@ -123,7 +123,7 @@ pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
                 side(role),
                 Fixed::<3>(until),
                 rule(tw_rule),
-                Num(tw_rule.secs())
+                tw_rule.secs()
             )
         }
         Msg::SummaryZeek { conn_state, history } => {

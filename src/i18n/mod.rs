@@ -68,7 +68,7 @@ fn cat(out: &mut String, parts: &[Part<'_>]) -> std::fmt::Result {
     for part in parts {
         match *part {
             Part::T(text) => out.push_str(text),
-            Part::N(n) => crate::numfmt::push_u64(out, n),
+            Part::N(n) => out.push_str(itoa::Buffer::new().format(n)),
             Part::S6(secs) => crate::numfmt::Fixed::<6>(secs).push_to(out),
             Part::A(addr) => crate::numfmt::Addr(addr).push_to(out),
         }

@@ -2,7 +2,7 @@
 
 use super::en::{ms, secs};
 use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule};
-use crate::numfmt::{Fixed, Num};
+use crate::numfmt::Fixed;
 use crate::track::{Note, Role, Step};
 use std::fmt::Write as _;
 
@@ -99,7 +99,7 @@ pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
             side(role),
             Fixed::<3>(until),
             rule(tw_rule),
-            Num(tw_rule.secs())
+            tw_rule.secs()
         ),
         Msg::SummaryZeek { conn_state, history } => {
             cat(out, &[T("Zeek 连接状态 "), T(conn_state), T("，历史 "), T(history)])

@@ -1,5 +1,5 @@
 //! Saved captures (`.pcap`, `.pcapng`) read through libpcap, record by record; the
-//! ordinary records of classic pcap files are read directly (see `records`).
+//! ordinary records of classic pcap files are parsed by pcap-file (see `records`).
 
 use super::records::{Next, Records};
 use super::{Frame, FrameNumber, LinkType, Timestamp};

@@ -1,19 +1,23 @@
-//! Classic pcap records read straight from the file through one large buffer.
+//! Classic pcap records parsed by `pcap-file` out of one large read buffer.
 //!
 //! libpcap reads a record with two `fread`s and copies it once more; for a capture of
-//! millions of small packets that was a sixth of everything `--summary` did. This
-//! reader takes only the ordinary case: a classic pcap file (micro- or nanosecond,
-//! either byte order, version 2.4) whose records are whole, within the snap length
-//! and with sane timestamps. At the first record that is anything else (and at a
-//! damaged end), it says so, and [`FileSource`](super::file::FileSource) lets libpcap
-//! take over from that record, so that odd files are read, and reported, exactly as
-//! libpcap reads them.
+//! millions of small packets that was a sixth of everything `--summary` did. Here
+//! pcap-file's zero-copy parser splits records out of a 1 MiB buffer, and only the
+//! ordinary case is taken: a classic pcap file (micro- or nanosecond, either byte
+//! order, version 2.4) whose records are whole, within the snap length and with sane
+//! timestamps. At the first record that is anything else (and at a damaged end), it
+//! says so, and [`FileSource`](super::file::FileSource) lets libpcap take over from
+//! that record, so that odd files are read, and reported, exactly as libpcap reads
+//! them.
 
+use pcap_file::PcapError;
+use pcap_file::TsResolution;
+use pcap_file::pcap::PcapParser;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-/// Bytes read from the file at a time.
+/// Bytes read from the file at a time; larger than any record within the snap length.
 const CHUNK: usize = 1 << 20;
 /// libpcap's largest snap length for the link types tcplab reads.
 const MAX_SNAPLEN: u32 = 262_144;
@@ -37,11 +41,11 @@ pub enum Next<'a> {
 
 pub struct Records {
     file: File,
+    parser: PcapParser,
     buf: Vec<u8>,
     /// The unread bytes are `buf[pos..end]`.
     pos: usize,
     end: usize,
-    swapped: bool,
     nanosecond: bool,
     snaplen: u32,
 }
@@ -53,44 +57,25 @@ impl Records {
         let mut file = File::open(path).ok()?;
         let mut header = [0u8; 24];
         file.read_exact(&mut header).ok()?;
-        let word = |at: usize| [header[at], header[at + 1], header[at + 2], header[at + 3]];
-        let (swapped, nanosecond) = match u32::from_le_bytes(word(0)) {
-            0xa1b2_c3d4 => (false, false),
-            0xa1b2_3c4d => (false, true),
-            0xd4c3_b2a1 => (true, false),
-            0x4d3c_b2a1 => (true, true),
-            _ => return None,
-        };
-        // `swapped`: the file's byte order is not this machine's (little-endian) one.
-        let u32_at = |at: usize| {
-            if swapped { u32::from_be_bytes(word(at)) } else { u32::from_le_bytes(word(at)) }
-        };
-        let version = u32_at(4);
-        let (major, minor) = if swapped {
-            (u16::from_be_bytes([header[4], header[5]]), u16::from_be_bytes([header[6], header[7]]))
-        } else {
-            (version as u16, (version >> 16) as u16)
-        };
-        let snaplen = u32_at(16);
-        if (major, minor) != (2, 4) || snaplen == 0 || snaplen > MAX_SNAPLEN {
+        // pcap-file knows the four magic numbers (pcapng's is none of them); the
+        // version and snap length are checked here, since libpcap is stricter.
+        let (_, parser) = PcapParser::new(&header).ok()?;
+        let h = parser.header();
+        if (h.version_major, h.version_minor) != (2, 4) || h.snaplen == 0 || h.snaplen > MAX_SNAPLEN {
             return None;
         }
-        Some(Records { file, buf: vec![0; CHUNK], pos: 0, end: 0, swapped, nanosecond, snaplen })
+        let nanosecond = h.ts_resolution == TsResolution::NanoSecond;
+        Some(Records { file, parser, buf: vec![0; CHUNK], pos: 0, end: 0, nanosecond, snaplen: h.snaplen })
     }
 
-    /// Makes at least `want` unread bytes available if the file has them; returns how
-    /// many there are (fewer at the end of the file).
-    fn fill(&mut self, want: usize) -> std::io::Result<usize> {
-        if self.end - self.pos >= want {
-            return Ok(self.end - self.pos);
-        }
+    /// Moves the unread bytes to the front and reads until the buffer is full or the
+    /// file ends; returns whether anything new was read.
+    fn refill(&mut self) -> std::io::Result<bool> {
         self.buf.copy_within(self.pos..self.end, 0);
         self.end -= self.pos;
         self.pos = 0;
-        if self.buf.len() < want {
-            self.buf.resize(want, 0);
-        }
-        while self.end < want {
+        let before = self.end;
+        while self.end < self.buf.len() {
             match self.file.read(&mut self.buf[self.end..]) {
                 Ok(0) => break,
                 Ok(n) => self.end += n,
@@ -98,39 +83,39 @@ impl Records {
                 Err(e) => return Err(e),
             }
         }
-        Ok(self.end)
+        Ok(self.end > before)
     }
 
     pub fn next(&mut self) -> Next<'_> {
-        match self.fill(16) {
-            Ok(0) => return Next::End,
-            Ok(n) if n >= 16 => {}
-            _ => return Next::HandOver,
-        }
-        let h = &self.buf[self.pos..self.pos + 16];
-        let field = |i: usize| {
-            let bytes = [h[i * 4], h[i * 4 + 1], h[i * 4 + 2], h[i * 4 + 3]];
-            if self.swapped { u32::from_be_bytes(bytes) } else { u32::from_le_bytes(bytes) }
+        // pcap-file answers IncompleteBuffer until the whole record is buffered; a
+        // record that still does not fit a full buffer is beyond any snap length.
+        let packet = loop {
+            match self.parser.next_raw_packet(&self.buf[self.pos..self.end]) {
+                Ok((_, packet)) => break packet,
+                Err(PcapError::IncompleteBuffer) => match self.refill() {
+                    Ok(true) => {}
+                    Ok(false) if self.pos == self.end => return Next::End,
+                    _ => return Next::HandOver,
+                },
+                Err(_) => return Next::HandOver,
+            }
         };
-        let (secs, frac, caplen, wire_len) = (field(0), field(1), field(2), field(3));
         let frac_limit = if self.nanosecond { 1_000_000_000 } else { 1_000_000 };
         // libpcap reads times as signed 32-bit numbers and cuts records beyond the
         // snap length: leave such records to it.
-        if secs > i32::MAX as u32 || frac >= frac_limit || caplen > self.snaplen {
+        if packet.ts_sec > i32::MAX as u32 || packet.ts_frac >= frac_limit || packet.incl_len > self.snaplen {
             return Next::HandOver;
         }
-        let total = 16 + caplen as usize;
-        match self.fill(total) {
-            Ok(n) if n >= total => {}
-            _ => return Next::HandOver,
-        }
+        // The record is borrowed from `buf`; its bytes are found again by length so
+        // that the borrow of the parser's answer ends here.
         let start = self.pos + 16;
-        self.pos += total;
+        let len = packet.incl_len as usize;
+        self.pos = start + len;
         Next::Record(Record {
-            secs: i64::from(secs),
-            nanos: if self.nanosecond { i64::from(frac) } else { i64::from(frac) * 1000 },
-            wire_len,
-            data: &self.buf[start..start + caplen as usize],
+            secs: i64::from(packet.ts_sec),
+            nanos: if self.nanosecond { i64::from(packet.ts_frac) } else { i64::from(packet.ts_frac) * 1000 },
+            wire_len: packet.orig_len,
+            data: &self.buf[start..start + len],
         })
     }
 }
