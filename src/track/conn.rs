@@ -152,7 +152,9 @@ pub struct Conn {
     reset_by: Option<Role>,
     history: History,
     time_wait: Option<(Role, f64)>,
-    analysis: SeqAnalysis,
+    /// Made on the first segment shown: a run that shows only summaries never needs
+    /// it, and a SYN flood's million connections would each carry it.
+    analysis: Option<Box<SeqAnalysis>>,
 }
 
 impl Conn {
@@ -187,7 +189,7 @@ impl Conn {
             reset_by: None,
             history: History::default(),
             time_wait: None,
-            analysis: SeqAnalysis::default(),
+            analysis: None,
         }
     }
 
@@ -300,7 +302,8 @@ impl Conn {
                 Some(_) => self.window_shift(peer).unwrap_or(0),
                 None => self.side(peer).window_scale.unwrap_or(0),
             });
-            self.analysis.analyse(me, seg, frame, ts, peer_window_shift, &mut notes);
+            let analysis = self.analysis.get_or_insert_with(Box::default);
+            analysis.analyse(me, seg, frame, ts, peer_window_shift, &mut notes);
         }
 
         // Sequence-space bookkeeping: Zeek's `T` (data entirely below the highest
