@@ -289,7 +289,6 @@ fn a_filter_keeps_the_file_s_clock() {
 #[test]
 fn colour_on_a_terminal_unless_no_color() {
     let script = r#"
-import os, pty, sys
 def run(env_no_color, extra):
     pid, fd = pty.fork()
     if pid == 0:
@@ -297,23 +296,35 @@ def run(env_no_color, extra):
         if env_no_color:
             env["NO_COLOR"] = "1"
         os.execve(sys.argv[1], [sys.argv[1], "replay", "--lang", "en", sys.argv[2]] + extra, env)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
+    out = read_all(fd)
     os.waitpid(pid, 0)
     return b"\x1b[" in out
 assert run(False, []), "no colour on a terminal"
 assert not run(True, []), "colour despite NO_COLOR"
 assert not run(False, ["--color", "never"]), "colour despite --color never"
 "#;
+    run_on_a_terminal(script, &capture("refused"));
+}
+
+/// Runs a Python `script` that drives tcplab on a pseudo-terminal, with tcplab's path
+/// as `sys.argv[1]` and `file` as `sys.argv[2]`; `read_all(fd)` reads the terminal to
+/// its end. The script asserts; this asserts that it succeeded.
+fn run_on_a_terminal(script: &str, file: &str) {
+    let prelude = r#"
+import os, pty, sys
+def read_all(fd):
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            return out
+        if not chunk:
+            return out
+        out += chunk
+"#;
     let status = std::process::Command::new("python3")
-        .args(["-c", script, env!("CARGO_BIN_EXE_tcplab"), &capture("refused")])
+        .args(["-c", &format!("{prelude}{script}"), env!("CARGO_BIN_EXE_tcplab"), file])
         .status()
         .unwrap();
     assert!(status.success(), "python pty driver: {status}");
@@ -355,28 +366,16 @@ fn progress_bar_only_on_a_terminal() {
     assert!(out.status.success());
     assert!(out.stderr.is_empty(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
     let script = r#"
-import os, pty, sys, fcntl, termios, struct
+import fcntl, termios, struct
 pid, fd = pty.fork()
 if pid == 0:
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     os.execv(sys.argv[1], [sys.argv[1], "replay", "--summary", "--lang", "en", "-f", "udp", sys.argv[2]])
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-out = b""
-while True:
-    try:
-        chunk = os.read(fd, 65536)
-    except OSError:
-        break
-    if not chunk:
-        break
-    out += chunk
+out = read_all(fd)
 _, status = os.waitpid(pid, 0)
 assert os.waitstatus_to_exitcode(status) == 0, status
 assert b"packets \xc2\xb7" in out and b"%" in out, out[-300:]
 "#;
-    let status = std::process::Command::new("python3")
-        .args(["-c", script, env!("CARGO_BIN_EXE_tcplab"), path])
-        .status()
-        .unwrap();
-    assert!(status.success(), "python pty driver: {status}");
+    run_on_a_terminal(script, path);
 }

@@ -79,7 +79,7 @@ impl Wire {
         match events.first() {
             // Only the analysis' notes: the story's own (merged close, ...) are tested
             // in state_machine.rs.
-            Some(Event::Segment(ev)) => ev.notes.iter().copied().filter(|n| !is_story(*n)).collect(),
+            Some(Event::Segment(ev)) => ev.notes.iter().copied().filter(|n| n.is_analysis()).collect(),
             other => panic!("expected a segment event, got {other:?}"),
         }
     }
@@ -92,20 +92,6 @@ impl Wire {
             assert_eq!(self.at(ts, seg), [], "a clean handshake has no notes");
         }
     }
-}
-
-fn is_story(note: Note) -> bool {
-    matches!(
-        note,
-        Note::ClientGuessed
-            | Note::ConnectionRefused
-            | Note::OldDuplicateSyn
-            | Note::MergedClose
-            | Note::HalfCloseData
-            | Note::TimeWait(_)
-            | Note::SimultaneousClose
-            | Note::SimultaneousOpen
-    )
 }
 
 fn names(notes: &[Note]) -> Vec<&'static str> {

@@ -1,19 +1,9 @@
 //! English text for every [`Msg`].
 
-use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule};
+use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule, ms, secs};
 use crate::numfmt::Fixed;
 use crate::track::{Note, Role, Step};
 use std::fmt::Write as _;
-
-/// Microseconds as milliseconds with one decimal.
-pub(super) fn ms(us: u64) -> String {
-    format!("{:.1}", us as f64 / 1e3)
-}
-
-/// Microseconds as seconds with three decimals.
-pub(super) fn secs(us: u64) -> String {
-    format!("{:.3}", us as f64 / 1e6)
-}
 
 fn side(role: Role) -> &'static str {
     match role {

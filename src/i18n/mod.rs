@@ -76,6 +76,16 @@ fn cat(out: &mut String, parts: &[Part<'_>]) -> std::fmt::Result {
     Ok(())
 }
 
+/// Microseconds as milliseconds with one decimal.
+fn ms(us: u64) -> String {
+    format!("{:.1}", us as f64 / 1e3)
+}
+
+/// Microseconds as seconds with three decimals.
+fn secs(us: u64) -> String {
+    format!("{:.3}", us as f64 / 1e6)
+}
+
 /// The timeline's column header, padded by display width so that Chinese headings
 /// (two columns a character) line up with the rows beneath them.
 fn columns(frame: &str, time: &str, client: &str, server: &str) -> String {

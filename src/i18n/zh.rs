@@ -1,7 +1,6 @@
 //! 中文：每一条 [`Msg`] 的中文文本，术语与原文档一致。
 
-use super::en::{ms, secs};
-use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule};
+use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule, ms, secs};
 use crate::numfmt::Fixed;
 use crate::track::{Note, Role, Step};
 use std::fmt::Write as _;

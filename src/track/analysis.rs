@@ -69,9 +69,9 @@ struct Sent {
 #[derive(Debug, Clone, Default)]
 pub struct SeqAnalysis {
     flows: [Flow; 2],
-    /// When the most recent bare SYN was seen, and the handshake's round trip (from
-    /// it to the first ACK): out-of-order segments arrive within one round trip.
-    last_syn_ts: Option<f64>,
+    /// When the most recent bare SYN (either end's) was seen, and the handshake's round
+    /// trip (from it to the first ACK): out-of-order segments arrive within one round trip.
+    last_bare_syn_ts: Option<f64>,
     first_rtt: Option<f64>,
 }
 
@@ -90,10 +90,10 @@ impl SeqAnalysis {
     ) {
         let flags = seg.flags;
         if flags.syn() && !flags.ack() {
-            self.last_syn_ts = Some(ts);
+            self.last_bare_syn_ts = Some(ts);
         }
         if flags.ack() && !flags.syn() && self.first_rtt.is_none() {
-            self.first_rtt = self.last_syn_ts.map(|syn| ts - syn);
+            self.first_rtt = self.last_bare_syn_ts.map(|syn| ts - syn);
         }
         let out_of_order_within = self.first_rtt.filter(|&rtt| rtt > 0.0).unwrap_or(OUT_OF_ORDER_DEFAULT);
         let [client, server] = &mut self.flows;
@@ -110,7 +110,6 @@ impl SeqAnalysis {
         let repeats_place = len == 0 && !control && Some(seq) == fwd.next_seq && Some(ack) == fwd.last_ack;
         let mut keep_alive = false;
         let mut zero_window_probe = false;
-        let mut dup_ack = false;
 
         // The checks about this direction's own flow; some end the list early.
         'own: {
@@ -156,7 +155,6 @@ impl SeqAnalysis {
             }
             if repeats_place && window != 0 && Some(window) == fwd.window {
                 fwd.dup_acks += 1;
-                dup_ack = true;
                 notes.push(Note::DupAck { of: fwd.last_non_dup_ack, count: fwd.dup_acks });
             }
         }
@@ -164,7 +162,6 @@ impl SeqAnalysis {
             fwd.last_non_dup_ack = frame;
             fwd.dup_acks = 0;
         }
-        debug_assert!(!dup_ack || fwd.dup_acks > 0);
 
         // An acknowledgment of bytes this capture never saw go the other way. As in
         // Wireshark 4.0, the mark moves to the other end's next sequence number, so a

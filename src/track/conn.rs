@@ -138,8 +138,11 @@ pub struct Conn {
     pub client_guessed: bool,
     sides: [Side; 2],
     wave: Wave,
+    /// The steps shown so far told a simultaneous open (set while labelling, so only
+    /// when segments are shown; it also catches one whose first SYN was not captured).
     simultaneous_open: bool,
-    /// Both ends sent a bare SYN: a simultaneous open, whatever is shown.
+    /// Both ends' bare SYNs were seen: what the summary says, also when no segment is
+    /// shown (`--summary`).
     both_opened: bool,
     first_frame: FrameNumber,
     last_frame: FrameNumber,
