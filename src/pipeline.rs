@@ -36,56 +36,44 @@ pub struct EnteredTimeWait {
     pub remote: SocketAddr,
 }
 
-pub struct Pipeline<'r> {
+/// Frames in, events out: decoding, filtering, tracking and counting, without any
+/// rendering. It owns nothing that must stay on one thread, so that a replay can run
+/// it beside the renderer (see [`replay`](crate::replay)).
+pub struct Analyzer {
     tracker: Tracker,
-    renderer: &'r mut dyn Renderer,
     filter: SegmentFilter,
     stats: CaptureStats,
     epoch: Option<Timestamp>,
-    events: Vec<Event>,
-    entered_time_wait: Vec<EnteredTimeWait>,
-    /// Client and server of the last segment drained: a transition follows its segment.
-    last_endpoints: Option<(SocketAddr, SocketAddr)>,
 }
 
-impl<'r> Pipeline<'r> {
-    pub fn new(renderer: &'r mut dyn Renderer, config: TrackConfig, filter: SegmentFilter) -> Pipeline<'r> {
-        let config = TrackConfig { detail: config.detail && renderer.wants_segments(), ..config };
-        Pipeline {
-            tracker: Tracker::new(config),
-            renderer,
-            filter,
-            stats: CaptureStats::default(),
-            epoch: None,
-            events: Vec::new(),
-            entered_time_wait: Vec::new(),
-            last_endpoints: None,
-        }
+impl Analyzer {
+    /// `detail` says whether segments and transitions are wanted, or only summaries.
+    pub fn new(config: TrackConfig, filter: SegmentFilter, detail: bool) -> Analyzer {
+        let config = TrackConfig { detail: config.detail && detail, ..config };
+        Analyzer { tracker: Tracker::new(config), filter, stats: CaptureStats::default(), epoch: None }
     }
 
-    /// Takes one frame through the pipeline when it `passes` the capture filter; a
-    /// frame that does not is only counted, so that times still start at the file's
-    /// first record.
-    pub fn on_frame_if(&mut self, frame: &Frame<'_>, passes: bool) -> io::Result<()> {
+    /// Takes one frame through decoding and tracking when it `passes` the capture
+    /// filter, appending what it shows to `out`; a frame that does not pass is only
+    /// counted, so that times still start at the file's first record.
+    pub fn on_frame_if(&mut self, frame: &Frame<'_>, passes: bool, out: &mut Vec<Event>) {
         if passes {
-            return self.on_frame(frame);
+            return self.on_frame(frame, out);
         }
         self.stats.frames += 1;
         self.stats.filtered += 1;
         self.epoch.get_or_insert(frame.ts);
-        Ok(())
     }
 
-    /// Takes one frame through decoding, tracking and rendering.
-    pub fn on_frame(&mut self, frame: &Frame<'_>) -> io::Result<()> {
+    /// Takes one frame through decoding and tracking.
+    pub fn on_frame(&mut self, frame: &Frame<'_>, out: &mut Vec<Event>) {
         self.stats.frames += 1;
         let epoch = *self.epoch.get_or_insert(frame.ts);
         match decode::decode(frame) {
             Ok(Decoded::Tcp(seg)) if self.filter.accepts(&seg) => {
                 self.stats.segments += 1;
                 let ts = frame.ts.secs_since(epoch);
-                self.tracker.on_segment(&seg, frame.number, ts, &mut self.events);
-                self.drain()?;
+                self.tracker.on_segment(&seg, frame.number, ts, out);
             }
             Ok(_) => self.stats.other += 1,
             Err(e) => {
@@ -95,7 +83,55 @@ impl<'r> Pipeline<'r> {
                 }
             }
         }
-        Ok(())
+    }
+
+    /// Seconds from the first frame to `now` (0 before any frame).
+    pub fn capture_secs(&self, now: Timestamp) -> f64 {
+        self.epoch.map_or(0.0, |epoch| now.secs_since(epoch))
+    }
+
+    pub fn tracker(&self) -> &Tracker {
+        &self.tracker
+    }
+
+    /// Ends the capture: the summaries of the connections still followed go to
+    /// `out`, and the counts come back.
+    pub fn finish(mut self, out: &mut Vec<Event>, truncated: Option<String>) -> CaptureStats {
+        self.tracker.finish(out);
+        self.stats.connections = self.tracker.seen();
+        self.stats.evicted_half_open = self.tracker.evicted_half_open();
+        self.stats.truncated = truncated;
+        self.stats
+    }
+}
+
+/// An [`Analyzer`] and a renderer on one thread, frame by frame: what live capture,
+/// the lab and `inspect` use, where each frame must show as soon as it is seen.
+pub struct Pipeline<'r> {
+    analyzer: Analyzer,
+    renderer: &'r mut dyn Renderer,
+    events: Vec<Event>,
+    entered_time_wait: Vec<EnteredTimeWait>,
+    /// Client and server of the last segment drained: a transition follows its segment.
+    last_endpoints: Option<(SocketAddr, SocketAddr)>,
+}
+
+impl<'r> Pipeline<'r> {
+    pub fn new(renderer: &'r mut dyn Renderer, config: TrackConfig, filter: SegmentFilter) -> Pipeline<'r> {
+        let analyzer = Analyzer::new(config, filter, renderer.wants_segments());
+        Pipeline {
+            analyzer,
+            renderer,
+            events: Vec::new(),
+            entered_time_wait: Vec::new(),
+            last_endpoints: None,
+        }
+    }
+
+    /// Takes one frame through decoding, tracking and rendering.
+    pub fn on_frame(&mut self, frame: &Frame<'_>) -> io::Result<()> {
+        self.analyzer.on_frame(frame, &mut self.events);
+        self.drain()
     }
 
     fn drain(&mut self) -> io::Result<()> {
@@ -131,7 +167,7 @@ impl<'r> Pipeline<'r> {
 
     /// Seconds from the first frame to `now` (0 before any frame).
     pub fn capture_secs(&self, now: Timestamp) -> f64 {
-        self.epoch.map_or(0.0, |epoch| now.secs_since(epoch))
+        self.analyzer.capture_secs(now)
     }
 
     /// Reports that `role`'s TIME-WAIT in `conn` ended at `now`.
@@ -142,7 +178,7 @@ impl<'r> Pipeline<'r> {
         now: Timestamp,
     ) -> io::Result<()> {
         let ts = self.capture_secs(now);
-        self.tracker.expire_time_wait(conn, role, ts, &mut self.events);
+        self.analyzer.tracker.expire_time_wait(conn, role, ts, &mut self.events);
         self.drain()
     }
 
@@ -156,17 +192,18 @@ impl<'r> Pipeline<'r> {
     }
 
     pub fn tracker(&self) -> &Tracker {
-        &self.tracker
+        self.analyzer.tracker()
     }
 
     /// Ends the capture: summaries, then the closing statistics.
-    pub fn finish(mut self, name: &str, truncated: Option<String>) -> io::Result<CaptureStats> {
-        self.tracker.finish(&mut self.events);
-        self.drain()?;
-        self.stats.connections = self.tracker.seen();
-        self.stats.evicted_half_open = self.tracker.evicted_half_open();
-        self.stats.truncated = truncated;
-        self.renderer.end(name, &self.stats)?;
-        Ok(self.stats)
+    pub fn finish(self, name: &str, truncated: Option<String>) -> io::Result<CaptureStats> {
+        // The last events are summaries only: no TIME-WAIT to note on the way.
+        let Pipeline { analyzer, renderer, mut events, .. } = self;
+        let stats = analyzer.finish(&mut events, truncated);
+        for event in &events {
+            renderer.event(event)?;
+        }
+        renderer.end(name, &stats)?;
+        Ok(stats)
     }
 }
