@@ -18,6 +18,7 @@ pub mod live;
 pub mod numfmt;
 pub mod pipeline;
 pub mod progress;
+pub mod relay;
 pub mod render;
 pub mod replay;
 pub mod source;

@@ -4,6 +4,7 @@ use crate::cli::{Format, ReplayArgs, ViewArgs};
 use crate::error::Result;
 use crate::pipeline::{Analyzer, SegmentFilter};
 use crate::progress::{self, Progress};
+use crate::relay::{Batch, Emptier, relay};
 use crate::render::Both;
 use crate::render::jsonl::JsonLines;
 use crate::render::ladder::{Glyphs, Ladder};
@@ -11,11 +12,10 @@ use crate::render::pace::{Paced, Pacing};
 use crate::render::svg::SvgLadder;
 use crate::render::timeline::Timeline;
 use crate::render::{CaptureStats, Renderer, TextStyle};
+use crate::source::batch::FrameBatch;
 use crate::source::file::{FileSource, ReadEnd};
 use crate::track::{Event, TrackConfig};
 use std::io::Write;
-use std::mem;
-use std::sync::mpsc;
 
 /// How a replay went, for the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,21 +102,29 @@ pub fn run(args: &ReplayArgs, out: impl Write, err: &mut impl Write) -> Result<O
     Ok(outcome)
 }
 
-/// Events handed from the analysing thread to the renderer at a time: enough that
-/// handing them over costs nothing per event, few enough that a paced replay starts
-/// at once.
-const BATCH: usize = 256;
-/// Batches on their way: the analysing thread runs at most this far ahead of the
-/// renderer, so that memory stays bounded when the output is slow (a pager, `--step`).
-const BATCHES_AHEAD: usize = 8;
+/// Events passed to the renderer at a time.
+const EVENTS_PER_BATCH: usize = 256;
 
-/// Reads, decodes and tracks `source` on a second thread while `renderer` writes what
-/// it found on this one. On a big capture both halves weigh (the summary's tracking,
-/// the timeline's text), so two cores share them. The events arrive in the order one
-/// thread would make them: the output is the same byte for byte.
+impl Batch for Vec<Event> {
+    fn empty() -> Self {
+        Vec::with_capacity(EVENTS_PER_BATCH)
+    }
+    fn clear(&mut self) {
+        Vec::clear(self)
+    }
+    fn is_full(&self) -> bool {
+        self.len() >= EVENTS_PER_BATCH
+    }
+}
+
+/// Replays one file on three threads: one reads the records, one decodes and tracks
+/// them, and this one renders what was found. On a big capture each of the three
+/// weighs (a million records to read, the summary's tracking, the timeline's text),
+/// so two cores share them. Each relay keeps the order, so the output is the same
+/// byte for byte as one thread would make it.
 ///
-/// When rendering fails (a closed pipe), the analysing thread stops at its next
-/// hand-over and the error is returned.
+/// When rendering fails (a closed pipe), the other threads stop at their next
+/// hand-over, and the error is returned.
 fn analyse_beside(
     mut source: FileSource,
     mut analyzer: Analyzer,
@@ -124,59 +132,57 @@ fn analyse_beside(
     renderer: &mut dyn Renderer,
 ) -> Result<CaptureStats> {
     std::thread::scope(|scope| {
-        let (full, arriving) = mpsc::sync_channel::<Vec<Event>>(BATCHES_AHEAD);
-        // Rendered batches go back to be emptied where their events were made: freeing
-        // memory on the thread that allocated it is malloc's fast path, and freeing it
-        // on the other one made the timeline slower on two threads than on one.
-        let (spent, returning) = mpsc::channel::<Vec<Event>>();
-        let analysing = scope.spawn(move || {
-            let mut events = Vec::with_capacity(BATCH);
+        let (frames_in, frames_out) = relay::<FrameBatch>();
+        let (events_in, events_out) = relay::<Vec<Event>>();
+        let reading = scope.spawn(move || {
+            let mut batch = FrameBatch::empty();
             let end = source.for_each(|frame, passes| {
-                analyzer.on_frame_if(frame, passes, &mut events);
-                progress.record(frame.data.len(), || analyzer.tracker().seen());
-                if events.len() < BATCH {
-                    return true;
-                }
-                let empty = match returning.try_recv() {
-                    Ok(mut batch) => {
-                        batch.clear();
-                        batch
-                    }
-                    Err(_) => Vec::with_capacity(BATCH),
-                };
-                full.send(mem::replace(&mut events, empty)).is_ok()
+                batch.push(frame, passes);
+                frames_in.pass_if_full(&mut batch)
             });
+            frames_in.pass_last(batch);
+            end
+        });
+        let analysing = scope.spawn(move || {
+            let mut events = Vec::empty();
+            'batches: while let Some(batch) = frames_out.next() {
+                for (frame, passes) in batch.frames() {
+                    analyzer.on_frame_if(&frame, passes, &mut events);
+                    progress.record(frame.data.len(), || analyzer.tracker().seen());
+                    if !events_in.pass_if_full(&mut events) {
+                        break 'batches;
+                    }
+                }
+                frames_out.give_back(batch);
+            }
             progress.finish();
+            // Dropping the frames' relay stops the reader, if it is not done.
+            drop(frames_out);
+            let end = reading.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             let truncated = match end {
                 ReadEnd::Complete => None,
                 ReadEnd::Truncated(reason) => Some(reason),
             };
             let stats = analyzer.finish(&mut events, truncated);
-            // The renderer may have stopped already; then nobody wants these.
-            let _ = full.send(events);
+            events_in.pass_last(events);
             stats
         });
-        let rendered = render_all(&arriving, &spent, renderer);
-        // Dropping the receiver ends the analysing thread's next hand-over.
-        drop(arriving);
+        let rendered = render_all(&events_out, renderer);
+        // Dropping the events' relay stops the analysing thread at its next hand-over.
+        drop(events_out);
         let stats = analysing.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         rendered?;
         Ok(stats)
     })
 }
 
-/// Renders each batch as it arrives and sends it back to be emptied.
-fn render_all(
-    arriving: &mpsc::Receiver<Vec<Event>>,
-    spent: &mpsc::Sender<Vec<Event>>,
-    renderer: &mut dyn Renderer,
-) -> std::io::Result<()> {
-    for batch in arriving {
+/// Renders each batch of events as it arrives, and gives it back to be emptied.
+fn render_all(events: &Emptier<Vec<Event>>, renderer: &mut dyn Renderer) -> std::io::Result<()> {
+    while let Some(batch) = events.next() {
         for event in &batch {
             renderer.event(event)?;
         }
-        // After the last batch nobody takes it back; it is dropped here.
-        let _ = spent.send(batch);
+        events.give_back(batch);
     }
     Ok(())
 }
