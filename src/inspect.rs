@@ -54,7 +54,10 @@ pub fn run(args: &InspectArgs, mut out: impl Write, color: bool) -> Result<()> {
             && ev.frame == frame.number
             && let Some(anatomy) = Anatomy::of(frame)
         {
-            let shift = pipeline.tracker().connection(ev.conn).and_then(|c| c.window_shift(ev.dir.sender()));
+            let shift = pipeline
+                .tracker()
+                .connection(ev.conn, (ev.src, ev.dst))
+                .and_then(|c| c.window_shift(ev.dir.sender()));
             found = Some((ev, anatomy, frame.data.to_vec(), frame.wire_len, shift));
             return false;
         }

@@ -117,7 +117,7 @@ fn follow_time_waits(
     for f in followed.drain(..) {
         let EnteredTimeWait { local, remote, .. } = f.entry;
         if f.confirmed && procnet::time_wait(local, remote).is_none() {
-            pipeline.expire_time_wait(f.entry.conn, f.entry.side, now())?;
+            pipeline.expire_time_wait(&f.entry, now())?;
             pipeline.flush()?;
         } else if !f.confirmed || f.since.elapsed() < Duration::from_secs(600) {
             still.push(f);

@@ -170,15 +170,11 @@ impl<'r> Pipeline<'r> {
         self.analyzer.capture_secs(now)
     }
 
-    /// Reports that `role`'s TIME-WAIT in `conn` ended at `now`.
-    pub fn expire_time_wait(
-        &mut self,
-        conn: crate::track::ConnId,
-        role: crate::track::Role,
-        now: Timestamp,
-    ) -> io::Result<()> {
+    /// Reports that the TIME-WAIT of the end `entered` names ended at `now`.
+    pub fn expire_time_wait(&mut self, entered: &EnteredTimeWait, now: Timestamp) -> io::Result<()> {
         let ts = self.capture_secs(now);
-        self.analyzer.tracker.expire_time_wait(conn, role, ts, &mut self.events);
+        let endpoints = (entered.local, entered.remote);
+        self.analyzer.tracker.expire_time_wait(entered.conn, endpoints, entered.side, ts, &mut self.events);
         self.drain()
     }
 

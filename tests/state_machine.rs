@@ -26,6 +26,11 @@ const X: u32 = 1000;
 const Y: u32 = 5000;
 
 /// Plays segments through a tracker and keeps everything it said.
+/// The client's and the server's addresses, as the tracker's lookups take them.
+fn endpoints() -> (std::net::SocketAddr, std::net::SocketAddr) {
+    (C.parse().unwrap(), S.parse().unwrap())
+}
+
 struct Play {
     tracker: Tracker,
     events: Vec<Event>,
@@ -452,8 +457,11 @@ mod reset_from_every_state {
             }
             _ => unreachable!(),
         }
-        let before =
-            p.tracker.connection(tcplab::track::ConnId(0)).unwrap().state(tcplab::track::Role::Server);
+        let before = p
+            .tracker
+            .connection(tcplab::track::ConnId(0), endpoints())
+            .unwrap()
+            .state(tcplab::track::Role::Server);
         assert_eq!(before, state, "fixture did not reach {state}");
         (before, p.c(RST, X + 1, 0))
     }
@@ -576,12 +584,15 @@ mod time_wait {
         p.c(ACK, X + 2, Y + 2);
         let conn = tcplab::track::ConnId(0);
         let mut out = Vec::new();
-        p.tracker.expire_time_wait(conn, tcplab::track::Role::Client, 61.0, &mut out);
+        p.tracker.expire_time_wait(conn, endpoints(), tcplab::track::Role::Client, 61.0, &mut out);
         let [Event::Transition(t)] = out.as_slice() else { panic!("{out:?}") };
         assert_eq!((t.from, t.to, t.ts), (TimeWait, Closed, 61.0));
-        assert_eq!(p.tracker.connection(conn).unwrap().state(tcplab::track::Role::Client), Closed);
+        assert_eq!(
+            p.tracker.connection(conn, endpoints()).unwrap().state(tcplab::track::Role::Client),
+            Closed
+        );
         let mut again = Vec::new();
-        p.tracker.expire_time_wait(conn, tcplab::track::Role::Client, 62.0, &mut again);
+        p.tracker.expire_time_wait(conn, endpoints(), tcplab::track::Role::Client, 62.0, &mut again);
         assert!(again.is_empty(), "an end that is not in TIME-WAIT does not expire");
     }
 

@@ -321,7 +321,11 @@ impl Conn {
             }
             if flags.syn() && s.isn.is_none() {
                 s.isn = Some(seg.seq);
-                s.window_scale = seg.options().window_scale;
+                // Only the segment views scale windows; reading the options of every
+                // SYN was a twentieth of what `--summary` spent tracking.
+                if cfg.detail {
+                    s.window_scale = seg.options().window_scale;
+                }
             }
             if flags.fin() && s.fin.is_none() {
                 s.fin = Some(seg.seq.plus(seg.payload_len));

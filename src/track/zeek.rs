@@ -7,10 +7,13 @@
 
 use super::event::Direction;
 use crate::decode::Segment;
+use smallvec::SmallVec;
 
+/// The letters so far, with flags for the conn_state. There are 14 letters (7 each
+/// way) and each is written once, so they fit inline: no allocation per connection.
 #[derive(Debug, Clone, Default)]
 pub struct History {
-    letters: String,
+    letters: SmallVec<[u8; 14]>,
     orig_syn: bool,
     resp_syn: bool,
     resp_synack: bool,
@@ -29,47 +32,48 @@ impl History {
         let orig = dir == Direction::ClientToServer;
         let f = seg.flags;
         if f.syn() && f.ack() {
-            self.push(orig, 'H');
+            self.push(orig, b'H');
             if orig { self.orig_synack = true } else { self.resp_synack = true }
         } else if f.syn() {
-            self.push(orig, 'S');
+            self.push(orig, b'S');
             if orig { self.orig_syn = true } else { self.resp_syn = true }
         }
         if f.fin() {
-            self.push(orig, 'F');
+            self.push(orig, b'F');
             if orig { self.orig_fin = true } else { self.resp_fin = true }
         }
         if f.rst() {
-            self.push(orig, 'R');
+            self.push(orig, b'R');
             if orig { self.orig_rst = true } else { self.resp_rst = true }
         }
         if seg.payload_len > 0 {
-            self.push(orig, 'D');
+            self.push(orig, b'D');
             if orig {
                 self.orig_data = true
             } else {
                 self.resp_data = true
             }
             if retransmitted {
-                self.push(orig, 'T');
+                self.push(orig, b'T');
             }
         } else if f.ack() && !f.syn() && !f.fin() && !f.rst() {
-            self.push(orig, 'A');
+            self.push(orig, b'A');
             if orig {
                 self.orig_ack = true;
             }
         }
     }
 
-    fn push(&mut self, orig: bool, letter: char) {
+    fn push(&mut self, orig: bool, letter: u8) {
         let letter = if orig { letter } else { letter.to_ascii_lowercase() };
-        if !self.letters.contains(letter) {
+        if !self.letters.contains(&letter) {
             self.letters.push(letter);
         }
     }
 
     pub fn letters(&self) -> &str {
-        &self.letters
+        // Only ASCII letters are ever pushed.
+        std::str::from_utf8(&self.letters).unwrap_or_default()
     }
 
     /// Zeek's summary of how the connection went.
