@@ -3,9 +3,9 @@
 //! Replay and live capture both drive a [`Pipeline`] frame by frame; they differ only
 //! in where frames come from.
 
-use crate::decode::{self, Decoded, Segment};
+use crate::decode::{self, DecodeError, Decoded, Segment};
 use crate::render::{CaptureStats, Renderer};
-use crate::source::{Frame, Timestamp};
+use crate::source::{Frame, FrameNumber, Timestamp};
 use crate::track::{Event, TrackConfig, Tracker};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -53,33 +53,43 @@ impl Analyzer {
         Analyzer { tracker: Tracker::new(config), filter, stats: CaptureStats::default(), epoch: None }
     }
 
-    /// Takes one frame through decoding and tracking when it `passes` the capture
-    /// filter, appending what it shows to `out`; a frame that does not pass is only
-    /// counted, so that times still start at the file's first record.
-    pub fn on_frame_if(&mut self, frame: &Frame<'_>, passes: bool, out: &mut Vec<Event>) {
-        if passes {
-            return self.on_frame(frame, out);
-        }
+    /// Counts a frame that did not pass the capture filter: times still start at the
+    /// file's first record.
+    pub fn on_filtered(&mut self, ts: Timestamp) {
         self.stats.frames += 1;
         self.stats.filtered += 1;
-        self.epoch.get_or_insert(frame.ts);
+        self.epoch.get_or_insert(ts);
     }
 
     /// Takes one frame through decoding and tracking.
     pub fn on_frame(&mut self, frame: &Frame<'_>, out: &mut Vec<Event>) {
-        self.stats.frames += 1;
-        let epoch = *self.epoch.get_or_insert(frame.ts);
         match decode::decode(frame) {
+            Ok(decoded) => self.on_decoded(frame.number, frame.ts, Ok(decoded), out),
+            Err(e) => self.on_decoded(frame.number, frame.ts, Err(&e), out),
+        }
+    }
+
+    /// Tracks frame `number`, captured at `ts`, decoded (on another thread, in a
+    /// replay) into `decoded`.
+    pub fn on_decoded(
+        &mut self,
+        number: FrameNumber,
+        ts: Timestamp,
+        decoded: Result<Decoded<'_>, &DecodeError>,
+        out: &mut Vec<Event>,
+    ) {
+        self.stats.frames += 1;
+        let epoch = *self.epoch.get_or_insert(ts);
+        match decoded {
             Ok(Decoded::Tcp(seg)) if self.filter.accepts(&seg) => {
                 self.stats.segments += 1;
-                let ts = frame.ts.secs_since(epoch);
-                self.tracker.on_segment(&seg, frame.number, ts, out);
+                self.tracker.on_segment(&seg, number, ts.secs_since(epoch), out);
             }
             Ok(_) => self.stats.other += 1,
             Err(e) => {
                 self.stats.undecodable_total += 1;
                 if self.stats.undecodable.len() < crate::render::KEPT_UNDECODABLE {
-                    self.stats.undecodable.push((frame.number.0, e.to_string()));
+                    self.stats.undecodable.push((number.0, e.to_string()));
                 }
             }
         }

@@ -185,7 +185,7 @@ mod opening {
         assert_eq!(states(&rst), (Closed, Closed));
         let summary = &p.summaries()[0];
         assert_eq!(summary.conn_state, "REJ");
-        assert_eq!(summary.history, "Sr");
+        assert_eq!(summary.history.letters(), "Sr");
     }
 
     #[test]
@@ -256,7 +256,7 @@ mod established {
         p.send(C, S, PSH | ACK, X + 1, Y + 1, b"hello");
         let again = p.send(C, S, PSH | ACK, X + 1, Y + 1, b"hello");
         assert!(again.notes.iter().any(|n| matches!(n, Note::Retransmission { .. })));
-        assert!(p.summaries()[0].history.contains('T'));
+        assert!(p.summaries()[0].history.letters().contains('T'));
     }
 
     #[test]
@@ -320,7 +320,7 @@ mod closing {
         assert_eq!(states(&last), (TimeWait, Closed));
         assert!(last.notes.contains(&Note::TimeWait(tcplab::track::Role::Client)));
         let summary = &p.summaries()[0];
-        assert_eq!((summary.conn_state, summary.history.as_str()), ("SF", "ShAFaf"));
+        assert_eq!((summary.conn_state, summary.history.letters()), ("SF", "ShAFaf"));
         assert_eq!(summary.time_wait_until.map(|(r, _)| r.name()), Some("client"));
     }
 

@@ -244,7 +244,7 @@ fn connection_line(s: &ConnSummary) -> ConnectionLine<'_> {
         closed_by: s.closed_by.map(|r| r.name()),
         reset_by: s.reset_by.map(|r| r.name()),
         conn_state: s.conn_state,
-        history: &s.history,
+        history: s.history.letters(),
         client_final: s.client_final.name(),
         server_final: s.server_final.name(),
         client_guessed: s.client_guessed,

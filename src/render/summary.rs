@@ -59,7 +59,7 @@ impl SummaryWriter {
             let time_wait = Msg::SummaryTimeWait { side, until, rule: style.time_wait };
             self.line(style, "  ", &time_wait, Some(|t| t.magenta()));
         }
-        let zeek = Msg::SummaryZeek { conn_state: s.conn_state, history: &s.history };
+        let zeek = Msg::SummaryZeek { conn_state: s.conn_state, history: s.history.letters() };
         self.line(style, "  ", &zeek, Some(|t| t.dimmed()));
         out.write_all(self.block.as_bytes())
     }

@@ -3,7 +3,6 @@
 //! Every source hands out [`Frame`]s: the bytes of one captured record with its
 //! timestamp, its 1-based record number and the capture's link type.
 
-pub mod batch;
 pub mod file;
 pub mod live;
 pub mod privilege;

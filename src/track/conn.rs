@@ -375,7 +375,9 @@ impl Conn {
         }
         for &(role, _, to) in &changes {
             if to == TcpState::TimeWait {
-                notes.push(Note::TimeWait(role));
+                if cfg.detail {
+                    notes.push(Note::TimeWait(role));
+                }
                 self.time_wait = Some((role, ts + cfg.time_wait_secs));
             }
             if to == TcpState::Established && role == Role::Server && self.established_ts.is_none() {
@@ -730,7 +732,7 @@ impl Conn {
             closed_by: self.closed_by,
             reset_by: self.reset_by,
             conn_state: self.history.conn_state(),
-            history: self.history.letters().to_string(),
+            history: self.history.clone(),
             client_final: client.state,
             server_final: server.state,
             time_wait_until: self.time_wait.filter(|(role, _)| self.state(*role) == TcpState::TimeWait),

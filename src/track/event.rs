@@ -355,7 +355,7 @@ pub struct ConnSummary {
     pub closed_by: Option<Role>,
     pub reset_by: Option<Role>,
     pub conn_state: &'static str,
-    pub history: String,
+    pub history: super::zeek::History,
     pub client_final: TcpState,
     pub server_final: TcpState,
     /// When the side in TIME-WAIT (if any) would let go, in capture seconds.

@@ -7,24 +7,42 @@
 
 use super::event::Direction;
 use crate::decode::Segment;
-use smallvec::SmallVec;
 
-/// The letters so far, with flags for the conn_state. There are 14 letters (7 each
-/// way) and each is written once, so they fit inline: no allocation per connection.
-#[derive(Debug, Clone, Default)]
+/// One kind of history letter, in either case.
+#[derive(Debug, Clone, Copy)]
+enum Letter {
+    Syn,
+    SynAck,
+    Ack,
+    Data,
+    Fin,
+    Rst,
+    Retransmitted,
+}
+
+impl Letter {
+    /// The originator's (upper case) letter.
+    fn upper(self) -> u8 {
+        match self {
+            Letter::Syn => b'S',
+            Letter::SynAck => b'H',
+            Letter::Ack => b'A',
+            Letter::Data => b'D',
+            Letter::Fin => b'F',
+            Letter::Rst => b'R',
+            Letter::Retransmitted => b'T',
+        }
+    }
+}
+
+/// The letters so far. Each of the 14 (7 each way) is written once, so they fit
+/// inline, and a bit per letter says which were seen: the conn_state is read off
+/// those bits, and a segment costs a few bit tests, not a search and an allocation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct History {
-    letters: SmallVec<[u8; 14]>,
-    orig_syn: bool,
-    resp_syn: bool,
-    resp_synack: bool,
-    orig_synack: bool,
-    orig_fin: bool,
-    resp_fin: bool,
-    orig_rst: bool,
-    resp_rst: bool,
-    orig_ack: bool,
-    orig_data: bool,
-    resp_data: bool,
+    letters: [u8; 14],
+    len: u8,
+    seen: u16,
 }
 
 impl History {
@@ -32,69 +50,71 @@ impl History {
         let orig = dir == Direction::ClientToServer;
         let f = seg.flags;
         if f.syn() && f.ack() {
-            self.push(orig, b'H');
-            if orig { self.orig_synack = true } else { self.resp_synack = true }
+            self.push(orig, Letter::SynAck);
         } else if f.syn() {
-            self.push(orig, b'S');
-            if orig { self.orig_syn = true } else { self.resp_syn = true }
+            self.push(orig, Letter::Syn);
         }
         if f.fin() {
-            self.push(orig, b'F');
-            if orig { self.orig_fin = true } else { self.resp_fin = true }
+            self.push(orig, Letter::Fin);
         }
         if f.rst() {
-            self.push(orig, b'R');
-            if orig { self.orig_rst = true } else { self.resp_rst = true }
+            self.push(orig, Letter::Rst);
         }
         if seg.payload_len > 0 {
-            self.push(orig, b'D');
-            if orig {
-                self.orig_data = true
-            } else {
-                self.resp_data = true
-            }
+            self.push(orig, Letter::Data);
             if retransmitted {
-                self.push(orig, b'T');
+                self.push(orig, Letter::Retransmitted);
             }
         } else if f.ack() && !f.syn() && !f.fin() && !f.rst() {
-            self.push(orig, b'A');
-            if orig {
-                self.orig_ack = true;
-            }
+            self.push(orig, Letter::Ack);
         }
     }
 
-    fn push(&mut self, orig: bool, letter: u8) {
-        let letter = if orig { letter } else { letter.to_ascii_lowercase() };
-        if !self.letters.contains(&letter) {
-            self.letters.push(letter);
+    fn bit(orig: bool, letter: Letter) -> u16 {
+        1 << (letter as u16 + if orig { 0 } else { 7 })
+    }
+
+    /// Whether the originator (`orig`) or the responder sent `letter`.
+    fn has(&self, orig: bool, letter: Letter) -> bool {
+        self.seen & History::bit(orig, letter) != 0
+    }
+
+    fn push(&mut self, orig: bool, letter: Letter) {
+        let bit = History::bit(orig, letter);
+        if self.seen & bit == 0 {
+            self.seen |= bit;
+            let upper = letter.upper();
+            self.letters[usize::from(self.len)] = if orig { upper } else { upper.to_ascii_lowercase() };
+            self.len += 1;
         }
     }
 
     pub fn letters(&self) -> &str {
-        // Only ASCII letters are ever pushed.
-        std::str::from_utf8(&self.letters).unwrap_or_default()
+        // Only ASCII letters are ever written.
+        std::str::from_utf8(&self.letters[..usize::from(self.len)]).unwrap_or_default()
     }
 
     /// Zeek's summary of how the connection went.
     pub fn conn_state(&self) -> &'static str {
-        let established =
-            self.orig_syn && self.resp_synack && (self.orig_ack || self.orig_data || self.orig_fin);
-        if self.orig_syn && !self.resp_synack {
-            return if self.resp_rst {
+        use Letter::*;
+        let orig = |letter| self.has(true, letter);
+        let resp = |letter| self.has(false, letter);
+        let established = orig(Syn) && resp(SynAck) && (orig(Ack) || orig(Data) || orig(Fin));
+        if orig(Syn) && !resp(SynAck) {
+            return if resp(Rst) {
                 "REJ"
-            } else if self.orig_rst {
+            } else if orig(Rst) {
                 "RSTOS0"
-            } else if self.orig_fin {
+            } else if orig(Fin) {
                 "SH"
             } else {
                 "S0"
             };
         }
-        if !self.orig_syn && self.resp_synack {
-            return if self.resp_rst {
+        if !orig(Syn) && resp(SynAck) {
+            return if resp(Rst) {
                 "RSTRH"
-            } else if self.resp_fin {
+            } else if resp(Fin) {
                 "SHR"
             } else {
                 "OTH"
@@ -102,21 +122,21 @@ impl History {
         }
         if !established {
             // A handshake answered but never completed, then aborted.
-            return match (self.orig_syn && self.resp_synack, self.orig_rst, self.resp_rst) {
+            return match (orig(Syn) && resp(SynAck), orig(Rst), resp(Rst)) {
                 (true, true, _) => "RSTO",
                 (true, _, true) => "RSTR",
                 _ => "OTH",
             };
         }
-        if self.orig_rst {
+        if orig(Rst) {
             "RSTO"
-        } else if self.resp_rst {
+        } else if resp(Rst) {
             "RSTR"
-        } else if self.orig_fin && self.resp_fin {
+        } else if orig(Fin) && resp(Fin) {
             "SF"
-        } else if self.orig_fin {
+        } else if orig(Fin) {
             "S2"
-        } else if self.resp_fin {
+        } else if resp(Fin) {
             "S3"
         } else {
             "S1"

@@ -1,5 +1,7 @@
 //! `tcplab replay`: saved captures through the pipeline, one after another.
 
+mod decoded;
+
 use crate::cli::{Format, ReplayArgs, ViewArgs};
 use crate::error::Result;
 use crate::pipeline::{Analyzer, SegmentFilter};
@@ -12,9 +14,9 @@ use crate::render::pace::{Paced, Pacing};
 use crate::render::svg::SvgLadder;
 use crate::render::timeline::Timeline;
 use crate::render::{CaptureStats, Renderer, TextStyle};
-use crate::source::batch::FrameBatch;
 use crate::source::file::{FileSource, ReadEnd};
 use crate::track::{Event, TrackConfig};
+use decoded::DecodedBatch;
 use std::io::Write;
 
 /// How a replay went, for the exit code.
@@ -117,7 +119,7 @@ impl Batch for Vec<Event> {
     }
 }
 
-/// Replays one file on three threads: one reads the records, one decodes and tracks
+/// Replays one file on three threads: one reads and decodes the records, one tracks
 /// them, and this one renders what was found. On a big capture each of the three
 /// weighs (a million records to read, the summary's tracking, the timeline's text),
 /// so two cores share them. Each relay keeps the order, so the output is the same
@@ -132,10 +134,10 @@ fn analyse_beside(
     renderer: &mut dyn Renderer,
 ) -> Result<CaptureStats> {
     std::thread::scope(|scope| {
-        let (frames_in, frames_out) = relay::<FrameBatch>();
+        let (frames_in, frames_out) = relay::<DecodedBatch>();
         let (events_in, events_out) = relay::<Vec<Event>>();
         let reading = scope.spawn(move || {
-            let mut batch = FrameBatch::empty();
+            let mut batch = DecodedBatch::empty();
             let end = source.for_each(|frame, passes| {
                 batch.push(frame, passes);
                 frames_in.pass_if_full(&mut batch)
@@ -146,9 +148,12 @@ fn analyse_beside(
         let analysing = scope.spawn(move || {
             let mut events = Vec::empty();
             'batches: while let Some(batch) = frames_out.next() {
-                for (frame, passes) in batch.frames() {
-                    analyzer.on_frame_if(&frame, passes, &mut events);
-                    progress.record(frame.data.len(), || analyzer.tracker().seen());
+                for frame in batch.frames() {
+                    match frame.decoded {
+                        Some(decoded) => analyzer.on_decoded(frame.number, frame.ts, decoded, &mut events),
+                        None => analyzer.on_filtered(frame.ts),
+                    }
+                    progress.record(frame.captured, || analyzer.tracker().seen());
                     if !events_in.pass_if_full(&mut events) {
                         break 'batches;
                     }
