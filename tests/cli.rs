@@ -105,6 +105,52 @@ fn a_closed_pipe_exits_quietly() {
     assert!(out.stderr.is_empty(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// A capture of `count` SYNs from distinct ports, written with libpcap.
+fn syns(path: &std::path::Path, count: u32) {
+    let dead = pcap::Capture::dead(pcap::Linktype::ETHERNET).unwrap();
+    let mut file = dead.savefile(path).unwrap();
+    let mut bytes = Vec::new();
+    for i in 0..count {
+        let builder = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4([127, 0, (i >> 16) as u8, 1], [127, 0, 0, 2], 64)
+            .tcp(1024 + (i % 60_000) as u16, 80, i, 64240)
+            .syn();
+        bytes.clear();
+        builder.write(&mut bytes, &[]).unwrap();
+        let ts = libc::timeval { tv_sec: 1_700_000_000, tv_usec: i64::from(i % 1_000_000) };
+        let header = pcap::PacketHeader { ts, caplen: bytes.len() as u32, len: bytes.len() as u32 };
+        file.write(&pcap::Packet::new(&header, &bytes));
+    }
+    file.flush().unwrap();
+}
+
+#[test]
+fn a_closed_pipe_stops_every_thread_of_a_long_replay() {
+    // Enough frames that the reading and tracking threads are far ahead, waiting to
+    // hand over, when the reader of the output hangs up: they must stop, not hang or
+    // complain, whichever view runs.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("syns.pcap");
+    syns(&path, 200_000);
+    for view in [&[][..], &["--format", "jsonl"], &["--ladder"]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tcplab"))
+            .arg("replay")
+            .args(view)
+            .arg(&path)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut first = [0u8; 4096];
+        std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+        drop(stdout);
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{view:?}: status {:?}", out.status);
+        assert!(out.stderr.is_empty(), "{view:?}: stderr: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
 #[test]
 fn color_is_off_in_pipes_and_on_when_asked() {
     let piped = tcplab().args(["replay", &capture("refused")]).env_remove("NO_COLOR").output().unwrap();
