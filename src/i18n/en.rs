@@ -78,15 +78,11 @@ pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
         },
         Msg::SummaryTraffic { segments_c2s, bytes_c2s, segments_s2c, bytes_s2c } => out
             .words("client → server ")
-            .count(segments_c2s)
-            .words(plural(segments_c2s, " segment, ", " segments, "))
-            .count(bytes_c2s)
-            .words(plural(bytes_c2s, " byte", " bytes"))
+            .counted(segments_c2s, " segment, ", " segments, ")
+            .counted(bytes_c2s, " byte", " bytes")
             .words("; server → client ")
-            .count(segments_s2c)
-            .words(plural(segments_s2c, " segment, ", " segments, "))
-            .count(bytes_s2c)
-            .words(plural(bytes_s2c, " byte", " bytes")),
+            .counted(segments_s2c, " segment, ", " segments, ")
+            .counted(bytes_s2c, " byte", " bytes"),
         Msg::SummarySpan { first_frame, last_frame, secs } => out
             .words("frames ")
             .count(first_frame)

@@ -60,6 +60,8 @@ trait Put {
     fn words(&mut self, text: &str) -> &mut Self;
     /// A count.
     fn count(&mut self, n: u64) -> &mut Self;
+    /// A count and its noun: `one` after 1, `many` after any other count.
+    fn counted(&mut self, n: u64, one: &str, many: &str) -> &mut Self;
     /// With three decimals, as `{:.3}`.
     fn fixed3(&mut self, x: f64) -> &mut Self;
     /// Seconds with six decimals, as `{:.6}`.
@@ -81,6 +83,12 @@ impl Put for String {
     fn count(&mut self, n: u64) -> &mut String {
         self.push_str(itoa::Buffer::new().format(n));
         self
+    }
+
+    #[inline(always)]
+    fn counted(&mut self, n: u64, one: &str, many: &str) -> &mut String {
+        // Each branch copies its own literal, so both copies have a constant length.
+        if n == 1 { self.count(n).words(one) } else { self.count(n).words(many) }
     }
 
     #[inline(always)]
