@@ -66,12 +66,15 @@ fn fixed_digits(x: f64, decimals: usize) -> Option<u64> {
         return None;
     }
     let scaled = x * SCALE[decimals];
-    let whole = scaled as u64;
+    // Below 10^12, so signed: x86-64 converts f64 to and from i64 in one instruction
+    // (and `as` adds its saturation checks), but u64 takes a longer sequence
+    // (callgrind: 12 instructions a number more).
+    let whole = scaled as i64;
     let frac = scaled - whole as f64;
     if (frac - 0.5).abs() < 1e-3 {
         return None;
     }
-    Some(if frac > 0.5 { whole + 1 } else { whole })
+    Some(if frac > 0.5 { whole + 1 } else { whole } as u64)
 }
 
 /// A socket address as `{}` writes it; IPv4 takes the short path. `SocketAddr`'s own
