@@ -1,5 +1,5 @@
-//! Fixed-point numbers and socket addresses written exactly as `{:.N}` and `{}` write
-//! them, but cheaply: the digits come from `itoa`.
+//! Fixed-point numbers, floats and socket addresses written exactly as `{:.N}` and `{}`
+//! write them, but cheaply: the digits come from `itoa`.
 //!
 //! A big capture prints a timeline line per segment and a summary per connection;
 //! core::fmt's general float and address code (exact decimal expansion, a padded
@@ -8,7 +8,7 @@
 //! given to itoa, and fall back to core::fmt for the rest, so the text never differs
 //! from what `format!` would give.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::net::SocketAddr;
 
 /// `x` with `D` decimals, as `{:.D}` writes it (`D` at most 6). Width and alignment
@@ -18,41 +18,40 @@ pub struct Fixed<const D: usize>(pub f64);
 
 impl<const D: usize> fmt::Display for Fixed<D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.short() {
-            Some(buf) => pad(f, buf.as_str()),
-            None => f.pad(&format!("{:.*}", D, self.0)),
+        // Padding needs the whole text first, so the pieces are gathered.
+        let mut buf = Buf::new();
+        if self.pieces(|piece| buf.extend(piece.as_bytes())) {
+            pad(f, buf.as_str())
+        } else {
+            f.pad(&format!("{:.*}", D, self.0))
         }
     }
 }
 
 impl<const D: usize> Fixed<D> {
-    /// Appends the text to `out` without going through core::fmt when it can.
+    /// Appends the text to `out`. The pieces go straight in: gathered in a buffer first,
+    /// they would be copied twice and checked for UTF-8 (`from_utf8`) on the way.
     pub fn push_to(self, out: &mut String) {
-        match self.short() {
-            Some(buf) => out.push_str(buf.as_str()),
-            None => out.push_str(&format!("{:.*}", D, self.0)),
+        if !self.pieces(|piece| out.push_str(piece)) {
+            let _ = write!(out, "{:.*}", D, self.0);
         }
     }
 
-    /// The scaled integer's digits with the point put in before the last `D`.
-    fn short(self) -> Option<Buf> {
-        let n = fixed_digits(self.0, D)?;
+    /// Hands the text to `put` in pieces: the whole part, the point, the decimals.
+    /// `false`, with nothing handed, when `x` is left to core::fmt.
+    fn pieces(self, mut put: impl FnMut(&str)) -> bool {
+        const POW10: [u64; 7] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
+        let Some(n) = fixed_digits(self.0, D) else { return false };
+        let scale = POW10[D];
         let mut itoa = itoa::Buffer::new();
-        let digits = itoa.format(n).as_bytes();
-        let mut buf = Buf::new();
-        // At least one digit before the point, and zeros after it when the integer
-        // has fewer digits than decimals (0.000123).
-        let whole = digits.len().saturating_sub(D);
-        if whole == 0 {
-            buf.push(b'0');
-        }
-        buf.extend(&digits[..whole]);
+        put(itoa.format(n / scale));
         if D > 0 {
-            buf.push(b'.');
-            (digits.len()..D).for_each(|_| buf.push(b'0'));
-            buf.extend(&digits[whole..]);
+            put(".");
+            // 10^D plus the decimals is a 1 and then exactly D digits, the decimals'
+            // leading zeros included (0.000123): the 1 is left out.
+            put(&itoa.format(scale + n % scale)[1..]);
         }
-        Some(buf)
+        true
     }
 }
 
@@ -67,12 +66,15 @@ fn fixed_digits(x: f64, decimals: usize) -> Option<u64> {
         return None;
     }
     let scaled = x * SCALE[decimals];
-    let whole = scaled as u64;
+    // Below 10^12, so signed: x86-64 converts f64 to and from i64 in one instruction
+    // (and `as` adds its saturation checks), but u64 takes a longer sequence
+    // (callgrind: 12 instructions a number more).
+    let whole = scaled as i64;
     let frac = scaled - whole as f64;
     if (frac - 0.5).abs() < 1e-3 {
         return None;
     }
-    Some(if frac > 0.5 { whole + 1 } else { whole })
+    Some(if frac > 0.5 { whole + 1 } else { whole } as u64)
 }
 
 /// A socket address as `{}` writes it; IPv4 takes the short path. `SocketAddr`'s own
@@ -82,35 +84,61 @@ pub struct Addr(pub SocketAddr);
 
 impl fmt::Display for Addr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.short() {
-            Some(buf) => pad(f, buf.as_str()),
-            None => fmt::Display::fmt(&self.0, f),
+        let mut buf = Buf::new();
+        if self.pieces(|piece| buf.extend(piece.as_bytes())) {
+            pad(f, buf.as_str())
+        } else {
+            fmt::Display::fmt(&self.0, f)
         }
     }
 }
 
 impl Addr {
-    /// Appends the text to `out` without going through core::fmt when it can.
+    /// Appends the text to `out`, the pieces straight in (as [`Fixed::push_to`]).
     pub fn push_to(self, out: &mut String) {
-        match self.short() {
-            Some(buf) => out.push_str(buf.as_str()),
-            None => out.push_str(&self.0.to_string()),
+        if !self.pieces(|piece| out.push_str(piece)) {
+            let _ = write!(out, "{}", self.0);
         }
     }
 
-    fn short(self) -> Option<Buf> {
-        let SocketAddr::V4(v4) = self.0 else { return None };
+    /// Hands an IPv4 address to `put` in pieces: octets, dots, colon and port.
+    /// `false`, with nothing handed, for IPv6, which is left to core::fmt.
+    fn pieces(self, mut put: impl FnMut(&str)) -> bool {
+        let SocketAddr::V4(v4) = self.0 else { return false };
         let mut itoa = itoa::Buffer::new();
-        let mut buf = Buf::new();
-        for (i, octet) in v4.ip().octets().into_iter().enumerate() {
-            if i > 0 {
-                buf.push(b'.');
-            }
-            buf.extend(itoa.format(octet).as_bytes());
+        let [a, b, c, d] = v4.ip().octets();
+        put(itoa.format(a));
+        put(".");
+        put(itoa.format(b));
+        put(".");
+        put(itoa.format(c));
+        put(".");
+        put(itoa.format(d));
+        put(":");
+        put(itoa.format(v4.port()));
+        true
+    }
+}
+
+/// A float as `{}` writes it (the shortest digits that read back as the same number),
+/// whole numbers by itoa: the TIME-WAIT length in every summary is one (60, 240), and
+/// core's shortest-float search (Grisu) costs about 200 instructions a number.
+#[derive(Debug, Clone, Copy)]
+pub struct Shortest(pub f64);
+
+impl Shortest {
+    /// Appends the text to `out`; a number that is not whole goes through core::fmt.
+    pub fn push_to(self, out: &mut String) {
+        // Below 2^53 every whole number is exactly a float, one apart or closer, so no
+        // shorter digits read back as it: `{}` writes all its digits. (A negative zero
+        // is written "-0": the sign test keeps it from the short path.)
+        const EXACT: f64 = 9_007_199_254_740_992.0;
+        let whole = self.0 as u64;
+        if self.0.is_sign_positive() && self.0 < EXACT && whole as f64 == self.0 {
+            out.push_str(itoa::Buffer::new().format(whole));
+        } else {
+            let _ = write!(out, "{}", self.0);
         }
-        buf.push(b':');
-        buf.extend(itoa.format(v4.port()).as_bytes());
-        Some(buf)
     }
 }
 
@@ -143,8 +171,9 @@ fn pad(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
     }
 }
 
-/// A stack buffer for the short paths, whose longest text is an IPv4 socket address
-/// (21 bytes). Bytes are set one by one: copying a few bytes with `memcpy` costs more.
+/// A stack buffer in which the Display impls gather the short paths' pieces, to be
+/// padded as one; the longest text is an IPv4 socket address (21 bytes). Bytes are set
+/// one by one: copying a few bytes with `memcpy` costs more.
 struct Buf {
     bytes: [u8; 32],
     len: usize,
@@ -175,6 +204,7 @@ impl Buf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn fixed_matches_core_fmt() {
@@ -217,6 +247,81 @@ mod tests {
             let a: SocketAddr = a.parse().unwrap();
             assert_eq!(Addr(a).to_string(), a.to_string());
             assert_eq!(format!("{:>24}", Addr(a)), format!("{:>24}", a.to_string()));
+        }
+    }
+
+    /// `push_to` of each type appends exactly what `format!` writes.
+    fn pushed<T>(value: T, push: fn(T, &mut String)) -> String {
+        // Text already in the string stays, and the new text follows it.
+        let mut out = String::from("x");
+        push(value, &mut out);
+        out.split_off(1)
+    }
+
+    #[test]
+    fn shortest_matches_core_fmt() {
+        let exact = 9_007_199_254_740_992.0;
+        let values = [0.0, -0.0, 1.0, 60.0, 240.0, 0.5, 1e-7, 2.25, 1e15, exact - 1.0, exact, exact + 2.0];
+        let more = [1e20, 1e300, -60.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, f64::MIN_POSITIVE];
+        for v in values.into_iter().chain(more) {
+            assert_eq!(pushed(Shortest(v), Shortest::push_to), format!("{v}"), "{v:e}");
+        }
+    }
+
+    /// Values near what `{:.N}` rounds: `k / 10^N`, the halfway points between them,
+    /// and a few units in the last place either side of both.
+    fn near_ties(decimals: i32) -> impl Strategy<Value = f64> {
+        let scale = 10f64.powi(decimals);
+        (0u64..2_000_000_000, any::<bool>(), -4i64..=4).prop_map(move |(k, half, ulps)| {
+            let x = (k as f64 + if half { 0.5 } else { 0.0 }) / scale;
+            f64::from_bits((x.to_bits() as i64 + ulps).max(0) as u64)
+        })
+    }
+
+    /// Timestamps and durations as captures give them: whole microseconds, as seconds
+    /// or as milliseconds.
+    fn micros() -> impl Strategy<Value = f64> {
+        (0u64..4_000_000_000_000, any::<bool>())
+            .prop_map(|(us, ms)| if ms { us as f64 / 1e3 } else { us as f64 / 1e6 })
+    }
+
+    fn any_value() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<f64>(),
+            -1e7..1e7f64,
+            0.0..2e6f64,
+            micros(),
+            near_ties(3),
+            near_ties(6),
+            near_ties(0)
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        #[test]
+        fn fixed_is_core_fmt_everywhere(v in any_value()) {
+            prop_assert_eq!(pushed(Fixed::<3>(v), Fixed::push_to), format!("{v:.3}"), "{:e}", v);
+            prop_assert_eq!(pushed(Fixed::<6>(v), Fixed::push_to), format!("{v:.6}"), "{:e}", v);
+            prop_assert_eq!(pushed(Fixed::<1>(v), Fixed::push_to), format!("{v:.1}"), "{:e}", v);
+            prop_assert_eq!(pushed(Fixed::<0>(v), Fixed::push_to), format!("{v:.0}"), "{:e}", v);
+            prop_assert_eq!(format!("{:>10}", Fixed::<6>(v)), format!("{v:>10.6}"), "{:e}", v);
+            prop_assert_eq!(Fixed::<3>(v).to_string(), format!("{v:.3}"), "{:e}", v);
+        }
+
+        #[test]
+        fn shortest_is_core_fmt_everywhere(v in prop_oneof![any_value(), (0u64..1 << 54).prop_map(|n| n as f64)]) {
+            prop_assert_eq!(pushed(Shortest(v), Shortest::push_to), format!("{v}"), "{:e}", v);
+        }
+
+        #[test]
+        fn addr_is_core_fmt_everywhere(ip in any::<[u8; 4]>(), ip6 in any::<[u16; 8]>(), port in any::<u16>()) {
+            for a in [SocketAddr::from((ip, port)), SocketAddr::from((ip6, port))] {
+                prop_assert_eq!(pushed(Addr(a), Addr::push_to), a.to_string());
+                prop_assert_eq!(Addr(a).to_string(), a.to_string());
+                prop_assert_eq!(format!("{:>24}", Addr(a)), format!("{:>24}", a.to_string()));
+            }
         }
     }
 }

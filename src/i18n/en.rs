@@ -1,9 +1,7 @@
 //! English text for every [`Msg`].
 
 use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule, ms, secs};
-use crate::numfmt::Fixed;
 use crate::track::{Note, Role, Step};
-use std::fmt::Write as _;
 
 fn side(role: Role) -> &'static str {
     match role {
@@ -35,91 +33,84 @@ fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
 /// string of their own: a big capture has millions of segments. Every other message is
 /// [`text`]'s.
 pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
-    use super::{Part::*, cat};
-    // Lines that are only words put together are appended piece by piece (`cat`):
-    // `write!` costs several times more.
-    let _ = match *msg {
+    use super::Put;
+    // Each line is put together piece by piece (`Put`): `write!` costs several times more.
+    match *msg {
         Msg::Transition { side: role, from, to } => {
-            cat(out, &[T(side(role)), T(" "), T(from.name()), T(" → "), T(to.name())])
+            out.words(side(role)).words(" ").words(from.name()).words(" → ").words(to.name())
         }
         Msg::Payload { text, shown, total } => {
-            if shown as u64 >= u64::from(total) {
-                write!(out, "payload \"{text}\"")
-            } else {
-                write!(out, "payload \"{text}\"… ({shown} of {total} bytes shown)")
+            out.words("payload \"").words(text).words("\"");
+            if (shown as u64) < u64::from(total) {
+                out.words("… (").count(shown as u64).words(" of ").count(total.into()).words(" bytes shown)");
             }
+            out
         }
-        Msg::ConnHeader { conn, client, server, guessed } => cat(
-            out,
-            &[
-                T("connection "),
-                N(u64::from(conn)),
-                T(": client "),
-                A(client),
-                T(" ⇄ server "),
-                A(server),
-                T(if guessed { " (client guessed: no SYN seen)" } else { "" }),
-            ],
-        ),
+        Msg::ConnHeader { conn, client, server, guessed } => {
+            out.words("connection ")
+                .count(conn.into())
+                .words(": client ")
+                .addr(client)
+                .words(" ⇄ server ")
+                .addr(server);
+            if guessed {
+                out.words(" (client guessed: no SYN seen)");
+            }
+            out
+        }
         Msg::SummaryOpened { by, rtt_ms, simultaneous } => match (by, rtt_ms) {
             (Some(_), Some(rtt)) if simultaneous => {
-                write!(out, "opened by both ends at once (simultaneous open, RTT {} ms)", Fixed::<3>(rtt))
+                out.words("opened by both ends at once (simultaneous open, RTT ").fixed3(rtt).words(" ms)")
             }
-            (Some(r), Some(rtt)) => {
-                write!(out, "opened by the {} (three-way handshake, RTT {} ms)", side(r), Fixed::<3>(rtt))
-            }
-            (Some(r), None) => write!(out, "opened by the {} (handshake not completed)", side(r)),
-            (None, _) => out.write_str("opening not captured"),
+            (Some(r), Some(rtt)) => out
+                .words("opened by the ")
+                .words(side(r))
+                .words(" (three-way handshake, RTT ")
+                .fixed3(rtt)
+                .words(" ms)"),
+            (Some(r), None) => out.words("opened by the ").words(side(r)).words(" (handshake not completed)"),
+            (None, _) => out.words("opening not captured"),
         },
         Msg::SummaryClosed { by, reset } => match (by, reset) {
-            (Some(r), true) => cat(out, &[T("reset by the "), T(side(r))]),
-            (Some(r), false) => cat(out, &[T("closed first by the "), T(side(r))]),
-            (None, _) => out.write_str("not closed in the capture"),
+            (Some(r), true) => out.words("reset by the ").words(side(r)),
+            (Some(r), false) => out.words("closed first by the ").words(side(r)),
+            (None, _) => out.words("not closed in the capture"),
         },
-        Msg::SummaryTraffic { segments_c2s, bytes_c2s, segments_s2c, bytes_s2c } => cat(
-            out,
-            &[
-                T("client → server "),
-                N(segments_c2s),
-                T(" "),
-                T(plural(segments_c2s, "segment", "segments")),
-                T(", "),
-                N(bytes_c2s),
-                T(" "),
-                T(plural(bytes_c2s, "byte", "bytes")),
-                T("; server → client "),
-                N(segments_s2c),
-                T(" "),
-                T(plural(segments_s2c, "segment", "segments")),
-                T(", "),
-                N(bytes_s2c),
-                T(" "),
-                T(plural(bytes_s2c, "byte", "bytes")),
-            ],
-        ),
-        Msg::SummarySpan { first_frame, last_frame, secs } => cat(
-            out,
-            &[T("frames "), N(first_frame), T("–"), N(last_frame), T(", lasting "), S6(secs), T(" s")],
-        ),
+        Msg::SummaryTraffic { segments_c2s, bytes_c2s, segments_s2c, bytes_s2c } => out
+            .words("client → server ")
+            .counted(segments_c2s, " segment, ", " segments, ")
+            .counted(bytes_c2s, " byte", " bytes")
+            .words("; server → client ")
+            .counted(segments_s2c, " segment, ", " segments, ")
+            .counted(bytes_s2c, " byte", " bytes"),
+        Msg::SummarySpan { first_frame, last_frame, secs } => out
+            .words("frames ")
+            .count(first_frame)
+            .words("–")
+            .count(last_frame)
+            .words(", lasting ")
+            .fixed6(secs)
+            .words(" s"),
         Msg::SummaryFinal { client, server } => {
-            cat(out, &[T("final states: client "), T(client.name()), T(", server "), T(server.name())])
+            out.words("final states: client ").words(client.name()).words(", server ").words(server.name())
         }
         Msg::SummaryTimeWait { side: role, until, rule: tw_rule } => {
             // The rule with its length: `Linux: 60 s`, `RFC 9293: 2×MSL = 240 s`.
-            let joint = if tw_rule == TimeWaitRule::Rfc { " =" } else { ":" };
-            write!(
-                out,
-                "the {} holds TIME-WAIT until t={} s ({}{joint} {} s)",
-                side(role),
-                Fixed::<3>(until),
-                rule(tw_rule),
-                tw_rule.secs()
-            )
+            let joint = if tw_rule == TimeWaitRule::Rfc { " = " } else { ": " };
+            out.words("the ")
+                .words(side(role))
+                .words(" holds TIME-WAIT until t=")
+                .fixed3(until)
+                .words(" s (")
+                .words(rule(tw_rule))
+                .words(joint)
+                .float(tw_rule.secs())
+                .words(" s)")
         }
         Msg::SummaryZeek { conn_state, history } => {
-            cat(out, &[T("Zeek conn_state "), T(conn_state), T(", history "), T(history)])
+            out.words("Zeek conn_state ").words(conn_state).words(", history ").words(history)
         }
-        _ => out.write_str(&text(msg)),
+        _ => out.words(&text(msg)),
     };
 }
 

@@ -50,30 +50,70 @@ impl Lang {
     }
 }
 
-/// A piece of a line that [`cat`] puts together.
-enum Part<'a> {
+/// Appends a line piece by piece: the catalogue's lines said for every segment or
+/// connection are put together so, as `write!` costs several times more. Each call is
+/// inlined where the line is said, so a literal's length is known where it is copied:
+/// the copy is a few moves, not a call to `memcpy`, and there is no list of pieces to
+/// build and walk.
+trait Put {
     /// Words.
-    T(&'a str),
+    fn words(&mut self, text: &str) -> &mut Self;
     /// A count.
-    N(u64),
+    fn count(&mut self, n: u64) -> &mut Self;
+    /// A count and its noun: `one` after 1, `many` after any other count.
+    fn counted(&mut self, n: u64, one: &str, many: &str) -> &mut Self;
+    /// With three decimals, as `{:.3}`.
+    fn fixed3(&mut self, x: f64) -> &mut Self;
     /// Seconds with six decimals, as `{:.6}`.
-    S6(f64),
+    fn fixed6(&mut self, secs: f64) -> &mut Self;
+    /// A float as `{}`: its shortest digits.
+    fn float(&mut self, x: f64) -> &mut Self;
     /// An address, as `{}`.
-    A(SocketAddr),
+    fn addr(&mut self, addr: SocketAddr) -> &mut Self;
 }
 
-/// Appends `parts` to `out`: the catalogue's lines said for every segment or
-/// connection are put together so, as `write!` costs several times more.
-fn cat(out: &mut String, parts: &[Part<'_>]) -> std::fmt::Result {
-    for part in parts {
-        match *part {
-            Part::T(text) => out.push_str(text),
-            Part::N(n) => out.push_str(itoa::Buffer::new().format(n)),
-            Part::S6(secs) => crate::numfmt::Fixed::<6>(secs).push_to(out),
-            Part::A(addr) => crate::numfmt::Addr(addr).push_to(out),
-        }
+impl Put for String {
+    #[inline(always)]
+    fn words(&mut self, text: &str) -> &mut String {
+        self.push_str(text);
+        self
     }
-    Ok(())
+
+    #[inline(always)]
+    fn count(&mut self, n: u64) -> &mut String {
+        self.push_str(itoa::Buffer::new().format(n));
+        self
+    }
+
+    #[inline(always)]
+    fn counted(&mut self, n: u64, one: &str, many: &str) -> &mut String {
+        // Each branch copies its own literal, so both copies have a constant length.
+        if n == 1 { self.count(n).words(one) } else { self.count(n).words(many) }
+    }
+
+    #[inline(always)]
+    fn fixed3(&mut self, x: f64) -> &mut String {
+        crate::numfmt::Fixed::<3>(x).push_to(self);
+        self
+    }
+
+    #[inline(always)]
+    fn fixed6(&mut self, secs: f64) -> &mut String {
+        crate::numfmt::Fixed::<6>(secs).push_to(self);
+        self
+    }
+
+    #[inline(always)]
+    fn float(&mut self, x: f64) -> &mut String {
+        crate::numfmt::Shortest(x).push_to(self);
+        self
+    }
+
+    #[inline(always)]
+    fn addr(&mut self, addr: SocketAddr) -> &mut String {
+        crate::numfmt::Addr(addr).push_to(self);
+        self
+    }
 }
 
 /// Microseconds as milliseconds with one decimal.

@@ -1,9 +1,7 @@
 //! 中文：每一条 [`Msg`] 的中文文本，术语与原文档一致。
 
 use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule, ms, secs};
-use crate::numfmt::Fixed;
 use crate::track::{Note, Role, Step};
-use std::fmt::Write as _;
 
 fn side(role: Role) -> &'static str {
     match role {
@@ -33,77 +31,80 @@ fn ordinal(n: u8) -> &'static str {
 /// string of their own: a big capture has millions of segments. Every other message is
 /// [`text`]'s.
 pub(super) fn write(out: &mut String, msg: &Msg<'_>) {
-    use super::{Part::*, cat};
-    let _ = match *msg {
+    use super::Put;
+    // Each line is put together piece by piece (`Put`): `write!` costs several times more.
+    match *msg {
         Msg::Transition { side: role, from, to } => {
-            cat(out, &[T(side(role)), T(" "), T(from.name()), T(" → "), T(to.name())])
+            out.words(side(role)).words(" ").words(from.name()).words(" → ").words(to.name())
         }
         Msg::Payload { text, shown, total } => {
-            if shown as u64 >= u64::from(total) {
-                write!(out, "内容 \"{text}\"")
-            } else {
-                write!(out, "内容 \"{text}\"…（显示 {shown} / {total} 字节）")
+            out.words("内容 \"").words(text).words("\"");
+            if (shown as u64) < u64::from(total) {
+                out.words("…（显示 ").count(shown as u64).words(" / ").count(total.into()).words(" 字节）");
             }
+            out
         }
-        Msg::ConnHeader { conn, client, server, guessed } => cat(
-            out,
-            &[
-                T("连接 "),
-                N(u64::from(conn)),
-                T("：客户端 "),
-                A(client),
-                T(" ⇄ 服务器 "),
-                A(server),
-                T(if guessed { "（未看到 SYN，客户端为推测）" } else { "" }),
-            ],
-        ),
+        Msg::ConnHeader { conn, client, server, guessed } => {
+            out.words("连接 ")
+                .count(conn.into())
+                .words("：客户端 ")
+                .addr(client)
+                .words(" ⇄ 服务器 ")
+                .addr(server);
+            if guessed {
+                out.words("（未看到 SYN，客户端为推测）");
+            }
+            out
+        }
         Msg::SummaryOpened { by, rtt_ms, simultaneous } => match (by, rtt_ms) {
             (Some(_), Some(rtt)) if simultaneous => {
-                write!(out, "由两端同时发起（同时打开，RTT {} 毫秒）", Fixed::<3>(rtt))
+                out.words("由两端同时发起（同时打开，RTT ").fixed3(rtt).words(" 毫秒）")
             }
             (Some(r), Some(rtt)) => {
-                write!(out, "由{}发起（三次握手，RTT {} 毫秒）", side(r), Fixed::<3>(rtt))
+                out.words("由").words(side(r)).words("发起（三次握手，RTT ").fixed3(rtt).words(" 毫秒）")
             }
-            (Some(r), None) => write!(out, "由{}发起（握手未完成）", side(r)),
-            (None, _) => out.write_str("未抓到连接的建立过程"),
+            (Some(r), None) => out.words("由").words(side(r)).words("发起（握手未完成）"),
+            (None, _) => out.words("未抓到连接的建立过程"),
         },
         Msg::SummaryClosed { by, reset } => match (by, reset) {
-            (Some(r), true) => cat(out, &[T("被"), T(side(r)), T("复位（RST）")]),
-            (Some(r), false) => cat(out, &[T("由"), T(side(r)), T("先关闭（主动关闭方）")]),
-            (None, _) => out.write_str("抓包中连接没有关闭"),
+            (Some(r), true) => out.words("被").words(side(r)).words("复位（RST）"),
+            (Some(r), false) => out.words("由").words(side(r)).words("先关闭（主动关闭方）"),
+            (None, _) => out.words("抓包中连接没有关闭"),
         },
-        Msg::SummaryTraffic { segments_c2s, bytes_c2s, segments_s2c, bytes_s2c } => cat(
-            out,
-            &[
-                T("客户端 → 服务器 "),
-                N(segments_c2s),
-                T(" 个报文、"),
-                N(bytes_c2s),
-                T(" 字节；服务器 → 客户端 "),
-                N(segments_s2c),
-                T(" 个报文、"),
-                N(bytes_s2c),
-                T(" 字节"),
-            ],
-        ),
-        Msg::SummarySpan { first_frame, last_frame, secs } => {
-            cat(out, &[T("第 "), N(first_frame), T("–"), N(last_frame), T(" 帧，持续 "), S6(secs), T(" 秒")])
-        }
+        Msg::SummaryTraffic { segments_c2s, bytes_c2s, segments_s2c, bytes_s2c } => out
+            .words("客户端 → 服务器 ")
+            .count(segments_c2s)
+            .words(" 个报文、")
+            .count(bytes_c2s)
+            .words(" 字节；服务器 → 客户端 ")
+            .count(segments_s2c)
+            .words(" 个报文、")
+            .count(bytes_s2c)
+            .words(" 字节"),
+        Msg::SummarySpan { first_frame, last_frame, secs } => out
+            .words("第 ")
+            .count(first_frame)
+            .words("–")
+            .count(last_frame)
+            .words(" 帧，持续 ")
+            .fixed6(secs)
+            .words(" 秒"),
         Msg::SummaryFinal { client, server } => {
-            cat(out, &[T("最终状态：客户端 "), T(client.name()), T("，服务器 "), T(server.name())])
+            out.words("最终状态：客户端 ").words(client.name()).words("，服务器 ").words(server.name())
         }
-        Msg::SummaryTimeWait { side: role, until, rule: tw_rule } => write!(
-            out,
-            "{}处于 TIME-WAIT，直到 t={} 秒（{} = {} 秒）",
-            side(role),
-            Fixed::<3>(until),
-            rule(tw_rule),
-            tw_rule.secs()
-        ),
+        Msg::SummaryTimeWait { side: role, until, rule: tw_rule } => out
+            .words(side(role))
+            .words("处于 TIME-WAIT，直到 t=")
+            .fixed3(until)
+            .words(" 秒（")
+            .words(rule(tw_rule))
+            .words(" = ")
+            .float(tw_rule.secs())
+            .words(" 秒）"),
         Msg::SummaryZeek { conn_state, history } => {
-            cat(out, &[T("Zeek 连接状态 "), T(conn_state), T("，历史 "), T(history)])
+            out.words("Zeek 连接状态 ").words(conn_state).words("，历史 ").words(history)
         }
-        _ => out.write_str(&text(msg)),
+        _ => out.words(&text(msg)),
     };
 }
 
