@@ -3,9 +3,10 @@
 //! Generates, once (cached under `target/bench/`), a real loopback capture of at least
 //! 1,000,000 packets over 100,000 short connections made by real sockets and captured
 //! through libpcap with tcplab's own live source, and a SYN flood of 1,000,000 SYNs from
-//! random addresses built with etherparse. Then times each tool at least three times on
-//! the same file, printing the minimum, the median, the ratio to tcplab and tcplab's
-//! peak memory, and checks the goals of the performance issue. Finally it measures a
+//! random addresses built with etherparse. Then times each tool five times (`BENCH_RUNS`) on
+//! the same file, printing the minimum and median wall time, the least CPU time (user
+//! and system: tcplab's replay works on several threads), the ratios and the peak
+//! memory, and checks the goals of the performance issue. Finally it measures a
 //! live `tcplab watch` under the fastest traffic the generator makes.
 //!
 //! Nothing here is a test: numbers depend on the machine. They are printed, not asserted.
@@ -23,7 +24,10 @@ use tcplab::source::live::{Keep, LiveCapture};
 const CONNECTIONS: u64 = 110_000;
 const MIN_PACKETS: u64 = 1_000_000;
 const FLOOD_SYNS: u32 = 1_000_000;
-const RUNS: usize = 3;
+/// Runs of each command (`BENCH_RUNS` changes it). The machine's load changes from
+/// second to second; the minimum of more runs is a steadier estimate of each
+/// command's own speed, and every command gets the same number.
+const RUNS: usize = 5;
 const SERVERS: usize = 8;
 const CLIENT_THREADS: usize = 4;
 
@@ -71,6 +75,9 @@ fn main() {
 struct Timing {
     name: String,
     secs: Vec<f64>,
+    /// User plus system CPU time of each run: above the wall time when a program
+    /// works on several cores at once.
+    cpu_secs: Vec<f64>,
     peak_rss_kib: u64,
     stdout_tail: String,
 }
@@ -78,6 +85,9 @@ struct Timing {
 impl Timing {
     fn min(&self) -> f64 {
         self.secs.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+    fn min_cpu(&self) -> f64 {
+        self.cpu_secs.iter().copied().fold(f64::INFINITY, f64::min)
     }
     fn median(&self) -> f64 {
         let mut s = self.secs.clone();
@@ -91,18 +101,20 @@ impl Timing {
 /// child spawned from this process would count this process's own pages, shared until
 /// exec; `/usr/bin/time` is small, so its child's figure is the program's own.)
 fn time(name: &str, program: &Path, args: &[&str], keep_tail: bool) -> Option<Timing> {
+    let runs = std::env::var("BENCH_RUNS").ok().and_then(|n| n.parse().ok()).unwrap_or(RUNS).max(1);
     let mut secs = Vec::new();
+    let mut cpu_secs = Vec::new();
     let mut peak = 0;
     let mut tail = String::new();
     let gnu_time = Path::new("/usr/bin/time");
     if !gnu_time.exists() {
         println!("  (install GNU time, apt-get install time, for memory figures)");
     }
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         let start = Instant::now();
         let mut command = if gnu_time.exists() {
             let mut c = Command::new(gnu_time);
-            c.args(["-f", "maxrss %M"]).arg(program);
+            c.args(["-f", "maxrss %M cpu %U %S"]).arg(program);
             c
         } else {
             Command::new(program)
@@ -128,11 +140,15 @@ fn time(name: &str, program: &Path, args: &[&str], keep_tail: bool) -> Option<Ti
         child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
         child.wait().unwrap();
         secs.push(start.elapsed().as_secs_f64());
-        let kib =
-            err.lines().rev().find_map(|l| l.strip_prefix("maxrss ")).and_then(|n| n.trim().parse().ok());
-        peak = peak.max(kib.unwrap_or(0));
+        // GNU time's last line: "maxrss KIB cpu USER SYS".
+        let report: Vec<&str> =
+            err.lines().rev().find(|l| l.starts_with("maxrss ")).unwrap_or("").split_whitespace().collect();
+        if let [_, kib, _, user, sys] = report.as_slice() {
+            peak = peak.max(kib.parse().unwrap_or(0));
+            cpu_secs.push(user.parse::<f64>().unwrap_or(0.0) + sys.parse::<f64>().unwrap_or(0.0));
+        }
     }
-    Some(Timing { name: name.into(), secs, peak_rss_kib: peak, stdout_tail: tail })
+    Some(Timing { name: name.into(), secs, cpu_secs, peak_rss_kib: peak, stdout_tail: tail })
 }
 
 fn compare(bin: &Path, file: &Path, flood: bool) {
@@ -162,15 +178,16 @@ fn compare(bin: &Path, file: &Path, flood: bool) {
     let summary = rows[0].min();
     let timeline = rows[1].min();
     println!(
-        "  {:<30} {:>9} {:>9} {:>14} {:>14} {:>10}",
-        "command", "min s", "median s", "÷ --summary", "÷ timeline", "peak RSS"
+        "  {:<30} {:>9} {:>9} {:>9} {:>14} {:>14} {:>10}",
+        "command", "min s", "median s", "cpu s", "÷ --summary", "÷ timeline", "peak RSS"
     );
     for r in &rows {
         println!(
-            "  {:<30} {:>9.3} {:>9.3} {:>13.1}× {:>13.1}× {:>7.1} MiB",
+            "  {:<30} {:>9.3} {:>9.3} {:>9.3} {:>13.1}× {:>13.1}× {:>7.1} MiB",
             r.name,
             r.min(),
             r.median(),
+            r.min_cpu(),
             r.min() / summary,
             r.min() / timeline,
             r.peak_rss_kib as f64 / 1024.0
