@@ -4,7 +4,9 @@
 //! into owned TCP segments (`decode`), followed connection by connection with the
 //! RFC 9293 state of both ends (`track`), and shown as an annotated timeline, a
 //! summary or JSON lines (`render`) in English or Chinese (`i18n`). `pipeline` ties
-//! one capture's stages together; each command lives in its own module.
+//! one capture's stages together; a replay runs them on three threads joined by
+//! `relay`s (reading and decoding, tracking, rendering), live capture on one. Each
+//! command lives in its own module.
 
 pub mod chat;
 pub mod cli;

@@ -144,6 +144,16 @@ impl<'r> Pipeline<'r> {
         self.drain()
     }
 
+    /// Takes one frame through when it `passes` the capture filter; one that does not
+    /// is only counted, so that times still start at the file's first record.
+    pub fn on_frame_if(&mut self, frame: &Frame<'_>, passes: bool) -> io::Result<()> {
+        if passes {
+            return self.on_frame(frame);
+        }
+        self.analyzer.on_filtered(frame.ts);
+        Ok(())
+    }
+
     fn drain(&mut self) -> io::Result<()> {
         for event in self.events.drain(..) {
             match &event {

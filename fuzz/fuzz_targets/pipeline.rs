@@ -69,7 +69,7 @@ fn replay(input: &Input<'_>, renderer: &mut dyn Renderer) {
         pipeline.on_frame_if(&frame, passes).unwrap();
         if o & 0x08 != 0 {
             for entered in pipeline.take_time_waits() {
-                pipeline.expire_time_wait(entered.conn, entered.side, ts).unwrap();
+                pipeline.expire_time_wait(&entered, ts).unwrap();
             }
             pipeline.flush().unwrap();
         }

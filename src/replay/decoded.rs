@@ -110,3 +110,89 @@ impl Batch for DecodedBatch {
         self.entries.len() >= FRAMES || self.bytes.len() >= BYTES
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::link;
+    use proptest::prelude::*;
+
+    /// A TCP segment in an Ethernet frame, with options and a payload.
+    fn tcp_frame(v6: bool, options: &[etherparse::TcpOptionElement], payload: &[u8]) -> Vec<u8> {
+        let eth = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6]);
+        let ip = if v6 { eth.ipv6([1; 16], [2; 16], 64) } else { eth.ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64) };
+        let builder = ip.tcp(40000, 80, 7, 512).syn().options(options).unwrap();
+        let mut out = Vec::new();
+        builder.write(&mut out, payload).unwrap();
+        out
+    }
+
+    proptest! {
+        /// A batch hands back, frame after frame, exactly what decoding each frame on
+        /// its own gives: the same segments (options and shown payload included), the
+        /// same frames that are not TCP and the same errors; a frame that failed the
+        /// filter comes back as such.
+        #[test]
+        fn a_batch_gives_back_what_decoding_gives(
+            frames in proptest::collection::vec(
+                (
+                    any::<bool>(),
+                    proptest::collection::vec(any::<u8>(), 0..300),
+                    0u8..4,
+                    proptest::collection::vec((0usize..90, any::<u8>()), 0..3),
+                    0usize..100,
+                    any::<bool>(),
+                ),
+                1..40,
+            ),
+        ) {
+            let datas: Vec<Vec<u8>> = frames
+                .iter()
+                .map(|(v6, payload, mss_and_scale, edits, cut, _)| {
+                    let mut options = Vec::new();
+                    if mss_and_scale & 1 != 0 {
+                        options.push(etherparse::TcpOptionElement::MaximumSegmentSize(1460));
+                    }
+                    if mss_and_scale & 2 != 0 {
+                        options.push(etherparse::TcpOptionElement::WindowScale(7));
+                    }
+                    let mut data = tcp_frame(*v6, &options, payload);
+                    for &(at, byte) in edits {
+                        if let Some(b) = data.get_mut(at) {
+                            *b = byte;
+                        }
+                    }
+                    data.truncate(data.len().saturating_sub(*cut));
+                    data
+                })
+                .collect();
+            let frame = |i: usize| Frame {
+                number: FrameNumber(i as u64 + 1),
+                ts: Timestamp(i as i64 * 1_000),
+                link: link::ETHERNET,
+                data: &datas[i],
+                wire_len: datas[i].len() as u32 + 4,
+            };
+            let mut batch = DecodedBatch::empty();
+            for (i, (.., passes)) in frames.iter().enumerate() {
+                batch.push(&frame(i), *passes);
+            }
+            let back: Vec<_> = batch.frames().collect();
+            prop_assert_eq!(back.len(), frames.len());
+            for (i, got) in back.into_iter().enumerate() {
+                let (.., passes) = frames[i];
+                let original = frame(i);
+                prop_assert_eq!((got.number, got.ts, got.captured), (original.number, original.ts, datas[i].len()));
+                let expected = decode::decode(&original);
+                match (got.decoded, passes) {
+                    (None, false) => {}
+                    (Some(Ok(decoded)), true) => prop_assert_eq!(Ok(decoded), expected),
+                    (Some(Err(e)), true) => prop_assert_eq!(Err(e.clone()), expected),
+                    (other, passes) => prop_assert!(false, "frame {i}, passes {passes}: {:?}", other.map(|r| r.map(|_| ())),),
+                }
+            }
+            batch.clear();
+            prop_assert_eq!(batch.frames().count(), 0);
+        }
+    }
+}

@@ -1,4 +1,8 @@
 //! `tcplab replay`: saved captures through the pipeline, one after another.
+//!
+//! Each file is read and decoded on one thread, tracked on a second and rendered on
+//! this one (see [`analyse_beside`]): a big capture keeps two cores busy, and the
+//! output is the same byte for byte as one thread would write it.
 
 mod decoded;
 
