@@ -3,7 +3,8 @@
 //! libpcap and the record parser reuse their buffers, so what the tracker needs of a
 //! frame is copied into the batch: the decoded numbers, and the bytes a segment
 //! borrows (its options and the payload it shows). Decoding here, beside the reading,
-//! takes a fifth of the work off the tracking thread, the one that limits a replay.
+//! took a tenth of the instructions off the tracking thread, the one that limits a
+//! replay.
 
 use crate::decode::{self, DecodeError, Decoded, Segment};
 use crate::relay::Batch;

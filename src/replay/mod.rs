@@ -1,7 +1,7 @@
 //! `tcplab replay`: saved captures through the pipeline, one after another.
 //!
 //! Each file is read and decoded on one thread, tracked on a second and rendered on
-//! this one (see [`analyse_beside`]): a big capture keeps two cores busy, and the
+//! this one (see [`replay_file`]): a big capture keeps two cores busy, and the
 //! output is the same byte for byte as one thread would write it.
 
 mod decoded;
@@ -93,7 +93,7 @@ pub fn run(args: &ReplayArgs, out: impl Write, err: &mut impl Write) -> Result<O
         let analyzer = Analyzer::new(track_config(&args.view), filter, renderer.wants_segments());
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
         let progress = Progress::new(size, show_progress, args.view.lang());
-        let stats = analyse_beside(source, analyzer, progress, renderer.as_mut())?;
+        let stats = replay_file(source, analyzer, progress, renderer.as_mut())?;
         let truncated = stats.truncated.clone();
         renderer.end(&name, &stats)?;
         if let Some(reason) = truncated {
@@ -131,7 +131,7 @@ impl Batch for Vec<Event> {
 ///
 /// When rendering fails (a closed pipe), the other threads stop at their next
 /// hand-over, and the error is returned.
-fn analyse_beside(
+fn replay_file(
     mut source: FileSource,
     mut analyzer: Analyzer,
     mut progress: Progress,

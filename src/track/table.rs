@@ -36,8 +36,8 @@ struct Queued {
 ///
 /// Each connection is found by its 4-tuple with one lookup, since that happens for
 /// every segment; the queues and the rare lookups by number carry the 4-tuple too.
-/// A table of 4-tuples and one of numbers made every segment look twice, and the
-/// second miss in memory was a fifth of the time `--summary` spent tracking.
+/// A table of 4-tuples and one of numbers made every segment look twice: a second
+/// hash, and a second place in memory to wait for.
 #[derive(Debug, Default)]
 pub struct Tracker {
     config: TrackConfig,
