@@ -12,8 +12,10 @@ use crate::source::{Frame, FrameNumber, Timestamp};
 
 /// Frames per batch: enough that passing a batch costs nothing per frame.
 const FRAMES: usize = 1024;
-/// Bytes per batch: a batch of segments with large payloads is passed before it grows.
-const BYTES: usize = 1 << 20;
+/// Bytes a new batch has room for: options and a short payload a frame. A frame
+/// brings at most 40 bytes of options and the payload preview (256), so a batch
+/// grows to 300 KiB at most, and is reused after that.
+const BYTES_AT_FIRST: usize = FRAMES * 128;
 
 /// What a frame held.
 #[derive(Debug)]
@@ -99,7 +101,7 @@ impl DecodedBatch {
 
 impl Batch for DecodedBatch {
     fn empty() -> Self {
-        DecodedBatch { bytes: Vec::with_capacity(BYTES + (64 << 10)), entries: Vec::with_capacity(FRAMES) }
+        DecodedBatch { bytes: Vec::with_capacity(BYTES_AT_FIRST), entries: Vec::with_capacity(FRAMES) }
     }
 
     fn clear(&mut self) {
@@ -108,7 +110,7 @@ impl Batch for DecodedBatch {
     }
 
     fn is_full(&self) -> bool {
-        self.entries.len() >= FRAMES || self.bytes.len() >= BYTES
+        self.entries.len() >= FRAMES
     }
 }
 
