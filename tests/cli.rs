@@ -87,22 +87,34 @@ fn port_and_host_filters_select_segments() {
     assert!(String::from_utf8_lossy(&all.stdout).contains("13 TCP segments"));
 }
 
-#[test]
-fn a_closed_pipe_exits_quietly() {
+/// Runs tcplab with `args`, reads the first `bytes` bytes of its output and hangs up,
+/// as `| head -c` does; returns how tcplab ended.
+fn hang_up_after(args: &[&std::ffi::OsStr], bytes: usize) -> std::process::Output {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tcplab"))
-        .args(["replay", &capture("handshake"), &capture("half-close"), &capture("four-way")])
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Read one line, then hang up, as `| head -1` does.
     let mut stdout = child.stdout.take().unwrap();
-    let mut first = [0u8; 16];
+    let mut first = vec![0u8; bytes];
     std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
     drop(stdout);
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "status {:?}", out.status);
-    assert!(out.stderr.is_empty(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    child.wait_with_output().unwrap()
+}
+
+/// It ended with success and said nothing.
+fn assert_quiet(out: &std::process::Output, what: &str) {
+    assert!(out.status.success(), "{what}: status {:?}", out.status);
+    assert!(out.stderr.is_empty(), "{what}: stderr: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_closed_pipe_exits_quietly() {
+    let files = [capture("handshake"), capture("half-close"), capture("four-way")];
+    let mut args = vec![std::ffi::OsStr::new("replay")];
+    args.extend(files.iter().map(std::ffi::OsStr::new));
+    assert_quiet(&hang_up_after(&args, 16), "three files");
 }
 
 /// A capture of `count` SYNs from distinct ports, written with libpcap.
@@ -133,21 +145,10 @@ fn a_closed_pipe_stops_every_thread_of_a_long_replay() {
     let path = dir.path().join("syns.pcap");
     syns(&path, 200_000);
     for view in [&[][..], &["--format", "jsonl"], &["--ladder"]] {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tcplab"))
-            .arg("replay")
-            .args(view)
-            .arg(&path)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdout = child.stdout.take().unwrap();
-        let mut first = [0u8; 4096];
-        std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
-        drop(stdout);
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{view:?}: status {:?}", out.status);
-        assert!(out.stderr.is_empty(), "{view:?}: stderr: {}", String::from_utf8_lossy(&out.stderr));
+        let mut args = vec![std::ffi::OsStr::new("replay")];
+        args.extend(view.iter().map(std::ffi::OsStr::new));
+        args.push(path.as_os_str());
+        assert_quiet(&hang_up_after(&args, 4096), &format!("{view:?}"));
     }
 }
 
