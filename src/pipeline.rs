@@ -1,7 +1,10 @@
 //! The pipeline for one capture: frames in, decoded, filtered, tracked, rendered.
 //!
-//! Replay and live capture both drive a [`Pipeline`] frame by frame; they differ only
-//! in where frames come from.
+//! An [`Analyzer`] does everything but the rendering: it decodes, filters and tracks,
+//! and hands out events. Live capture, the lab and `inspect` drive a [`Pipeline`],
+//! an analyzer and a renderer on one thread, frame by frame; a replay runs the
+//! analyzer on a thread of its own beside the renderer (see
+//! [`replay`](crate::replay)).
 
 use crate::decode::{self, DecodeError, Decoded, Segment};
 use crate::render::{CaptureStats, Renderer};

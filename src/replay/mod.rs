@@ -1,7 +1,7 @@
 //! `tcplab replay`: saved captures through the pipeline, one after another.
 //!
 //! Each file is read and decoded on one thread, tracked on a second and rendered on
-//! this one (see [`replay_file`]): a big capture keeps two cores busy, and the
+//! this one (`replay_file`): a big capture keeps two cores busy, and the
 //! output is the same byte for byte as one thread would write it.
 
 mod decoded;
