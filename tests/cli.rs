@@ -195,21 +195,7 @@ fn time_wait_rule_is_configurable() {
 fn lab_lists_its_scenarios() {
     let out = tcplab().args(["lab", "--list"]).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    for name in [
-        "handshake",
-        "server-closes",
-        "four-way",
-        "merged-close",
-        "half-close",
-        "refused",
-        "abort",
-        "stale-syn",
-        "simultaneous-open",
-        "simultaneous-close",
-        "syn-retry",
-        "zero-window",
-        "lossy",
-    ] {
+    for name in tcplab::lab::Scenario::ALL.map(|s| s.name()) {
         assert!(text.contains(name), "{name} missing from {text}");
     }
 }

@@ -17,7 +17,7 @@ use tcplab::pipeline::{Pipeline, SegmentFilter};
 use tcplab::render::jsonl::JsonLines;
 use tcplab::render::timeline::Timeline;
 use tcplab::render::{Renderer, TextStyle};
-use tcplab::source::file::{FileSource, ReadEnd};
+use tcplab::source::file::FileSource;
 use tcplab::track::TrackConfig;
 
 /// One file per fuzzing process, rewritten for every input (in RAM when /dev/shm exists).
@@ -56,10 +56,7 @@ fuzz_target!(|data: &[u8]| {
         json_pipeline.on_frame_if(frame, passes).unwrap();
         true
     });
-    let truncated = match end {
-        ReadEnd::Complete => None,
-        ReadEnd::Truncated(reason) => Some(reason),
-    };
+    let truncated = end.truncation();
     let stats = text_pipeline.finish("fuzz", truncated.clone()).unwrap();
     assert_eq!(stats.frames, records);
     json_pipeline.finish("fuzz", truncated).unwrap();

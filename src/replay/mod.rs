@@ -18,7 +18,7 @@ use crate::render::pace::{Paced, Pacing};
 use crate::render::svg::SvgLadder;
 use crate::render::timeline::Timeline;
 use crate::render::{CaptureStats, Renderer, TextStyle};
-use crate::source::file::{FileSource, ReadEnd};
+use crate::source::file::FileSource;
 use crate::track::{Event, TrackConfig};
 use decoded::DecodedBatch;
 use std::io::Write;
@@ -94,13 +94,12 @@ pub fn run(args: &ReplayArgs, out: impl Write, err: &mut impl Write) -> Result<O
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
         let progress = Progress::new(size, show_progress, args.view.lang());
         let stats = replay_file(source, analyzer, progress, renderer.as_mut())?;
-        let truncated = stats.truncated.clone();
         renderer.end(&name, &stats)?;
-        if let Some(reason) = truncated {
+        if let Some(reason) = &stats.truncated {
             outcome = Outcome::Partial;
             let text = args.view.lang().text(&crate::i18n::Msg::Truncated {
                 path: &crate::render::sanitize::sanitize_str(&name),
-                reason: &reason,
+                reason,
             });
             writeln!(err, "tcplab: {text}")?;
         }
@@ -168,11 +167,7 @@ fn replay_file(
             // Dropping the frames' relay stops the reader, if it is not done.
             drop(frames_out);
             let end = reading.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            let truncated = match end {
-                ReadEnd::Complete => None,
-                ReadEnd::Truncated(reason) => Some(reason),
-            };
-            let stats = analyzer.finish(&mut events, truncated);
+            let stats = analyzer.finish(&mut events, end.truncation());
             events_in.pass_last(events);
             stats
         });

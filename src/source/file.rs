@@ -18,6 +18,16 @@ pub enum ReadEnd {
     Truncated(String),
 }
 
+impl ReadEnd {
+    /// libpcap's words for where the file was cut, if it was.
+    pub fn truncation(self) -> Option<String> {
+        match self {
+            ReadEnd::Complete => None,
+            ReadEnd::Truncated(reason) => Some(reason),
+        }
+    }
+}
+
 /// An open capture file.
 pub struct FileSource {
     capture: Capture<Offline>,

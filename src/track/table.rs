@@ -110,6 +110,14 @@ impl Tracker {
         }
     }
 
+    /// The same, to change.
+    fn find_mut(&mut self, queued: Queued) -> Option<&mut Conn> {
+        match self.by_flow.get_mut(&queued.key) {
+            Some(conn) if conn.id == queued.id => Some(conn),
+            _ => self.displaced.get_mut(&queued.id).map(|c| &mut **c),
+        }
+    }
+
     /// How many connections are followed.
     fn live(&self) -> usize {
         self.by_flow.len() + self.displaced.len()
@@ -163,12 +171,7 @@ impl Tracker {
         ts: f64,
         out: &mut Vec<Event>,
     ) {
-        let key = FlowKey::of_endpoints(a, b);
-        let found = match self.by_flow.get_mut(&key) {
-            Some(c) if c.id == conn => Some(c),
-            _ => self.displaced.get_mut(&conn),
-        };
-        if let Some(c) = found {
+        if let Some(c) = self.find_mut(Queued { id: conn, key: FlowKey::of_endpoints(a, b) }) {
             out.extend(c.expire_time_wait(role, ts).map(Event::Transition));
         }
     }
