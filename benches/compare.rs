@@ -4,7 +4,7 @@
 //! 1,000,000 packets over 100,000 short connections made by real sockets and captured
 //! through libpcap with tcplab's own live source, and a SYN flood of 1,000,000 SYNs from
 //! random addresses built with etherparse. Then times each tool five times (`BENCH_RUNS`) on
-//! the same file, printing the minimum and median wall time, the least CPU time (user
+//! the same file, the tools taking turns, printing the minimum and median wall time, the least CPU time (user
 //! and system: tcplab's replay works on several threads), the ratios and the peak
 //! memory, and checks the goals of the performance issue. Finally it measures a
 //! live `tcplab watch` under the fastest traffic the generator makes.
@@ -71,15 +71,21 @@ fn main() {
     }
 }
 
+/// One command to time: what the table calls it, and how to run it.
+struct Tool {
+    name: &'static str,
+    program: PathBuf,
+    args: Vec<String>,
+}
+
 /// One command's timings.
 struct Timing {
-    name: String,
+    name: &'static str,
     secs: Vec<f64>,
     /// User plus system CPU time of each run: above the wall time when a program
     /// works on several cores at once.
     cpu_secs: Vec<f64>,
     peak_rss_kib: u64,
-    stdout_tail: String,
 }
 
 impl Timing {
@@ -96,59 +102,87 @@ impl Timing {
     }
 }
 
-/// Runs `program args` `RUNS` times with stdout to a sink, timing each run, and keeps
-/// the peak resident memory GNU time reports for it. (The kernel's ru_maxrss of a
-/// child spawned from this process would count this process's own pages, shared until
-/// exec; `/usr/bin/time` is small, so its child's figure is the program's own.)
-fn time(name: &str, program: &Path, args: &[&str], keep_tail: bool) -> Option<Timing> {
-    let runs = std::env::var("BENCH_RUNS").ok().and_then(|n| n.parse().ok()).unwrap_or(RUNS).max(1);
-    let mut secs = Vec::new();
-    let mut cpu_secs = Vec::new();
-    let mut peak = 0;
-    let mut tail = String::new();
+/// One run of `tool` with stdout to /dev/null: its wall time, and the CPU time and
+/// peak resident memory GNU time reports. (The kernel's ru_maxrss of a child spawned
+/// from this process would count this process's own pages, shared until exec;
+/// `/usr/bin/time` is small, so its child's figure is the program's own.) `None` when
+/// the program cannot be started.
+fn run_once(tool: &Tool) -> Option<(f64, Option<(f64, u64)>)> {
     let gnu_time = Path::new("/usr/bin/time");
-    if !gnu_time.exists() {
+    let mut command = if gnu_time.exists() {
+        let mut c = Command::new(gnu_time);
+        c.args(["-f", "maxrss %M cpu %U %S"]).arg(&tool.program);
+        c
+    } else {
+        Command::new(&tool.program)
+    };
+    let start = Instant::now();
+    let output = match command.args(&tool.args).stdout(Stdio::null()).stderr(Stdio::piped()).output() {
+        Ok(output) => output,
+        Err(e) => {
+            println!("  {}: not run ({}: {e})", tool.name, tool.program.display());
+            return None;
+        }
+    };
+    let secs = start.elapsed().as_secs_f64();
+    // GNU time's last line: "maxrss KIB cpu USER SYS".
+    let err = String::from_utf8_lossy(&output.stderr);
+    let report: Vec<&str> =
+        err.lines().rev().find(|l| l.starts_with("maxrss ")).unwrap_or("").split_whitespace().collect();
+    let measured = match report.as_slice() {
+        [_, kib, _, user, sys] => Some((
+            user.parse::<f64>().unwrap_or(0.0) + sys.parse::<f64>().unwrap_or(0.0),
+            kib.parse().unwrap_or(0),
+        )),
+        _ => None,
+    };
+    Some((secs, measured))
+}
+
+/// Times every tool `BENCH_RUNS` times, in rounds: each round runs each tool once.
+///
+/// The machine's load changes from second to second. Five runs of a 0.3 s command
+/// back to back all fall within two seconds, often all in one busy spell, while five
+/// runs of tshark spread over a minute. Taking turns gives every tool's runs the same
+/// spread over the whole measurement, so that each minimum has the same chance of
+/// meeting a quiet moment.
+fn time_in_rounds(tools: &[Tool]) -> Vec<Timing> {
+    let runs = std::env::var("BENCH_RUNS").ok().and_then(|n| n.parse().ok()).unwrap_or(RUNS).max(1);
+    if !Path::new("/usr/bin/time").exists() {
         println!("  (install GNU time, apt-get install time, for memory figures)");
     }
+    let mut timings: Vec<Timing> = tools
+        .iter()
+        .map(|t| Timing { name: t.name, secs: Vec::new(), cpu_secs: Vec::new(), peak_rss_kib: 0 })
+        .collect();
+    let mut runnable = vec![true; tools.len()];
     for _ in 0..runs {
-        let start = Instant::now();
-        let mut command = if gnu_time.exists() {
-            let mut c = Command::new(gnu_time);
-            c.args(["-f", "maxrss %M cpu %U %S"]).arg(program);
-            c
-        } else {
-            Command::new(program)
-        };
-        let mut child = match command
-            .args(args)
-            .stdout(if keep_tail { Stdio::piped() } else { Stdio::null() })
-            .stderr(Stdio::piped())
-            .spawn()
-        {
-            Ok(c) => c,
-            Err(e) => {
-                println!("  {name}: not run ({}: {e})", program.display());
-                return None;
+        for (i, tool) in tools.iter().enumerate() {
+            if !runnable[i] {
+                continue;
             }
-        };
-        if keep_tail {
-            let mut out = String::new();
-            child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-            tail = out.lines().rev().take(2).collect::<Vec<_>>().join("\n");
-        }
-        let mut err = String::new();
-        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-        child.wait().unwrap();
-        secs.push(start.elapsed().as_secs_f64());
-        // GNU time's last line: "maxrss KIB cpu USER SYS".
-        let report: Vec<&str> =
-            err.lines().rev().find(|l| l.starts_with("maxrss ")).unwrap_or("").split_whitespace().collect();
-        if let [_, kib, _, user, sys] = report.as_slice() {
-            peak = peak.max(kib.parse().unwrap_or(0));
-            cpu_secs.push(user.parse::<f64>().unwrap_or(0.0) + sys.parse::<f64>().unwrap_or(0.0));
+            match run_once(tool) {
+                Some((secs, measured)) => {
+                    timings[i].secs.push(secs);
+                    if let Some((cpu, kib)) = measured {
+                        timings[i].cpu_secs.push(cpu);
+                        timings[i].peak_rss_kib = timings[i].peak_rss_kib.max(kib);
+                    }
+                }
+                None => runnable[i] = false,
+            }
         }
     }
-    Some(Timing { name: name.into(), secs, cpu_secs, peak_rss_kib: peak, stdout_tail: tail })
+    timings.into_iter().filter(|t| !t.secs.is_empty()).collect()
+}
+
+/// The last two lines `tcplab replay --summary` prints for `file` (its closing words).
+fn closing_lines(bin: &Path, file: &str) -> String {
+    let output = Command::new(bin).args(["replay", "--summary", "--color", "never", file]).output();
+    let stdout = output.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    let mut tail: Vec<&str> = stdout.lines().rev().take(2).collect();
+    tail.reverse();
+    tail.join(" | ")
 }
 
 fn compare(bin: &Path, file: &Path, flood: bool) {
@@ -156,24 +190,32 @@ fn compare(bin: &Path, file: &Path, flood: bool) {
     let which = |tool: &str| -> Option<PathBuf> {
         std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(tool)).find(|p| p.exists())
     };
-    let mut rows: Vec<Timing> = Vec::new();
-    rows.extend(time("tcplab replay --summary", bin, &["replay", "--summary", "--color", "never", f], true));
-    rows.extend(time("tcplab replay (timeline)", bin, &["replay", "--color", "never", f], false));
-    rows.extend(time("tcplab replay --format jsonl", bin, &["replay", "--format", "jsonl", f], false));
+    let tool = |name, program: &Path, args: &[&str]| Tool {
+        name,
+        program: program.to_path_buf(),
+        args: args.iter().map(|a| a.to_string()).collect(),
+    };
+    let mut tools = vec![
+        tool("tcplab replay --summary", bin, &["replay", "--summary", "--color", "never", f]),
+        tool("tcplab replay (timeline)", bin, &["replay", "--color", "never", f]),
+        tool("tcplab replay --format jsonl", bin, &["replay", "--format", "jsonl", f]),
+    ];
     match which("tcpdump") {
-        Some(tcpdump) => rows.extend(time("tcpdump -nn -r", &tcpdump, &["-nn", "-r", f], false)),
+        Some(tcpdump) => tools.push(tool("tcpdump -nn -r", &tcpdump, &["-nn", "-r", f])),
         None => println!("  tcpdump not installed (apt-get install tcpdump)"),
     }
     match which("tshark") {
-        Some(tshark) => rows.extend(time(
-            "tshark -n -q -z conv,tcp",
-            &tshark,
-            &["-n", "-q", "-r", f, "-z", "conv,tcp"],
-            false,
-        )),
+        Some(tshark) => {
+            tools.push(tool("tshark -n -q -z conv,tcp", &tshark, &["-n", "-q", "-r", f, "-z", "conv,tcp"]))
+        }
         None => println!("  tshark not installed (apt-get install tshark)"),
     }
-    rows.extend(time("cat (the floor)", Path::new("/bin/cat"), &[f], false));
+    tools.push(tool("cat (the floor)", Path::new("/bin/cat"), &[f]));
+    let rows = time_in_rounds(&tools);
+    if rows.len() < 2 || !rows[0].name.starts_with("tcplab replay --summary") {
+        println!("  tcplab could not be run");
+        return;
+    }
 
     let summary = rows[0].min();
     let timeline = rows[1].min();
@@ -194,7 +236,7 @@ fn compare(bin: &Path, file: &Path, flood: bool) {
         );
     }
     if flood {
-        println!("  tcplab says: {}", rows[0].stdout_tail.replace('\n', " | "));
+        println!("  tcplab says: {}", closing_lines(bin, f));
     }
     let find = |name: &str| rows.iter().find(|r| r.name.starts_with(name)).map(Timing::min);
     let tcplab_peak =
