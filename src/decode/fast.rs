@@ -20,6 +20,8 @@ use etherparse::{
 use std::net::{IpAddr, SocketAddr};
 
 /// The segment of an ordinary frame, or `None` for the lax parser to decide.
+// Inlined into `decode`, and with it into its caller (see there).
+#[inline(always)]
 pub fn segment<'a>(frame: &Frame<'a>) -> Option<Segment<'a>> {
     let (src, dst, ip_payload, claimed) = match link::strip(frame.link, frame.data).ok()? {
         // Untagged Ethernet II only; tags are the lax parser's business.

@@ -76,6 +76,9 @@ pub enum DecodeError {
 }
 
 /// Decodes one frame. `Ok(Decoded::NotTcp)` for frames that simply are not TCP.
+// Inlined into its caller with the fast path, so that a segment is built where it is
+// used instead of being moved whole through the `Option` and `Result` around it.
+#[inline(always)]
 pub fn decode<'a>(frame: &Frame<'a>) -> Result<Decoded<'a>, DecodeError> {
     // Ordinary frames are read by hand; the lax parser takes everything else.
     match fast::segment(frame) {
