@@ -15,14 +15,13 @@ use super::state::TcpState;
 use super::zeek::History;
 use crate::decode::Segment;
 use crate::source::FrameNumber;
-use smallvec::{SmallVec, smallvec};
+use smallvec::SmallVec;
 use std::net::SocketAddr;
 
-/// The states one end passes through on one segment (at most three), kept inline:
+/// The state changes of both ends on one segment, in order: (end, from, to). At most
+/// four (three of the sender's, one of the receiver's, or two and two), kept inline:
 /// a connection changes state on most of its segments, and a heap allocation each
 /// time was a tenth of what `--summary` spent.
-type Path = SmallVec<[TcpState; 3]>;
-/// The state changes of both ends on one segment: (end, from, to).
 type Changes = SmallVec<[(Role, TcpState, TcpState); 4]>;
 
 /// What the wire has shown about one end.
@@ -367,12 +366,8 @@ impl Conn {
 
         // State changes: first the sender's (shown on its answer), then the receiver's.
         let mut changes = Changes::new();
-        for to in self.sender_transitions(seg, me, acks, &mut notes) {
-            self.set_state(me, to, &mut changes);
-        }
-        for to in self.receiver_transitions(seg, peer) {
-            self.set_state(peer, to, &mut changes);
-        }
+        self.sender_transitions(seg, me, acks, &mut notes, &mut changes);
+        self.receiver_transitions(seg, peer, &mut changes);
         for &(role, _, to) in &changes {
             if to == TcpState::TimeWait {
                 if cfg.detail {
@@ -428,18 +423,26 @@ impl Conn {
     }
 
     /// Changes of the sending end: RFC 9293's "event / answer" arrows, whose answer
-    /// is this segment, and the CLOSE and OPEN calls that send SYN and FIN.
-    fn sender_transitions(&mut self, seg: &Segment, me: Role, acks: Acks, notes: &mut Vec<Note>) -> Path {
+    /// is this segment, and the CLOSE and OPEN calls that send SYN and FIN. Each is
+    /// made as it is found, so that the next one starts from it.
+    fn sender_transitions(
+        &mut self,
+        seg: &Segment,
+        me: Role,
+        acks: Acks,
+        notes: &mut Vec<Note>,
+        changes: &mut Changes,
+    ) {
         use TcpState::*;
         let flags = seg.flags;
         let state = self.state(me);
         let peer_state = self.state(me.peer());
         if flags.rst() {
-            return match state {
+            match state {
                 // Nothing listens: the kernel refuses the SYN in the server's name.
                 Listen if peer_state == SynSent => {
                     notes.push(Note::ConnectionRefused);
-                    smallvec![Closed]
+                    self.set_state(me, Closed, changes);
                 }
                 // The SYN's sender resets the SYN-ACK: it has no connection waiting
                 // for it, so that SYN was an old duplicate (RFC 9293 Figure 8). If the
@@ -447,15 +450,17 @@ impl Conn {
                 SynSent if self.side(me).last_synack_ack.is_some() => {
                     notes.push(Note::OldDuplicateSyn);
                     let side = self.side(me);
-                    let answers_own_syn = side.isn.map(|isn| isn.plus(1)) == side.last_synack_ack;
-                    if answers_own_syn { smallvec![Closed] } else { smallvec![] }
+                    if side.isn.map(|isn| isn.plus(1)) == side.last_synack_ack {
+                        self.set_state(me, Closed, changes);
+                    }
                 }
-                Closed | Listen => smallvec![],
-                _ => smallvec![Closed],
-            };
+                Closed | Listen => {}
+                _ => self.set_state(me, Closed, changes),
+            }
+            return;
         }
         if flags.syn() {
-            return match (state, flags.ack()) {
+            match (state, flags.ack()) {
                 // Active open: "OPEN / snd SYN". An end taken to be listening because
                 // a SYN came to it, which now sends a bare SYN of its own, was never
                 // listening (a simultaneous open): it opens from CLOSED.
@@ -463,36 +468,38 @@ impl Conn {
                     if state == Listen && !self.side(me).passive_open && self.side(me).segments == 1 {
                         self.side_mut(me).state = Closed;
                     }
-                    smallvec![SynSent]
+                    self.set_state(me, SynSent, changes);
                 }
                 // Passive open answered: "rcv SYN / snd SYN,ACK". An end last seen
                 // CLOSED must have been listening again to answer like this.
                 (Listen | Closed, true) => {
                     self.side_mut(me).passive_open = true;
-                    if state == Closed { smallvec![Listen, SynReceived] } else { smallvec![SynReceived] }
+                    if state == Closed {
+                        self.set_state(me, Listen, changes);
+                    }
+                    self.set_state(me, SynReceived, changes);
                 }
                 // Simultaneous open: "rcv SYN / snd SYN,ACK" from SYN-SENT.
-                (SynSent, true) => smallvec![SynReceived],
-                _ => smallvec![],
-            };
-        }
-        let mut path = Path::new();
-        let mut now = state;
-        if flags.ack() {
-            match now {
-                // "rcv SYN,ACK / snd ACK".
-                SynSent if acks.peer_syn || self.side(me.peer()).isn.is_none() => now = Established,
-                // Simultaneous open completing on this end's ACK.
-                SynReceived if self.side(me).syn_acked => now = Established,
+                (SynSent, true) => self.set_state(me, SynReceived, changes),
                 _ => {}
             }
-            if now != state {
-                path.push(now);
+            return;
+        }
+        if flags.ack() {
+            let opened = match state {
+                // "rcv SYN,ACK / snd ACK".
+                SynSent => acks.peer_syn || self.side(me.peer()).isn.is_none(),
+                // Simultaneous open completing on this end's ACK.
+                SynReceived => self.side(me).syn_acked,
+                _ => false,
+            };
+            if opened {
+                self.set_state(me, Established, changes);
             }
         }
         if acks.peer_fin {
             // "rcv FIN / snd ACK" in its three forms.
-            let next = match now {
+            let next = match self.state(me) {
                 Established => Some(CloseWait),
                 FinWait1 if self.side(me).fin_acked => Some(TimeWait),
                 FinWait1 => Some(Closing),
@@ -500,54 +507,54 @@ impl Conn {
                 _ => None,
             };
             if let Some(next) = next {
-                now = next;
-                path.push(now);
+                self.set_state(me, next, changes);
             }
         }
         if flags.fin() {
             // "CLOSE / snd FIN".
-            let next = match now {
+            let next = match self.state(me) {
                 Established | SynReceived => Some(FinWait1),
                 CloseWait => Some(LastAck),
                 _ => None,
             };
             if let Some(next) = next {
-                path.push(next);
+                self.set_state(me, next, changes);
             }
         }
-        path
     }
 
     /// The changes of the receiving end that need no answer, or a reset.
-    fn receiver_transitions(&self, seg: &Segment, role: Role) -> Path {
+    fn receiver_transitions(&mut self, seg: &Segment, role: Role, changes: &mut Changes) {
         use TcpState::*;
-        let side = self.side(role);
+        let Side { state, passive_open, syn_acked, fin_acked, .. } = *self.side(role);
         let flags = seg.flags;
         if flags.rst() {
-            return match side.state {
-                Closed | Listen => smallvec![],
-                SynReceived if side.passive_open => smallvec![Listen],
+            match state {
+                Closed | Listen => {}
+                SynReceived if passive_open => self.set_state(role, Listen, changes),
                 // In SYN-SENT a reset counts only if it acknowledges our SYN.
-                SynSent if !flags.ack() => smallvec![],
-                _ => smallvec![Closed],
-            };
+                SynSent if !flags.ack() => {}
+                _ => self.set_state(role, Closed, changes),
+            }
+            return;
         }
         if !flags.ack() {
-            return smallvec![];
+            return;
         }
         let peer_fin_received = self.side(role.peer()).fin.is_some();
-        match side.state {
-            SynReceived if side.syn_acked => smallvec![Established],
+        match state {
+            SynReceived if syn_acked => self.set_state(role, Established, changes),
             // Simultaneous close seen out of order: this end already received the
             // crossing FIN (so it is CLOSING, its ACK still on the way) when the ACK
             // of its own FIN arrives.
-            FinWait1 if side.fin_acked && !flags.fin() && peer_fin_received => {
-                smallvec![Closing, TimeWait]
+            FinWait1 if fin_acked && !flags.fin() && peer_fin_received => {
+                self.set_state(role, Closing, changes);
+                self.set_state(role, TimeWait, changes);
             }
-            FinWait1 if side.fin_acked && !flags.fin() => smallvec![FinWait2],
-            Closing if side.fin_acked => smallvec![TimeWait],
-            LastAck if side.fin_acked => smallvec![Closed],
-            _ => smallvec![],
+            FinWait1 if fin_acked && !flags.fin() => self.set_state(role, FinWait2, changes),
+            Closing if fin_acked => self.set_state(role, TimeWait, changes),
+            LastAck if fin_acked => self.set_state(role, Closed, changes),
+            _ => {}
         }
     }
 
