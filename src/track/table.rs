@@ -126,11 +126,13 @@ impl Tracker {
     /// Summarises and frees finished connections past their linger time or beyond
     /// the cap, and the oldest unanswered SYNs when the table is full.
     fn forget_old(&mut self, now: f64, out: &mut Vec<Event>) {
-        while let Some(&(queued, at)) = self.finished.front() {
+        // Only the time is read to decide: copying each entry out (its 4-tuple is most
+        // of it) for every segment cost more than the test itself.
+        while let Some((_, at)) = self.finished.front() {
             if self.finished.len() <= self.config.max_finished && now - at <= self.config.linger_secs {
                 break;
             }
-            self.finished.pop_front();
+            let Some((queued, _)) = self.finished.pop_front() else { break };
             // A connection that came back to life (a late segment) is not forgotten.
             if self.find(queued).is_some_and(|c| c.is_finished()) {
                 self.forget(queued, out);
