@@ -83,10 +83,11 @@ impl Analyzer {
     ) {
         self.stats.frames += 1;
         let epoch = *self.epoch.get_or_insert(ts);
-        match decoded {
-            Ok(Decoded::Tcp(seg)) if self.filter.accepts(&seg) => {
+        // By reference: moving the segment out of `decoded` copied it for every frame.
+        match &decoded {
+            Ok(Decoded::Tcp(seg)) if self.filter.accepts(seg) => {
                 self.stats.segments += 1;
-                self.tracker.on_segment(&seg, number, ts.secs_since(epoch), out);
+                self.tracker.on_segment(seg, number, ts.secs_since(epoch), out);
             }
             Ok(_) => self.stats.other += 1,
             Err(e) => {
