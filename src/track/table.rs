@@ -71,11 +71,10 @@ impl Tracker {
     /// Follows one segment; what it shows is appended to `out`, and so are the
     /// summaries of connections this makes old enough to forget.
     pub fn on_segment(&mut self, seg: &Segment, frame: FrameNumber, ts: f64, out: &mut Vec<Event>) {
-        let key = FlowKey::of(seg);
         // Whether this segment begins a connection, and whether that takes the 4-tuple
         // of an earlier one.
         let (mut created, mut reused) = (false, false);
-        let place = match self.by_flow.entry(key) {
+        let place = match self.by_flow.entry(FlowKey::of(seg)) {
             Entry::Occupied(mut entry) => {
                 let place = *entry.get();
                 if self.conns[place].is_reopened_by(seg) {
@@ -98,14 +97,16 @@ impl Tracker {
         };
         let conn = &mut self.conns[place];
         let id = conn.id;
+        // The key is made again for the queues, which take few segments: keeping it
+        // at hand across the connection's work cost every segment more.
         if created && seg.flags.syn() && !seg.flags.ack() {
-            self.half_open.push_back(Queued { id, key });
+            self.half_open.push_back(Queued { id, key: FlowKey::of(seg) });
         }
         let start = out.len();
         let was_finished = conn.is_finished();
         conn.on_segment(seg, frame, ts, &self.config, out);
         if !was_finished && conn.is_finished() {
-            self.finished.push_back((Queued { id, key }, ts));
+            self.finished.push_back((Queued { id, key: FlowKey::of(seg) }, ts));
         }
         if reused && let Some(super::Event::Segment(ev)) = out.get_mut(start) {
             ev.notes.push(Note::PortsReused);
