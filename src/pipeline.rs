@@ -83,18 +83,25 @@ impl Analyzer {
     ) {
         self.stats.frames += 1;
         let epoch = *self.epoch.get_or_insert(ts);
-        match decoded {
-            Ok(Decoded::Tcp(seg)) if self.filter.accepts(&seg) => {
+        // By reference: moving the segment out of `decoded` copied it for every frame.
+        match &decoded {
+            Ok(Decoded::Tcp(seg)) if self.filter.accepts(seg) => {
                 self.stats.segments += 1;
-                self.tracker.on_segment(&seg, number, ts.secs_since(epoch), out);
+                self.tracker.on_segment(seg, number, ts.secs_since(epoch), out);
             }
             Ok(_) => self.stats.other += 1,
-            Err(e) => {
-                self.stats.undecodable_total += 1;
-                if self.stats.undecodable.len() < crate::render::KEPT_UNDECODABLE {
-                    self.stats.undecodable.push((number.0, e.to_string()));
-                }
-            }
+            Err(e) => self.count_undecodable(number, e),
+        }
+    }
+
+    /// Counts frame `number`, which could not be decoded, and keeps the first few
+    /// reasons. Apart, and marked cold, so that the path of every frame does without
+    /// what formatting a reason needs.
+    #[cold]
+    fn count_undecodable(&mut self, number: FrameNumber, e: &DecodeError) {
+        self.stats.undecodable_total += 1;
+        if self.stats.undecodable.len() < crate::render::KEPT_UNDECODABLE {
+            self.stats.undecodable.push((number.0, e.to_string()));
         }
     }
 
