@@ -176,13 +176,11 @@ fn time_in_rounds(tools: &[Tool]) -> Vec<Timing> {
     timings.into_iter().filter(|t| !t.secs.is_empty()).collect()
 }
 
-/// The last two lines `tcplab replay --summary` prints for `file` (its closing words).
-fn closing_lines(bin: &Path, file: &str) -> String {
+/// The last line `tcplab replay --summary` prints for `file`: its closing words.
+fn closing_line(bin: &Path, file: &str) -> String {
     let output = Command::new(bin).args(["replay", "--summary", "--color", "never", file]).output();
     let stdout = output.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
-    let mut tail: Vec<&str> = stdout.lines().rev().take(2).collect();
-    tail.reverse();
-    tail.join(" | ")
+    stdout.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or_default().to_string()
 }
 
 fn compare(bin: &Path, file: &Path, flood: bool) {
@@ -236,7 +234,7 @@ fn compare(bin: &Path, file: &Path, flood: bool) {
         );
     }
     if flood {
-        println!("  tcplab says: {}", closing_lines(bin, f));
+        println!("  tcplab says: {}", closing_line(bin, f));
     }
     let find = |name: &str| rows.iter().find(|r| r.name.starts_with(name)).map(Timing::min);
     let tcplab_peak =
