@@ -56,6 +56,11 @@ impl Analyzer {
         Analyzer { tracker: Tracker::new(config), filter, stats: CaptureStats::default(), epoch: None }
     }
 
+    /// Whether segments and transitions come out, or only summaries.
+    pub fn shows_segments(&self) -> bool {
+        self.tracker.shows_segments()
+    }
+
     /// Counts a frame that did not pass the capture filter: times still start at the
     /// file's first record.
     pub fn on_filtered(&mut self, ts: Timestamp) {

@@ -2,9 +2,9 @@
 //!
 //! libpcap and the record parser reuse their buffers, so what the tracker needs of a
 //! frame is copied into the batch: the decoded numbers, and, for views that show
-//! segments, the bytes a segment borrows (its options and the payload it shows). Decoding here, beside the reading,
-//! took a tenth of the instructions off the tracking thread, the one that limits a
-//! replay.
+//! segments, the bytes a segment borrows (its options and the payload it shows).
+//! Decoding here, beside the reading, took a tenth of the instructions off the
+//! tracking thread, the one that limits a replay.
 //!
 //! A frame's entry is small and plain: a segment's numbers without its socket
 //! addresses' padding, an IPv6 pair or an error kept aside. Every entry is written by
@@ -17,7 +17,7 @@ use crate::relay::Batch;
 use crate::source::{Frame, FrameNumber, Timestamp};
 use crate::track::flags::TcpFlags;
 use crate::track::seq::SeqNum;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// Frames per batch: enough that passing a batch costs nothing per frame.
 const FRAMES: usize = 1024;
@@ -26,12 +26,12 @@ const FRAMES: usize = 1024;
 /// grows to 300 KiB at most, and is reused after that.
 const BYTES_AT_FIRST: usize = FRAMES * 128;
 
-/// A segment's two addresses: IPv4 ones inline, an IPv6 pair by its place in the
-/// batch's list (two of them would make every entry twice as big).
+/// A segment's two addresses: IPv4 ones inline, any other pair (IPv6) by its place
+/// in the batch's list (two IPv6 addresses would make every entry twice as big).
 #[derive(Debug, Clone, Copy)]
 enum Addresses {
     V4(Ipv4Addr, Ipv4Addr),
-    V6(u32),
+    Listed(u32),
 }
 
 /// A TCP segment's numbers. Its options (`options` bytes), then the payload it
@@ -87,16 +87,16 @@ pub struct DecodedBatch {
     first: u64,
     entries: Vec<Entry>,
     bytes: Vec<u8>,
-    v6: Vec<(Ipv6Addr, Ipv6Addr)>,
+    addresses: Vec<(IpAddr, IpAddr)>,
     errors: Vec<DecodeError>,
 }
 
 impl DecodedBatch {
     /// Decodes `frame` (unless it fails the capture filter) and keeps what the
     /// tracker needs of it. `frame` must be the one after the last frame pushed.
-    /// Without `bytes`, a segment comes back without its options and payload: the
-    /// tracker reads them only for views that show segments.
-    pub fn push(&mut self, frame: &Frame<'_>, passes: bool, bytes: bool) {
+    /// Without `with_bytes`, a segment comes back without its options and payload:
+    /// the tracker reads them only for views that show segments.
+    pub fn push(&mut self, frame: &Frame<'_>, passes: bool, with_bytes: bool) {
         if self.entries.is_empty() {
             self.first = frame.number.0;
         }
@@ -105,7 +105,7 @@ impl DecodedBatch {
             Content::Filtered
         } else {
             match decode::decode(frame) {
-                Ok(Decoded::Tcp(seg)) => Content::Tcp(self.keep(&seg, bytes)),
+                Ok(Decoded::Tcp(seg)) => Content::Tcp(self.keep(&seg, with_bytes)),
                 Ok(Decoded::NotTcp) => Content::NotTcp,
                 Err(e) => {
                     self.errors.push(e);
@@ -125,14 +125,15 @@ impl DecodedBatch {
     fn keep(&mut self, seg: &Segment, with_bytes: bool) -> Numbers {
         let addresses = match (seg.src.ip(), seg.dst.ip()) {
             (IpAddr::V4(src), IpAddr::V4(dst)) => Addresses::V4(src, dst),
-            (src, dst) => {
-                self.v6.push((v6(src), v6(dst)));
-                Addresses::V6(self.v6.len() as u32 - 1)
+            pair => {
+                self.addresses.push(pair);
+                Addresses::Listed(self.addresses.len() as u32 - 1)
             }
         };
         let (options, shown) = if with_bytes {
             self.bytes.extend_from_slice(seg.raw_options);
             self.bytes.extend_from_slice(seg.payload);
+            // At most a TCP header's 40 bytes, and the payload preview (256).
             (seg.raw_options.len() as u8, seg.payload.len() as u16)
         } else {
             (0, 0)
@@ -145,7 +146,6 @@ impl DecodedBatch {
             ack: seg.ack,
             payload_len: seg.payload_len,
             window: seg.window,
-            // At most the payload preview (256 bytes) and a TCP header's 40.
             shown,
             flags: seg.flags,
             header_len: seg.header_len,
@@ -166,10 +166,7 @@ impl DecodedBatch {
                     at = end;
                     let (src, dst) = match n.addresses {
                         Addresses::V4(src, dst) => (IpAddr::V4(src), IpAddr::V4(dst)),
-                        Addresses::V6(i) => {
-                            let (src, dst) = self.v6[i as usize];
-                            (IpAddr::V6(src), IpAddr::V6(dst))
-                        }
+                        Addresses::Listed(i) => self.addresses[i as usize],
                     };
                     Some(Ok(Decoded::Tcp(Segment {
                         src: SocketAddr::new(src, n.src_port),
@@ -192,14 +189,6 @@ impl DecodedBatch {
     }
 }
 
-/// The IPv6 address of a pair that is not all IPv4 (decoding never mixes them).
-fn v6(ip: IpAddr) -> Ipv6Addr {
-    match ip {
-        IpAddr::V6(ip) => ip,
-        IpAddr::V4(ip) => ip.to_ipv6_mapped(),
-    }
-}
-
 impl Batch for DecodedBatch {
     fn empty() -> Self {
         DecodedBatch {
@@ -212,7 +201,7 @@ impl Batch for DecodedBatch {
     fn clear(&mut self) {
         self.entries.clear();
         self.bytes.clear();
-        self.v6.clear();
+        self.addresses.clear();
         self.errors.clear();
     }
 

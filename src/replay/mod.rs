@@ -136,15 +136,15 @@ fn replay_file(
     mut progress: Progress,
     renderer: &mut dyn Renderer,
 ) -> Result<CaptureStats> {
-    // A summary shows no segment: their options and payloads need not cross.
-    let bytes = renderer.wants_segments();
+    // Options and payloads cross only if the tracker shows segments (not `--summary`).
+    let with_bytes = analyzer.shows_segments();
     std::thread::scope(|scope| {
         let (frames_in, frames_out) = relay::<DecodedBatch>();
         let (events_in, events_out) = relay::<Vec<Event>>();
         let reading = scope.spawn(move || {
             let mut batch = DecodedBatch::empty();
             let end = source.for_each(|frame, passes| {
-                batch.push(frame, passes, bytes);
+                batch.push(frame, passes, with_bytes);
                 frames_in.pass_if_full(&mut batch)
             });
             frames_in.pass_last(batch);

@@ -163,13 +163,14 @@ impl Tracker {
     }
 
     fn forget(&mut self, queued: Queued, out: &mut Vec<Event>) {
-        let place = match self.by_flow.get(&queued.key) {
-            Some(&place) if self.conns[place].id == queued.id => self.by_flow.remove(&queued.key),
-            _ => self.displaced.remove(&queued.id),
-        };
-        if let Some(place) = place {
-            out.push(Event::Connection(self.conns.remove(place).summary()));
+        let Some(place) = self.place(queued) else { return };
+        // It holds its 4-tuple still, or waits aside since a newer one took it.
+        if self.by_flow.get(&queued.key) == Some(&place) {
+            self.by_flow.remove(&queued.key);
+        } else {
+            self.displaced.remove(&queued.id);
         }
+        out.push(Event::Connection(self.conns.remove(place).summary()));
     }
 
     /// Ends the TIME-WAIT of `role` in connection `conn` between `a` and `b` (its
@@ -196,6 +197,11 @@ impl Tracker {
     /// The connections still followed, in no particular order.
     pub fn connections(&self) -> impl Iterator<Item = &Conn> {
         self.conns.iter().map(|(_, c)| c)
+    }
+
+    /// Whether segments and transitions come out, or only summaries.
+    pub fn shows_segments(&self) -> bool {
+        self.config.detail
     }
 
     /// How many connections were seen in all.
