@@ -9,8 +9,8 @@
 //! A frame's entry is small and plain: a segment's numbers without its socket
 //! addresses' padding, an IPv6 pair or an error kept aside. Every entry is written by
 //! one core and read by the other, so its size is what crosses between them: entries
-//! of 160 bytes took two and a half cache lines a frame, and each had to be dropped
-//! one by one before the batch was reused.
+//! of 152 bytes took nearly two and a half cache lines a frame, and each had to be
+//! dropped one by one before the batch was reused.
 
 use crate::decode::{self, DecodeError, Decoded, Segment};
 use crate::relay::Batch;
