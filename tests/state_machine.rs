@@ -10,7 +10,7 @@ use tcplab::source::FrameNumber;
 use tcplab::track::flags::TcpFlags;
 use tcplab::track::seq::SeqNum;
 use tcplab::track::{
-    ConnSummary, Event, Note, SegmentEvent, Step, TcpState, TrackConfig, Tracker, Transition,
+    ConnId, ConnSummary, Event, Note, SegmentEvent, Step, TcpState, TrackConfig, Tracker, Transition,
 };
 
 const C: &str = "127.0.0.1:40000";
@@ -649,6 +649,37 @@ mod memory {
         let mut ids: Vec<u32> = all.iter().map(|s| s.conn.0).collect();
         ids.sort();
         assert_eq!(ids, (0..10).collect::<Vec<_>>(), "every connection summarised once");
+    }
+
+    #[test]
+    fn a_reopened_four_tuple_keeps_both_connections_until_each_is_forgotten() {
+        let mut p = small(1, 1000);
+        let c = "127.0.0.1:40000";
+        let (client, server) = (c.parse().unwrap(), S.parse().unwrap());
+        // Connection 0 ends, and a SYN with a new ISN reopens its 4-tuple as connection 1.
+        short_connection(&mut p, 40000);
+        assert_eq!(p.send(c, S, SYN, X + 100_000, 0, b"").conn.0, 1);
+        // Both are found by number and 4-tuple: the new one holds the 4-tuple, the
+        // old one waits aside.
+        assert_eq!(p.tracker.connection(ConnId(0), (client, server)).map(|c| c.id), Some(ConnId(0)));
+        assert_eq!(p.tracker.connection(ConnId(1), (server, client)).map(|c| c.id), Some(ConnId(1)));
+        assert_eq!(summaries_so_far(&p), 0);
+        // Connection 1 ends too: with room for one finished connection, the one aside
+        // is summarised and freed, and segments on the 4-tuple still find connection 1.
+        p.send(S, c, SYN | ACK, Y, X + 100_001, b"");
+        p.send(c, S, ACK, X + 100_001, Y + 1, b"");
+        p.send(c, S, FIN | ACK, X + 100_001, Y + 1, b"");
+        p.send(S, c, FIN | ACK, Y + 1, X + 100_002, b"");
+        assert_eq!(p.send(c, S, ACK, X + 100_002, Y + 2, b"").conn.0, 1);
+        assert_eq!(summaries_so_far(&p), 1);
+        assert!(p.tracker.connection(ConnId(0), (client, server)).is_none());
+        // A third connection ends: connection 1, holding the 4-tuple, goes in its turn.
+        short_connection(&mut p, 40001);
+        assert_eq!(summaries_so_far(&p), 2);
+        assert!(p.tracker.connection(ConnId(1), (client, server)).is_none());
+        assert_eq!(p.tracker.connections().map(|c| c.id).collect::<Vec<_>>(), [ConnId(2)]);
+        let ids: Vec<u32> = p.summaries().iter().map(|s| s.conn.0).collect();
+        assert_eq!(ids, [0, 1, 2], "every connection summarised once, in the order they ended");
     }
 
     #[test]

@@ -6,54 +6,73 @@ use super::conn::{Conn, TrackConfig};
 use super::event::{ConnId, Event, Note};
 use crate::decode::Segment;
 use crate::source::FrameNumber;
-use rustc_hash::FxHashMap;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use slab::Slab;
 use std::collections::VecDeque;
-use std::collections::hash_map::Entry;
+use std::hash::BuildHasher;
 use std::net::SocketAddr;
 
-/// Both endpoints, in a fixed order so that both directions find the same entry.
+/// Both endpoints, in a fixed order so that both directions hash alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct FlowKey(SocketAddr, SocketAddr);
 
 impl FlowKey {
-    fn of(seg: &Segment) -> FlowKey {
-        FlowKey::of_endpoints(seg.src, seg.dst)
-    }
-
     fn of_endpoints(a: SocketAddr, b: SocketAddr) -> FlowKey {
         if a <= b { FlowKey(a, b) } else { FlowKey(b, a) }
     }
+
+    fn hash(self) -> u64 {
+        FxBuildHasher.hash_one(self)
+    }
 }
 
-/// A connection in one of the queues of [`Tracker`]: its number and where to find it.
+/// Whether `conn` is between `a` and `b`, in either direction.
+fn joins(conn: &Conn, a: SocketAddr, b: SocketAddr) -> bool {
+    (a == conn.client && b == conn.server) || (a == conn.server && b == conn.client)
+}
+
+/// The hash of the 4-tuple of `conn`, as [`Tracker::by_flow`] files it.
+fn flow_hash(conn: &Conn) -> u64 {
+    FlowKey::of_endpoints(conn.client, conn.server).hash()
+}
+
+/// A connection in one of the queues of [`Tracker`]: its number and its place.
+///
+/// A place is reused once its connection is forgotten, so the number tells whether
+/// the connection there is still the one queued.
 #[derive(Debug, Clone, Copy)]
 struct Queued {
     id: ConnId,
-    key: FlowKey,
+    place: usize,
 }
 
 /// The connections being followed, with what it takes to forget them in time.
 ///
-/// Each connection is found by its 4-tuple with one lookup, since that happens for
-/// every segment; the queues and the rare lookups by number carry the 4-tuple too.
-/// A table of 4-tuples and one of numbers made every segment look twice: a second
-/// hash, and a second place in memory to wait for.
+/// The connections live in a slab: one growing array whose places are reused once
+/// their connection is forgotten. Allocating and freeing each connection on its own
+/// (and sorting them at the end through their pointers) cost `--summary` a twelfth
+/// of what it spent tracking; and growing a table moves places, not connections.
 ///
-/// The connections themselves live in a slab: one growing array whose places are
-/// reused once their connection is forgotten, and the tables hold places in it.
-/// Allocating and freeing each connection on its own (and sorting them at the end
-/// through their pointers) cost `--summary` a twelfth of what it spent tracking;
-/// and growing a table moves places, not connections.
+/// Each segment finds its connection with one lookup in `by_flow`, a table of places
+/// alone: a place is compared by the endpoints of the connection there, which the
+/// segment then needs anyway. A table that also held each 4-tuple took 72 bytes a
+/// connection instead of 8, too many for the cache with the ten thousand finished
+/// connections kept for late segments, and every new connection waited for memory
+/// twice. The queues hold places too, so forgetting a connection looks nothing up
+/// but its entry in `by_flow`.
 #[derive(Debug, Default)]
 pub struct Tracker {
     config: TrackConfig,
     /// Every connection followed.
     conns: Slab<Conn>,
-    /// The place of the connection each 4-tuple belongs to now.
-    by_flow: FxHashMap<FlowKey, usize>,
+    /// The place of the connection each 4-tuple belongs to now, filed by the hash of
+    /// the 4-tuple.
+    by_flow: HashTable<usize>,
     /// The places of connections whose 4-tuple a newer one took (a SYN that reopened
-    /// it), until they are forgotten in their turn.
+    /// it), until they are forgotten in their turn: only a lookup by number and
+    /// 4-tuple ([`Tracker::connection`]) needs them.
     displaced: FxHashMap<ConnId, usize>,
     next_id: u32,
     /// Finished connections, oldest first, with the capture time they finished.
@@ -74,14 +93,21 @@ impl Tracker {
         // Whether this segment begins a connection, and whether that takes the 4-tuple
         // of an earlier one.
         let (mut created, mut reused) = (false, false);
-        let place = match self.by_flow.entry(FlowKey::of(seg)) {
+        let conns = &self.conns;
+        let entry = self.by_flow.entry(
+            FlowKey::of_endpoints(seg.src, seg.dst).hash(),
+            |&place| joins(&conns[place], seg.src, seg.dst),
+            |&place| flow_hash(&conns[place]),
+        );
+        let place = match entry {
             Entry::Occupied(mut entry) => {
                 let place = *entry.get();
                 if self.conns[place].is_reopened_by(seg) {
                     // A new connection on the same 4-tuple: the old one waits aside.
                     let new = self.conns.insert(Conn::new(ConnId(self.next_id), seg, frame, ts));
                     self.next_id += 1;
-                    self.displaced.insert(self.conns[place].id, entry.insert(new));
+                    *entry.get_mut() = new;
+                    self.displaced.insert(self.conns[place].id, place);
                     (created, reused) = (true, true);
                     new
                 } else {
@@ -92,21 +118,21 @@ impl Tracker {
                 let id = ConnId(self.next_id);
                 self.next_id += 1;
                 created = true;
-                *entry.insert(self.conns.insert(Conn::new(id, seg, frame, ts)))
+                let place = self.conns.insert(Conn::new(id, seg, frame, ts));
+                entry.insert(place);
+                place
             }
         };
         let conn = &mut self.conns[place];
-        let id = conn.id;
-        // The key is made again for the queues, which take few segments: keeping it
-        // at hand across the connection's work cost every segment more.
+        let queued = Queued { id: conn.id, place };
         if created && seg.flags.syn() && !seg.flags.ack() {
-            self.half_open.push_back(Queued { id, key: FlowKey::of(seg) });
+            self.half_open.push_back(queued);
         }
         let start = out.len();
         let was_finished = conn.is_finished();
         conn.on_segment(seg, frame, ts, &self.config, out);
         if !was_finished && conn.is_finished() {
-            self.finished.push_back((Queued { id, key: FlowKey::of(seg) }, ts));
+            self.finished.push_back((queued, ts));
         }
         if reused && let Some(super::Event::Segment(ev)) = out.get_mut(start) {
             ev.notes.push(Note::PortsReused);
@@ -114,17 +140,18 @@ impl Tracker {
         self.forget_old(ts, out);
     }
 
-    /// The place of the connection `queued` names, if it is still followed.
-    fn place(&self, queued: Queued) -> Option<usize> {
-        match self.by_flow.get(&queued.key) {
-            Some(&place) if self.conns[place].id == queued.id => Some(place),
-            _ => self.displaced.get(&queued.id).copied(),
-        }
-    }
-
     /// The connection `queued` names, if it is still followed.
     fn find(&self, queued: Queued) -> Option<&Conn> {
-        self.place(queued).map(|place| &self.conns[place])
+        self.conns.get(queued.place).filter(|c| c.id == queued.id)
+    }
+
+    /// The place of connection `id` between `a` and `b`, if it is still followed.
+    fn place_of(&self, id: ConnId, a: SocketAddr, b: SocketAddr) -> Option<usize> {
+        let hash = FlowKey::of_endpoints(a, b).hash();
+        match self.by_flow.find(hash, |&place| joins(&self.conns[place], a, b)) {
+            Some(&place) if self.conns[place].id == id => Some(place),
+            _ => self.displaced.get(&id).copied(),
+        }
     }
 
     /// How many connections are followed.
@@ -135,13 +162,11 @@ impl Tracker {
     /// Summarises and frees finished connections past their linger time or beyond
     /// the cap, and the oldest unanswered SYNs when the table is full.
     fn forget_old(&mut self, now: f64, out: &mut Vec<Event>) {
-        // Only the time is read to decide: copying each entry out (its 4-tuple is most
-        // of it) for every segment cost more than the test itself.
-        while let Some((_, at)) = self.finished.front() {
+        while let Some(&(queued, at)) = self.finished.front() {
             if self.finished.len() <= self.config.max_finished && now - at <= self.config.linger_secs {
                 break;
             }
-            let Some((queued, _)) = self.finished.pop_front() else { break };
+            self.finished.pop_front();
             // A connection that came back to life (a late segment) is not forgotten.
             if self.find(queued).is_some_and(|c| c.is_finished()) {
                 self.forget(queued, out);
@@ -162,13 +187,17 @@ impl Tracker {
         }
     }
 
+    /// Summarises and frees the connection `queued` names, which is still followed.
     fn forget(&mut self, queued: Queued, out: &mut Vec<Event>) {
-        let Some(place) = self.place(queued) else { return };
         // It holds its 4-tuple still, or waits aside since a newer one took it.
-        if self.by_flow.get(&queued.key) == Some(&place) {
-            self.by_flow.remove(&queued.key);
-        } else {
-            self.displaced.remove(&queued.id);
+        let place = queued.place;
+        match self.by_flow.find_entry(flow_hash(&self.conns[place]), |&p| p == place) {
+            Ok(entry) => {
+                entry.remove();
+            }
+            Err(_) => {
+                self.displaced.remove(&queued.id);
+            }
         }
         out.push(Event::Connection(self.conns.remove(place).summary()));
     }
@@ -183,7 +212,7 @@ impl Tracker {
         ts: f64,
         out: &mut Vec<Event>,
     ) {
-        if let Some(place) = self.place(Queued { id: conn, key: FlowKey::of_endpoints(a, b) }) {
+        if let Some(place) = self.place_of(conn, a, b) {
             out.extend(self.conns[place].expire_time_wait(role, ts).map(Event::Transition));
         }
     }
@@ -191,7 +220,7 @@ impl Tracker {
     /// A connection still followed (not yet summarised and freed): number `id`,
     /// between `a` and `b`.
     pub fn connection(&self, id: ConnId, (a, b): (SocketAddr, SocketAddr)) -> Option<&Conn> {
-        self.find(Queued { id, key: FlowKey::of_endpoints(a, b) })
+        self.place_of(id, a, b).map(|place| &self.conns[place])
     }
 
     /// The connections still followed, in no particular order.
