@@ -68,10 +68,10 @@ struct Queued {
 /// Each segment finds its connection with one lookup in `by_flow`, a table of places
 /// alone: a place is compared by the endpoints of the connection there, which the
 /// segment then needs anyway. A table that also held each 4-tuple took 72 bytes a
-/// connection instead of 8, too many for the cache with the ten thousand finished
-/// connections kept for late segments, and every new connection waited for memory
-/// twice. The queues hold places too, so forgetting a connection looks nothing up
-/// but its entry in `by_flow`.
+/// connection instead of 8; with the ten thousand finished connections kept for late
+/// segments it did not stay in the cache, and the tracking thread took about a fifth
+/// longer on a big capture (docs/performance.md). The queues hold places too, so
+/// forgetting a connection looks nothing up but its entry in `by_flow`.
 #[derive(Debug, Default)]
 pub struct Tracker {
     config: TrackConfig,
