@@ -201,13 +201,10 @@ impl Tracker {
     fn forget(&mut self, queued: Queued, out: &mut Vec<Event>) {
         // It holds its 4-tuple still, or waits aside since a newer one took it.
         let place = queued.place;
-        match self.by_flow.find_entry(conn_hash(&self.conns[place]), |&p| p == place) {
-            Ok(entry) => {
-                entry.remove();
-            }
-            Err(_) => {
-                self.displaced.remove(&queued.id);
-            }
+        if let Ok(entry) = self.by_flow.find_entry(conn_hash(&self.conns[place]), |&p| p == place) {
+            entry.remove();
+        } else {
+            self.displaced.remove(&queued.id);
         }
         out.push(Event::Connection(self.conns.remove(place).summary()));
     }
