@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Seed corpora for the fuzz targets from tcpdump's test captures.
 
-Usage: fuzz/make-seeds.py [CORPUS_DIR]   (default: ../shared/corpus/tcpdump-tests)
+Usage: fuzz/make-seeds.py [CORPUS_DIR]   (default: tests/corpus/tcpdump-tests)
 
 Writes fuzz/corpus/file/ (each capture, cut to 64 KiB), fuzz/corpus/decode/ (one link
 selector byte + one frame, up to 32 frames a file) and fuzz/corpus/pipeline/ (the
@@ -77,7 +77,7 @@ def save(directory, blob):
 
 
 def main(argv):
-    src = argv[0] if argv else os.path.join(HERE, "..", "..", "shared", "corpus", "tcpdump-tests")
+    src = argv[0] if argv else os.path.join(HERE, "..", "tests", "corpus", "tcpdump-tests")
     dirs = {t: os.path.join(HERE, "corpus", t) for t in ("file", "decode", "pipeline")}
     for d in dirs.values():
         os.makedirs(d, exist_ok=True)

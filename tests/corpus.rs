@@ -1,4 +1,4 @@
-//! tcpdump's own test captures (`../shared/corpus/tcpdump-tests/`, many malformed on
+//! tcpdump's own test captures (`tests/corpus/tcpdump-tests/`, many malformed on
 //! purpose): every one is read with no panic, no hang and a defined exit code.
 
 use std::path::PathBuf;
@@ -10,7 +10,7 @@ use wait_timeout::ChildExt;
 const PER_FILE: Duration = Duration::from_secs(5);
 
 fn corpus() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/tcpdump-tests");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/tcpdump-tests");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("the corpus must be at {}: {e}", dir.display()))
         .map(|entry| entry.unwrap().path())
