@@ -1,53 +1,80 @@
-# tcplab — every target does its own set-up on a fresh machine.
+# tcplab — every target does its own set-up on a fresh machine (Debian or Ubuntu, as root
+# or with sudo for the package install) and installs only what that target needs.
 CARGO ?= cargo
-BIN := target/release/tcplab
+# cargo builds into CARGO_TARGET_DIR when it is set; so do we.
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+TCPLAB := $(TARGET_DIR)/release/tcplab
 CAPTURES := handshake server-closes four-way merged-close half-close refused abort stale-syn \
 	simultaneous-open simultaneous-close syn-retry zero-window lossy
-
-.PHONY: setup build test lint demo captures man install install-setcap clean
-
-# libpcap's headers for the pcap crate; tcpdump and tshark for the comparison tests;
-# nftables for the lab scenarios that drop packets (nft lives in /usr/sbin).
-setup:
-	@if ! dpkg -s libpcap-dev >/dev/null 2>&1 || ! command -v tshark >/dev/null 2>&1 || ! command -v tcpdump >/dev/null 2>&1 || ! PATH="$$PATH:/usr/sbin:/sbin" command -v nft >/dev/null 2>&1; then \
-		echo "installing libpcap-dev tcpdump tshark nftables"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpcap-dev tcpdump tshark nftables >/dev/null; \
+# Debian packages per need: libpcap's headers to build; the comparison tools, nftables (the
+# lab's dropping scenarios), jq (the docs' examples) and python3 (the terminal tests) to test.
+BUILD_PACKAGES := libpcap-dev
+TEST_PACKAGES := $(BUILD_PACKAGES) tcpdump tshark nftables jq python3
+# Installs whichever of $(1) are missing, naming them.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
 
-build: setup
+.PHONY: setup setup-build build test lint demo captures man install setcap bench clean
+
+# What building needs (libpcap); `make test` adds what the tests compare with.
+setup-build:
+	$(call apt_install,$(BUILD_PACKAGES))
+
+setup:
+	$(call apt_install,$(TEST_PACKAGES))
+
+build: setup-build
 	$(CARGO) build --release
 
 test: setup
 	$(CARGO) build --release
 	$(CARGO) test --release
 
-lint: setup
+lint: setup-build
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --release -- -D warnings
 
 # The main job: server, client and live capture on loopback, annotated.
 demo: build
-	$(BIN) demo
+	$(TCPLAB) demo
 
-# Records the shipped captures again with the lab's real scenarios.
+# Records the shipped captures again with the lab's real scenarios. They are what the
+# golden tests and the docs' examples read: review `cargo insta review` afterwards.
 captures: build
-	@for s in $(CAPTURES); do $(BIN) lab $$s --write captures/$$s.pcap --color never > /dev/null || exit 1; done
+	@echo "make captures: rewriting the shipped captures in captures/; the golden files (tests/snapshots) and the docs' examples follow them"
+	@for s in $(CAPTURES); do $(TCPLAB) lab $$s --write captures/$$s.pcap --color never > /dev/null || exit 1; done
 	@echo "recorded: $(CAPTURES)"
 
-# Manual pages from the clap definition: target/man/tcplab.1 and one per subcommand.
+# Manual pages from the clap definition: tcplab.1 and one per subcommand.
 man: build
-	$(BIN) man --out-dir target/man
-	@echo "read them with: man -l target/man/tcplab.1"
+	$(TCPLAB) man --out-dir $(TARGET_DIR)/man
+	@echo "read them with: man -l $(TARGET_DIR)/man/tcplab.1"
 
-# Installs the binary into ~/.cargo/bin (cargo install from this checkout).
-install: setup
+# As yourself, not root: cargo install from this checkout into ~/.cargo/bin.
+install: setup-build
 	$(CARGO) install --path . --locked
 
-# Lets the installed binary capture without sudo: CAP_NET_RAW opens packet sockets,
-# CAP_NET_ADMIN sets promiscuous mode and kernel filters. Needs root once.
-install-setcap: install
-	setcap cap_net_raw,cap_net_admin=eip "$$(command -v tcplab || echo $$HOME/.cargo/bin/tcplab)"
-	@getcap "$$(command -v tcplab || echo $$HOME/.cargo/bin/tcplab)"
+# As root, after `make install`: lets the installed binary capture without sudo.
+# CAP_NET_RAW opens packet sockets, CAP_NET_ADMIN sets promiscuous mode and kernel
+# filters. The binary is found on the invoking user's PATH (sudo keeps SUDO_USER), or
+# named with BIN=/path/to/tcplab.
+setcap:
+	@bin="$(BIN)"; \
+	if [ -z "$$bin" ] && [ -n "$$SUDO_USER" ]; then bin=$$(su - "$$SUDO_USER" -c 'command -v tcplab' 2>/dev/null); fi; \
+	if [ -z "$$bin" ] && [ -n "$$SUDO_USER" ]; then home=$$(getent passwd "$$SUDO_USER" | cut -d: -f6); [ -x "$$home/.cargo/bin/tcplab" ] && bin="$$home/.cargo/bin/tcplab"; fi; \
+	if [ -z "$$bin" ]; then bin=$$(command -v tcplab); fi; \
+	if [ -z "$$bin" ] || [ ! -x "$$bin" ]; then \
+		echo "make setcap: no installed tcplab found; run 'make install' first, or name it: sudo make setcap BIN=/path/to/tcplab" >&2; exit 1; \
+	fi; \
+	bin=$$(readlink -f "$$bin"); \
+	command -v setcap >/dev/null 2>&1 || PATH="$$PATH:/usr/sbin:/sbin"; \
+	setcap cap_net_raw,cap_net_admin=eip "$$bin" && getcap "$$bin"
 
 # Speed and memory against tcpdump and tshark on the same files (docs/performance.md).
 bench: build

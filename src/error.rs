@@ -22,7 +22,8 @@ pub enum Error {
 
     #[error(
         "capturing on {device} is not permitted: run with sudo, or grant the capability once \
-         with: sudo setcap cap_net_raw,cap_net_admin=eip $(which tcplab)"
+         with: sudo setcap cap_net_raw,cap_net_admin=eip {}",
+        this_binary()
     )]
     NotPermitted { device: String },
 
@@ -37,6 +38,14 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The running binary's own path, for commands a user copies (it need not be on PATH).
+fn this_binary() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.canonicalize().ok())
+        .map_or_else(|| "$(command -v tcplab)".to_owned(), |p| shown(&p))
+}
 
 /// A path as it may be printed: a file name can hold escape sequences too.
 pub fn shown(path: &std::path::Path) -> String {

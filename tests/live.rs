@@ -987,6 +987,9 @@ fn watch_without_capture_rights_says_how_to_get_them() {
     let err = text(&out.stderr);
     assert_eq!(err.trim_end().lines().count(), 1, "{}", show(&out));
     assert!(err.contains("run with sudo") && err.contains("setcap cap_net_raw,cap_net_admin=eip"), "{err}");
+    // The command to copy names this very binary, though it is on no PATH.
+    let real = bin.canonicalize().expect("the copied binary");
+    assert!(err.trim_end().ends_with(&format!("=eip {}", real.display())), "{err}");
 }
 
 #[test]
