@@ -1,9 +1,11 @@
 //! The command line (clap derive), validated into the settings each command runs with.
 
 use crate::i18n::{Lang, TimeWaitRule};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
+use clap_complete::engine::{ArgValueCompleter, CompletionCandidate, PathCompleter};
+use std::ffi::{OsStr, OsString};
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -21,25 +23,30 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Replay saved captures (.pcap, .pcapng) as an annotated timeline
+    #[command(override_usage = "tcplab replay [OPTIONS] <FILE>... [EXPRESSION]\n       \
+        tcplab replay [OPTIONS] -r <FILE> [EXPRESSION]")]
     #[command(after_help = "Examples:\n  tcplab replay captures/handshake.pcap\n  \
         tcplab replay --lang zh captures/server-closes.pcap\n  \
         tcplab replay --format jsonl --port 8080 trace.pcapng | jq .\n  \
-        tcplab replay --summary -f 'host 127.0.0.1' big.pcap")]
+        tcplab replay --summary big.pcap 'host 127.0.0.1'\n  \
+        tcpdump -i lo -w - port 8080 | tcplab replay -")]
     Replay(ReplayArgs),
 
     /// Capture live traffic and annotate it as it happens (needs capture rights)
     #[command(after_help = "Examples:\n  sudo tcplab watch --port 8080\n  \
         sudo tcplab watch -i lo --port 8080 -w chat.pcap\n  \
+        sudo tcplab watch -i lo -c 20 tcp port 8080\n  \
+        sudo tcplab watch --port 8080 --until-closed\n  \
         sudo tcplab watch -i any -f 'host 127.0.0.1' --format jsonl")]
     Watch(WatchArgs),
 
-    /// Run the chat server of the document: print what every client says
+    /// Run the lesson's chat server (a plain std::net TCP server): print what every client says
     #[command(
         after_help = "Examples:\n  tcplab server\n  tcplab server --bind 127.0.0.1:9000 --reply --close-delay 500ms"
     )]
     Server(ServerArgs),
 
-    /// Run the chat client of the document: type lines, `exit` quits
+    /// Run the lesson's chat client: type lines, `exit` quits
     #[command(after_help = "Examples:\n  tcplab client\n  tcplab client --send hello --send bye\n  \
         tcplab client --send hello --abort")]
     Client(ClientArgs),
@@ -55,7 +62,7 @@ pub enum Command {
         tcplab lab server-closes --write server-closes.pcap")]
     Lab(LabArgs),
 
-    /// Show one segment's TCP header field by field (the document's Figure 1)
+    /// Show one segment's TCP header field by field (the textbook figure of the TCP header)
     #[command(
         after_help = "Examples:\n  tcplab inspect captures/handshake.pcap            # the first SYN\n  \
         tcplab inspect captures/handshake.pcap --frame 2\n  tcplab inspect --lang zh captures/refused.pcap --frame 2"
@@ -77,12 +84,112 @@ pub enum Command {
     },
 
     /// Write the manual pages (tcplab.1 and one per subcommand)
-    #[command(hide = true)]
+    #[command(after_help = "Examples:\n  tcplab man --out-dir target/man && man -l target/man/tcplab.1\n  \
+        sudo tcplab man --out-dir /usr/local/share/man/man1")]
     Man {
         /// Directory to write the pages to; without it, tcplab.1 goes to stdout
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
+}
+
+impl Command {
+    /// Checks what clap cannot and settles what follows from the words given: the
+    /// files and the filter expression of `replay`, the expression of `watch`.
+    /// The message says what was wrong and what to do instead.
+    pub fn resolve(&mut self) -> Result<(), String> {
+        match self {
+            Command::Replay(args) => {
+                let (files, expression) = if args.read.is_empty() {
+                    split_files_and_expression(&args.words)?
+                } else {
+                    // tcpdump's way: with -r, every other word is the expression.
+                    (args.read.clone(), words_to_expression(&args.words)?)
+                };
+                if files.is_empty() {
+                    return Err(
+                        "no capture file given: name one (tcplab replay FILE), or read one with -r FILE"
+                            .into(),
+                    );
+                }
+                args.files = files;
+                args.filter.add_expression(expression);
+            }
+            Command::Watch(args) => {
+                let words: Vec<OsString> = args.expression.iter().map(OsString::from).collect();
+                args.filter.add_expression(words_to_expression(&words)?);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Whether a word on `replay`'s command line names a capture file rather than starting
+/// the filter expression: `-`, anything that exists, or anything shaped like a path to
+/// a capture (so that a missing file is reported as missing, not as a bad filter).
+fn names_a_file(word: &OsStr) -> bool {
+    let path = Path::new(word);
+    word == "-"
+        || path.exists()
+        || word.as_encoded_bytes().contains(&b'/')
+        || path.extension().is_some_and(|e| CAPTURE_EXTENSIONS.iter().any(|c| e.eq_ignore_ascii_case(c)))
+}
+
+/// What saved captures are usually called.
+const CAPTURE_EXTENSIONS: [&str; 5] = ["pcap", "pcapng", "cap", "dmp", "gz"];
+
+/// The leading words that name files, and the expression the rest make (as tcpdump
+/// reads `tcpdump -r FILE tcp port 80`, `replay FILE tcp port 80`).
+fn split_files_and_expression(words: &[OsString]) -> Result<(Vec<PathBuf>, Option<String>), String> {
+    let first_word = words.iter().position(|w| !names_a_file(w)).unwrap_or(words.len());
+    let files = words[..first_word].iter().map(PathBuf::from).collect();
+    Ok((files, words_to_expression(&words[first_word..])?))
+}
+
+/// Words joined into one filter expression, or none when there are no words.
+fn words_to_expression(words: &[OsString]) -> Result<Option<String>, String> {
+    if words.is_empty() {
+        return Ok(None);
+    }
+    let words: Option<Vec<&str>> = words.iter().map(|w| w.to_str()).collect();
+    let words = words.ok_or("the filter expression is not valid UTF-8")?;
+    Ok(Some(words.join(" ")))
+}
+
+/// Writes the script that teaches `shell` to complete tcplab. The script asks tcplab
+/// itself at each Tab, so that `-i` offers the devices there are at that moment and
+/// file arguments offer capture files.
+pub fn write_completion_script(
+    shell: clap_complete::Shell,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let name = shell.to_string();
+    let shells = clap_complete::env::Shells::builtins();
+    let completer = shells
+        .completer(&name)
+        .ok_or_else(|| std::io::Error::other(format!("no completion script for {name}")))?;
+    completer.write_registration("COMPLETE", "tcplab", "tcplab", "tcplab", out)
+}
+
+/// Completes `-i` with the capture devices there are now.
+fn interface_names(current: &OsStr) -> Vec<CompletionCandidate> {
+    let prefix = current.to_string_lossy();
+    crate::source::live::devices()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|d| d.name.starts_with(prefix.as_ref()))
+        .map(|d| CompletionCandidate::new(d.name).help(d.desc.map(Into::into)))
+        .collect()
+}
+
+/// Completes capture files (and the folders on the way to them).
+fn capture_files() -> ArgValueCompleter {
+    let is_capture = |path: &Path| {
+        path.is_file()
+            && path.extension().is_some_and(|e| CAPTURE_EXTENSIONS.iter().any(|c| e.eq_ignore_ascii_case(c)))
+    };
+    ArgValueCompleter::new(PathCompleter::any().filter(is_capture))
 }
 
 /// Exit codes, the same for every subcommand; shown by --help and in the man page.
@@ -101,7 +208,7 @@ pub fn version_text() -> String {
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// Capture file to read
-    #[arg(value_name = "FILE")]
+    #[arg(value_name = "FILE", value_hint = ValueHint::FilePath, add = capture_files())]
     pub file: PathBuf,
     /// Frame number to show [default: the first SYN]
     #[arg(long, value_name = "N")]
@@ -117,11 +224,20 @@ pub struct InspectArgs {
 #[derive(Debug, Args)]
 pub struct WatchArgs {
     /// Capture device [default: lo when --port is served here, else any]
-    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    #[arg(short = 'i', long = "interface", value_name = "IFACE", add = ArgValueCompleter::new(interface_names))]
     pub interface: Option<String>,
     /// Also save every captured packet to this pcap file
-    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    #[arg(short = 'w', long = "write", value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub write: Option<PathBuf>,
+    /// Stop after N packets
+    #[arg(short = 'c', long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+    /// Stop when the first connection seen has closed (both ends CLOSED or in TIME-WAIT)
+    #[arg(long)]
+    pub until_closed: bool,
+    /// A BPF filter expression after the options, as tcpdump takes it (e.g. tcp port 8080)
+    #[arg(value_name = "EXPRESSION", trailing_var_arg = true, allow_hyphen_values = true)]
+    pub expression: Vec<String>,
     #[command(flatten)]
     pub filter: FilterArgs,
     #[command(flatten)]
@@ -173,7 +289,7 @@ pub struct LabArgs {
     #[arg(long)]
     pub list: bool,
     /// Save the capture to this pcap file
-    #[arg(long, value_name = "FILE")]
+    #[arg(short = 'w', long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub write: Option<PathBuf>,
     /// How long the passive closer waits before its FIN
     #[arg(long, default_value = "50ms", value_parser = parse_duration, value_name = "DURATION")]
@@ -208,9 +324,19 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// Capture files to read, one after another
-    #[arg(required = true, value_name = "FILE")]
+    /// Capture files to read, one after another (`-` reads standard input); any words
+    /// after them are a BPF filter expression, as tcpdump takes it (e.g. tcp port 80)
+    #[arg(value_name = "FILE", value_hint = ValueHint::FilePath, add = capture_files())]
+    pub words: Vec<OsString>,
+    /// Read this capture file (repeatable); every other word is then the filter expression
+    #[arg(short = 'r', long = "read", value_name = "FILE", add = capture_files())]
+    pub read: Vec<PathBuf>,
+    /// The files to read, from FILE and -r (filled by [`Command::resolve`]).
+    #[arg(skip)]
     pub files: Vec<PathBuf>,
+    /// Stop after N packets that pass the filters
+    #[arg(short = 'c', long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
     /// One segment at a time: Enter shows the next, q stops
     #[arg(long)]
     pub step: bool,
@@ -249,7 +375,7 @@ pub struct ViewArgs {
     /// Print only the per-connection summary
     #[arg(long)]
     pub summary: bool,
-    /// Draw the ladder diagram (the document's Figure 2) instead of the timeline
+    /// Draw the ladder diagram (the textbook figure of handshake and wave, with both ends' states)
     #[arg(long)]
     pub ladder: bool,
     /// Draw with plain ASCII instead of Unicode box drawing
@@ -283,6 +409,17 @@ pub enum ColorWhen {
     Auto,
     Always,
     Never,
+}
+
+impl FilterArgs {
+    /// Adds a filter expression given after the files or options; with `-f` too, a
+    /// packet must pass both.
+    fn add_expression(&mut self, expression: Option<String>) {
+        self.bpf = match (self.bpf.take(), expression) {
+            (Some(flag), Some(words)) => Some(format!("({flag}) and ({words})")),
+            (flag, words) => flag.or(words),
+        };
+    }
 }
 
 fn parse_time_wait(s: &str) -> Result<TimeWaitRule, String> {

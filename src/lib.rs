@@ -17,6 +17,7 @@ pub mod i18n;
 pub mod inspect;
 pub mod lab;
 pub mod live;
+pub mod manpage;
 pub mod numfmt;
 pub mod pipeline;
 pub mod progress;

@@ -12,8 +12,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// When a session ends, besides a stop request.
 pub enum Until {
-    /// Only a stop request (Ctrl-C, SIGTERM) ends it.
-    Stopped,
+    /// A stop request (Ctrl-C, SIGTERM), or what was asked on the command line:
+    /// `count` packets that passed the filters (`-c`), or the first connection
+    /// closed (`--until-closed`: both ends CLOSED or in TIME-WAIT).
+    Asked { count: Option<u64>, first_closed: bool },
     /// Ends once `traffic_done` is set and every connection seen is over (both ends
     /// CLOSED or in TIME-WAIT), or `grace` after `traffic_done` at the latest.
     TrafficOver { traffic_done: Arc<AtomicBool>, grace: Duration },
@@ -59,7 +61,7 @@ pub fn run(
     capture.run(stop, |frame| {
         if let Some(frame) = frame {
             return match pipeline.on_frame(frame).and_then(|_| pipeline.flush()) {
-                Ok(()) => true,
+                Ok(()) => !matches!(until, Until::Asked { count: Some(n), .. } if pipeline.passed() >= n),
                 Err(e) => {
                     failure = Some(e);
                     false
@@ -74,7 +76,9 @@ pub fn run(
             return false;
         }
         match &until {
-            Until::Stopped => true,
+            Until::Asked { first_closed, .. } => {
+                !first_closed || !pipeline.tracker().connections().any(|c| c.is_finished())
+            }
             Until::TrafficOver { traffic_done, grace } => {
                 if !traffic_done.load(Ordering::Acquire) {
                     return true;

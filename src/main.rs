@@ -14,12 +14,21 @@ mod exit {
 }
 
 fn main() -> ExitCode {
+    // A shell asking for completions (COMPLETE=bash tcplab -- …) is answered and exits.
+    clap_complete::CompleteEnv::with_factory(Cli::command).complete();
     let version = tcplab::cli::version_text();
-    let matches = Cli::command().version(version.clone()).long_version(version).get_matches();
-    let cli = match Cli::from_arg_matches(&matches) {
+    let mut command = Cli::command().version(version.clone()).long_version(version);
+    let matches = command.get_matches_mut();
+    let mut cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    if let Err(message) = cli.command.resolve() {
+        // The error comes from the subcommand, so that its usage line is the one shown.
+        let name = matches.subcommand_name().unwrap_or_default().to_owned();
+        let sub = command.find_subcommand_mut(&name).expect("the subcommand just parsed");
+        sub.error(clap::error::ErrorKind::ValueValidation, message).exit();
+    }
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(exit::OK),
@@ -76,17 +85,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "tcplab", &mut stdout.lock());
+            tcplab::cli::write_completion_script(shell, &mut stdout.lock())?;
             Ok(exit::OK)
         }
         Command::Man { out_dir } => {
             let cmd = Cli::command().version(tcplab::cli::version_text());
             match out_dir {
-                Some(dir) => {
-                    std::fs::create_dir_all(&dir)?;
-                    clap_mangen::generate_to(cmd, &dir)?;
-                }
-                None => clap_mangen::Man::new(cmd).render(&mut stdout.lock())?,
+                Some(dir) => tcplab::manpage::write_all(cmd, &dir)?,
+                None => tcplab::manpage::write_main(cmd, &mut stdout.lock())?,
             }
             Ok(exit::OK)
         }

@@ -94,6 +94,8 @@ impl Analyzer {
                 self.stats.segments += 1;
                 self.tracker.on_segment(seg, number, ts.secs_since(epoch), out);
             }
+            // Left out by --port or --host, as -f leaves frames out.
+            Ok(Decoded::Tcp(_)) => self.stats.filtered += 1,
             Ok(_) => self.stats.other += 1,
             Err(e) => self.count_undecodable(number, e),
         }
@@ -113,6 +115,11 @@ impl Analyzer {
     /// Seconds from the first frame to `now` (0 before any frame).
     pub fn capture_secs(&self, now: Timestamp) -> f64 {
         self.epoch.map_or(0.0, |epoch| now.secs_since(epoch))
+    }
+
+    /// Frames that passed every filter so far: what `-c` counts, as tcpdump does.
+    pub fn passed(&self) -> u64 {
+        self.stats.frames - self.stats.filtered
     }
 
     pub fn tracker(&self) -> &Tracker {
@@ -224,6 +231,11 @@ impl<'r> Pipeline<'r> {
 
     pub fn tracker(&self) -> &Tracker {
         self.analyzer.tracker()
+    }
+
+    /// Frames that passed every filter so far.
+    pub fn passed(&self) -> u64 {
+        self.analyzer.passed()
     }
 
     /// Ends the capture: summaries, then the closing statistics.

@@ -58,7 +58,12 @@ pub fn run(args: &WatchArgs, out: impl Write, err: &mut impl Write) -> Result<()
     renderer.begin(&format!("live {device}"))?;
     let filter = SegmentFilter { port: args.filter.port, host: args.filter.host };
     let mut pipeline = Pipeline::new(renderer.as_mut(), track_config(&args.view), filter);
-    let session = live::run(&mut capture, &mut pipeline, &stop, Until::Stopped);
+    let session = live::run(
+        &mut capture,
+        &mut pipeline,
+        &stop,
+        Until::Asked { count: args.count, first_closed: args.until_closed },
+    );
     // Whatever happened, the capture file is complete and the summary is printed.
     let flushed = capture.flush();
     let finished = pipeline.finish(&format!("live {device}"), None);

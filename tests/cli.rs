@@ -412,3 +412,96 @@ assert b"packets \xc2\xb7" in out and b"%" in out, out[-300:]
 "#;
     run_on_a_terminal(script, path);
 }
+
+/// The segments' frame numbers in jsonl output.
+fn segment_frames(stdout: &[u8]) -> Vec<u64> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "segment")
+        .map(|v| v["frame"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn words_after_the_files_are_the_filter_as_tcpdump_takes_them() {
+    let fins = "tcp[tcpflags] & tcp-fin != 0";
+    let one_word =
+        tcplab().args(["replay", "--format", "jsonl", &capture("handshake"), fins]).output().unwrap();
+    assert_eq!(segment_frames(&one_word.stdout), [10, 12], "{}", String::from_utf8_lossy(&one_word.stderr));
+    let words: Vec<&str> = fins.split(' ').collect();
+    let many =
+        tcplab().args(["replay", "--format", "jsonl", &capture("handshake")]).args(&words).output().unwrap();
+    assert_eq!(segment_frames(&many.stdout), [10, 12]);
+    // With -r, every other word is the expression; -f and the words must both pass.
+    let read = tcplab()
+        .args([
+            "replay",
+            "--format",
+            "jsonl",
+            "-f",
+            "src port 8080 or dst port 8080",
+            "-r",
+            &capture("handshake"),
+        ])
+        .args(&words)
+        .output()
+        .unwrap();
+    assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
+    assert!(segment_frames(&read.stdout).is_empty(), "no FIN of handshake.pcap is on port 8080");
+    let bad = tcplab().args(["replay", &capture("handshake"), "tcp", "portt", "80"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(one_line(&bad.stderr).contains("bad filter expression 'tcp portt 80'"));
+    assert!(bad.stdout.is_empty(), "nothing replayed unfiltered before the error");
+}
+
+#[test]
+fn no_file_at_all_is_a_usage_error_that_says_what_to_give() {
+    let out = tcplab().args(["replay", "tcp", "port", "80"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no capture file given") && err.contains("-r FILE"), "{err}");
+    assert!(err.contains("Usage: tcplab replay"), "{err}");
+}
+
+#[test]
+fn a_dash_reads_the_capture_from_standard_input() {
+    let bytes = std::fs::read(capture("handshake")).unwrap();
+    let piped = tcplab().args(["replay", "--format", "jsonl", "-"]).write_stdin(bytes).output().unwrap();
+    assert!(piped.status.success(), "{}", String::from_utf8_lossy(&piped.stderr));
+    assert_eq!(segment_frames(&piped.stdout), (1..=13).collect::<Vec<_>>());
+    let garbage = tcplab().args(["replay", "-"]).write_stdin("not a capture").output().unwrap();
+    assert_eq!(garbage.status.code(), Some(1));
+    assert!(one_line(&garbage.stderr).contains("standard input"));
+}
+
+#[test]
+fn count_stops_after_n_packets_that_pass_the_filters() {
+    let out =
+        tcplab().args(["replay", "--format", "jsonl", "-c", "3", &capture("handshake")]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(segment_frames(&out.stdout), [1, 2, 3]);
+    // Counted after the filter, as tcpdump counts: the first two FINs' frames.
+    let fins = tcplab()
+        .args([
+            "replay",
+            "--format",
+            "jsonl",
+            "-c",
+            "1",
+            &capture("four-way"),
+            "tcp[tcpflags] & tcp-fin != 0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(segment_frames(&fins.stdout).len(), 1);
+    let zero = tcplab().args(["replay", "-c", "0", &capture("handshake")]).output().unwrap();
+    assert_eq!(zero.status.code(), Some(2));
+}
+
+#[test]
+fn frames_left_out_by_port_are_counted_as_filtered() {
+    let out = tcplab().args(["replay", "--summary", "--port", "1", &capture("handshake")]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("0 other frames skipped") && text.contains("13 left out by the filter"), "{text}");
+}

@@ -1036,3 +1036,41 @@ fn interfaces_lists_loopback() {
     let lo = listing.lines().find(|l| l.starts_with("lo ")).unwrap_or_else(|| panic!("no lo in:\n{listing}"));
     assert!(lo.contains("loopback") && lo.contains("127.0.0.1"), "{lo}");
 }
+
+#[test]
+fn watch_takes_tcpdumps_expression_and_stops_when_asked() {
+    if let Some(why) = capture_refused() {
+        eprintln!("skipping watch_takes_tcpdumps_expression_and_stops_when_asked: {why}");
+        return;
+    }
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let server = Running::start(BIN, &["server", "--bind", &addr]);
+    server.wait_for(Stream::Stdout, "`listening on`", READY, |l| l.contains("listening on"));
+    let expression = format!("tcp port {port}");
+
+    // --until-closed: the first connection's wave ends the watch, with no signal.
+    let mut watch = Running::start(
+        BIN,
+        &["watch", "-i", "lo", "--until-closed", "--format", "jsonl", "tcp", "port", &port.to_string()],
+    );
+    watch.wait_for(Stream::Stderr, "`listening on`", READY, |l| l.contains("listening on"));
+    let client = run(BIN, &["client", "--connect", &addr, "--send", "hello"], SETTLE);
+    assert!(client.status.success(), "{}", show(&client));
+    let (status, stdout, stderr) = watch.finish(SETTLE);
+    assert!(status.success(), "{status}: {stderr:?}");
+    let events = json_lines(&stdout);
+    let conn = only_connection(&events, &stdout.join("\n"));
+    assert_eq!(str_of(conn, "conn_state"), "SF", "the whole connection was seen: {stdout:?}");
+
+    // -c 3 with the expression given as one word: the handshake, and no more.
+    let mut watch = Running::start(BIN, &["watch", "-i", "lo", "-c", "3", "--format", "jsonl", &expression]);
+    watch.wait_for(Stream::Stderr, "`listening on`", READY, |l| l.contains("listening on"));
+    let client = run(BIN, &["client", "--connect", &addr, "--send", "hello"], SETTLE);
+    assert!(client.status.success(), "{}", show(&client));
+    let (status, stdout, stderr) = watch.finish(SETTLE);
+    assert!(status.success(), "{status}: {stderr:?}");
+    let events = json_lines(&stdout);
+    assert_eq!(steps(&of_type(&events, "segment")), ["handshake 1/3", "handshake 2/3", "handshake 3/3"]);
+    drop(server);
+}

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scenario {
-    /// Open, chat both ways, the client closes: the document's figure
+    /// Open, chat both ways, the client closes: the textbook handshake and wave
     Handshake,
     /// The server closes first, so the server ends in TIME-WAIT
     ServerCloses,

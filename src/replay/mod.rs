@@ -93,7 +93,7 @@ pub fn run(args: &ReplayArgs, out: impl Write, err: &mut impl Write) -> Result<O
         let analyzer = Analyzer::new(track_config(&args.view), filter, renderer.wants_segments());
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
         let progress = Progress::new(size, show_progress, args.view.lang());
-        let stats = replay_file(source, analyzer, progress, renderer.as_mut())?;
+        let stats = replay_file(source, analyzer, progress, args.count, renderer.as_mut())?;
         renderer.end(&name, &stats)?;
         if let Some(reason) = &stats.truncated {
             outcome = Outcome::Partial;
@@ -134,6 +134,7 @@ fn replay_file(
     mut source: FileSource,
     mut analyzer: Analyzer,
     mut progress: Progress,
+    count: Option<u64>,
     renderer: &mut dyn Renderer,
 ) -> Result<CaptureStats> {
     // Options and payloads cross only if the tracker shows segments (not `--summary`).
@@ -159,7 +160,9 @@ fn replay_file(
                         None => analyzer.on_filtered(frame.ts),
                     }
                     progress.record(frame.captured, || analyzer.tracker().seen());
-                    if !events_in.pass_if_full(&mut events) {
+                    // `-c N`: the reader stops too, when its relay is dropped below.
+                    let counted_out = count.is_some_and(|n| analyzer.passed() >= n);
+                    if !events_in.pass_if_full(&mut events) || counted_out {
                         break 'batches;
                     }
                 }

@@ -40,11 +40,15 @@ impl FileSource {
     /// Opens `path`; `filter` is a BPF expression applied to each record, so that
     /// frame numbers still count every record of the file.
     pub fn open(path: &Path, filter: Option<&str>) -> Result<FileSource> {
-        if let Err(e) = std::fs::metadata(path) {
-            return Err(Error::Open { path: path.to_owned(), reason: e.to_string() });
-        }
-        let capture = Capture::from_file_with_precision(path, Precision::Nano)
-            .map_err(|e| Error::Open { path: path.to_owned(), reason: explain_open_error(&e) })?;
+        let capture = if is_stdin(path) {
+            open_stdin()?
+        } else {
+            if let Err(e) = std::fs::metadata(path) {
+                return Err(Error::Open { path: path.to_owned(), reason: e.to_string() });
+            }
+            Capture::from_file_with_precision(path, Precision::Nano)
+                .map_err(|e| Error::Open { path: path.to_owned(), reason: explain_open_error(&e) })?
+        };
         let link = LinkType(capture.get_datalink().0);
         if !link::is_supported(link) {
             return Err(Error::UnsupportedLink {
@@ -69,7 +73,9 @@ impl FileSource {
     /// numbers and times stay those of the file.
     pub fn for_each(&mut self, mut each: impl FnMut(&Frame<'_>, bool) -> bool) -> ReadEnd {
         let mut number = 0u64;
-        if let Some(mut records) = Records::open(&self.path) {
+        // Standard input is a stream that libpcap already reads from.
+        let records = if is_stdin(&self.path) { None } else { Records::open(&self.path) };
+        if let Some(mut records) = records {
             loop {
                 match records.next() {
                     Next::Record(record) => {
@@ -116,6 +122,35 @@ impl FileSource {
             }
         }
     }
+}
+
+/// `-` names standard input, as it does for tcpdump (`tcpdump -w - | tcplab replay -`).
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// A capture read from standard input as it arrives.
+#[cfg(unix)]
+fn open_stdin() -> Result<Capture<Offline>> {
+    use std::os::fd::{AsFd, IntoRawFd};
+    let stdin = Path::new("(standard input)");
+    let fd = std::io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| Error::Open { path: stdin.to_owned(), reason: e.to_string() })?
+        .into_raw_fd();
+    // SAFETY: `fd` is a fresh duplicate of standard input that nothing else owns;
+    // libpcap closes it with the capture.
+    unsafe { Capture::from_raw_fd_with_precision(fd, Precision::Nano) }
+        .map_err(|e| Error::Open { path: stdin.to_owned(), reason: explain_open_error(&e) })
+}
+
+#[cfg(not(unix))]
+fn open_stdin() -> Result<Capture<Offline>> {
+    Err(Error::Open {
+        path: "(standard input)".into(),
+        reason: "reading a capture from standard input works on Unix only; save it to a file first".into(),
+    })
 }
 
 fn explain_open_error(e: &pcap::Error) -> String {
