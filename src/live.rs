@@ -68,6 +68,12 @@ pub fn run(
                 }
             };
         }
+        // A segment held for its arrival to settle is shown within a second, even if
+        // the connection says nothing more.
+        if let Err(e) = pipeline.settle_due(now()).and_then(|_| pipeline.flush()) {
+            failure = Some(e);
+            return false;
+        }
         for entry in pipeline.take_time_waits() {
             followed.push(Followed { entry, since: Instant::now(), confirmed: false });
         }

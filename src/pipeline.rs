@@ -212,6 +212,21 @@ impl<'r> Pipeline<'r> {
         self.analyzer.capture_secs(now)
     }
 
+    /// Hands out every event held back for an arrival not yet settled, settling it
+    /// as time would (see [`Tracker::settle_due`]).
+    pub fn settle_all(&mut self) -> io::Result<()> {
+        self.analyzer.tracker.settle_due(f64::INFINITY, &mut self.events);
+        self.drain()
+    }
+
+    /// Settles what has waited long enough by the clock `now` (live capture, where
+    /// no segment may come to move capture time on).
+    pub fn settle_due(&mut self, now: Timestamp) -> io::Result<()> {
+        let secs = self.capture_secs(now);
+        self.analyzer.tracker.settle_due(secs, &mut self.events);
+        self.drain()
+    }
+
     /// Reports that the TIME-WAIT of the end `entered` names ended at `now`.
     pub fn expire_time_wait(&mut self, entered: &EnteredTimeWait, now: Timestamp) -> io::Result<()> {
         let ts = self.capture_secs(now);

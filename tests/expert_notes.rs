@@ -76,11 +76,16 @@ impl Wire {
         };
         let mut events = Vec::new();
         self.tracker.on_segment(&segment, FrameNumber(self.frame), ts, &mut events);
-        match events.first() {
+        // Its event may be held back until its arrival is settled; its notes are final.
+        let event = events.iter().chain(self.tracker.held()).find_map(|e| match e {
+            Event::Segment(ev) if ev.frame == FrameNumber(self.frame) => Some(ev),
+            _ => None,
+        });
+        match event {
             // Only the analysis' notes: the story's own (merged close, ...) are tested
             // in state_machine.rs.
-            Some(Event::Segment(ev)) => ev.notes.iter().copied().filter(|n| n.is_analysis()).collect(),
-            other => panic!("expected a segment event, got {other:?}"),
+            Some(ev) => ev.notes.iter().copied().filter(|n| n.is_analysis()).collect(),
+            None => panic!("expected a segment event for frame {}, got {events:?}", self.frame),
         }
     }
 

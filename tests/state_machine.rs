@@ -1,8 +1,10 @@
 //! The tracker's state machine, scenario by scenario, with segments built in the test.
 //!
-//! Each test plays one exchange between a client C (10.0.0.1 is never used: all
-//! addresses are loopback) and a server S, then checks the steps, the labels and the
-//! states of both ends after every segment.
+//! Each test plays one exchange between a client C (all addresses are loopback) and
+//! a server S, then checks the steps, the labels and the states of both ends after
+//! every segment. A segment's states can be settled by the segments after it (a SYN
+//! or FIN arrives when the receiver's answer says so), so states are read with
+//! [`Play::states`] once the segments that settle them were sent.
 
 use TcpState::*;
 use tcplab::decode::Segment;
@@ -57,12 +59,27 @@ impl Play {
             raw_options: &[],
             payload: data,
         };
-        let start = self.events.len();
         self.tracker.on_segment(&seg, FrameNumber(self.frame), self.frame as f64 * 0.001, &mut self.events);
-        match &self.events[start] {
-            Event::Segment(ev) => ev.clone(),
-            other => panic!("expected a segment event, got {other:?}"),
-        }
+        self.event(FrameNumber(self.frame))
+    }
+
+    /// The event of frame `frame` as it stands now: handed out, or still held back
+    /// until its arrival is settled.
+    fn event(&self, frame: FrameNumber) -> SegmentEvent {
+        self.events
+            .iter()
+            .chain(self.tracker.held())
+            .find_map(|e| match e {
+                Event::Segment(ev) if ev.frame == frame => Some(ev.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no segment event for frame {}", frame.0))
+    }
+
+    /// Both ends' states after the segment of `ev`, as settled so far.
+    fn states(&self, ev: &SegmentEvent) -> (TcpState, TcpState) {
+        let now = self.event(ev.frame);
+        (now.client_state, now.server_state)
     }
 
     fn c(&mut self, flags: u8, seq: u32, ack: u32) -> SegmentEvent {
@@ -104,10 +121,6 @@ impl Play {
     }
 }
 
-fn states(ev: &SegmentEvent) -> (TcpState, TcpState) {
-    (ev.client_state, ev.server_state)
-}
-
 mod opening {
     use super::*;
 
@@ -116,17 +129,19 @@ mod opening {
         let mut p = Play::new();
         let syn = p.c(SYN, X, 0);
         assert_eq!((syn.step, syn.label.as_str()), (Step::Handshake(1), "SYN seq=x"));
-        assert_eq!(states(&syn), (SynSent, Listen));
         assert_eq!((syn.seq, syn.ack), (0, None));
+        assert_eq!(p.states(&syn), (SynSent, Listen), "the SYN's arrival waits for the answer");
 
         let synack = p.s(SYN | ACK, Y, X + 1);
         assert_eq!((synack.step, synack.label.as_str()), (Step::Handshake(2), "SYN,ACK seq=y ack=x+1"));
-        assert_eq!(states(&synack), (SynSent, SynReceived));
         assert_eq!((synack.seq, synack.ack), (0, Some(1)));
+        // The server was SYN-RECEIVED from the moment the SYN arrived.
+        assert_eq!(p.states(&syn), (SynSent, SynReceived));
 
         let ack = p.c(ACK, X + 1, Y + 1);
         assert_eq!((ack.step, ack.label.as_str()), (Step::Handshake(3), "ACK seq=x+1 ack=y+1"));
-        assert_eq!(states(&ack), (Established, Established));
+        assert_eq!(p.states(&synack), (Established, SynReceived), "the client on the SYN-ACK's arrival");
+        assert_eq!(p.states(&ack), (Established, Established));
         assert_eq!((ack.seq, ack.ack), (1, Some(1)));
 
         let changes: Vec<_> = p.transitions().iter().map(|t| (t.side.name(), t.from, t.to)).collect();
@@ -148,8 +163,9 @@ mod opening {
         let again = p.c(SYN, X, 0);
         assert_eq!(again.step, Step::Handshake(1));
         assert!(again.notes.iter().any(|n| matches!(n, Note::Retransmission { .. })));
-        assert_eq!(states(&again), (SynSent, Listen));
         assert_eq!(p.summaries().len(), 1, "a retransmitted SYN is not a new connection");
+        // Never answered: no sign that it reached a listener.
+        assert_eq!(p.states(&again), (SynSent, Listen));
     }
 
     #[test]
@@ -158,15 +174,17 @@ mod opening {
         p.c(SYN, X, 0);
         let their_syn = p.s(SYN, Y, 0);
         assert_eq!(their_syn.step, Step::SimultaneousOpen);
-        assert_eq!(states(&their_syn), (SynSent, SynSent));
         let a = p.c(SYN | ACK, X, Y + 1);
-        assert_eq!(a.client_state, SynReceived);
         let b = p.s(SYN | ACK, Y, X + 1);
-        assert_eq!(b.server_state, SynReceived);
         let c = p.c(ACK, X + 1, Y + 1);
         let d = p.s(ACK, Y + 1, X + 1);
-        assert_eq!(states(&c).0, Established);
-        assert_eq!(states(&d), (Established, Established));
+        // Each SYN reached an end that had sent its own: both SYN-RECEIVED at once.
+        assert_eq!(p.states(&their_syn), (SynReceived, SynReceived));
+        assert_eq!(p.states(&a), (SynReceived, SynReceived));
+        // The SYN-ACKs crossed too: the server takes the client's after sending its own.
+        assert_eq!(p.states(&b), (Established, Established));
+        assert_eq!(p.states(&c), (Established, Established));
+        assert_eq!(p.states(&d), (Established, Established));
         for side in ["client", "server"] {
             assert!(
                 p.transitions().iter().any(|t| t.side.name() == side && t.to == SynReceived),
@@ -182,7 +200,7 @@ mod opening {
         let rst = p.s(RST | ACK, 0, X + 1);
         assert_eq!(rst.step, Step::Reset);
         assert!(rst.notes.contains(&Note::ConnectionRefused));
-        assert_eq!(states(&rst), (Closed, Closed));
+        assert_eq!(p.states(&rst), (Closed, Closed));
         let summary = &p.summaries()[0];
         assert_eq!(summary.conn_state, "REJ");
         assert_eq!(summary.history.letters(), "Sr");
@@ -204,7 +222,7 @@ mod opening {
         assert!(syn.notes.contains(&Note::PortsReused));
         p.s(SYN | ACK, Y + 7, X + 1);
         let ack = p.c(ACK, X + 1, Y + 8);
-        assert_eq!(states(&ack), (Established, Established));
+        assert_eq!(p.states(&ack), (Established, Established));
     }
 
     #[test]
@@ -216,7 +234,7 @@ mod opening {
         p.s(SYN | ACK, Y, 91);
         let rst = p.c(RST, 91, 0);
         assert!(rst.notes.contains(&Note::OldDuplicateSyn));
-        assert_eq!(states(&rst), (SynSent, Listen));
+        assert_eq!(p.states(&rst), (SynSent, Listen));
     }
 
     #[test]
@@ -246,7 +264,7 @@ mod established {
         assert_eq!(data.label, "PSH,ACK seq=x+1 ack=y+1");
         let ack = p.s(ACK, Y + 1, X + 6);
         assert_eq!((ack.step, ack.ack), (Step::Ack, Some(6)));
-        assert_eq!(states(&ack), (Established, Established));
+        assert_eq!(p.states(&ack), (Established, Established));
     }
 
     #[test]
@@ -265,7 +283,7 @@ mod established {
         p.handshake();
         let rst = p.c(RST | ACK, X + 1, Y + 1);
         assert_eq!(rst.step, Step::Reset);
-        assert_eq!(states(&rst), (Closed, Closed));
+        assert_eq!(p.states(&rst), (Closed, Closed));
         let summary = &p.summaries()[0];
         assert_eq!(summary.conn_state, "RSTO");
         assert_eq!(summary.closed_by.map(|r| r.name()), Some("client"));
@@ -278,7 +296,7 @@ mod established {
         let first = p.send(C, S, PSH | ACK, 777_000, 999_000, b"abc");
         assert!(first.notes.contains(&Note::ClientGuessed));
         assert_eq!((first.seq, first.ack), (1, Some(1)));
-        assert_eq!(states(&first), (Established, Established));
+        assert_eq!(p.states(&first), (Established, Established));
         let reply = p.s(ACK, 999_000, 777_003);
         assert_eq!((reply.seq, reply.ack), (1, Some(4)));
         assert_eq!(p.summaries()[0].conn_state, "OTH");
@@ -311,14 +329,15 @@ mod closing {
         let mut p = Play::new();
         let [fin, ack, fin2, last] = four_way(&mut p);
         assert_eq!((fin.step, fin.label.as_str()), (Step::Teardown(1), "FIN seq=u"));
-        assert_eq!(states(&fin), (FinWait1, Established));
+        // The server is in CLOSE-WAIT from the moment the FIN arrives, not from its ACK.
+        assert_eq!(p.states(&fin), (FinWait1, CloseWait));
         assert_eq!((ack.step, ack.label.as_str()), (Step::Teardown(2), "ACK seq=v ack=u+1"));
-        assert_eq!(states(&ack), (FinWait2, CloseWait));
+        assert_eq!(p.states(&ack), (FinWait2, CloseWait));
         assert_eq!((fin2.step, fin2.label.as_str()), (Step::Teardown(3), "FIN,ACK seq=w ack=u+1"));
-        assert_eq!(states(&fin2), (FinWait2, LastAck));
+        assert_eq!(p.states(&fin2), (TimeWait, LastAck));
+        assert!(p.event(fin2.frame).notes.contains(&Note::TimeWait(tcplab::track::Role::Client)));
         assert_eq!((last.step, last.label.as_str()), (Step::Teardown(4), "ACK seq=u+1 ack=w+1"));
-        assert_eq!(states(&last), (TimeWait, Closed));
-        assert!(last.notes.contains(&Note::TimeWait(tcplab::track::Role::Client)));
+        assert_eq!(p.states(&last), (TimeWait, Closed));
         let summary = &p.summaries()[0];
         assert_eq!((summary.conn_state, summary.history.letters()), ("SF", "ShAFaf"));
         assert_eq!(summary.time_wait_until.map(|(r, _)| r.name()), Some("client"));
@@ -330,31 +349,33 @@ mod closing {
         p.handshake();
         let fin = p.s(FIN | ACK, Y + 1, X + 1);
         assert_eq!((fin.step, fin.label.as_str()), (Step::Teardown(1), "FIN seq=u"));
-        assert_eq!(states(&fin), (Established, FinWait1));
         let ack = p.c(ACK, X + 1, Y + 2);
-        assert_eq!(states(&ack), (CloseWait, FinWait2));
+        assert_eq!(p.states(&fin), (CloseWait, FinWait1));
+        assert_eq!(p.states(&ack), (CloseWait, FinWait2));
         let fin2 = p.c(FIN | ACK, X + 1, Y + 2);
-        assert_eq!(states(&fin2), (LastAck, FinWait2));
         let last = p.s(ACK, Y + 2, X + 2);
-        assert_eq!(states(&last), (Closed, TimeWait));
+        assert_eq!(p.states(&fin2), (LastAck, TimeWait));
+        assert_eq!(p.states(&last), (Closed, TimeWait));
         assert_eq!(p.summaries()[0].closed_by.map(|r| r.name()), Some("server"));
     }
 
     #[test]
-    fn merged_fin_ack_goes_from_fin_wait_1_straight_to_time_wait() {
+    fn a_merged_fin_ack_takes_the_ack_first_through_fin_wait_2() {
         let mut p = Play::new();
         p.handshake();
         p.c(FIN | ACK, X + 1, Y + 1);
         let merged = p.s(FIN | ACK, Y + 1, X + 2);
         assert_eq!(merged.step, Step::TeardownMerged);
         assert!(merged.notes.contains(&Note::MergedClose));
-        assert_eq!(states(&merged), (FinWait1, LastAck));
         let last = p.c(ACK, X + 2, Y + 2);
         assert_eq!(last.step, Step::Teardown(4));
-        assert_eq!(states(&last), (TimeWait, Closed));
+        // RFC 9293 §3.10.7.4: the ACK is processed before the FIN.
+        assert_eq!(p.states(&merged), (TimeWait, LastAck));
+        assert_eq!(p.states(&last), (TimeWait, Closed));
         let client_path: Vec<_> =
             p.transitions().iter().filter(|t| t.side.name() == "client").map(|t| (t.from, t.to)).collect();
-        assert!(client_path.contains(&(FinWait1, TimeWait)), "{client_path:?}");
+        assert!(client_path.ends_with(&[(FinWait1, FinWait2), (FinWait2, TimeWait)]), "{client_path:?}");
+        assert!(p.transitions().iter().filter(|t| t.to == FinWait2).all(|t| t.frame == merged.frame));
     }
 
     #[test]
@@ -366,15 +387,16 @@ mod closing {
         let data = p.send(S, C, PSH | ACK, Y + 1, X + 2, b"still talking");
         assert_eq!(data.step, Step::Data);
         assert!(data.notes.contains(&Note::HalfCloseData));
-        assert_eq!(states(&data), (FinWait2, CloseWait));
+        assert_eq!(p.states(&data), (FinWait2, CloseWait));
         let ack = p.c(ACK, X + 2, Y + 14);
-        assert_eq!(states(&ack), (FinWait2, CloseWait));
+        assert_eq!(p.states(&ack), (FinWait2, CloseWait));
         let fin = p.s(FIN | ACK, Y + 14, X + 2);
         assert_eq!(fin.step, Step::Teardown(3));
         assert_eq!(fin.label, "FIN,ACK seq=w ack=u+1");
         let last = p.c(ACK, X + 2, Y + 15);
         assert_eq!(last.label, "ACK seq=u+1 ack=w+1");
-        assert_eq!(states(&last), (TimeWait, Closed));
+        assert_eq!(p.states(&fin), (TimeWait, LastAck));
+        assert_eq!(p.states(&last), (TimeWait, Closed));
     }
 
     #[test]
@@ -384,13 +406,16 @@ mod closing {
         p.c(FIN | ACK, X + 1, Y + 1);
         let crossing = p.s(FIN | ACK, Y + 1, X + 1);
         assert_eq!(crossing.step, Step::SimultaneousClose);
-        assert_eq!(states(&crossing), (FinWait1, FinWait1));
-        // The two ACKs cross too: the server already holds the client's FIN (CLOSING)
-        // when the ACK of its own FIN arrives.
         let a = p.c(ACK, X + 2, Y + 2);
-        assert_eq!(states(&a), (Closing, TimeWait));
         let b = p.s(ACK, Y + 2, X + 2);
-        assert_eq!(states(&b), (TimeWait, TimeWait));
+        // The server's FIN does not acknowledge the client's: it left before that FIN
+        // came in, which then takes the server from FIN-WAIT-1 to CLOSING.
+        let server_closing =
+            p.transitions().into_iter().find(|t| t.side.name() == "server" && t.to == Closing);
+        assert_eq!(server_closing.map(|t| (t.from, t.frame)), Some((FinWait1, crossing.frame)));
+        assert_eq!(p.states(&crossing), (Closing, Closing));
+        assert_eq!(p.states(&a), (Closing, TimeWait));
+        assert_eq!(p.states(&b), (TimeWait, TimeWait));
         for side in ["client", "server"] {
             assert!(p.transitions().iter().any(|t| t.side.name() == side && t.to == Closing));
         }
@@ -404,7 +429,10 @@ mod closing {
         let again = p.c(FIN | ACK, X + 1, Y + 1);
         assert_eq!((again.step, again.label.as_str()), (Step::Teardown(1), "FIN seq=u"));
         assert!(again.notes.iter().any(|n| matches!(n, Note::Retransmission { .. })));
-        assert_eq!(states(&again), (FinWait1, Established));
+        p.summaries();
+        // The copy sent again is the one taken to arrive; the first changed nothing.
+        assert_eq!(p.states(&again), (FinWait1, CloseWait));
+        assert!(p.transitions().iter().filter(|t| t.to == CloseWait).all(|t| t.frame == again.frame));
     }
 
     #[test]
@@ -413,8 +441,8 @@ mod closing {
         four_way(&mut p);
         let syn = p.c(SYN, X + 100_000, 0);
         assert_eq!(syn.conn.0, 1);
-        assert_eq!(states(&syn), (SynSent, Listen));
         assert_eq!(p.summaries().len(), 2);
+        assert_eq!(p.states(&syn), (SynSent, Listen));
     }
 }
 
@@ -528,28 +556,39 @@ mod properties {
             for (from_client, flags, seq, ack, len) in segments {
                 let data = vec![b'x'; len];
                 let (src, dst, own, peer) = if from_client { (C, S, base_c, base_s) } else { (S, C, base_s, base_c) };
-                let start = p.events.len();
                 let ev = p.send(src, dst, flags, own.wrapping_add(seq), peer.wrapping_add(ack), &data);
                 prop_assert_eq!(ev.ack.is_some(), flags & ACK != 0);
-                let mut client = None;
-                let mut server = None;
-                for e in &p.events[start..] {
-                    if let Event::Transition(t) = e {
-                        prop_assert!(t.from.can_become(t.to), "illegal {} -> {}", t.from, t.to);
-                        match t.side.name() {
-                            "client" => client = Some(t.to),
-                            _ => server = Some(t.to),
-                        }
-                    }
-                }
-                if u64::from(ev.conn.0) == p.tracker.seen() - 1 {
-                    prop_assert_eq!(client.unwrap_or(ev.client_state), ev.client_state);
-                    prop_assert_eq!(server.unwrap_or(ev.server_state), ev.server_state);
-                }
             }
             for summary in p.summaries() {
                 prop_assert!(summary.first_frame <= summary.last_frame);
             }
+            // In the order handed out, each transition starts where the last one of its
+            // end left off, and each segment shows the states its transitions led to.
+            let mut states: std::collections::HashMap<ConnId, [Option<TcpState>; 2]> = Default::default();
+            let mut shown: Option<SegmentEvent> = None;
+            let check = |shown: &Option<SegmentEvent>, states: &std::collections::HashMap<ConnId, [Option<TcpState>; 2]>| {
+                if let Some(ev) = shown && let Some([c, s]) = states.get(&ev.conn) {
+                    prop_assert_eq!(c.unwrap_or(ev.client_state), ev.client_state, "frame {}", ev.frame.0);
+                    prop_assert_eq!(s.unwrap_or(ev.server_state), ev.server_state, "frame {}", ev.frame.0);
+                }
+                Ok(())
+            };
+            for event in &p.events {
+                match event {
+                    Event::Transition(t) => {
+                        prop_assert!(t.from.can_become(t.to), "illegal {} -> {}", t.from, t.to);
+                        let side = &mut states.entry(t.conn).or_default()[usize::from(t.side.name() == "server")];
+                        prop_assert_eq!(side.unwrap_or(t.from), t.from, "frame {}", t.frame.0);
+                        *side = Some(t.to);
+                    }
+                    Event::Segment(ev) => {
+                        check(&shown, &states)?;
+                        shown = Some(ev.clone());
+                    }
+                    _ => {}
+                }
+            }
+            check(&shown, &states)?;
         }
 
         /// Relative numbers are the raw ones minus the ISN, modulo 2^32, wherever the
@@ -605,11 +644,12 @@ mod time_wait {
         };
         p.handshake();
         p.c(FIN | ACK, X + 1, Y + 1);
-        p.s(FIN | ACK, Y + 1, X + 2);
-        let last = p.c(ACK, X + 2, Y + 2);
+        let fin = p.s(FIN | ACK, Y + 1, X + 2);
+        p.c(ACK, X + 2, Y + 2);
         let (role, until) = p.summaries()[0].time_wait_until.unwrap();
         assert_eq!(role.name(), "client");
-        assert!((until - (last.ts + 240.0)).abs() < 1e-9);
+        // From the moment the server's FIN arrived.
+        assert!((until - (fin.ts + 240.0)).abs() < 1e-9);
     }
 }
 

@@ -123,45 +123,52 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             match step {
                 Step::Handshake(1) => {
                     "The client asks to open a connection: SYN=1, and seq=x is its initial \
-                     sequence number (ISN). A SYN carries no data but uses up one sequence number."
+                     sequence number (ISN). A SYN carries no data but uses up one sequence number. \
+                     A listening server is in SYN-RECEIVED from the moment the SYN arrives."
                         .into()
                 }
                 Step::Handshake(2) => "The server accepts: SYN=1 and ACK=1. It picks its own ISN y and \
-                     acknowledges x+1, the next number it expects from the client."
+                     acknowledges x+1, the next number it expects from the client. The client is \
+                     ESTABLISHED as soon as this arrives."
                     .into(),
                 Step::Handshake(3) => "The client acknowledges the server's SYN: ACK=1, ack=y+1. When this \
-                     arrives, both ends are ESTABLISHED."
+                     arrives, the server is ESTABLISHED too."
                     .into(),
                 Step::Handshake(_) => "A handshake segment.".into(),
                 Step::SimultaneousOpen => {
-                    "Simultaneous open: both ends sent a SYN before seeing the other's, \
-                     so each answers with SYN,ACK from SYN-RECEIVED."
+                    "Simultaneous open: both ends sent a SYN before receiving the other's. Each \
+                     enters SYN-RECEIVED when the other's SYN arrives, answers with SYN,ACK, and is \
+                     ESTABLISHED when the other's SYN,ACK arrives."
                         .into()
                 }
                 Step::Data => format!("{who} sends {len} bytes; seq numbers its first byte."),
                 Step::Ack => format!("{who} acknowledges every byte before ack; no data."),
                 Step::Teardown(1) => format!(
                     "{who} has nothing more to send and closes its direction: FIN=1, seq=u. \
-                     It waits in FIN-WAIT-1 for the acknowledgment."
+                     It waits in FIN-WAIT-1 for the acknowledgment. The other end is in CLOSE-WAIT \
+                     from the moment the FIN arrives."
                 ),
                 Step::Teardown(2) => format!(
-                    "{who} acknowledges the FIN (ack=u+1) and is in CLOSE-WAIT: it may still send \
-                     data. The other end, acknowledged, waits in FIN-WAIT-2 for its FIN."
+                    "{who} acknowledges the FIN (ack=u+1). It has been in CLOSE-WAIT since the FIN \
+                     arrived (Linux holds a bare ACK back for its delayed-ACK timer, about 40 ms) and \
+                     may still send data. The other end, acknowledged, waits in FIN-WAIT-2 for its FIN."
                 ),
                 Step::Teardown(3) => format!(
                     "{who} has finished sending too: FIN=1, seq=w. It waits in LAST-ACK for the \
-                     final acknowledgment."
+                     final acknowledgment; the other end is in TIME-WAIT as soon as this FIN arrives."
                 ),
                 Step::Teardown(_) => format!(
-                    "{who} acknowledges the last FIN (ack=w+1) and enters TIME-WAIT; the other end \
-                     closes as soon as this ACK arrives."
+                    "{who} acknowledges the last FIN (ack=w+1) from TIME-WAIT; the other end closes \
+                     as soon as this ACK arrives."
                 ),
                 Step::TeardownMerged => format!(
                     "{who} had nothing left to send, so its ACK and its FIN travel in one segment: \
-                     the wave takes three segments instead of four."
+                     the wave takes three segments instead of four. The other end takes the ACK first, \
+                     then the FIN: FIN-WAIT-1, FIN-WAIT-2 and TIME-WAIT as it arrives."
                 ),
                 Step::SimultaneousClose => "Simultaneous close: both ends sent FIN before receiving the \
-                     other's; both pass through CLOSING and both end in TIME-WAIT."
+                     other's. Each enters CLOSING when the other's FIN arrives, and TIME-WAIT when \
+                     its own FIN is acknowledged."
                     .into(),
                 Step::Reset => format!(
                     "{who} aborts the connection with RST: no wave and no TIME-WAIT; data not yet \

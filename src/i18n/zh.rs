@@ -126,39 +126,45 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             match step {
                 Step::Handshake(1) => {
                     "客户端请求建立连接：SYN=1，seq=x 是它的初始序号（ISN）。SYN 不携带数据，\
-                     但要消耗一个序号。"
+                     但要消耗一个序号。正在监听的服务器在 SYN 到达的那一刻就进入 SYN-RECEIVED。"
                         .into()
                 }
                 Step::Handshake(2) => "服务器同意建立连接：SYN=1、ACK=1，选定自己的初始序号 y，并确认 \
-                     ack=x+1，即期望收到的客户端的下一个序号。"
+                     ack=x+1，即期望收到的客户端的下一个序号。这个报文一到达，客户端就进入 ESTABLISHED。"
                     .into(),
-                Step::Handshake(3) => "客户端确认服务器的 SYN：ACK=1，ack=y+1。这个报文到达后，双方都进入 \
+                Step::Handshake(3) => "客户端确认服务器的 SYN：ACK=1，ack=y+1。这个报文到达后，服务器也进入 \
                      ESTABLISHED，连接建立。"
                     .into(),
                 Step::Handshake(_) => "握手报文。".into(),
-                Step::SimultaneousOpen => "同时打开：双方都在收到对方的 SYN 之前发出了 SYN，\
-                     各自在 SYN-RECEIVED 状态回复 SYN,ACK。"
+                Step::SimultaneousOpen => "同时打开：双方都在收到对方的 SYN 之前发出了 SYN。\
+                     对方的 SYN 到达时各自进入 SYN-RECEIVED 并回复 SYN,ACK，对方的 SYN,ACK 到达时进入 ESTABLISHED。"
                     .into(),
                 Step::Data => format!("{who}发送 {len} 字节数据；seq 是其中第一个字节的序号。"),
                 Step::Ack => format!("{who}确认 ack 之前的所有字节都已收到；本报文不携带数据。"),
                 Step::Teardown(1) => format!(
-                    "{who}没有数据要发送了，关闭自己这一方向：FIN=1，seq=u，进入 FIN-WAIT-1 等待确认。"
+                    "{who}没有数据要发送了，关闭自己这一方向：FIN=1，seq=u，进入 FIN-WAIT-1 等待确认。\
+                     FIN 到达的那一刻，对方就进入了 CLOSE-WAIT。"
                 ),
                 Step::Teardown(2) => format!(
-                    "{who}确认收到 FIN（ack=u+1），进入 CLOSE-WAIT，此时仍可以继续发送数据；\
-                     对方收到确认后进入 FIN-WAIT-2，等待它的 FIN。"
+                    "{who}确认收到 FIN（ack=u+1）。它从 FIN 到达起就处于 CLOSE-WAIT（Linux 的延迟确认\
+                     定时器让单独的 ACK 晚发约 40 毫秒），此时仍可以继续发送数据；对方收到确认后进入 \
+                     FIN-WAIT-2，等待它的 FIN。"
                 ),
                 Step::Teardown(3) => {
-                    format!("{who}的数据也发送完了：FIN=1，seq=w，进入 LAST-ACK 等待最后的确认。")
+                    format!(
+                        "{who}的数据也发送完了：FIN=1，seq=w，进入 LAST-ACK 等待最后的确认；\
+                         这个 FIN 一到达，对方就进入 TIME-WAIT。"
+                    )
                 }
                 Step::Teardown(_) => format!(
-                    "{who}确认最后一个 FIN（ack=w+1）并进入 TIME-WAIT；对方收到这个 ACK 后立即关闭连接。"
+                    "{who}在 TIME-WAIT 中确认最后一个 FIN（ack=w+1）；对方收到这个 ACK 后立即关闭连接。"
                 ),
                 Step::TeardownMerged => format!(
-                    "{who}已经没有数据要发送，ACK 和 FIN 合在一个报文里发出：挥手只用了三个报文，而不是四个。"
+                    "{who}已经没有数据要发送，ACK 和 FIN 合在一个报文里发出：挥手只用了三个报文，而不是四个。\
+                     对方先处理 ACK、再处理 FIN：到达时依次经过 FIN-WAIT-1、FIN-WAIT-2 和 TIME-WAIT。"
                 ),
-                Step::SimultaneousClose => "同时关闭：双方都在收到对方的 FIN 之前发出了 FIN，\
-                     都经过 CLOSING，最后都进入 TIME-WAIT。"
+                Step::SimultaneousClose => "同时关闭：双方都在收到对方的 FIN 之前发出了 FIN。\
+                     对方的 FIN 到达时各自进入 CLOSING，自己的 FIN 被确认时进入 TIME-WAIT。"
                     .into(),
                 Step::Reset => {
                     format!("{who}用 RST 中止连接：没有挥手，也没有 TIME-WAIT；尚未交付的数据被丢弃。")

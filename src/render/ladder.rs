@@ -42,11 +42,14 @@ pub struct Ladder<W: Write> {
     current: Option<ConnId>,
     /// The last segment, held until its transitions have arrived.
     pending: Option<(SegmentEvent, Vec<Transition>)>,
+    /// Which ends of the current connection are in TIME-WAIT: their lanes stay thick
+    /// until the connection's summary (or the timer's end, live) closes them.
+    lingering: [bool; 2],
 }
 
 impl<W: Write> Ladder<W> {
     pub fn new(out: W, style: TextStyle, glyphs: Glyphs) -> Ladder<W> {
-        Ladder { out, style, glyphs, current: None, pending: None }
+        Ladder { out, style, glyphs, current: None, pending: None, lingering: [false; 2] }
     }
 
     fn say(&self, msg: &Msg<'_>) -> String {
@@ -76,6 +79,7 @@ impl<W: Write> Ladder<W> {
 
     fn draw(&mut self, ev: SegmentEvent, transitions: Vec<Transition>) -> io::Result<()> {
         if self.current != Some(ev.conn) {
+            self.close_time_waits()?;
             self.current = Some(ev.conn);
             self.header(&ev, &transitions)?;
         }
@@ -121,10 +125,12 @@ impl<W: Write> Ladder<W> {
         Ok(())
     }
 
-    /// TIME-WAIT as a thick stretch of the holder's lane, with its length.
+    /// TIME-WAIT as a thick stretch of the holder's lane, with its length; the
+    /// lane stays thick until [`Ladder::close_time_waits`].
     fn time_wait(&mut self, side: Role, ts: f64) -> io::Result<()> {
         let secs = self.style.time_wait.secs();
-        let held = [side == Role::Client, side == Role::Server];
+        self.lingering[side.index()] = true;
+        let held = self.lingering;
         let note = self
             .say(&Msg::LadderTimeWait { rule: self.style.time_wait, until: super::time_wait_end(ts, secs) });
         let lines = super::wrap(&note, LANE - 4);
@@ -135,11 +141,20 @@ impl<W: Write> Ladder<W> {
             };
             self.row("", &text.magenta().to_string(), "", held)?;
         }
-        let closed = paint(TcpState::Closed);
-        match side {
-            Role::Client => self.row(&closed, "", "", [false, false]),
-            Role::Server => self.row("", "", &closed, [false, false]),
+        Ok(())
+    }
+
+    /// The end of every TIME-WAIT of the current connection, once nothing more of it
+    /// will be drawn: CLOSED on the holders' lanes.
+    fn close_time_waits(&mut self) -> io::Result<()> {
+        if self.lingering == [false; 2] {
+            return Ok(());
         }
+        let closed = paint(TcpState::Closed);
+        let [client, server] = self.lingering.map(|l| if l { closed.as_str() } else { "" });
+        let row = (client.to_owned(), server.to_owned());
+        self.lingering = [false; 2];
+        self.row(&row.0, "", &row.1, [false, false])
     }
 
     fn flush_pending(&mut self) -> io::Result<()> {
@@ -172,6 +187,9 @@ impl<W: Write> Renderer for Ladder<W> {
                     _ => {
                         // A TIME-WAIT that ran out while watching live.
                         self.flush_pending()?;
+                        if self.current == Some(t.conn) {
+                            self.lingering[t.side.index()] = false;
+                        }
                         let state = paint(t.to);
                         match t.side {
                             Role::Client => self.row(&state, "", "", [false, false])?,
@@ -181,7 +199,14 @@ impl<W: Write> Renderer for Ladder<W> {
                 }
                 Ok(())
             }
-            Event::Connection(_) | Event::Kernel(_) => self.flush_pending(),
+            Event::Connection(summary) => {
+                self.flush_pending()?;
+                if self.current == Some(summary.conn) {
+                    self.close_time_waits()?;
+                }
+                Ok(())
+            }
+            Event::Kernel(_) => self.flush_pending(),
         }
     }
 
@@ -192,6 +217,7 @@ impl<W: Write> Renderer for Ladder<W> {
 
     fn end(&mut self, _name: &str, _stats: &CaptureStats) -> io::Result<()> {
         self.flush_pending()?;
+        self.close_time_waits()?;
         self.out.flush()
     }
 }

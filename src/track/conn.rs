@@ -1,15 +1,25 @@
 //! One connection seen from the wire: both ends' states, relative numbering, the
 //! textbook labels, and the counters for its summary.
 //!
-//! The state of each end follows RFC 9293's diagram (Figure 5), whose arrows read
-//! "event / answer". A change whose event is answered with a segment ("rcv SYN / snd
-//! SYN,ACK", "rcv FIN / snd ACK") is shown on the answer, because that is where the
-//! wire reveals it; a change that sends nothing ("rcv ACK of FIN") is shown on the
-//! segment that causes it. This is exactly how the document's Figure 2 writes the
-//! states beside the arrows.
+//! The state of each end follows RFC 9293's event model. A change that an end's own
+//! call causes (OPEN sends a SYN, CLOSE a FIN, an abort a RST) belongs to the segment
+//! that shows the call; a change that receiving a segment causes ("SEGMENT ARRIVES",
+//! §3.10.7) belongs to the segment that arrives, on the receiver's side, even when the
+//! receiver's answer comes later (Linux delays a bare ACK by about 40 ms, and is in
+//! CLOSE-WAIT from the moment the FIN arrives). The kernel reports its states the same
+//! way (the `sock:inet_sock_set_state` tracepoint), which is how the lab checks this.
+//!
+//! The wire shows when a segment left, not when it was processed: two SYNs or two FINs
+//! can cross. So the arrival of a bare SYN or a FIN is settled by what the receiver
+//! sends next. An answer that has not seen it (a SYN of its own, a RST from a port
+//! nobody listens on, a FIN that does not acknowledge the other FIN) means it arrived
+//! after that answer left; anything else, a retransmission aside, means it arrived as
+//! captured. Until then the arrival is pending (see [`Pending`]), and the tracker holds
+//! back the segment's event so that it is shown with the states it led to.
 
 use super::analysis::SeqAnalysis;
 use super::event::{ConnId, ConnSummary, Direction, Event, Note, Role, SegmentEvent, Step, Transition};
+use super::flags::TcpFlags;
 use super::seq::SeqNum;
 use super::state::TcpState;
 use super::zeek::History;
@@ -22,7 +32,7 @@ use std::net::SocketAddr;
 /// four (three of the sender's, one of the receiver's, or two and two), kept inline:
 /// a connection changes state on most of its segments, and a heap allocation each
 /// time was a tenth of what `--summary` spent.
-type Changes = SmallVec<[(Role, TcpState, TcpState); 4]>;
+pub type Changes = SmallVec<[(Role, TcpState, TcpState); 4]>;
 
 /// What the wire has shown about one end.
 #[derive(Debug, Clone)]
@@ -95,6 +105,71 @@ struct Wave {
 struct Acks {
     peer_syn: bool,
     peer_fin: bool,
+    /// The first acknowledgment of the other end's SYN from this end.
+    first_peer_syn: bool,
+}
+
+/// A SYN, SYN-ACK or FIN whose arrival at `receiver` is not settled yet: its effect on
+/// the receiver's state waits for what the receiver sends next (see the module doc).
+#[derive(Debug, Clone, Copy)]
+pub struct Pending {
+    pub receiver: Role,
+    pub frame: FrameNumber,
+    pub ts: f64,
+    arrival: Arrival,
+}
+
+/// What a segment brings to the end it arrives at: enough to apply it later.
+#[derive(Debug, Clone, Copy)]
+struct Arrival {
+    flags: TcpFlags,
+    /// The acknowledgment number, when the ACK flag is set.
+    ack: Option<SeqNum>,
+}
+
+impl Arrival {
+    fn of(seg: &Segment) -> Arrival {
+        Arrival { flags: seg.flags, ack: seg.flags.ack().then_some(seg.ack) }
+    }
+
+    /// A SYN, a SYN-ACK or a FIN: what can cross an answer of the receiver's, or
+    /// reach an end that has no connection for it.
+    fn may_cross(self) -> bool {
+        !self.flags.rst() && (self.flags.syn() || self.flags.fin())
+    }
+}
+
+/// What became of a pending arrival, as the receiver's next segment (or the
+/// sender's) tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    /// It arrived as captured: its changes belong to its own segment.
+    Arrived,
+    /// It arrived after the receiver's answer left: its changes follow that answer.
+    Crossed,
+    /// It changed nothing: no connection took it, or a copy sent again replaces it.
+    Lost,
+}
+
+/// A pending arrival, settled: the changes it made at its own segment (none when it
+/// crossed an answer, was retransmitted, or a SYN was never answered), and both
+/// ends' states after that segment, for the event the tracker held back.
+#[derive(Debug)]
+pub struct Settled {
+    pub frame: FrameNumber,
+    pub ts: f64,
+    pub changes: Changes,
+    pub client_state: TcpState,
+    pub server_state: TcpState,
+}
+
+/// What following one segment left for the tracker to do.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// An earlier arrival of this connection was settled.
+    pub settled: Option<Settled>,
+    /// This segment's arrival is pending: its event waits for [`Conn::settle`].
+    pub pending: bool,
 }
 
 /// Settings that change what the tracker concludes.
@@ -157,6 +232,8 @@ pub struct Conn {
     /// Made on the first segment shown: a run that shows only summaries never needs
     /// it, and a SYN flood's million connections would each carry it.
     analysis: Option<Box<SeqAnalysis>>,
+    /// A bare SYN or FIN whose arrival is not settled yet.
+    pending: Option<Pending>,
 }
 
 impl Conn {
@@ -192,6 +269,7 @@ impl Conn {
             history: History::default(),
             time_wait: None,
             analysis: None,
+            pending: None,
         }
     }
 
@@ -277,29 +355,139 @@ impl Conn {
         ts: f64,
         cfg: &TrackConfig,
         out: &mut Vec<Event>,
-    ) {
+    ) -> Outcome {
         // The segment belongs to this connection, so it comes from the client exactly
         // when its source is the client's address (and then goes to the server's).
         let dir = if seg.src == self.client { Direction::ClientToServer } else { Direction::ServerToClient };
+        let mut outcome = Outcome::default();
+        // What this segment says of an arrival still pending, before it is followed.
+        let crossed = match self.pending {
+            Some(pending) => self.settle_before(pending, seg, dir.sender(), cfg, &mut outcome),
+            None => None,
+        };
         if cfg.detail {
-            self.show(seg, dir, frame, ts, cfg, out);
+            self.show(seg, dir, frame, ts, crossed, cfg, out);
         } else {
             // Only summaries are wanted (`--summary`): the counters, the history and the
             // states, without Wireshark's analysis, the steps, the notes or any event.
             let acks = self.observe(seg, dir, frame, ts);
-            self.change_states(seg, dir.sender(), acks, ts, cfg);
+            self.change_states(seg, dir.sender(), acks, crossed, frame, ts, cfg);
         }
+        outcome.pending = self.pending.is_some_and(|p| p.frame == frame);
+        outcome
+    }
+
+    /// Settles `pending` by the segment that follows it, from `me`: the receiver's
+    /// answer tells whether it had arrived (see the module doc). Returns the arrival
+    /// when it crossed the answer, to be applied after it.
+    fn settle_before(
+        &mut self,
+        pending: Pending,
+        seg: &Segment,
+        me: Role,
+        cfg: &TrackConfig,
+        outcome: &mut Outcome,
+    ) -> Option<Arrival> {
+        let flags = seg.flags;
+        let arrival = pending.arrival;
+        let fate = if me == pending.receiver {
+            if flags.rst() && arrival.flags.syn() {
+                // A refusal (nothing listened for the SYN) or an old duplicate (nothing
+                // waited for the SYN-ACK): the receiver had no connection to change.
+                Fate::Lost
+            } else if arrival.flags.syn() && flags.syn() && (arrival.flags.ack() || !flags.ack()) {
+                // A SYN of its own against a SYN, or its SYN-ACK against a SYN-ACK: sent
+                // before the other came in, as in a simultaneous open. (A SYN-ACK that
+                // answers a SYN is the answer itself.)
+                Fate::Crossed
+            } else if arrival.flags.fin() {
+                // A FIN of its own that does not acknowledge the one pending.
+                let acks_it = flags.ack() && self.side(me.peer()).fin.is_some_and(|fin| seg.ack.after(fin));
+                if flags.fin() && !acks_it { Fate::Crossed } else { Fate::Arrived }
+            } else {
+                Fate::Arrived
+            }
+        } else if (arrival.flags.syn() && flags.syn() && arrival.flags.ack() == flags.ack())
+            || (arrival.flags.fin() && flags.fin())
+        {
+            // The sender again, with the same SYN or FIN: the first copy did not get
+            // through (or was not answered); the new one is pending now.
+            Fate::Lost
+        } else {
+            Fate::Arrived
+        };
+        self.pending = None;
+        match fate {
+            Fate::Lost => {
+                outcome.settled = Some(self.settled_without_change(pending));
+                None
+            }
+            Fate::Crossed => {
+                outcome.settled = Some(self.settled_without_change(pending));
+                Some(arrival)
+            }
+            Fate::Arrived => {
+                let mut changes = Changes::new();
+                self.arrive(pending.receiver, arrival, &mut changes);
+                self.record_changes(&changes, pending.ts, cfg);
+                outcome.settled = Some(Settled {
+                    frame: pending.frame,
+                    ts: pending.ts,
+                    changes,
+                    client_state: self.state(Role::Client),
+                    server_state: self.state(Role::Server),
+                });
+                None
+            }
+        }
+    }
+
+    fn settled_without_change(&self, pending: Pending) -> Settled {
+        Settled {
+            frame: pending.frame,
+            ts: pending.ts,
+            changes: Changes::new(),
+            client_state: self.state(Role::Client),
+            server_state: self.state(Role::Server),
+        }
+    }
+
+    /// The pending arrival, if any, when nothing more will settle it (its time is up,
+    /// the capture ended, or the connection is forgotten): a FIN is taken to have
+    /// arrived as captured; a SYN that nobody answered is taken not to have.
+    pub fn settle(&mut self, cfg: &TrackConfig) -> Option<Settled> {
+        let pending = self.pending.take()?;
+        if pending.arrival.flags.syn() {
+            return Some(self.settled_without_change(pending));
+        }
+        let mut changes = Changes::new();
+        self.arrive(pending.receiver, pending.arrival, &mut changes);
+        self.record_changes(&changes, pending.ts, cfg);
+        Some(Settled {
+            frame: pending.frame,
+            ts: pending.ts,
+            changes,
+            client_state: self.state(Role::Client),
+            server_state: self.state(Role::Server),
+        })
+    }
+
+    /// Whether an arrival waits to be settled.
+    pub fn is_pending(&self) -> bool {
+        self.pending.is_some()
     }
 
     /// Follows a segment that is shown: besides what every view needs, Wireshark's
     /// analysis, the step and its label, the notes, and the events.
     #[inline(never)] // See `on_segment`.
+    #[allow(clippy::too_many_arguments)]
     fn show(
         &mut self,
         seg: &Segment,
         dir: Direction,
         frame: FrameNumber,
         ts: f64,
+        crossed: Option<Arrival>,
         cfg: &TrackConfig,
         out: &mut Vec<Event>,
     ) {
@@ -327,7 +515,7 @@ impl Conn {
 
         let acks = self.observe(seg, dir, frame, ts);
         let (step, label) = self.step_and_label(seg, me, acks, &mut notes);
-        let (changes, note) = self.change_states(seg, me, acks, ts, cfg);
+        let (changes, note) = self.change_states(seg, me, acks, crossed, frame, ts, cfg);
         notes.extend(note);
         for &(role, _, to) in &changes {
             if to == TcpState::TimeWait {
@@ -406,9 +594,11 @@ impl Conn {
             s.bytes += u64::from(seg.payload_len);
             s.segments += 1;
         }
+        let peer_syn = flags.ack() && self.side(peer).isn.is_some_and(|isn| seg.ack.after(isn));
         let acks = Acks {
-            peer_syn: flags.ack() && self.side(peer).isn.is_some_and(|isn| seg.ack.after(isn)),
+            peer_syn,
             peer_fin: flags.ack() && self.side(peer).fin.is_some_and(|fin| seg.ack.after(fin)),
+            first_peer_syn: peer_syn && !self.side(peer).syn_acked,
         };
         if acks.peer_syn {
             self.side_mut(peer).syn_acked = true;
@@ -436,23 +626,42 @@ impl Conn {
         acks
     }
 
-    /// The state changes a segment from `me` causes, first the sender's (shown on its
-    /// answer), then the receiver's; with the note the sender's change calls for, if
-    /// any. Keeps what the summary needs of them: when TIME-WAIT ends, and when the
-    /// handshake completed.
+    /// The state changes a segment from `me` causes, in RFC 9293's order: the
+    /// sender's own (the call the segment shows), an arrival at the sender that this
+    /// segment crossed, then the segment's arrival at the receiver, unless that has to
+    /// wait (a bare SYN or a FIN: it becomes pending). Returns them with the note the
+    /// sender's change calls for, if any, and keeps what the summary needs of them.
     #[inline(always)] // See `on_segment`.
+    #[allow(clippy::too_many_arguments)]
     fn change_states(
         &mut self,
         seg: &Segment,
         me: Role,
         acks: Acks,
+        crossed: Option<Arrival>,
+        frame: FrameNumber,
         ts: f64,
         cfg: &TrackConfig,
     ) -> (Changes, Option<Note>) {
         let mut changes = Changes::new();
         let note = self.sender_transitions(seg, me, acks, &mut changes);
-        self.receiver_transitions(seg, me.peer(), &mut changes);
-        for &(role, _, to) in &changes {
+        if let Some(arrival) = crossed {
+            self.arrive(me, arrival, &mut changes);
+        }
+        let arrival = Arrival::of(seg);
+        if arrival.may_cross() {
+            self.pending = Some(Pending { receiver: me.peer(), frame, ts, arrival });
+        } else {
+            self.arrive(me.peer(), arrival, &mut changes);
+        }
+        self.record_changes(&changes, ts, cfg);
+        (changes, note)
+    }
+
+    /// Keeps what the summary needs of state changes made at `ts`: when TIME-WAIT
+    /// ends, and when the handshake completed.
+    fn record_changes(&mut self, changes: &Changes, ts: f64, cfg: &TrackConfig) {
+        for &(role, _, to) in changes {
             if to == TcpState::TimeWait {
                 self.time_wait = Some((role, ts + cfg.time_wait_secs));
             }
@@ -460,7 +669,6 @@ impl Conn {
                 self.established_ts = Some(ts);
             }
         }
-        (changes, note)
     }
 
     /// The one place a state changes, so that every change is reported.
@@ -474,10 +682,11 @@ impl Conn {
         changes.push((role, from, to));
     }
 
-    /// Changes of the sending end: RFC 9293's "event / answer" arrows, whose answer
-    /// is this segment, and the CLOSE and OPEN calls that send SYN and FIN. Each is
-    /// made as it is found, so that the next one starts from it. Returns the note that
-    /// a reset calls for, if any.
+    /// Changes of the sending end: the calls a segment shows (OPEN sends a SYN, CLOSE
+    /// a FIN, an abort a RST), and what an arrival the capture did not show must have
+    /// done first (a SYN-ACK from an end never seen to receive a SYN). Each is made as
+    /// it is found, so that the next one starts from it. Returns the note that a reset
+    /// calls for, if any.
     #[inline(always)] // See `on_segment`.
     fn sender_transitions(
         &mut self,
@@ -523,8 +732,8 @@ impl Conn {
                     }
                     self.set_state(me, SynSent, changes);
                 }
-                // Passive open answered: "rcv SYN / snd SYN,ACK". An end last seen
-                // CLOSED must have been listening again to answer like this.
+                // A SYN-ACK from an end not seen to receive the SYN it answers: it was
+                // listening, and the SYN arrived ("rcv SYN / snd SYN,ACK").
                 (Listen | Closed, true) => {
                     self.side_mut(me).passive_open = true;
                     if state == Closed {
@@ -532,17 +741,16 @@ impl Conn {
                     }
                     self.set_state(me, SynReceived, changes);
                 }
-                // Simultaneous open: "rcv SYN / snd SYN,ACK" from SYN-SENT.
+                // The same in a simultaneous open, from SYN-SENT.
                 (SynSent, true) => self.set_state(me, SynReceived, changes),
                 _ => {}
             }
             return None;
         }
         if flags.ack() {
+            // Acknowledging a SYN whose arrival the capture did not show.
             let opened = match state {
-                // "rcv SYN,ACK / snd ACK".
                 SynSent => acks.peer_syn || self.side(me.peer()).isn.is_none(),
-                // Simultaneous open completing on this end's ACK.
                 SynReceived => self.side(me).syn_acked,
                 _ => false,
             };
@@ -550,18 +758,9 @@ impl Conn {
                 self.set_state(me, Established, changes);
             }
         }
-        if acks.peer_fin {
-            // "rcv FIN / snd ACK" in its three forms.
-            let next = match self.state(me) {
-                Established => Some(CloseWait),
-                FinWait1 if self.side(me).fin_acked => Some(TimeWait),
-                FinWait1 => Some(Closing),
-                FinWait2 => Some(TimeWait),
-                _ => None,
-            };
-            if let Some(next) = next {
-                self.set_state(me, next, changes);
-            }
+        if acks.peer_fin && state == Established {
+            // Acknowledging a FIN whose arrival the capture did not show.
+            self.set_state(me, CloseWait, changes);
         }
         if flags.fin() {
             // "CLOSE / snd FIN".
@@ -577,39 +776,60 @@ impl Conn {
         None
     }
 
-    /// The changes of the receiving end that need no answer, or a reset.
+    /// A segment arrives at `role` ("SEGMENT ARRIVES", RFC 9293 §3.10.7): a reset, a
+    /// SYN, then its acknowledgment and its FIN, in that order, so that a FIN which
+    /// also acknowledges this end's FIN passes through FIN-WAIT-2 (§3.10.7.4).
     #[inline(always)] // See `on_segment`.
-    fn receiver_transitions(&mut self, seg: &Segment, role: Role, changes: &mut Changes) {
+    fn arrive(&mut self, role: Role, arrival: Arrival, changes: &mut Changes) {
         use TcpState::*;
-        let Side { state, passive_open, syn_acked, fin_acked, .. } = *self.side(role);
-        let flags = seg.flags;
+        let Arrival { flags, ack, .. } = arrival;
+        let side = self.side(role);
+        let state = side.state;
+        let acks_syn = ack.is_some_and(|ack| side.isn.is_some_and(|isn| ack.after(isn)));
+        let acks_fin = ack.is_some_and(|ack| side.fin.is_some_and(|fin| ack.after(fin)));
         if flags.rst() {
             match state {
                 Closed | Listen => {}
-                SynReceived if passive_open => self.set_state(role, Listen, changes),
+                SynReceived if side.passive_open => self.set_state(role, Listen, changes),
                 // In SYN-SENT a reset counts only if it acknowledges our SYN.
-                SynSent if !flags.ack() => {}
+                SynSent if ack.is_none() => {}
                 _ => self.set_state(role, Closed, changes),
             }
             return;
         }
-        if !flags.ack() {
+        if flags.syn() {
+            match state {
+                // "rcv SYN": a passive open, or the other SYN of a simultaneous open.
+                Listen if ack.is_none() => {
+                    self.side_mut(role).passive_open = true;
+                    self.set_state(role, SynReceived, changes);
+                }
+                SynSent if ack.is_none() => self.set_state(role, SynReceived, changes),
+                // "rcv SYN,ACK": the handshake is complete for this end.
+                SynSent | SynReceived if acks_syn => self.set_state(role, Established, changes),
+                _ => {}
+            }
             return;
         }
-        let peer_fin_received = self.side(role.peer()).fin.is_some();
-        match state {
-            SynReceived if syn_acked => self.set_state(role, Established, changes),
-            // Simultaneous close seen out of order: this end already received the
-            // crossing FIN (so it is CLOSING, its ACK still on the way) when the ACK
-            // of its own FIN arrives.
-            FinWait1 if fin_acked && !flags.fin() && peer_fin_received => {
-                self.set_state(role, Closing, changes);
-                self.set_state(role, TimeWait, changes);
+        if ack.is_some() {
+            match state {
+                SynReceived if acks_syn => self.set_state(role, Established, changes),
+                FinWait1 if acks_fin => self.set_state(role, FinWait2, changes),
+                Closing if acks_fin => self.set_state(role, TimeWait, changes),
+                LastAck if acks_fin => self.set_state(role, Closed, changes),
+                _ => {}
             }
-            FinWait1 if fin_acked && !flags.fin() => self.set_state(role, FinWait2, changes),
-            Closing if fin_acked => self.set_state(role, TimeWait, changes),
-            LastAck if fin_acked => self.set_state(role, Closed, changes),
-            _ => {}
+        }
+        if flags.fin() {
+            let next = match self.state(role) {
+                SynReceived | Established => Some(CloseWait),
+                FinWait1 => Some(Closing),
+                FinWait2 => Some(TimeWait),
+                _ => None,
+            };
+            if let Some(next) = next {
+                self.set_state(role, next, changes);
+            }
         }
     }
 
@@ -675,18 +895,16 @@ impl Conn {
         if flags.fin() {
             return self.fin_step(seg, me, notes);
         }
-        // An ACK that completes the handshake.
-        if me == Role::Client
-            && acks.peer_syn
-            && !self.simultaneous_open
-            && self.state(Role::Client) == crate::track::TcpState::SynSent
-        {
+        // An ACK that completes the handshake: the client's first of the server's SYN.
+        if me == Role::Client && acks.first_peer_syn && !self.simultaneous_open {
             return (
                 Step::Handshake(3),
                 format!("ACK seq={} ack={}", sym("x", x, seg.seq), sym("y", y, seg.ack)),
             );
         }
-        if self.simultaneous_open && matches!(self.state(me), TcpState::SynSent | TcpState::SynReceived) {
+        // In a simultaneous open, each end's first acknowledgment of the other's SYN
+        // after its SYN-ACK is the open's last step.
+        if self.simultaneous_open && acks.first_peer_syn {
             return (Step::SimultaneousOpen, plain());
         }
         if let (Some(closer), Some(u)) = (self.wave.closer, self.wave.u) {

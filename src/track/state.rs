@@ -63,7 +63,8 @@ impl TcpState {
 
     /// Whether RFC 9293's state diagram (Figure 5) and its text (§3.10) allow going
     /// from `self` to `to` in one step. RST aborts from any synchronised state to
-    /// CLOSED, and a passively opened SYN-RECEIVED falls back to LISTEN.
+    /// CLOSED, a passively opened SYN-RECEIVED falls back to LISTEN, and a FIN that
+    /// arrives in SYN-RECEIVED leads to CLOSE-WAIT (§3.10.7.4).
     pub fn can_become(self, to: TcpState) -> bool {
         use TcpState::*;
         if to == Closed {
@@ -84,6 +85,7 @@ impl TcpState {
                 | (SynReceived, FinWait1)
                 | (Established, FinWait1)
                 | (Established, CloseWait)
+                | (SynReceived, CloseWait)
                 | (FinWait1, FinWait2)
                 | (FinWait1, Closing)
                 | (FinWait1, TimeWait)

@@ -58,6 +58,21 @@ struct Queued {
     place: usize,
 }
 
+/// A segment event held back until its arrival is settled.
+#[derive(Debug, Clone, Copy)]
+struct Hold {
+    conn: Queued,
+    /// Its number among all events (see `Tracker::held_base`).
+    index: u64,
+    /// The capture time by which it is settled whatever comes.
+    due: f64,
+}
+
+/// How long, in capture seconds, an arrival may wait to be settled by the receiver's
+/// next segment: segments cross within a round trip, and a class follows live output
+/// that waits this long at most.
+const SETTLE_WITHIN: f64 = 1.0;
+
 /// The connections being followed, with what it takes to forget them in time.
 ///
 /// The connections live in a slab: one growing array whose places are reused once
@@ -85,6 +100,13 @@ pub struct Tracker {
     /// 4-tuple ([`Tracker::connection`]) needs them.
     displaced: FxHashMap<ConnId, usize>,
     next_id: u32,
+    /// Events not yet handed out, because an earlier segment's event among them
+    /// waits for its arrival to be settled (see [`Conn::settle`]); in order.
+    held: VecDeque<Event>,
+    /// The number, counted over the whole run, of the first event in `held`.
+    held_base: u64,
+    /// The held segment events whose arrival is pending, oldest first.
+    holds: VecDeque<Hold>,
     /// Finished connections, oldest first, with the capture time they finished.
     finished: VecDeque<(Queued, f64)>,
     /// Connections that began with an unanswered SYN, oldest first.
@@ -140,14 +162,102 @@ impl Tracker {
         }
         let start = out.len();
         let was_finished = conn.is_finished();
-        conn.on_segment(seg, frame, ts, &self.config, out);
-        if !was_finished && conn.is_finished() {
+        let outcome = conn.on_segment(seg, frame, ts, &self.config, out);
+        let now_finished = conn.is_finished();
+        if let Some(settled) = outcome.settled {
+            self.show_settled(queued.id, settled);
+        }
+        if !was_finished && now_finished {
             self.finished.push_back((queued, ts));
         }
         if reused && let Some(super::Event::Segment(ev)) = out.get_mut(start) {
             ev.notes.push(Note::PortsReused);
         }
+        if outcome.pending && self.config.detail {
+            let index = self.held_base + self.held.len() as u64;
+            self.holds.push_back(Hold { conn: queued, index, due: ts + SETTLE_WITHIN });
+        }
         self.forget_old(ts, out);
+        // Behind anything still held, in order.
+        if !self.held.is_empty() || !self.holds.is_empty() {
+            self.held.extend(out.drain(start..));
+        }
+        self.settle_due(ts, out);
+    }
+
+    /// Settles the arrivals that have waited long enough by capture time `now`, and
+    /// hands out the events no longer held back.
+    pub fn settle_due(&mut self, now: f64, out: &mut Vec<Event>) {
+        while let Some(&hold) = self.holds.front() {
+            if hold.due > now {
+                break;
+            }
+            self.settle(hold.conn);
+        }
+        self.release(out);
+    }
+
+    /// Settles the pending arrival of connection `queued`, if it has one, and shows
+    /// what it changed on the segment held back for it.
+    fn settle(&mut self, queued: Queued) {
+        let config = self.config;
+        let settled =
+            self.conns.get_mut(queued.place).filter(|c| c.id == queued.id).and_then(|c| c.settle(&config));
+        match settled {
+            Some(settled) => self.show_settled(queued.id, settled),
+            // Forgotten already: nothing to add to its event.
+            None => self.holds.retain(|h| h.conn.id != queued.id),
+        }
+    }
+
+    /// Adds what settling an arrival changed to the segment event held back for it:
+    /// the states it shows and the transitions after it. The hold ends.
+    fn show_settled(&mut self, conn: ConnId, settled: super::conn::Settled) {
+        let Some(at) = self.holds.iter().position(|h| h.conn.id == conn) else { return };
+        let Some(hold) = self.holds.remove(at) else { return };
+        let first = (hold.index - self.held_base) as usize;
+        if let Some(Event::Segment(ev)) = self.held.get_mut(first) {
+            ev.client_state = settled.client_state;
+            ev.server_state = settled.server_state;
+            ev.notes.extend(
+                settled
+                    .changes
+                    .iter()
+                    .filter(|c| c.2 == super::TcpState::TimeWait)
+                    .map(|c| Note::TimeWait(c.0)),
+            );
+        }
+        if settled.changes.is_empty() {
+            return;
+        }
+        // After the segment's own transitions.
+        let mut at = first + 1;
+        while matches!(self.held.get(at), Some(Event::Transition(t)) if t.conn == conn && t.frame == settled.frame)
+        {
+            at += 1;
+        }
+        let added = settled.changes.len();
+        for (i, &(side, from, to)) in settled.changes.iter().enumerate() {
+            let transition = super::Transition { conn, frame: settled.frame, ts: settled.ts, side, from, to };
+            self.held.insert(at + i, Event::Transition(transition));
+        }
+        for later in self.holds.iter_mut().filter(|h| h.index > hold.index) {
+            later.index += added as u64;
+        }
+    }
+
+    /// The events held back until an arrival is settled, in order.
+    pub fn held(&self) -> impl Iterator<Item = &Event> {
+        self.held.iter()
+    }
+
+    /// Hands out the held events before the first one still waiting.
+    fn release(&mut self, out: &mut Vec<Event>) {
+        let upto = self.holds.front().map_or(self.held.len(), |h| (h.index - self.held_base) as usize);
+        if upto > 0 {
+            out.extend(self.held.drain(..upto));
+            self.held_base += upto as u64;
+        }
     }
 
     /// The connection `queued` names, if it is still followed.
@@ -199,6 +309,7 @@ impl Tracker {
 
     /// Summarises and frees the connection `queued` names, which is still followed.
     fn forget(&mut self, queued: Queued, out: &mut Vec<Event>) {
+        self.settle(queued);
         // It holds its 4-tuple still, or waits aside since a newer one took it.
         let place = queued.place;
         if let Ok(entry) = self.by_flow.find_entry(conn_hash(&self.conns[place]), |&p| p == place) {
@@ -252,6 +363,17 @@ impl Tracker {
 
     /// The summaries of the connections still followed, in order, at the end of the input.
     pub fn finish(&mut self, out: &mut Vec<Event>) {
+        // Nothing more will settle what is pending.
+        let pending: Vec<Queued> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.is_pending())
+            .map(|(place, c)| Queued { id: c.id, place })
+            .collect();
+        for queued in pending {
+            self.settle(queued);
+        }
+        self.release(out);
         // Numbers and places are sorted, not the connections, which are large. The slab
         // keeps connections about in the order they began: when none was forgotten,
         // in order, which the sort sees in one pass.
