@@ -20,10 +20,7 @@ pub enum Error {
     #[error("{0}")]
     Capture(String),
 
-    #[error(
-        "capturing on {device} is not permitted: run with sudo, or grant the capability once \
-         with: sudo setcap cap_net_raw,cap_net_admin=eip $(which tcplab)"
-    )]
+    #[error("capturing on {device} is not permitted: {CAPTURE_RIGHTS}")]
     NotPermitted { device: String },
 
     #[error("no capture device named '{name}'; available: {available}")]
@@ -35,6 +32,18 @@ pub enum Error {
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
+
+/// What gives a user the right to capture, on this system, in one clause.
+pub const CAPTURE_RIGHTS: &str = if cfg!(target_os = "linux") {
+    "run with sudo, or grant the capability once with: sudo setcap cap_net_raw,cap_net_admin=eip $(which tcplab)"
+} else if cfg!(target_vendor = "apple") {
+    "run with sudo, or join the access_bpf group that Wireshark's ChmodBPF installs (then log in again)"
+} else if cfg!(windows) {
+    "install Npcap (npcap.com) without \"Restrict Npcap driver's access to Administrators only\", \
+     or run tcplab as Administrator"
+} else {
+    "run as root, or let your group read /dev/bpf* (devfs.rules)"
+};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
