@@ -4,7 +4,10 @@ BIN := target/release/tcplab
 CAPTURES := handshake server-closes four-way merged-close half-close refused abort stale-syn \
 	simultaneous-open simultaneous-close syn-retry zero-window lossy
 
-.PHONY: setup build test lint demo captures man install install-setcap clean
+# The other systems tcplab runs on, checked from this one by check-targets.
+CHECK_TARGETS := x86_64-apple-darwin aarch64-apple-darwin x86_64-pc-windows-msvc x86_64-unknown-freebsd
+
+.PHONY: setup build test lint check-targets demo captures man install install-setcap clean
 
 # libpcap's headers for the pcap crate; tcpdump and tshark for the comparison tests;
 # nftables for the lab scenarios that drop packets (nft lives in /usr/sbin).
@@ -24,6 +27,21 @@ test: setup
 lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --release -- -D warnings
+
+# clippy as macOS (Intel and Apple silicon), Windows and FreeBSD compile the code, every
+# target's tests and bench included; installs the Rust targets when missing. A check
+# needs no libpcap of the target's own (nothing is linked); LIBPCAP_VER tells the pcap
+# crate which API to expect: Npcap and macOS ship libpcap 1.10, as Debian does.
+check-targets:
+	@command -v rustup >/dev/null 2>&1 || { echo "check-targets needs rustup (https://rustup.rs)" >&2; exit 1; }
+	@installed="$$(rustup target list --installed)"; \
+	for t in $(CHECK_TARGETS); do \
+		echo "$$installed" | grep -qx "$$t" || rustup target add "$$t" || exit 1; \
+	done
+	@for t in $(CHECK_TARGETS); do \
+		echo "clippy --target $$t"; \
+		LIBPCAP_VER=1.10.0 $(CARGO) clippy --quiet --all-targets --target "$$t" -- -D warnings || exit 1; \
+	done
 
 # The main job: server, client and live capture on loopback, annotated.
 demo: build
