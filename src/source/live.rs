@@ -70,6 +70,10 @@ pub struct LiveCapture {
     device: String,
     capture: Capture<Active>,
     link: LinkType,
+    /// Nanoseconds in one unit of a packet's `tv_usec`: 1 when libpcap granted the
+    /// nanosecond precision asked for (Linux), 1000 when it gives microseconds (BPF
+    /// on macOS, for one).
+    nanos_per_tick: i64,
     savefile: Option<Savefile>,
     captured: u64,
 }
@@ -103,7 +107,17 @@ impl LiveCapture {
                 link::SUPPORTED
             )));
         }
-        let mut live = LiveCapture { device: device.to_owned(), capture, link, savefile: None, captured: 0 };
+        // SAFETY: the handle is open and lives as long as `capture`.
+        let granted = unsafe { pcap_get_tstamp_precision(capture.as_ptr().cast()) };
+        let nanos_per_tick = if granted == PCAP_TSTAMP_PRECISION_NANO { 1 } else { 1000 };
+        let mut live = LiveCapture {
+            device: device.to_owned(),
+            capture,
+            link,
+            nanos_per_tick,
+            savefile: None,
+            captured: 0,
+        };
         if let Some(expr) = bpf {
             live.set_filter(expr)?;
         }
@@ -173,7 +187,10 @@ impl LiveCapture {
                 self.captured += 1;
                 let frame = Frame {
                     number: FrameNumber(self.captured),
-                    ts: Timestamp::from_secs_nanos(packet.header.ts.tv_sec, packet.header.ts.tv_usec),
+                    ts: Timestamp::from_secs_nanos(
+                        packet.header.ts.tv_sec,
+                        wide(packet.header.ts.tv_usec).saturating_mul(self.nanos_per_tick),
+                    ),
                     link: self.link,
                     data: packet.data,
                     wire_len: packet.header.len,
@@ -238,6 +255,12 @@ fn open_error(device: &str, e: &pcap::Error) -> Error {
         Error::NotPermitted { device: device.to_owned() }
     } else if text.contains("No such device") || text.contains("doesn't exist") {
         Error::NoSuchDevice { name: crate::render::sanitize::sanitize_str(device), available: device_names() }
+    } else if cfg!(windows) {
+        // Npcap words its refusals in more ways than these; say what grants capture.
+        Error::Capture(format!(
+            "cannot capture on {device}: {text} (to capture: {})",
+            crate::error::CAPTURE_RIGHTS
+        ))
     } else {
         Error::Capture(format!("cannot capture on {device}: {text}"))
     }
@@ -258,6 +281,17 @@ pub fn device_names() -> String {
 unsafe extern "C" {
     /// libpcap's own version string; the pcap crate does not wrap it.
     fn pcap_lib_version() -> *const std::ffi::c_char;
+    /// The timestamp precision a capture really gives (libpcap 1.5 and later, Npcap);
+    /// the pcap crate sets the precision but does not tell whether it was granted.
+    fn pcap_get_tstamp_precision(handle: *mut std::ffi::c_void) -> std::ffi::c_int;
+}
+
+/// `PCAP_TSTAMP_PRECISION_NANO` of pcap.h.
+const PCAP_TSTAMP_PRECISION_NANO: std::ffi::c_int = 1;
+
+/// A `timeval` field as i64, whatever its width on this system.
+fn wide(field: impl Into<i64>) -> i64 {
+    field.into()
 }
 
 /// The version of the libpcap this binary runs with, e.g. `libpcap version 1.10.3`.
