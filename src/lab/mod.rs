@@ -56,6 +56,8 @@ pub struct LabRun<'a> {
 /// Opens a capture on loopback, moving into a private network namespace first when
 /// this process may not capture (Linux; elsewhere the error says what gives the right
 /// to capture). Must run before any thread is started.
+// `err` and `lang` tell of the private network, which only Linux has.
+#[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
 pub fn open_loopback(err: &mut impl Write, lang: Lang, keep: Keep) -> Result<LiveCapture> {
     let device = crate::source::live::loopback_device();
     match LiveCapture::open(&device, None, keep) {
@@ -71,11 +73,7 @@ pub fn open_loopback(err: &mut impl Write, lang: Lang, keep: Keep) -> Result<Liv
             writeln!(err, "tcplab: {}", lang.text(&Msg::PrivateNetwork))?;
             LiveCapture::open(&device, None, keep)
         }
-        other => {
-            // Only Linux has a private network to move into.
-            let _ = (err, lang);
-            other
-        }
+        other => other,
     }
 }
 
@@ -130,7 +128,7 @@ pub fn run(run: &LabRun<'_>, renderer: &mut dyn Renderer, err: &mut impl Write) 
     let keep = if run.write.is_some() { Keep::Whole } else { Keep::Headers };
     if let Some(needs) = run.scenario.missing_here() {
         return Err(Error::Capture(format!(
-            "lab {} needs {}, which this system does not have",
+            "lab {} cannot run on this system: it needs {}",
             run.scenario.name(),
             needs.english()
         )));
