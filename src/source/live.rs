@@ -251,7 +251,10 @@ fn open_error(device: &str, e: &pcap::Error) -> Error {
     let text = e.to_string();
     // Linux and BPF say "Permission denied" or "not permitted"; Npcap restricted to
     // administrators says "Access is denied".
-    if text.contains("ermission") || text.contains("not permitted") || text.contains("denied") {
+    if text.contains("ermission")
+        || text.contains("not permitted")
+        || (cfg!(windows) && text.contains("denied"))
+    {
         Error::NotPermitted { device: device.to_owned() }
     } else if text.contains("No such device") || text.contains("doesn't exist") {
         Error::NoSuchDevice { name: crate::render::sanitize::sanitize_str(device), available: device_names() }
