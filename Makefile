@@ -10,6 +10,8 @@ CAPTURES := handshake server-closes four-way merged-close half-close refused abo
 # lab's dropping scenarios), jq (the docs' examples) and python3 (the terminal tests) to test.
 BUILD_PACKAGES := libpcap-dev
 TEST_PACKAGES := $(BUILD_PACKAGES) tcpdump tshark nftables jq python3
+# The other systems tcplab runs on, checked from this one by check-targets.
+CHECK_TARGETS := x86_64-apple-darwin aarch64-apple-darwin x86_64-pc-windows-msvc x86_64-unknown-freebsd
 # Installs whichever of $(1) are missing, naming them.
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -20,7 +22,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: setup setup-build build test lint demo captures man install setcap bench clean
+.PHONY: setup setup-build build test lint check-targets demo captures man install setcap bench clean
 
 # What building needs (libpcap); `make test` adds what the tests compare with.
 setup-build:
@@ -39,6 +41,21 @@ test: setup
 lint: setup-build
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --release -- -D warnings
+
+# clippy as macOS (Intel and Apple silicon), Windows and FreeBSD compile the code, every
+# target's tests and bench included; installs the Rust targets when missing. A check
+# needs no libpcap of the target's own (nothing is linked); LIBPCAP_VER tells the pcap
+# crate which API to expect: Npcap and macOS ship libpcap 1.10, as Debian does.
+check-targets:
+	@command -v rustup >/dev/null 2>&1 || { echo "check-targets needs rustup (https://rustup.rs)" >&2; exit 1; }
+	@installed="$$(rustup target list --installed)"; \
+	for t in $(CHECK_TARGETS); do \
+		echo "$$installed" | grep -qx "$$t" || rustup target add "$$t" || exit 1; \
+	done
+	@for t in $(CHECK_TARGETS); do \
+		echo "clippy --target $$t"; \
+		LIBPCAP_VER=1.10.0 $(CARGO) clippy --quiet --all-targets --target "$$t" -- -D warnings || exit 1; \
+	done
 
 # The main job: server, client and live capture on loopback, annotated.
 demo: build

@@ -70,7 +70,13 @@ pub fn lab(args: &LabArgs, out: impl Write, err: &mut impl Write) -> Result<()> 
         let mut out = out;
         let width = Scenario::ALL.iter().map(|s| s.name().len()).max().unwrap_or(0);
         for s in Scenario::ALL {
-            writeln!(out, "{:<width$}  {}", s.name(), lang.text(&Msg::ScenarioAbout(s)))?;
+            let about = lang.text(&Msg::ScenarioAbout(s));
+            match s.missing_here() {
+                Some(needs) => {
+                    writeln!(out, "{:<width$}  {about} {}", s.name(), lang.text(&Msg::ScenarioNeeds(needs)))?
+                }
+                None => writeln!(out, "{:<width$}  {about}", s.name())?,
+            }
         }
         return Ok(());
     };

@@ -20,11 +20,7 @@ pub enum Error {
     #[error("{0}")]
     Capture(String),
 
-    #[error(
-        "capturing on {device} is not permitted: run with sudo, or grant the capability once \
-         with: sudo setcap cap_net_raw,cap_net_admin=eip {}",
-        this_binary()
-    )]
+    #[error("capturing on {device} is not permitted: {}", capture_rights())]
     NotPermitted { device: String },
 
     #[error("no capture device named '{name}'; available: {available}")]
@@ -35,6 +31,26 @@ pub enum Error {
 
     #[error(transparent)]
     Io(#[from] std::io::Error),
+}
+
+/// What gives a user the right to capture, on this system, in one clause. On Linux
+/// it names this very binary, which need not be on PATH.
+pub fn capture_rights() -> String {
+    if cfg!(target_os = "linux") {
+        format!(
+            "run with sudo, or grant the capability once with: sudo setcap cap_net_raw,cap_net_admin=eip {}",
+            this_binary()
+        )
+    } else if cfg!(target_vendor = "apple") {
+        "run with sudo, or join the access_bpf group that Wireshark's ChmodBPF installs (then log in again)"
+            .into()
+    } else if cfg!(windows) {
+        "install Npcap (npcap.com) without \"Restrict Npcap driver's access to Administrators only\", \
+         or run tcplab as Administrator"
+            .into()
+    } else {
+        "run as root, or let your group read /dev/bpf* (devfs.rules)".into()
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

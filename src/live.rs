@@ -4,7 +4,7 @@
 use crate::error::Result;
 use crate::pipeline::{EnteredTimeWait, Pipeline};
 use crate::source::live::LiveCapture;
-use crate::source::{Timestamp, procnet};
+use crate::source::{Timestamp, kernel};
 use crate::track::KernelCheck;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,6 +55,9 @@ pub fn run(
     until: Until,
 ) -> Result<()> {
     let mut followed: Vec<Followed> = Vec::new();
+    // Without a socket table there is nothing to confirm with; the caller has said so
+    // once, and no TIME-WAIT is reported as missing from a table that does not exist.
+    let kernel_view = kernel::has_view();
     let mut last_poll = Instant::now();
     let mut done_at: Option<Instant> = None;
     let mut failure = None;
@@ -75,7 +78,9 @@ pub fn run(
             return false;
         }
         for entry in pipeline.take_time_waits() {
-            followed.push(Followed { entry, since: Instant::now(), confirmed: false });
+            if kernel_view {
+                followed.push(Followed { entry, since: Instant::now(), confirmed: false });
+            }
         }
         if let Err(e) = follow_time_waits(pipeline, &mut followed, &mut last_poll) {
             failure = Some(e);
@@ -102,7 +107,9 @@ pub fn run(
     }
     // Whatever TIME-WAIT was seen last still deserves the kernel's word.
     for entry in pipeline.take_time_waits() {
-        followed.push(Followed { entry, since: Instant::now(), confirmed: false });
+        if kernel_view {
+            followed.push(Followed { entry, since: Instant::now(), confirmed: false });
+        }
     }
     for f in followed.iter_mut().filter(|f| !f.confirmed) {
         confirm(pipeline, f, true)?;
@@ -126,7 +133,7 @@ fn follow_time_waits(
     let mut still = Vec::new();
     for f in followed.drain(..) {
         let EnteredTimeWait { local, remote, .. } = f.entry;
-        if f.confirmed && procnet::time_wait(local, remote).is_none() {
+        if f.confirmed && kernel::time_wait(local, remote).is_none() {
             pipeline.expire_time_wait(&f.entry, now())?;
             pipeline.flush()?;
         } else if !f.confirmed || f.since.elapsed() < Duration::from_secs(600) {
@@ -141,7 +148,7 @@ fn follow_time_waits(
 /// when `give_up`, so that a moment's delay in the kernel is not reported as absence.
 fn confirm(pipeline: &mut Pipeline<'_>, f: &mut Followed, give_up: bool) -> std::io::Result<()> {
     let EnteredTimeWait { conn, side, local, remote } = f.entry;
-    let entry = procnet::time_wait(local, remote);
+    let entry = kernel::time_wait(local, remote);
     if entry.is_none() && !give_up {
         return Ok(());
     }
@@ -150,7 +157,8 @@ fn confirm(pipeline: &mut Pipeline<'_>, f: &mut Followed, give_up: bool) -> std:
         // Reported as absent: never expire what the kernel never had.
         f.since = Instant::now() - Duration::from_secs(601);
     }
+    let listed = entry.is_some();
     let time_left = entry.and_then(|e| e.timer_left).map(|d| d.as_secs_f64());
-    pipeline.kernel_check(KernelCheck { conn, side, local, remote, time_left })?;
+    pipeline.kernel_check(KernelCheck { conn, side, local, remote, listed, time_left })?;
     pipeline.flush()
 }

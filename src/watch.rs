@@ -6,18 +6,22 @@ use crate::i18n::{DeviceChoice, Msg};
 use crate::live::{self, Until};
 use crate::pipeline::{Pipeline, SegmentFilter};
 use crate::replay::{renderer, track_config};
-use crate::source::live::{Keep, LiveCapture};
-use crate::source::{privilege, procnet};
+use crate::source::live::{self as capture_device, Keep, LiveCapture};
+use crate::source::{kernel, privilege};
 use std::io::Write;
 
-/// Where to capture: `-i` if given; loopback when the port is served here; else `any`.
+/// Where to capture: `-i` if given; loopback when the port is served here; else `any`
+/// on Linux, libpcap's default device elsewhere.
 pub fn choose_device(args: &WatchArgs) -> (String, DeviceChoice) {
     if let Some(device) = &args.interface {
         return (device.clone(), DeviceChoice::Asked);
     }
     match args.filter.port {
-        Some(port) if procnet::is_listening(port) => ("lo".into(), DeviceChoice::LocalPort(port)),
-        _ => ("any".into(), DeviceChoice::AnyInterface),
+        Some(port) if kernel::is_listening(port) => {
+            (capture_device::loopback_device(), DeviceChoice::LocalPort(port))
+        }
+        _ if cfg!(target_os = "linux") => ("any".into(), DeviceChoice::AnyInterface),
+        _ => (capture_device::default_device(), DeviceChoice::DefaultInterface),
     }
 }
 
@@ -51,6 +55,9 @@ pub fn run(args: &WatchArgs, out: impl Write, err: &mut impl Write) -> Result<()
     let stop = live::stop_on_signals()?;
     let link = capture.link_name();
     writeln!(err, "tcplab: {}", lang.text(&Msg::Listening { device: &device, link: &link, why }))?;
+    if !kernel::has_view() {
+        writeln!(err, "tcplab: {}", lang.text(&Msg::NoKernelView))?;
+    }
     writeln!(err, "tcplab: {}", lang.text(&Msg::StopHint))?;
     err.flush()?;
 

@@ -129,7 +129,7 @@ fn syns(path: &std::path::Path, count: u32) {
             .syn();
         bytes.clear();
         builder.write(&mut bytes, &[]).unwrap();
-        let ts = libc::timeval { tv_sec: 1_700_000_000, tv_usec: i64::from(i % 1_000_000) };
+        let ts = libc::timeval { tv_sec: 1_700_000_000, tv_usec: (i % 1_000_000) as _ };
         let header = pcap::PacketHeader { ts, caplen: bytes.len() as u32, len: bytes.len() as u32 };
         file.write(&pcap::Packet::new(&header, &bytes));
     }

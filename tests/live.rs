@@ -3,6 +3,10 @@
 //!
 //! CI runs these as root. Without root and without capture rights the capture tests
 //! say why on stderr and return early; nothing else is skipped.
+//!
+//! Linux only: they capture on `lo`, check states against /proc/net/tcp and play the
+//! scenarios that need network namespaces.
+#![cfg(target_os = "linux")]
 
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};

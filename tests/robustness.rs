@@ -8,6 +8,10 @@
 //! The fuzz targets in `fuzz/` explore the same entry points at random; these tests
 //! are their deterministic floor and run in `make test`. Crashing inputs that fuzzing
 //! finds are added here as regression tests.
+//!
+//! Unix only: runs are held to their memory limit with setrlimit, and file names are
+//! built from raw bytes.
+#![cfg(unix)]
 
 use std::ffi::{OsStr, OsString};
 use std::io::Read;

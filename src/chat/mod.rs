@@ -7,23 +7,12 @@ pub mod server;
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
+use std::time::Duration;
 
 /// Arms SO_LINGER with a zero timeout, so that closing the socket sends RST instead of
 /// FIN (an abortive close, RFC 9293 §3.10.5).
 pub fn set_abortive_close(stream: &TcpStream) -> io::Result<()> {
-    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
-    // SAFETY: a valid socket descriptor and a correctly sized option value.
-    let rc = unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO))
 }
 
 /// A one-line explanation of why connecting to `addr` failed.

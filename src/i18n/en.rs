@@ -311,6 +311,15 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::Truncated { path, reason } => format!(
             "warning: {path} is cut short ({reason}); every complete frame before that point is shown"
         ),
+        Msg::KernelListed { side: role, local, remote, table } => format!(
+            "The kernel confirms it: {table} lists {local} → {remote} in TIME-WAIT (this system's \
+             table shows no timer: the {} lets go when the system's own TIME-WAIT ends, whatever \
+             --time-wait says).",
+            side(role)
+        ),
+        Msg::NoKernelView => {
+            "no kernel view on this system: TIME-WAIT is followed on the wire only".into()
+        }
         Msg::KernelTimeWait { side: role, local, remote, left } => match left {
             Some(secs) => format!(
                 "The kernel confirms it: /proc/net/tcp lists {local} → {remote} in TIME-WAIT, \
@@ -333,6 +342,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             }
             DeviceChoice::AnyInterface => {
                 format!("listening on {device} (all interfaces; choose one with -i), link-type {link}")
+            }
+            DeviceChoice::DefaultInterface => {
+                format!("listening on {device} (libpcap's default; choose another with -i), link-type {link}")
             }
         },
         Msg::LiveStats { captured, received, dropped_by_kernel, dropped_by_interface, loopback } => format!(
@@ -359,6 +371,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::Progress { frames, connections, per_sec } => {
             format!("{frames} packets · {connections} connections · {per_sec:.0}/s")
         }
+        Msg::ScenarioNeeds(needs) => format!("[not on this system: needs {}]", needs.english()),
         Msg::ScenarioAbout(scenario) => match scenario {
             crate::lab::Scenario::Handshake => {
                 "open, chat both ways, the client closes: the document's Figure 2"

@@ -251,6 +251,17 @@ pub enum Msg<'a> {
         path: &'a str,
         reason: &'a str,
     },
+    /// A socket table without timers (macOS, the BSDs, Windows) lists the socket the
+    /// wire showed entering TIME-WAIT.
+    KernelListed {
+        side: Role,
+        local: SocketAddr,
+        remote: SocketAddr,
+        /// Where the table comes from: `netstat`, `GetExtendedTcpTable`.
+        table: &'a str,
+    },
+    /// This system's socket table cannot be read: TIME-WAIT is followed on the wire only.
+    NoKernelView,
     /// The kernel's view of a socket the wire showed entering TIME-WAIT.
     KernelTimeWait {
         side: Role,
@@ -294,6 +305,8 @@ pub enum Msg<'a> {
     },
     /// What a lab scenario shows.
     ScenarioAbout(crate::lab::Scenario),
+    /// What a lab scenario needs that this system lacks (`lab --list`).
+    ScenarioNeeds(crate::lab::Needs),
     /// How to end a live capture.
     StopHint,
     /// TIME-WAIT on the ladder: how long, and that it is not on the wire.
@@ -409,6 +422,9 @@ pub enum DeviceChoice {
     LocalPort(u16),
     /// Nothing says where the traffic is: every interface.
     AnyInterface,
+    /// Nothing says where the traffic is, and this system has no `any` device:
+    /// libpcap's default one.
+    DefaultInterface,
 }
 
 #[cfg(test)]
@@ -451,9 +467,12 @@ mod tests {
             Msg::Payload { text: "hi", shown: 2, total: 2 },
             Msg::KernelTimeWait { side: Role::Client, local: addr, remote: addr, left: Some(59.5) },
             Msg::KernelTimeWait { side: Role::Server, local: addr, remote: addr, left: None },
+            Msg::KernelListed { side: Role::Client, local: addr, remote: addr, table: "netstat" },
+            Msg::NoKernelView,
             Msg::Listening { device: "lo", link: "EN10MB", why: DeviceChoice::Asked },
             Msg::Listening { device: "lo", link: "EN10MB", why: DeviceChoice::LocalPort(8080) },
             Msg::Listening { device: "any", link: "LINUX_SLL", why: DeviceChoice::AnyInterface },
+            Msg::Listening { device: "en0", link: "EN10MB", why: DeviceChoice::DefaultInterface },
             Msg::LiveStats {
                 captured: 1,
                 received: 2,
@@ -469,6 +488,7 @@ mod tests {
             Msg::Progress { frames: 40960, connections: 4096, per_sec: 1.5e6 },
         ];
         msgs.extend(crate::lab::Scenario::ALL.map(Msg::ScenarioAbout));
+        msgs.extend(crate::lab::Needs::ALL.map(Msg::ScenarioNeeds));
         msgs.push(Msg::StopHint);
         msgs.push(Msg::LadderTimeWait { rule: TimeWaitRule::Rfc, until: 240.5 });
         for field in HeaderField::ALL {

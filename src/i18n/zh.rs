@@ -278,6 +278,11 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::Truncated { path, reason } => {
             format!("警告：{path} 不完整（{reason}）；此前所有完整的帧都已显示")
         }
+        Msg::KernelListed { side: role, local, remote, table } => format!(
+            "内核证实了这一点：{table} 中 {local} → {remote} 处于 TIME-WAIT（本系统的套接字表不显示计时器：不论 --time-wait 如何设置，{}都要等系统自己的 TIME-WAIT 结束才释放）。",
+            side(role)
+        ),
+        Msg::NoKernelView => "本系统无法查看内核的套接字表：TIME-WAIT 只能从线路上的报文推断".into(),
         Msg::KernelTimeWait { side: role, local, remote, left } => match left {
             Some(secs) => format!(
                 "内核证实了这一点：/proc/net/tcp 中 {local} → {remote} 处于 TIME-WAIT，{}还要等待 {secs:.1} 秒才释放（不论 --time-wait 如何设置，Linux 自己的计时器都是 60 秒）。",
@@ -295,6 +300,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             }
             DeviceChoice::AnyInterface => {
                 format!("正在 {device} 上抓包（所有网卡；可用 -i 指定），链路类型 {link}")
+            }
+            DeviceChoice::DefaultInterface => {
+                format!("正在 {device} 上抓包（libpcap 的默认网卡；可用 -i 另选），链路类型 {link}")
             }
         },
         Msg::LiveStats { captured, received, dropped_by_kernel, dropped_by_interface, loopback } => format!(
@@ -315,6 +323,15 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::Progress { frames, connections, per_sec } => {
             format!("{frames} 个包 · {connections} 个连接 · 每秒 {per_sec:.0} 个")
         }
+        Msg::ScenarioNeeds(needs) => format!(
+            "[本系统不支持：需要{}]",
+            match needs {
+                crate::lab::Needs::DroppedPackets => "在独立网络命名空间中用 nftables 丢弃报文（仅 Linux）",
+                crate::lab::Needs::LossyLink => "用 TAP 设备连接的两个网络命名空间（仅 Linux）",
+                crate::lab::Needs::ProbeCount => "Linux 的 TCP_INFO 来计数零窗口探测",
+                crate::lab::Needs::RawSocket => "原始 TCP 套接字（Windows 不允许）",
+            }
+        ),
         Msg::ScenarioAbout(scenario) => match scenario {
             crate::lab::Scenario::Handshake => "建立连接、双向聊天、客户端关闭：即原文的图 2",
             crate::lab::Scenario::ServerCloses => "服务器先关闭，因此由服务器进入 TIME-WAIT",

@@ -5,7 +5,7 @@
 use super::link::{LinkPlan, Tamper};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::thread;
 use std::time::Duration;
 
@@ -126,10 +126,11 @@ fn echo_until_closed(listener: &TcpListener) -> io::Result<()> {
 /// Accepts one connection, or fails after `timeout` (the client may have failed
 /// before it connected).
 fn accept_within(listener: &TcpListener, timeout: Duration) -> io::Result<TcpStream> {
-    let mut fd = libc::pollfd { fd: listener.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-    // SAFETY: one valid pollfd, and its count.
-    let ready = unsafe { libc::poll(&mut fd, 1, timeout.as_millis() as libc::c_int) };
-    if ready <= 0 {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+    // An interrupted wait counts as no client, as a timeout does.
+    let ready = poll(&mut fds, PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX)).unwrap_or(0);
+    if ready == 0 {
         return Err(io::Error::new(io::ErrorKind::TimedOut, "no client connected"));
     }
     Ok(listener.accept()?.0)

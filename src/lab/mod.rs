@@ -1,16 +1,25 @@
 //! `tcplab lab` and `tcplab demo`: make real traffic on loopback, capture it live and
-//! tell its story. Without root the whole run moves into a private network namespace.
-//! The `lossy` scenario plays over a link of its own between two namespaces instead.
+//! tell its story. Without root on Linux the whole run moves into a private network
+//! namespace. The `lossy` scenario plays over a link of its own between two namespaces
+//! instead. The scenarios that need Linux's namespaces, nftables or TCP_INFO are built
+//! on Linux only; elsewhere they say what they need and stop.
 
+#[cfg(target_os = "linux")]
 pub mod link;
+#[cfg(target_os = "linux")]
 pub mod lossy;
 pub mod scenario;
 
 // Scenarios that lose packets (in a network namespace of their own) or fill a window.
+#[cfg(target_os = "linux")]
 mod crossing;
+#[cfg(target_os = "linux")]
 pub mod netns;
+#[cfg(target_os = "linux")]
 mod sockets;
+#[cfg(target_os = "linux")]
 mod syn_retry;
+#[cfg(target_os = "linux")]
 mod zero_window;
 
 use crate::error::{Error, Result};
@@ -19,9 +28,10 @@ use crate::live::{self, Until};
 use crate::pipeline::{Pipeline, SegmentFilter};
 use crate::render::Renderer;
 use crate::source::live::{Keep, LiveCapture};
+#[cfg(target_os = "linux")]
 use crate::source::privilege;
 use crate::track::TrackConfig;
-pub use scenario::Scenario;
+pub use scenario::{Needs, Scenario};
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
@@ -44,9 +54,14 @@ pub struct LabRun<'a> {
 }
 
 /// Opens a capture on loopback, moving into a private network namespace first when
-/// this process may not capture. Must run before any thread is started.
+/// this process may not capture (Linux; elsewhere the error says what gives the right
+/// to capture). Must run before any thread is started.
+// `err` and `lang` tell of the private network, which only Linux has.
+#[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
 pub fn open_loopback(err: &mut impl Write, lang: Lang, keep: Keep) -> Result<LiveCapture> {
-    match LiveCapture::open("lo", None, keep) {
+    let device = crate::source::live::loopback_device();
+    match LiveCapture::open(&device, None, keep) {
+        #[cfg(target_os = "linux")]
         Err(Error::NotPermitted { .. }) if !privilege::is_root() => {
             privilege::enter_private_network().map_err(|e| {
                 Error::Capture(format!(
@@ -56,7 +71,7 @@ pub fn open_loopback(err: &mut impl Write, lang: Lang, keep: Keep) -> Result<Liv
                 ))
             })?;
             writeln!(err, "tcplab: {}", lang.text(&Msg::PrivateNetwork))?;
-            LiveCapture::open("lo", None, keep)
+            LiveCapture::open(&device, None, keep)
         }
         other => other,
     }
@@ -66,8 +81,9 @@ pub fn open_loopback(err: &mut impl Write, lang: Lang, keep: Keep) -> Result<Liv
 /// for `lossy`, the link, which must outlive the capture.
 struct Stage {
     capture: LiveCapture,
-    device: &'static str,
+    device: String,
     listener: TcpListener,
+    #[cfg(target_os = "linux")]
     link: Option<link::Link>,
 }
 
@@ -78,8 +94,21 @@ impl Stage {
         if scenario != Scenario::Lossy {
             let capture = open_loopback(err, lang, keep)?;
             let listener = TcpListener::bind("127.0.0.1:0")?;
-            return Ok(Stage { capture, device: "lo", listener, link: None });
+            let device = capture.device().to_owned();
+            #[cfg(target_os = "linux")]
+            return Ok(Stage { capture, device, listener, link: None });
+            #[cfg(not(target_os = "linux"))]
+            return Ok(Stage { capture, device, listener });
         }
+        #[cfg(not(target_os = "linux"))]
+        return Err(Error::Capture(format!("lab {} is not available on this system", scenario.name())));
+        #[cfg(target_os = "linux")]
+        Stage::set_up_lossy(keep)
+    }
+
+    /// `lossy` captures on the client's end of its own link.
+    #[cfg(target_os = "linux")]
+    fn set_up_lossy(keep: Keep) -> Result<Stage> {
         if !privilege::is_root() {
             return Err(Error::Capture(
                 "lab lossy needs root (sudo tcplab lab lossy): it builds two network namespaces \
@@ -90,21 +119,31 @@ impl Stage {
         let (link, listener) = link::build(lossy::PLAN)
             .map_err(|e| Error::Capture(format!("cannot build the lossy link: {e}")))?;
         let capture = LiveCapture::open(link::CLIENT_DEVICE, None, keep)?;
-        Ok(Stage { capture, device: link::CLIENT_DEVICE, listener, link: Some(link) })
+        Ok(Stage { capture, device: link::CLIENT_DEVICE.to_owned(), listener, link: Some(link) })
     }
 }
 
 /// Plays `run.scenario` and renders what was captured.
 pub fn run(run: &LabRun<'_>, renderer: &mut dyn Renderer, err: &mut impl Write) -> Result<u64> {
     let keep = if run.write.is_some() { Keep::Whole } else { Keep::Headers };
+    if let Some(needs) = run.scenario.missing_here() {
+        return Err(Error::Capture(format!(
+            "lab {} cannot run on this system: it needs {}",
+            run.scenario.name(),
+            needs.english()
+        )));
+    }
     // Before the capture opens, so that it opens on the namespace's own loopback.
+    #[cfg(target_os = "linux")]
     if netns::needs_private_network(run.scenario) {
         netns::enter_private_network(err, run.lang)?;
     }
-    // `_link` lives to the end of this function: the link carries the traffic until
-    // the capture is over.
-    let Stage { mut capture, device, listener, link: _link } =
-        Stage::set_up(run.scenario, err, run.lang, keep)?;
+    // The stage (and, for `lossy`, its link, which carries the traffic) lives to the
+    // end of this function, until the capture is over.
+    let stage = Stage::set_up(run.scenario, err, run.lang, keep)?;
+    let (mut capture, device, listener) = (stage.capture, stage.device, stage.listener);
+    #[cfg(target_os = "linux")]
+    let _link = stage.link;
     let addr: SocketAddr = listener.local_addr()?;
     // The refused scenario needs a port that nobody listens on: this one, now freed.
     let listener = run.scenario.needs_server().then_some(listener);
@@ -123,8 +162,11 @@ pub fn run(run: &LabRun<'_>, renderer: &mut dyn Renderer, err: &mut impl Write) 
     writeln!(
         err,
         "tcplab: {}",
-        run.lang.text(&Msg::Listening { device, link: &link, why: DeviceChoice::Asked })
+        run.lang.text(&Msg::Listening { device: &device, link: &link, why: DeviceChoice::Asked })
     )?;
+    if !crate::source::kernel::has_view() {
+        writeln!(err, "tcplab: {}", run.lang.text(&Msg::NoKernelView))?;
+    }
 
     let traffic_done = Arc::new(AtomicBool::new(false));
     let (scenario, close_delay, done) = (run.scenario, run.close_delay, Arc::clone(&traffic_done));

@@ -31,13 +31,9 @@ pub fn needs_private_network(scenario: Scenario) -> bool {
 /// capturing); `enter_private_network` brings loopback up there too.
 pub fn enter_private_network(err: &mut impl Write, lang: Lang) -> Result<()> {
     require_nft()?;
+    // Called before any thread is started: unshare moves only the calling thread.
     let entered = if privilege::is_root() {
-        // SAFETY: unshare is called before any thread is started; the result is checked.
-        if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            privilege::bring_loopback_up()
-        }
+        privilege::enter_network_namespace()
     } else {
         privilege::enter_private_network()
     };

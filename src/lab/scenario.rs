@@ -2,6 +2,7 @@
 //! document's story (or one of its exceptions) so that a class can watch it happen.
 
 use crate::chat::set_abortive_close;
+#[cfg(target_os = "linux")]
 use crate::lab::{crossing, syn_retry, zero_window};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -41,6 +42,34 @@ pub enum Scenario {
     Lossy,
 }
 
+/// What a scenario needs beyond plain sockets, where some systems lack it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// nftables rules in a network namespace of the scenario's own (Linux).
+    DroppedPackets,
+    /// Two network namespaces joined by TAP devices (Linux).
+    LossyLink,
+    /// Linux's TCP_INFO, whose backoff counts the zero-window probes.
+    ProbeCount,
+    /// A raw TCP socket to send a SYN no socket sent (not allowed on Windows).
+    RawSocket,
+}
+
+impl Needs {
+    pub const ALL: [Needs; 4] =
+        [Needs::DroppedPackets, Needs::LossyLink, Needs::ProbeCount, Needs::RawSocket];
+
+    /// For error messages, which are English.
+    pub fn english(self) -> &'static str {
+        match self {
+            Needs::DroppedPackets => "nftables in a network namespace of its own (Linux only)",
+            Needs::LossyLink => "two network namespaces joined by TAP devices (Linux only)",
+            Needs::ProbeCount => "Linux's TCP_INFO to count the zero-window probes",
+            Needs::RawSocket => "a raw TCP socket (Windows allows none)",
+        }
+    }
+}
+
 impl Scenario {
     pub const ALL: [Scenario; 13] = [
         Scenario::Handshake,
@@ -77,6 +106,20 @@ impl Scenario {
         }
     }
 
+    /// What this system lacks to play the scenario; `None` when it can.
+    pub fn missing_here(self) -> Option<Needs> {
+        let linux = cfg!(target_os = "linux");
+        match self {
+            Scenario::SimultaneousOpen | Scenario::SimultaneousClose | Scenario::SynRetry if !linux => {
+                Some(Needs::DroppedPackets)
+            }
+            Scenario::Lossy if !linux => Some(Needs::LossyLink),
+            Scenario::ZeroWindow if !linux => Some(Needs::ProbeCount),
+            Scenario::StaleSyn if cfg!(windows) => Some(Needs::RawSocket),
+            _ => None,
+        }
+    }
+
     /// Whether the scenario needs a listening server. In a simultaneous open nobody
     /// listens: the port becomes one of the two connecting ends.
     pub fn needs_server(self) -> bool {
@@ -91,15 +134,22 @@ impl Scenario {
         addr: SocketAddr,
         close_delay: Duration,
     ) -> io::Result<()> {
+        if let Some(needs) = self.missing_here() {
+            return Err(io::Error::other(format!("{} needs {}", self.name(), needs.english())));
+        }
         // The scenarios that lose packets or fill a window play from modules of their own.
-        let given = |listener: Option<TcpListener>| listener.ok_or_else(|| io::Error::other("no listener"));
-        match self {
-            Scenario::SimultaneousOpen => return crossing::simultaneous_open(addr),
-            Scenario::SimultaneousClose => return crossing::simultaneous_close(given(listener)?, addr),
-            Scenario::SynRetry => return syn_retry::play(given(listener)?, addr),
-            Scenario::ZeroWindow => return zero_window::play(given(listener)?, addr),
-            Scenario::Lossy => return super::lossy::play(given(listener)?, addr),
-            _ => {}
+        #[cfg(target_os = "linux")]
+        {
+            let given =
+                |listener: Option<TcpListener>| listener.ok_or_else(|| io::Error::other("no listener"));
+            match self {
+                Scenario::SimultaneousOpen => return crossing::simultaneous_open(addr),
+                Scenario::SimultaneousClose => return crossing::simultaneous_close(given(listener)?, addr),
+                Scenario::SynRetry => return syn_retry::play(given(listener)?, addr),
+                Scenario::ZeroWindow => return zero_window::play(given(listener)?, addr),
+                Scenario::Lossy => return super::lossy::play(given(listener)?, addr),
+                _ => {}
+            }
         }
         let server = listener.map(|l| {
             let delay = match self {

@@ -7,7 +7,7 @@
 //! Nothing is dropped, so this runs on the ordinary loopback: the small buffers are
 //! options of these two sockets only.
 
-use crate::lab::sockets::{set_buffer, tcp_info};
+use crate::lab::sockets::{Buffer, set_buffer, tcp_info};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::thread;
@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 
 /// The server's receive buffer, before the kernel doubles it: a few segments' worth, so
 /// that the window closes after a few kilobytes.
-const RECEIVE_BUFFER: libc::c_int = 4096;
+const RECEIVE_BUFFER: usize = 4096;
 /// The client's send buffer, kept small too, so that the upload is not held in it.
-const SEND_BUFFER: libc::c_int = 4096;
+const SEND_BUFFER: usize = 4096;
 /// The upload, 7.5 KiB: more than the server takes in before its window closes (4 KiB
 /// here), and small enough to keep the shipped capture, payload and all, small.
 const UPLOAD_LINE: &[u8] = b"zero window\n";
@@ -32,10 +32,10 @@ const WITHIN: Duration = Duration::from_secs(10);
 
 pub fn play(listener: TcpListener, addr: SocketAddr) -> io::Result<()> {
     // Set on the listener, so that the accepted socket has it from its SYN-ACK on.
-    set_buffer(&listener, libc::SO_RCVBUF, RECEIVE_BUFFER)?;
+    set_buffer(&listener, Buffer::Receive, RECEIVE_BUFFER)?;
     let mut client = TcpStream::connect(addr)?;
     let (mut server, _) = listener.accept()?;
-    set_buffer(&client, libc::SO_SNDBUF, SEND_BUFFER)?;
+    set_buffer(&client, Buffer::Send, SEND_BUFFER)?;
     let watched = client.try_clone()?;
     let uploader = thread::spawn(move || -> io::Result<()> {
         client.write_all(&UPLOAD_LINE.repeat(UPLOAD_LINES))?;

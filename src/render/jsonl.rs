@@ -109,7 +109,7 @@ struct KernelLine {
     side: &'static str,
     local: String,
     remote: String,
-    /// What /proc/net/tcp says; null when the kernel does not list the socket.
+    /// What the kernel's socket table says; null when it does not list the socket.
     state: Option<&'static str>,
     time_left: Option<f64>,
 }
@@ -268,7 +268,7 @@ impl<W: Write> Renderer for JsonLines<W> {
                 side: k.side.name(),
                 local: k.local.to_string(),
                 remote: k.remote.to_string(),
-                state: k.time_left.map(|_| "TIME-WAIT"),
+                state: k.listed.then_some("TIME-WAIT"),
                 time_left: k.time_left,
             }),
         }

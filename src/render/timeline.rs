@@ -198,12 +198,21 @@ impl<W: Write> Renderer for Timeline<W> {
                 Ok(())
             }
             Event::Kernel(check) => {
-                let text = self.say(&Msg::KernelTimeWait {
-                    side: check.side,
-                    local: check.local,
-                    remote: check.remote,
-                    left: check.time_left,
-                });
+                let text = match (check.listed, check.time_left, crate::source::kernel::TABLE) {
+                    // Listed by a table without timers: macOS, the BSDs, Windows.
+                    (true, None, Some(table)) => self.say(&Msg::KernelListed {
+                        side: check.side,
+                        local: check.local,
+                        remote: check.remote,
+                        table,
+                    }),
+                    _ => self.say(&Msg::KernelTimeWait {
+                        side: check.side,
+                        local: check.local,
+                        remote: check.remote,
+                        left: check.time_left,
+                    }),
+                };
                 self.explain(&format!("⚙ {text}"), |s| s.magenta());
                 Ok(())
             }

@@ -2,14 +2,16 @@
 //! every captured packet to a pcap file.
 //!
 //! Immediate mode matters: without it Linux hands packets over in blocks of the
-//! kernel's ring (TPACKET_V3), so a short capture stopped with Ctrl-C can lose all of
-//! them. The read timeout lets the loop notice a stop request within a tenth of a second.
+//! kernel's ring (TPACKET_V3), and BPF on macOS and the BSDs in buffers, so a short
+//! capture stopped with Ctrl-C can lose all of them. The loop notices a stop request
+//! within a tenth of a second: on Unix it waits with poll(2) on the capture's
+//! descriptor; Npcap on Windows has none, and its read timeout is honoured, so there a
+//! blocking read with that timeout waits instead.
 
 use super::{Frame, FrameNumber, LinkType, Timestamp};
 use crate::decode::link;
 use crate::error::{Error, Result};
 use pcap::{Active, Capture, Device, Precision, Savefile};
-use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -68,6 +70,10 @@ pub struct LiveCapture {
     device: String,
     capture: Capture<Active>,
     link: LinkType,
+    /// Nanoseconds in one unit of a packet's `tv_usec`: 1 when libpcap granted the
+    /// nanosecond precision asked for (Linux), 1000 when it gives microseconds (BPF
+    /// on macOS, for one).
+    nanos_per_tick: i64,
     savefile: Option<Savefile>,
     captured: u64,
 }
@@ -90,6 +96,7 @@ impl LiveCapture {
         // libpcap 1.10 on Linux keeps polling past the read timeout until a packet
         // comes, so a blocking read could never notice Ctrl-C on a quiet interface:
         // read without blocking and wait with poll(2) ourselves.
+        #[cfg(unix)]
         let capture =
             capture.setnonblock().map_err(|e| Error::Capture(format!("cannot use device {device}: {e}")))?;
         let link = LinkType(capture.get_datalink().0);
@@ -100,7 +107,17 @@ impl LiveCapture {
                 link::SUPPORTED
             )));
         }
-        let mut live = LiveCapture { device: device.to_owned(), capture, link, savefile: None, captured: 0 };
+        // SAFETY: the handle is open and lives as long as `capture`.
+        let granted = unsafe { pcap_get_tstamp_precision(capture.as_ptr().cast()) };
+        let nanos_per_tick = if granted == PCAP_TSTAMP_PRECISION_NANO { 1 } else { 1000 };
+        let mut live = LiveCapture {
+            device: device.to_owned(),
+            capture,
+            link,
+            nanos_per_tick,
+            savefile: None,
+            captured: 0,
+        };
         if let Some(expr) = bpf {
             live.set_filter(expr)?;
         }
@@ -112,6 +129,11 @@ impl LiveCapture {
         self.capture
             .filter(expr, true)
             .map_err(|e| Error::Filter { expr: expr.to_owned(), reason: e.to_string() })
+    }
+
+    /// The device this capture reads.
+    pub fn device(&self) -> &str {
+        &self.device
     }
 
     /// libpcap's name for the link type (`EN10MB`, `LINUX_SLL`, …), for messages.
@@ -165,7 +187,10 @@ impl LiveCapture {
                 self.captured += 1;
                 let frame = Frame {
                     number: FrameNumber(self.captured),
-                    ts: Timestamp::from_secs_nanos(packet.header.ts.tv_sec, packet.header.ts.tv_usec),
+                    ts: Timestamp::from_secs_nanos(
+                        packet.header.ts.tv_sec,
+                        wide(packet.header.ts.tv_usec).saturating_mul(self.nanos_per_tick),
+                    ),
                     link: self.link,
                     data: packet.data,
                     wire_len: packet.header.len,
@@ -186,11 +211,21 @@ impl LiveCapture {
 
     /// Waits up to `timeout` for the capture to have something to read. A signal that
     /// interrupts the wait counts as "nothing yet", so the caller sees its stop flag.
+    #[cfg(unix)]
     fn wait_readable(&self, timeout: Duration) -> bool {
-        let mut fd = libc::pollfd { fd: self.capture.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        // SAFETY: one valid pollfd, and its count.
-        let ready = unsafe { libc::poll(&mut fd, 1, timeout.as_millis() as libc::c_int) };
-        ready > 0
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::os::fd::{AsRawFd, BorrowedFd};
+        // SAFETY: the descriptor belongs to the capture, which outlives this call.
+        let fd = unsafe { BorrowedFd::borrow_raw(self.capture.as_raw_fd()) };
+        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        let timeout = PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX);
+        matches!(poll(&mut fds, timeout), Ok(ready) if ready > 0)
+    }
+
+    /// Windows: the blocking read itself waits, up to the capture's read timeout.
+    #[cfg(not(unix))]
+    fn wait_readable(&self, _timeout: Duration) -> bool {
+        true
     }
 
     /// Writes out everything buffered for the savefile.
@@ -214,10 +249,21 @@ impl LiveCapture {
 
 fn open_error(device: &str, e: &pcap::Error) -> Error {
     let text = e.to_string();
-    if text.contains("ermission") || text.contains("not permitted") {
+    // Linux and BPF say "Permission denied" or "not permitted"; Npcap restricted to
+    // administrators says "Access is denied".
+    if text.contains("ermission")
+        || text.contains("not permitted")
+        || (cfg!(windows) && text.contains("denied"))
+    {
         Error::NotPermitted { device: device.to_owned() }
     } else if text.contains("No such device") || text.contains("doesn't exist") {
         Error::NoSuchDevice { name: crate::render::sanitize::sanitize_str(device), available: device_names() }
+    } else if cfg!(windows) {
+        // Npcap words its refusals in more ways than these; say what grants capture.
+        Error::Capture(format!(
+            "cannot capture on {device}: {text} (to capture: {})",
+            crate::error::capture_rights()
+        ))
     } else {
         Error::Capture(format!("cannot capture on {device}: {text}"))
     }
@@ -237,7 +283,18 @@ pub fn device_names() -> String {
 
 unsafe extern "C" {
     /// libpcap's own version string; the pcap crate does not wrap it.
-    fn pcap_lib_version() -> *const libc::c_char;
+    fn pcap_lib_version() -> *const std::ffi::c_char;
+    /// The timestamp precision a capture really gives (libpcap 1.5 and later, Npcap);
+    /// the pcap crate sets the precision but does not tell whether it was granted.
+    fn pcap_get_tstamp_precision(handle: *mut std::ffi::c_void) -> std::ffi::c_int;
+}
+
+/// `PCAP_TSTAMP_PRECISION_NANO` of pcap.h.
+const PCAP_TSTAMP_PRECISION_NANO: std::ffi::c_int = 1;
+
+/// A `timeval` field as i64, whatever its width on this system.
+fn wide(field: impl Into<i64>) -> i64 {
+    field.into()
 }
 
 /// The version of the libpcap this binary runs with, e.g. `libpcap version 1.10.3`.
@@ -250,6 +307,28 @@ pub fn libpcap_version() -> String {
         }
         std::ffi::CStr::from_ptr(text).to_string_lossy().into_owned()
     }
+}
+
+/// The loopback device's name: `lo` on Linux; elsewhere the device libpcap flags as
+/// loopback (`lo0` on macOS and the BSDs, Npcap's `\Device\NPF_Loopback` on Windows).
+pub fn loopback_device() -> String {
+    if cfg!(target_os = "linux") {
+        return "lo".into();
+    }
+    let fallback = if cfg!(windows) { r"\Device\NPF_Loopback" } else { "lo0" };
+    Device::list()
+        .ok()
+        .and_then(|devices| devices.into_iter().find(|d| d.flags.is_loopback()))
+        .map_or_else(|| fallback.into(), |d| d.name)
+}
+
+/// The device to watch when nothing names one: `any` on Linux (every interface at
+/// once); elsewhere, where libpcap has no such device, the one it picks by default.
+pub fn default_device() -> String {
+    if cfg!(target_os = "linux") {
+        return "any".into();
+    }
+    Device::lookup().ok().flatten().map_or_else(loopback_device, |d| d.name)
 }
 
 /// Every capture device, for `tcplab interfaces`.

@@ -4,18 +4,23 @@
 //! timestamp, its 1-based record number and the capture's link type.
 
 pub mod file;
+pub mod kernel;
 pub mod live;
+pub mod netstat;
 pub mod privilege;
 pub mod procnet;
 mod records;
+pub mod tcptable;
 
 /// Capture time, in nanoseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
-    pub fn from_secs_nanos(secs: i64, nanos: i64) -> Timestamp {
-        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
+    /// Takes libpcap's `timeval` fields as they are: 64-bit on Linux, 32-bit in part
+    /// or whole on macOS and Windows.
+    pub fn from_secs_nanos(secs: impl Into<i64>, nanos: impl Into<i64>) -> Timestamp {
+        Timestamp(secs.into().saturating_mul(1_000_000_000).saturating_add(nanos.into()))
     }
 
     /// Seconds elapsed since `earlier` (negative when the capture goes back in time).

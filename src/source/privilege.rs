@@ -1,22 +1,34 @@
 //! Privileges for capture: give them up once the capture is open, or, when there are
 //! none, get a private network where capture is allowed.
 //!
-//! Started through `sudo`, tcplab opens the capture as root and then becomes the user
-//! who ran sudo (tcpdump's `-Z`), so that nothing a packet does runs as root and files
-//! it writes belong to that user. Without privileges, `demo` and `lab` move into a new
-//! user and network namespace: inside it the process holds CAP_NET_RAW over its own
-//! loopback, which is all they need.
+//! Started through `sudo` on a Unix system, tcplab opens the capture as root and then
+//! becomes the user who ran sudo (tcpdump's `-Z`), so that nothing a packet does runs
+//! as root and files it writes belong to that user. Windows has nothing to drop: Npcap
+//! decides who may capture when it is installed, and tcplab never runs elevated for it.
+//! Without privileges on Linux, `demo` and `lab` move into a new user and network
+//! namespace: inside it the process holds CAP_NET_RAW over its own loopback, which is
+//! all they need. Other systems have no such namespace.
 
+#[cfg(unix)]
 use std::ffi::CString;
 use std::io;
 
+/// Whether this process runs as root (on Windows, never: capture rights there come
+/// from Npcap's install options, not from the user).
 pub fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    #[cfg(unix)]
+    {
+        nix::unistd::geteuid().is_root()
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
 }
 
 /// Becomes SUDO_UID/SUDO_GID when running as root under sudo. Returns the user name
 /// given up to, or `None` when there was nothing to drop.
+#[cfg(unix)]
 pub fn drop_to_sudo_user() -> io::Result<Option<String>> {
     if !is_root() {
         return Ok(None);
@@ -28,64 +40,93 @@ pub fn drop_to_sudo_user() -> io::Result<Option<String>> {
         return Ok(None);
     }
     let user = std::env::var("SUDO_USER").unwrap_or_else(|_| uid.to_string());
-    // Supplementary groups first (while still root), then the group, then the user:
-    // once the uid changes, the other two can no longer be changed.
-    let name = CString::new(user.clone()).unwrap_or_default();
-    // SAFETY: plain libc calls on valid arguments; each result is checked.
-    unsafe {
-        if libc::initgroups(name.as_ptr(), gid) != 0 && libc::setgroups(0, std::ptr::null()) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if libc::setgid(gid) != 0 || libc::setuid(uid) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
+    become_user(&user, uid, gid)?;
     Ok(Some(user))
 }
 
+/// Windows: nothing to drop (see the module's text).
+#[cfg(not(unix))]
+pub fn drop_to_sudo_user() -> io::Result<Option<String>> {
+    Ok(None)
+}
+
+/// Supplementary groups first (while still root), then the group, then the user:
+/// once the uid changes, the other two can no longer be changed.
+#[cfg(unix)]
+fn become_user(user: &str, uid: u32, gid: u32) -> io::Result<()> {
+    use nix::unistd::{Gid, Uid, setgid, setuid};
+    let name = CString::new(user).unwrap_or_default();
+    let gid = Gid::from_raw(gid);
+    set_groups_of(&name, gid)?;
+    setgid(gid)?;
+    setuid(Uid::from_raw(uid))?;
+    Ok(())
+}
+
+/// The user's own supplementary groups, or none at all when they cannot be read:
+/// never root's.
+#[cfg(all(unix, not(target_vendor = "apple")))]
+fn set_groups_of(name: &std::ffi::CStr, gid: nix::unistd::Gid) -> io::Result<()> {
+    use nix::unistd::{initgroups, setgroups};
+    initgroups(name, gid).or_else(|_| setgroups(&[]))?;
+    Ok(())
+}
+
+/// nix leaves initgroups out on Apple systems (their group membership is resolved by
+/// a directory service), so libc's is called there directly.
+#[cfg(target_vendor = "apple")]
+fn set_groups_of(name: &std::ffi::CStr, gid: nix::unistd::Gid) -> io::Result<()> {
+    // SAFETY: a NUL-terminated name and a plain group id; the result is checked.
+    let rc = unsafe { libc::initgroups(name.as_ptr(), gid.as_raw() as libc::c_int) };
+    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+#[cfg(unix)]
 fn env_id(var: &str) -> Option<u32> {
     std::env::var(var).ok()?.parse().ok()
 }
 
 /// Moves this (still single-threaded) process into a new user and network namespace
 /// where it is root, and brings that namespace's loopback up.
+#[cfg(target_os = "linux")]
 pub fn enter_private_network() -> io::Result<()> {
-    // SAFETY: getuid/getgid cannot fail.
-    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-    // SAFETY: unshare is called before any thread is started; the result is checked.
-    if unsafe { libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    use nix::sched::{CloneFlags, unshare};
+    let (uid, gid) = (nix::unistd::getuid(), nix::unistd::getgid());
+    // Called before any thread is started: unshare moves only the calling thread.
+    unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNET)?;
     std::fs::write("/proc/self/setgroups", "deny")?;
     std::fs::write("/proc/self/uid_map", format!("0 {uid} 1"))?;
     std::fs::write("/proc/self/gid_map", format!("0 {gid} 1"))?;
     bring_loopback_up()
 }
 
-/// `ip link set lo up`, with the ioctl that `ip` uses.
+/// Moves this process into a new network namespace of its own (root only).
+#[cfg(target_os = "linux")]
+pub fn enter_network_namespace() -> io::Result<()> {
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)?;
+    bring_loopback_up()
+}
+
+/// `ip link set lo up`, with the ioctl that `ip` uses. Linux's interface ioctls are
+/// wrapped by neither socket2 nor nix, so this one stays a libc call.
+#[cfg(target_os = "linux")]
 pub fn bring_loopback_up() -> io::Result<()> {
-    // SAFETY: a plain datagram socket used only for two interface ioctls; the request
-    // structure is zeroed and holds a NUL-terminated name; every result is checked.
+    use std::os::fd::AsRawFd;
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)?;
+    // SAFETY: the request structure is zeroed and holds a NUL-terminated name; the
+    // socket is open for both calls; every result is checked.
     unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
         let mut req: libc::ifreq = std::mem::zeroed();
         for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
             *dst = *src as libc::c_char;
         }
-        let result = if libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut req) != 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
-            if libc::ioctl(fd, libc::SIOCSIFFLAGS, &req) != 0 {
-                Err(io::Error::last_os_error())
-            } else {
-                Ok(())
-            }
-        };
-        libc::close(fd);
-        result
+        if libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+        if libc::ioctl(socket.as_raw_fd(), libc::SIOCSIFFLAGS, &req) != 0 {
+            return Err(io::Error::last_os_error());
+        }
     }
+    Ok(())
 }

@@ -1,20 +1,10 @@
-//! What the Linux kernel itself says about its TCP sockets, from `/proc/net/tcp` and
-//! `/proc/net/tcp6`: used to confirm a TIME-WAIT seen on the wire and to find out
-//! whether a port is served on this machine.
+//! The socket table of Linux, from `/proc/net/tcp` and `/proc/net/tcp6`: the only
+//! table that also tells how long a TIME-WAIT has left.
 
+use super::kernel::KernelSocket;
 use crate::track::TcpState;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
-
-/// One socket line of `/proc/net/tcp*`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KernelSocket {
-    pub local: SocketAddr,
-    pub remote: SocketAddr,
-    pub state: TcpState,
-    /// Time left on the socket's timer (for TIME-WAIT: until the kernel forgets it).
-    pub timer_left: Option<Duration>,
-}
 
 /// The kernel reports timer values in USER_HZ ticks, which is 100 on Linux.
 const TICKS_PER_SEC: u64 = 100;
@@ -26,16 +16,6 @@ pub fn sockets() -> Vec<KernelSocket> {
         .filter_map(|path| std::fs::read_to_string(path).ok())
         .flat_map(|text| text.lines().skip(1).filter_map(parse_line).collect::<Vec<_>>())
         .collect()
-}
-
-/// Whether something listens on TCP `port` here.
-pub fn is_listening(port: u16) -> bool {
-    sockets().iter().any(|s| s.state == TcpState::Listen && s.local.port() == port)
-}
-
-/// The kernel's TIME-WAIT entry for the connection `local` ⇄ `remote`, if it has one.
-pub fn time_wait(local: SocketAddr, remote: SocketAddr) -> Option<KernelSocket> {
-    sockets().into_iter().find(|s| s.state == TcpState::TimeWait && s.local == local && s.remote == remote)
 }
 
 fn parse_line(line: &str) -> Option<KernelSocket> {

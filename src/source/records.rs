@@ -147,10 +147,14 @@ mod tests {
 
     /// What libpcap makes of the same file: (secs, nanos, wire length, bytes).
     fn by_libpcap(path: &Path) -> Vec<(i64, i64, u32, Vec<u8>)> {
+        // timeval's fields are narrower than i64 on some systems (macOS, Windows).
+        fn wide(field: impl Into<i64>) -> i64 {
+            field.into()
+        }
         let mut capture = pcap::Capture::from_file_with_precision(path, pcap::Precision::Nano).unwrap();
         let mut all = Vec::new();
         while let Ok(p) = capture.next_packet() {
-            all.push((p.header.ts.tv_sec, p.header.ts.tv_usec, p.header.len, p.data.to_vec()));
+            all.push((wide(p.header.ts.tv_sec), wide(p.header.ts.tv_usec), p.header.len, p.data.to_vec()));
         }
         all
     }

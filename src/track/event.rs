@@ -363,15 +363,18 @@ pub struct ConnSummary {
 }
 
 /// What the local kernel says about a socket that the wire showed in TIME-WAIT (live
-/// capture on Linux only).
+/// capture, where the system's socket table can be read).
 #[derive(Debug, Clone, PartialEq)]
 pub struct KernelCheck {
     pub conn: ConnId,
     pub side: Role,
     pub local: SocketAddr,
     pub remote: SocketAddr,
-    /// Seconds left on the kernel's TIME-WAIT timer; `None` when the kernel does not
-    /// list the socket (another host's socket, or already gone).
+    /// Whether the kernel lists the socket in TIME-WAIT (when not: another host's
+    /// socket, or already gone).
+    pub listed: bool,
+    /// Seconds left on the kernel's TIME-WAIT timer; `None` when the socket is not
+    /// listed, or the system's table shows no timers (only Linux's does).
     pub time_left: Option<f64>,
 }
 
