@@ -45,6 +45,9 @@
 //! A failure names the doc's file and line, the command, and a diff of the expected and
 //! actual output (masked, for live examples).
 
+// The examples are shell command lines (bash, jq, sed), as on the systems the docs show.
+#![cfg(unix)]
+
 use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
