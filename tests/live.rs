@@ -1041,6 +1041,18 @@ fn interfaces_lists_loopback() {
     assert!(lo.contains("loopback") && lo.contains("127.0.0.1"), "{lo}");
 }
 
+/// Runs `watch` with `args` until it stops by itself, while one chat client says
+/// hello to the server at `addr`; returns what watch printed on stdout.
+fn watch_one_client(args: &[&str], addr: &str) -> Vec<String> {
+    let mut watch = Running::start(BIN, &[&["watch", "-i", "lo", "--format", "jsonl"][..], args].concat());
+    watch.wait_for(Stream::Stderr, "`listening on`", READY, |l| l.contains("listening on"));
+    let client = run(BIN, &["client", "--connect", addr, "--send", "hello"], SETTLE);
+    assert!(client.status.success(), "{}", show(&client));
+    let (status, stdout, stderr) = watch.finish(SETTLE);
+    assert!(status.success(), "{status}: {stderr:?}");
+    stdout
+}
+
 #[test]
 fn watch_takes_tcpdumps_expression_and_stops_when_asked() {
     if let Some(why) = capture_refused() {
@@ -1051,29 +1063,15 @@ fn watch_takes_tcpdumps_expression_and_stops_when_asked() {
     let addr = format!("127.0.0.1:{port}");
     let server = Running::start(BIN, &["server", "--bind", &addr]);
     server.wait_for(Stream::Stdout, "`listening on`", READY, |l| l.contains("listening on"));
-    let expression = format!("tcp port {port}");
 
     // --until-closed: the first connection's wave ends the watch, with no signal.
-    let mut watch = Running::start(
-        BIN,
-        &["watch", "-i", "lo", "--until-closed", "--format", "jsonl", "tcp", "port", &port.to_string()],
-    );
-    watch.wait_for(Stream::Stderr, "`listening on`", READY, |l| l.contains("listening on"));
-    let client = run(BIN, &["client", "--connect", &addr, "--send", "hello"], SETTLE);
-    assert!(client.status.success(), "{}", show(&client));
-    let (status, stdout, stderr) = watch.finish(SETTLE);
-    assert!(status.success(), "{status}: {stderr:?}");
+    let stdout = watch_one_client(&["--until-closed", "tcp", "port", &port.to_string()], &addr);
     let events = json_lines(&stdout);
     let conn = only_connection(&events, &stdout.join("\n"));
     assert_eq!(str_of(conn, "conn_state"), "SF", "the whole connection was seen: {stdout:?}");
 
     // -c 3 with the expression given as one word: the handshake, and no more.
-    let mut watch = Running::start(BIN, &["watch", "-i", "lo", "-c", "3", "--format", "jsonl", &expression]);
-    watch.wait_for(Stream::Stderr, "`listening on`", READY, |l| l.contains("listening on"));
-    let client = run(BIN, &["client", "--connect", &addr, "--send", "hello"], SETTLE);
-    assert!(client.status.success(), "{}", show(&client));
-    let (status, stdout, stderr) = watch.finish(SETTLE);
-    assert!(status.success(), "{status}: {stderr:?}");
+    let stdout = watch_one_client(&["-c", "3", &format!("tcp port {port}")], &addr);
     let events = json_lines(&stdout);
     assert_eq!(steps(&of_type(&events, "segment")), ["handshake 1/3", "handshake 2/3", "handshake 3/3"]);
     drop(server);

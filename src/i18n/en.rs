@@ -374,7 +374,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::ScenarioNeeds(needs) => format!("[not on this system: needs {}]", needs.english()),
         Msg::ScenarioAbout(scenario) => match scenario {
             crate::lab::Scenario::Handshake => {
-                "open, chat both ways, the client closes: the document's Figure 2"
+                "open, chat both ways, the client closes: the textbook handshake and wave"
             }
             crate::lab::Scenario::ServerCloses => "the server closes first, so the server ends in TIME-WAIT",
             crate::lab::Scenario::FourWay => {
@@ -531,8 +531,8 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             side(role)
         ),
         Msg::QuizIntro => "Quiz: before each segment, name the state of each end just after it (e.g. \
-             SYN-SENT). As in the document's Figure 2, a change that answers a segment is shown on the \
-             answer: an end that receives a SYN is still LISTEN until its SYN-ACK goes out."
+             SYN-SENT). An end changes state when a segment arrives, not when it answers: a \
+             listening end that receives a SYN is SYN-RECEIVED at once, before its SYN-ACK goes out."
             .into(),
         Msg::NoteShort { note, until } => match note {
             Note::ClientGuessed => "client guessed (no SYN seen)".into(),

@@ -333,7 +333,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             }
         ),
         Msg::ScenarioAbout(scenario) => match scenario {
-            crate::lab::Scenario::Handshake => "建立连接、双向聊天、客户端关闭：即原文的图 2",
+            crate::lab::Scenario::Handshake => "建立连接、双向聊天、客户端关闭：教材中的三次握手与四次挥手",
             crate::lab::Scenario::ServerCloses => "服务器先关闭，因此由服务器进入 TIME-WAIT",
             crate::lab::Scenario::FourWay => {
                 "被动关闭方等待一会儿再发 FIN：四个独立的报文，可以看到 CLOSE-WAIT"
@@ -443,7 +443,8 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             format!("t={ts:.3} 时{}的 TIME-WAIT 计时器到期，内核释放了这个连接：TIME-WAIT → CLOSED，即图 2 的最后一步。", side(role))
         }
         Msg::QuizIntro => "测验：每个报文出现之前，说出它之后两端各自的状态（例如 SYN-SENT）。\
-             与原文的图 2 一致，需要回应的状态变化显示在回应报文上：收到 SYN 的一端在发出 SYN-ACK 之前仍是 LISTEN。"
+             一端在报文到达时就改变状态，而不是在回应时：正在监听的一端一收到 SYN 就进入 SYN-RECEIVED，\
+             不必等它发出 SYN-ACK。"
             .into(),
         Msg::NoteShort { note, until } => match note {
             Note::ClientGuessed => "客户端为推测（未看到 SYN）".into(),
