@@ -5,6 +5,7 @@
 
 pub mod file;
 pub mod live;
+pub mod pcapng;
 pub mod privilege;
 pub mod procnet;
 mod records;
