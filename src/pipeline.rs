@@ -6,6 +6,7 @@
 //! analyzer on a thread of its own beside the renderer (see
 //! [`replay`](crate::replay)).
 
+use crate::decode::encap::Encap;
 use crate::decode::{self, DecodeError, Decoded, Segment};
 use crate::render::{CaptureStats, Renderer};
 use crate::source::{Frame, FrameNumber, Timestamp};
@@ -94,6 +95,10 @@ impl Analyzer {
                 self.stats.segments += 1;
                 self.tracker.on_segment(seg, number, ts.secs_since(epoch), out);
             }
+            Ok(Decoded::Unsupported(kind)) => {
+                self.stats.other += 1;
+                self.count_not_decoded(*kind);
+            }
             Ok(_) => self.stats.other += 1,
             Err(e) => self.count_undecodable(number, e),
         }
@@ -107,6 +112,16 @@ impl Analyzer {
         self.stats.undecodable_total += 1;
         if self.stats.undecodable.len() < crate::render::KEPT_UNDECODABLE {
             self.stats.undecodable.push((number.0, e.to_string()));
+        }
+    }
+
+    /// Counts a frame in an encapsulation that is not decoded, by its kind (there are
+    /// a handful of kinds, so a list is searched).
+    #[cold]
+    fn count_not_decoded(&mut self, kind: Encap) {
+        match self.stats.not_decoded.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, count)) => *count += 1,
+            None => self.stats.not_decoded.push((kind, 1)),
         }
     }
 

@@ -127,6 +127,8 @@ struct CaptureLine<'a> {
     /// The first frames that could not be decoded, with why (at most 1000).
     undecodable: Vec<UndecodableFrame<'a>>,
     undecodable_total: u64,
+    /// Frames in encapsulations that are not decoded, by kind (also in `other_frames`).
+    not_decoded: std::collections::BTreeMap<String, u64>,
     truncated: Option<&'a str>,
 }
 
@@ -294,6 +296,7 @@ impl<W: Write> Renderer for JsonLines<W> {
                 .map(|(frame, reason)| UndecodableFrame { frame: *frame, reason })
                 .collect(),
             undecodable_total: stats.undecodable_total,
+            not_decoded: stats.not_decoded.iter().map(|(kind, count)| (kind.to_string(), *count)).collect(),
             truncated: stats.truncated.as_deref(),
         })?;
         self.out.flush()

@@ -310,6 +310,9 @@ impl Conn {
         if self.client_guessed && self.first_frame == frame {
             notes.push(Note::ClientGuessed);
         }
+        if seg.header_cut() {
+            notes.push(Note::HeaderCut);
+        }
 
         // Wireshark's sequence analysis (retransmissions, duplicate ACKs, windows), with
         // the window scaling of the SYNs seen before this segment.

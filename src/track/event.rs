@@ -119,6 +119,9 @@ pub enum Note {
     SimultaneousClose,
     /// Both ends sent SYN before seeing the other's.
     SimultaneousOpen,
+    /// The capture kept only part of the TCP header (its options run past the snap
+    /// length): ports, numbers, flags and window were read from the 20 fixed bytes.
+    HeaderCut,
 
     /// The segment repeats sequence space already sent: a resend after a timeout. `of`
     /// is the frame that first carried these bytes (when still remembered; else the
@@ -170,6 +173,7 @@ impl Note {
             Note::TimeWait(_) => "time_wait",
             Note::SimultaneousClose => "simultaneous_close",
             Note::SimultaneousOpen => "simultaneous_open",
+            Note::HeaderCut => "header_cut",
             Note::Retransmission { .. } => "retransmission",
             Note::FastRetransmission { .. } => "fast_retransmission",
             Note::SpuriousRetransmission => "spurious_retransmission",
@@ -212,6 +216,7 @@ impl Note {
                 | Note::TimeWait(_)
                 | Note::SimultaneousClose
                 | Note::SimultaneousOpen
+                | Note::HeaderCut
         )
     }
 
