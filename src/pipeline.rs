@@ -93,7 +93,16 @@ impl Analyzer {
         match &decoded {
             Ok(Decoded::Tcp(seg)) if self.filter.accepts(seg) => {
                 self.stats.segments += 1;
+                let before = out.len();
                 self.tracker.on_segment(seg, number, ts.secs_since(epoch), out);
+                // The frame's exact time, for the JSON lines' `time`.
+                for event in &mut out[before..] {
+                    match event {
+                        Event::Segment(ev) => ev.time = Some(ts),
+                        Event::Transition(t) if t.frame == number => t.time = Some(ts),
+                        _ => {}
+                    }
+                }
             }
             Ok(Decoded::Unsupported(kind)) => {
                 self.stats.other += 1;

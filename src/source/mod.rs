@@ -25,6 +25,15 @@ impl Timestamp {
     }
 }
 
+/// The capture time as Unix seconds with all nine decimals (`1700000000.000000001`),
+/// Wireshark's `frame.time_epoch`: exact, where an `f64` keeps only about 16 digits.
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (secs, nanos) = (self.0.div_euclid(1_000_000_000), self.0.rem_euclid(1_000_000_000));
+        write!(f, "{secs}.{nanos:09}")
+    }
+}
+
 /// The 1-based number of a record in its capture, every record counted (Wireshark's
 /// `frame.number`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

@@ -233,6 +233,7 @@ impl Conn {
             conn: self.id,
             frame: self.last_frame,
             ts,
+            time: None,
             side: role,
             from: TcpState::TimeWait,
             to: TcpState::Closed,
@@ -346,6 +347,7 @@ impl Conn {
             conn: self.id,
             frame,
             ts,
+            time: None,
             src: seg.src,
             dst: seg.dst,
             dir,
@@ -364,7 +366,7 @@ impl Conn {
             payload: seg.payload.to_vec(),
         }));
         for (side, from, to) in changes {
-            out.push(Event::Transition(Transition { conn: self.id, frame, ts, side, from, to }));
+            out.push(Event::Transition(Transition { conn: self.id, frame, ts, time: None, side, from, to }));
         }
     }
 

@@ -3,7 +3,7 @@
 use super::flags::TcpFlags;
 use super::seq::SeqNum;
 use super::state::TcpState;
-use crate::source::FrameNumber;
+use crate::source::{FrameNumber, Timestamp};
 use std::fmt;
 use std::net::SocketAddr;
 
@@ -244,6 +244,9 @@ pub struct SegmentEvent {
     pub frame: FrameNumber,
     /// Seconds since the first frame of the capture.
     pub ts: f64,
+    /// The frame's exact capture time; set by the analyzer that fed the tracker (the
+    /// tracker itself reasons in seconds since the first frame).
+    pub time: Option<Timestamp>,
     pub src: SocketAddr,
     pub dst: SocketAddr,
     pub dir: Direction,
@@ -331,6 +334,9 @@ pub struct Transition {
     pub conn: ConnId,
     pub frame: FrameNumber,
     pub ts: f64,
+    /// The exact capture time of the frame that caused it, as in [`SegmentEvent`];
+    /// `None` for a TIME-WAIT that ran out on a live capture's clock.
+    pub time: Option<Timestamp>,
     pub side: Role,
     pub from: TcpState,
     pub to: TcpState,
