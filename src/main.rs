@@ -52,6 +52,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(match outcome {
                 tcplab::replay::Outcome::Complete => exit::OK,
                 tcplab::replay::Outcome::Partial => exit::PARTIAL,
+                tcplab::replay::Outcome::Failed => exit::ERROR,
             })
         }
         Command::Watch(args) => {

@@ -6,6 +6,7 @@
 //! analyzer on a thread of its own beside the renderer (see
 //! [`replay`](crate::replay)).
 
+use crate::decode::encap::Encap;
 use crate::decode::{self, DecodeError, Decoded, Segment};
 use crate::render::{CaptureStats, Renderer};
 use crate::source::{Frame, FrameNumber, Timestamp};
@@ -47,13 +48,22 @@ pub struct Analyzer {
     filter: SegmentFilter,
     stats: CaptureStats,
     epoch: Option<Timestamp>,
+    /// The exact capture time of each frame whose events the tracker may still hold
+    /// back, oldest first, to stamp them with when they come out.
+    times: std::collections::VecDeque<(FrameNumber, Timestamp)>,
 }
 
 impl Analyzer {
     /// `detail` says whether segments and transitions are wanted, or only summaries.
     pub fn new(config: TrackConfig, filter: SegmentFilter, detail: bool) -> Analyzer {
         let config = TrackConfig { detail: config.detail && detail, ..config };
-        Analyzer { tracker: Tracker::new(config), filter, stats: CaptureStats::default(), epoch: None }
+        Analyzer {
+            tracker: Tracker::new(config),
+            filter,
+            stats: CaptureStats::default(),
+            epoch: None,
+            times: std::collections::VecDeque::new(),
+        }
     }
 
     /// Whether segments and transitions come out, or only summaries.
@@ -92,7 +102,14 @@ impl Analyzer {
         match &decoded {
             Ok(Decoded::Tcp(seg)) if self.filter.accepts(seg) => {
                 self.stats.segments += 1;
+                let before = out.len();
                 self.tracker.on_segment(seg, number, ts.secs_since(epoch), out);
+                self.times.push_back((number, ts));
+                self.stamp(&mut out[before..]);
+            }
+            Ok(Decoded::Unsupported(kind)) => {
+                self.stats.other += 1;
+                self.count_not_decoded(*kind);
             }
             // Left out by --port or --host, as -f leaves frames out.
             Ok(Decoded::Tcp(_)) => self.stats.filtered += 1,
@@ -112,6 +129,50 @@ impl Analyzer {
         }
     }
 
+    /// Counts a frame in an encapsulation that is not decoded, by its kind (there are
+    /// a handful of kinds, so a list is searched).
+    #[cold]
+    fn count_not_decoded(&mut self, kind: Encap) {
+        match self.stats.not_decoded.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, count)) => *count += 1,
+            None => self.stats.not_decoded.push((kind, 1)),
+        }
+    }
+
+    /// Gives the segments and transitions in `events` their frame's exact capture
+    /// time, for the JSON lines' `time`, and forgets the times no held event needs.
+    fn stamp(&mut self, events: &mut [Event]) {
+        let time_of = |frame: FrameNumber| {
+            self.times.binary_search_by_key(&frame, |&(f, _)| f).ok().map(|i| self.times[i].1)
+        };
+        for event in events {
+            match event {
+                Event::Segment(ev) if ev.time.is_none() => ev.time = time_of(ev.frame),
+                Event::Transition(t) if t.time.is_none() => t.time = time_of(t.frame),
+                _ => {}
+            }
+        }
+        let oldest_held = self.tracker.held().find_map(|e| match e {
+            Event::Segment(ev) => Some(ev.frame),
+            _ => None,
+        });
+        match oldest_held {
+            Some(oldest) => {
+                while self.times.front().is_some_and(|&(f, _)| f < oldest) {
+                    self.times.pop_front();
+                }
+            }
+            None => self.times.clear(),
+        }
+    }
+
+    /// Settles the arrivals that have waited long enough by capture time `secs`.
+    pub fn settle_due(&mut self, secs: f64, out: &mut Vec<Event>) {
+        let before = out.len();
+        self.tracker.settle_due(secs, out);
+        self.stamp(&mut out[before..]);
+    }
+
     /// Seconds from the first frame to `now` (0 before any frame).
     pub fn capture_secs(&self, now: Timestamp) -> f64 {
         self.epoch.map_or(0.0, |epoch| now.secs_since(epoch))
@@ -129,7 +190,9 @@ impl Analyzer {
     /// Ends the capture: the summaries of the connections still followed go to
     /// `out`, and the counts come back.
     pub fn finish(mut self, out: &mut Vec<Event>, truncated: Option<String>) -> CaptureStats {
+        let before = out.len();
         self.tracker.finish(out);
+        self.stamp(&mut out[before..]);
         self.stats.connections = self.tracker.seen();
         self.stats.evicted_half_open = self.tracker.evicted_half_open();
         self.stats.truncated = truncated;
@@ -215,7 +278,7 @@ impl<'r> Pipeline<'r> {
     /// Hands out every event held back for an arrival not yet settled, settling it
     /// as time would (see [`Tracker::settle_due`]).
     pub fn settle_all(&mut self) -> io::Result<()> {
-        self.analyzer.tracker.settle_due(f64::INFINITY, &mut self.events);
+        self.analyzer.settle_due(f64::INFINITY, &mut self.events);
         self.drain()
     }
 
@@ -223,7 +286,7 @@ impl<'r> Pipeline<'r> {
     /// no segment may come to move capture time on).
     pub fn settle_due(&mut self, now: Timestamp) -> io::Result<()> {
         let secs = self.capture_secs(now);
-        self.analyzer.tracker.settle_due(secs, &mut self.events);
+        self.analyzer.settle_due(secs, &mut self.events);
         self.drain()
     }
 

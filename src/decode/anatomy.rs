@@ -1,6 +1,7 @@
 //! Everything about one frame's IP and TCP headers, for `tcplab inspect`: where the TCP
 //! header sits in the captured bytes, and the IP fields a student asks about.
 
+use super::encap::Found;
 use super::link::{self, Inner};
 use crate::source::Frame;
 use etherparse::{LaxNetSlice, LaxSlicedPacket, TransportSlice};
@@ -28,8 +29,8 @@ impl Anatomy {
         let packet = match link::strip(frame.link, frame.data).ok()? {
             Inner::Ethernet(bytes) => LaxSlicedPacket::from_ethernet(bytes).ok()?,
             Inner::EtherType(t, bytes) => LaxSlicedPacket::from_ether_type(t, bytes),
-            Inner::Ip(bytes) => LaxSlicedPacket::from_ip(bytes).ok()?,
-            Inner::Other => return None,
+            Inner::Ip(bytes) | Inner::Walked(Found::Ip(bytes)) => LaxSlicedPacket::from_ip(bytes).ok()?,
+            Inner::Walked(_) | Inner::Other => return None,
         };
         let ip = match packet.net.as_ref()? {
             LaxNetSlice::Ipv4(v4) => {

@@ -35,7 +35,7 @@ pub fn segment<'a>(frame: &Frame<'a>) -> Option<Segment<'a>> {
             6 => ip(EtherType::IPV6, bytes)?,
             _ => return None,
         },
-        Inner::Other => return None,
+        Inner::Walked(_) | Inner::Other => return None,
     };
     let tcp = TcpHeaderSlice::from_slice(ip_payload).ok()?;
     let header = tcp.slice();

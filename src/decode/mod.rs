@@ -7,6 +7,7 @@
 //! every failure becomes a [`DecodeError`] that the caller counts and reports.
 
 pub mod anatomy;
+pub mod encap;
 mod fast;
 pub mod link;
 pub mod options;
@@ -14,7 +15,8 @@ pub mod options;
 use crate::source::Frame;
 use crate::track::flags::TcpFlags;
 use crate::track::seq::SeqNum;
-use etherparse::{IpNumber, LaxNetSlice, LaxSlicedPacket, TransportSlice};
+use encap::{Encap, Found};
+use etherparse::{IpNumber, LaxNetSlice, LaxSlicedPacket, TcpHeaderSlice, TransportSlice};
 use std::net::{IpAddr, SocketAddr};
 
 pub use options::TcpOptions;
@@ -48,6 +50,12 @@ impl Segment<'_> {
         TcpOptions::parse(self.raw_options)
     }
 
+    /// Whether the capture kept less than the whole TCP header (its options run past
+    /// the snap length): only the 20 fixed bytes, and the options kept, were read.
+    pub fn header_cut(&self) -> bool {
+        usize::from(self.header_len) > 20 + self.raw_options.len()
+    }
+
     /// Sequence space the segment occupies: its payload plus one for SYN and for FIN.
     pub fn seq_len(&self) -> u32 {
         self.payload_len
@@ -62,6 +70,9 @@ pub enum Decoded<'a> {
     Tcp(Segment<'a>),
     /// A frame that is fine but carries no TCP segment (ARP, UDP, ICMP, IP fragments…).
     NotTcp,
+    /// A frame in an encapsulation tcplab does not look into: it may hold TCP, so it
+    /// is counted by its kind.
+    Unsupported(Encap),
 }
 
 /// Why a frame that should have held a TCP segment could not be read.
@@ -87,7 +98,8 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Result<Decoded<'a>, DecodeError> {
     }
 }
 
-/// [`decode`] by etherparse's lax parser alone.
+/// [`decode`] by etherparse's lax parser alone, and, for what etherparse does not know,
+/// the walk through [`encap`]sulations.
 fn decode_lax<'a>(frame: &Frame<'a>) -> Result<Decoded<'a>, DecodeError> {
     let inner = link::strip(frame.link, frame.data)
         .map_err(|e| DecodeError::ShortLinkHeader { need: e.need, have: e.have })?;
@@ -98,12 +110,40 @@ fn decode_lax<'a>(frame: &Frame<'a>) -> Result<Decoded<'a>, DecodeError> {
         link::Inner::Ip(bytes) => {
             LaxSlicedPacket::from_ip(bytes).map_err(|e| DecodeError::BadIp(e.to_string()))?
         }
+        link::Inner::Walked(walked) => return found(walked, frame, 0),
         link::Inner::Other => return Ok(Decoded::NotTcp),
     };
-    segment_from(&packet, frame)
+    if packet.net.is_none() && packet.stop_err.is_none() {
+        // Not IP as far as etherparse can see (it reads VLAN tags and MACsec): MPLS,
+        // PPPoE, LLC/SNAP, PBB… are walked through from the link header on.
+        let walked = match inner {
+            link::Inner::Ethernet(bytes) => encap::ethernet(bytes),
+            link::Inner::EtherType(ether_type, bytes) => encap::ether(ether_type.0, bytes),
+            _ => Found::NotIp,
+        };
+        return found(walked, frame, 0);
+    }
+    segment_from(&packet, frame, 0)
 }
 
-fn segment_from<'a>(packet: &LaxSlicedPacket<'a>, frame: &Frame<'a>) -> Result<Decoded<'a>, DecodeError> {
+/// Decodes what a walk through encapsulations found, `depth` tunnels deep.
+fn found<'a>(found: Found<'a>, frame: &Frame<'a>, depth: usize) -> Result<Decoded<'a>, DecodeError> {
+    match found {
+        Found::Ip(_) if depth >= encap::MAX_LAYERS => Ok(Decoded::Unsupported(Encap::TooDeep)),
+        Found::Ip(bytes) => {
+            let packet = LaxSlicedPacket::from_ip(bytes).map_err(|e| DecodeError::BadIp(e.to_string()))?;
+            segment_from(&packet, frame, depth + 1)
+        }
+        Found::NotIp => Ok(Decoded::NotTcp),
+        Found::Unknown(kind) => Ok(Decoded::Unsupported(kind)),
+    }
+}
+
+fn segment_from<'a>(
+    packet: &LaxSlicedPacket<'a>,
+    frame: &Frame<'a>,
+    depth: usize,
+) -> Result<Decoded<'a>, DecodeError> {
     let Some(net) = &packet.net else {
         // Not IP at all, unless the IP header itself was what stopped the parser.
         return match &packet.stop_err {
@@ -135,17 +175,55 @@ fn segment_from<'a>(packet: &LaxSlicedPacket<'a>, frame: &Frame<'a>) -> Result<D
         }
         LaxNetSlice::Arp(_) => return Ok(Decoded::NotTcp),
     };
-    if payload.ip_number != IpNumber::TCP || payload.fragmented {
-        // Fragments are not reassembled: the TCP header is in one of them only.
-        return Ok(Decoded::NotTcp);
+    if payload.fragmented {
+        // Fragments are not reassembled. The first carries the TCP header, read as
+        // tshark reads an unreassembled first fragment (its length: the bytes in this
+        // fragment); the later ones hold no header and are counted as other frames.
+        let first = matches!(net, LaxNetSlice::Ipv4(v4) if v4.header().fragments_offset().value() == 0);
+        if !(first && payload.ip_number == IpNumber::TCP) {
+            return Ok(Decoded::NotTcp);
+        }
+        return Ok(match TcpHeaderSlice::from_slice(payload.payload) {
+            Ok(tcp) => {
+                let header = tcp.slice();
+                let kept = &payload.payload[header.len()..];
+                let payload_len = claimed_ip_payload.saturating_sub(header.len());
+                Decoded::Tcp(Segment {
+                    src: SocketAddr::new(src_ip, tcp.source_port()),
+                    dst: SocketAddr::new(dst_ip, tcp.destination_port()),
+                    seq: SeqNum(tcp.sequence_number()),
+                    ack: SeqNum(tcp.acknowledgment_number()),
+                    flags: TcpFlags(header[13]),
+                    window: tcp.window_size(),
+                    header_len: header.len() as u8,
+                    payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
+                    raw_options: &header[20..],
+                    payload: &kept[..kept.len().min(PAYLOAD_PREVIEW).min(payload_len)],
+                })
+            }
+            Err(_) => match fixed_header(payload.payload, claimed_ip_payload, src_ip, dst_ip) {
+                Some(seg) => Decoded::Tcp(seg),
+                None => Decoded::NotTcp,
+            },
+        });
+    }
+    if payload.ip_number != IpNumber::TCP {
+        // A tunnel (IP-in-IP, GRE, VXLAN, …) is opened; anything else is not TCP.
+        return match encap::in_ip(payload.ip_number.0, payload.payload) {
+            Some(inner) => found(inner, frame, depth),
+            None => Ok(Decoded::NotTcp),
+        };
     }
     let tcp = match &packet.transport {
         Some(TransportSlice::Tcp(tcp)) => tcp,
         _ => {
-            return Err(match &packet.stop_err {
-                Some((err, _)) => DecodeError::BadTcp(err.to_string()),
-                None => DecodeError::BadTcp("missing".into()),
-            });
+            return match fixed_header(payload.payload, claimed_ip_payload, src_ip, dst_ip) {
+                Some(seg) => Ok(Decoded::Tcp(seg)),
+                None => Err(match &packet.stop_err {
+                    Some((err, _)) => DecodeError::BadTcp(err.to_string()),
+                    None => DecodeError::BadTcp("missing".into()),
+                }),
+            };
         }
     };
     let header_len = tcp.header_len();
@@ -168,6 +246,34 @@ fn segment_from<'a>(packet: &LaxSlicedPacket<'a>, frame: &Frame<'a>) -> Result<D
         raw_options: tcp.header_slice().get(20..).unwrap_or_default(),
         payload: &kept[..kept.len().min(PAYLOAD_PREVIEW).min(payload_len)],
     }))
+}
+
+/// A TCP header whose options run past the bytes the capture kept: its 20 fixed bytes
+/// still say ports, numbers, flags and window, as tshark and tcpdump show them. The
+/// options are those kept (see [`Segment::header_cut`]); the payload length is the IP
+/// header's claim, none of it kept. `None` when even the fixed part is cut, or the
+/// data offset is below the minimum of 5 words (a damaged header, not a cut one).
+fn fixed_header<'a>(bytes: &'a [u8], claimed: usize, src: IpAddr, dst: IpAddr) -> Option<Segment<'a>> {
+    let fixed = bytes.get(..20)?;
+    let header_len = usize::from(fixed[12] >> 4) * 4;
+    if header_len < 20 || bytes.len() >= header_len {
+        return None;
+    }
+    let word = |at: usize| u16::from_be_bytes([fixed[at], fixed[at + 1]]);
+    let long = |at: usize| u32::from_be_bytes([fixed[at], fixed[at + 1], fixed[at + 2], fixed[at + 3]]);
+    let (src_port, dst_port, seq, ack, window) = (word(0), word(2), long(4), long(8), word(14));
+    Some(Segment {
+        src: SocketAddr::new(src, src_port),
+        dst: SocketAddr::new(dst, dst_port),
+        seq: SeqNum(seq),
+        ack: SeqNum(ack),
+        flags: TcpFlags(fixed[13]),
+        window,
+        header_len: header_len as u8,
+        payload_len: u32::try_from(claimed.saturating_sub(header_len)).unwrap_or(u32::MAX),
+        raw_options: &bytes[20..],
+        payload: &[],
+    })
 }
 
 fn is_ip_layer(layer: etherparse::err::Layer) -> bool {

@@ -240,6 +240,10 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                  byte at this ack number\"; after three the sender resends it without waiting \
                  (a fast retransmission)."
             ),
+            Note::HeaderCut => "Header cut by the snap length: the capture kept only part of this TCP \
+                 header. Ports, sequence and acknowledgment numbers, flags and window come from its 20 \
+                 fixed bytes; options beyond what was kept are unknown."
+                .into(),
             Note::PreviousSegmentNotCaptured => "Previous segment not captured: this segment starts beyond \
                  the bytes seen so far, so a segment before it was lost before the capture point, or the \
                  capture missed it."
@@ -308,6 +312,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             format!("frame {frame} could not be decoded: {reason}")
         }
         Msg::MoreUndecodable { count } => format!("… and {count} more undecodable frames"),
+        Msg::NotDecoded { count, kind } => {
+            format!("{count} {} in {kind}: not decoded (counted as other)", plural(count, "frame", "frames"))
+        }
         Msg::Truncated { path, reason } => format!(
             "warning: {path} is cut short ({reason}); every complete frame before that point is shown"
         ),
@@ -557,6 +564,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             }
             Note::DupAck { of, count } => format!("duplicate ACK #{count} of frame {of}"),
             Note::PreviousSegmentNotCaptured => "previous segment not captured".into(),
+            Note::HeaderCut => "header cut by the snap length".into(),
             Note::AckedUnseen => "ACKed unseen segment".into(),
             Note::ZeroWindow => "zero window".into(),
             Note::ZeroWindowProbe => "zero-window probe".into(),

@@ -247,6 +247,11 @@ pub enum Msg<'a> {
     MoreUndecodable {
         count: u64,
     },
+    /// Frames in an encapsulation that is not decoded (`kind`: "MPLS", "GRE", …).
+    NotDecoded {
+        count: u64,
+        kind: &'a str,
+    },
     Truncated {
         path: &'a str,
         reason: &'a str,
@@ -463,6 +468,7 @@ mod tests {
             },
             Msg::Undecodable { frame: 3, reason: "bad" },
             Msg::MoreUndecodable { count: 3 },
+            Msg::NotDecoded { count: 12, kind: "MPLS" },
             Msg::Truncated { path: "a.pcap", reason: "cut" },
             Msg::Payload { text: "hi", shown: 2, total: 2 },
             Msg::KernelTimeWait { side: Role::Client, local: addr, remote: addr, left: Some(59.5) },
@@ -561,6 +567,7 @@ mod tests {
             Note::TimeWait(Role::Client),
             Note::SimultaneousClose,
             Note::SimultaneousOpen,
+            Note::HeaderCut,
             Note::Retransmission { of: FrameNumber(3), after_us: 204_000 },
             Note::FastRetransmission { of: FrameNumber(5) },
             Note::SpuriousRetransmission,

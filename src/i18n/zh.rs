@@ -222,6 +222,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                 "第 {of} 帧 ACK 的第 {count} 个重复 ACK：有报文越过空缺先到达，接收方于是再次确认同一个字节。\
                  每个重复 ACK 都在说“我还缺这个确认号处的字节”；收到三个之后，发送方不再等待，立即重发（快速重传）。"
             ),
+            Note::HeaderCut => "首部被抓包长度截断：抓包只保留了这个 TCP 首部的一部分。端口、序号、确认号、\
+                 标志位和窗口取自它固定的 20 个字节；超出保留部分的选项无从得知。"
+                .into(),
             Note::PreviousSegmentNotCaptured => "前一个报文未被捕获：这个报文的起始序号超出了目前看到的字节，\
                  说明它之前的某个报文在抓包点之前丢失了，或者抓包时漏掉了。"
                 .into(),
@@ -275,6 +278,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         ),
         Msg::Undecodable { frame, reason } => format!("第 {frame} 帧无法解码：{reason}"),
         Msg::MoreUndecodable { count } => format!("……另有 {count} 个无法解码的帧"),
+        Msg::NotDecoded { count, kind } => format!("{kind} 中的 {count} 帧：未解码（计入其他帧）"),
         Msg::Truncated { path, reason } => {
             format!("警告：{path} 不完整（{reason}）；此前所有完整的帧都已显示")
         }
@@ -465,6 +469,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             }
             Note::DupAck { of, count } => format!("第 {of} 帧 ACK 的第 {count} 个重复 ACK"),
             Note::PreviousSegmentNotCaptured => "前一个报文未被捕获".into(),
+            Note::HeaderCut => "首部被抓包长度截断".into(),
             Note::AckedUnseen => "确认了未见过的报文".into(),
             Note::ZeroWindow => "零窗口".into(),
             Note::ZeroWindowProbe => "零窗口探测".into(),

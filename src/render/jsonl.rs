@@ -4,6 +4,7 @@
 //! own types, so that changing the tracker cannot change the output by accident.
 
 use super::{CaptureStats, Renderer};
+use crate::source::Timestamp;
 use crate::track::{ConnSummary, Event, Note, SegmentEvent, Transition};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -14,6 +15,8 @@ struct SegmentLine<'a> {
     conn: u32,
     frame: u64,
     ts: f64,
+    #[serde(serialize_with = "exact_time")]
+    time: Option<Timestamp>,
     #[serde(serialize_with = "address")]
     src: std::net::SocketAddr,
     #[serde(serialize_with = "address")]
@@ -70,6 +73,8 @@ struct TransitionLine {
     conn: u32,
     frame: u64,
     ts: f64,
+    #[serde(serialize_with = "exact_time")]
+    time: Option<Timestamp>,
     side: &'static str,
     from: &'static str,
     to: &'static str,
@@ -127,6 +132,8 @@ struct CaptureLine<'a> {
     /// The first frames that could not be decoded, with why (at most 1000).
     undecodable: Vec<UndecodableFrame<'a>>,
     undecodable_total: u64,
+    /// Frames in encapsulations that are not decoded, by kind (also in `other_frames`).
+    not_decoded: std::collections::BTreeMap<String, u64>,
     truncated: Option<&'a str>,
 }
 
@@ -174,12 +181,21 @@ fn display<T: std::fmt::Display, S: serde::Serializer>(value: &T, s: S) -> Resul
     s.collect_str(value)
 }
 
+/// The exact capture time as a string (a JSON number is a double: it would round).
+fn exact_time<S: serde::Serializer>(value: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(time) => s.collect_str(time),
+        None => s.serialize_none(),
+    }
+}
+
 fn segment_line(ev: &SegmentEvent) -> SegmentLine<'_> {
     SegmentLine {
         r#type: "segment",
         conn: ev.conn.0,
         frame: ev.frame.0,
         ts: secs(ev.ts),
+        time: ev.time,
         src: ev.src,
         dst: ev.dst,
         dir: ev.dir.name(),
@@ -220,6 +236,7 @@ fn transition_line(t: &Transition) -> TransitionLine {
         conn: t.conn.0,
         frame: t.frame.0,
         ts: secs(t.ts),
+        time: t.time,
         side: t.side.name(),
         from: t.from.name(),
         to: t.to.name(),
@@ -294,6 +311,7 @@ impl<W: Write> Renderer for JsonLines<W> {
                 .map(|(frame, reason)| UndecodableFrame { frame: *frame, reason })
                 .collect(),
             undecodable_total: stats.undecodable_total,
+            not_decoded: stats.not_decoded.iter().map(|(kind, count)| (kind.to_string(), *count)).collect(),
             truncated: stats.truncated.as_deref(),
         })?;
         self.out.flush()

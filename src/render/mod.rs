@@ -33,6 +33,9 @@ pub struct CaptureStats {
     pub undecodable: Vec<(u64, String)>,
     /// How many frames could not be decoded in all.
     pub undecodable_total: u64,
+    /// Frames in an encapsulation tcplab does not look into, by kind, in the order
+    /// first seen (counted in `other` too).
+    pub not_decoded: Vec<(crate::decode::encap::Encap, u64)>,
     /// libpcap's words when the input ended early.
     pub truncated: Option<String>,
 }

@@ -112,6 +112,10 @@ pub fn write_stats(
         let count = stats.undecodable_total - LISTED_UNDECODABLE as u64;
         writeln!(out, "  {}", say(&Msg::MoreUndecodable { count }).yellow())?;
     }
+    for (kind, count) in &stats.not_decoded {
+        let kind = kind.to_string();
+        writeln!(out, "  {}", say(&Msg::NotDecoded { count: *count, kind: &kind }).yellow())?;
+    }
     // A cut-short capture is reported by the caller on stderr, where it is seen
     // even when stdout goes to a file or a pipe.
     let _ = name;

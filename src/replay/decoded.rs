@@ -12,6 +12,7 @@
 //! of 152 bytes took nearly two and a half cache lines a frame, and each had to be
 //! dropped one by one before the batch was reused.
 
+use crate::decode::encap::Encap;
 use crate::decode::{self, DecodeError, Decoded, Segment};
 use crate::relay::Batch;
 use crate::source::{Frame, FrameNumber, Timestamp};
@@ -58,6 +59,7 @@ enum Content {
     Filtered,
     Tcp(Numbers),
     NotTcp,
+    Unsupported(Encap),
     /// The error's place in the batch's list.
     Undecodable(u32),
 }
@@ -107,6 +109,7 @@ impl DecodedBatch {
             match decode::decode(frame) {
                 Ok(Decoded::Tcp(seg)) => Content::Tcp(self.keep(&seg, with_bytes)),
                 Ok(Decoded::NotTcp) => Content::NotTcp,
+                Ok(Decoded::Unsupported(kind)) => Content::Unsupported(kind),
                 Err(e) => {
                     self.errors.push(e);
                     Content::Undecodable(self.errors.len() as u32 - 1)
@@ -182,6 +185,7 @@ impl DecodedBatch {
                     })))
                 }
                 Content::NotTcp => Some(Ok(Decoded::NotTcp)),
+                Content::Unsupported(kind) => Some(Ok(Decoded::Unsupported(kind))),
                 Content::Undecodable(i) => Some(Err(&self.errors[i as usize])),
             };
             DecodedFrame { number: FrameNumber(number), ts: e.ts, captured: e.captured as usize, decoded }

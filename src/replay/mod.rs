@@ -23,12 +23,15 @@ use crate::track::{Event, TrackConfig};
 use decoded::DecodedBatch;
 use std::io::Write;
 
-/// How a replay went, for the exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a replay went, for the exit code; the worst file decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Outcome {
     Complete,
     /// At least one file was cut short or damaged; what came before was reported.
     Partial,
+    /// At least one file could not be read at all (one line on stderr says why); the
+    /// others were read.
+    Failed,
 }
 
 /// Builds the renderer that `view` asks for.
@@ -87,7 +90,19 @@ pub fn run(args: &ReplayArgs, out: impl Write, err: &mut impl Write) -> Result<O
     let show_progress = progress::wanted(pacing.is_paced());
     let mut outcome = Outcome::Complete;
     for path in &args.files {
-        let source = FileSource::open(path, args.filter.bpf.as_deref())?;
+        let source = match FileSource::open(path, args.filter.bpf.as_deref()) {
+            Ok(source) => source,
+            // A bad filter expression is bad for every file: nothing is read.
+            Err(e @ crate::error::Error::Filter { .. }) => return Err(e),
+            // One unreadable file among several: said in one line, and the others are
+            // still read (as tcpdump and tshark would not, but a class's folder of
+            // captures is better served this way).
+            Err(e) => {
+                writeln!(err, "tcplab: {e}")?;
+                outcome = outcome.max(Outcome::Failed);
+                continue;
+            }
+        };
         let name = path.display().to_string();
         renderer.begin(&name)?;
         let analyzer = Analyzer::new(track_config(&args.view), filter, renderer.wants_segments());
@@ -96,7 +111,7 @@ pub fn run(args: &ReplayArgs, out: impl Write, err: &mut impl Write) -> Result<O
         let stats = replay_file(source, analyzer, progress, args.count, renderer.as_mut())?;
         renderer.end(&name, &stats)?;
         if let Some(reason) = &stats.truncated {
-            outcome = Outcome::Partial;
+            outcome = outcome.max(Outcome::Partial);
             let text = args.view.lang().text(&crate::i18n::Msg::Truncated {
                 path: &crate::render::sanitize::sanitize_str(&name),
                 reason,

@@ -7,6 +7,7 @@ pub mod file;
 pub mod kernel;
 pub mod live;
 pub mod netstat;
+pub mod pcapng;
 pub mod privilege;
 pub mod procnet;
 mod records;
@@ -26,6 +27,15 @@ impl Timestamp {
     /// Seconds elapsed since `earlier` (negative when the capture goes back in time).
     pub fn secs_since(self, earlier: Timestamp) -> f64 {
         self.0.saturating_sub(earlier.0) as f64 / 1e9
+    }
+}
+
+/// The capture time as Unix seconds with all nine decimals (`1700000000.000000001`),
+/// Wireshark's `frame.time_epoch`: exact, where an `f64` keeps only about 16 digits.
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (secs, nanos) = (self.0.div_euclid(1_000_000_000), self.0.rem_euclid(1_000_000_000));
+        write!(f, "{secs}.{nanos:09}")
     }
 }
 

@@ -311,6 +311,7 @@ impl Conn {
             conn: self.id,
             frame: self.last_frame,
             ts,
+            time: None,
             side: role,
             from: TcpState::TimeWait,
             to: TcpState::Closed,
@@ -498,6 +499,9 @@ impl Conn {
         if self.client_guessed && self.first_frame == frame {
             notes.push(Note::ClientGuessed);
         }
+        if seg.header_cut() {
+            notes.push(Note::HeaderCut);
+        }
 
         // Wireshark's sequence analysis (retransmissions, duplicate ACKs, windows), with
         // the window scaling of the SYNs seen before this segment.
@@ -531,6 +535,7 @@ impl Conn {
             conn: self.id,
             frame,
             ts,
+            time: None,
             src: seg.src,
             dst: seg.dst,
             dir,
@@ -549,7 +554,7 @@ impl Conn {
             payload: seg.payload.to_vec(),
         }));
         for (side, from, to) in changes {
-            out.push(Event::Transition(Transition { conn: self.id, frame, ts, side, from, to }));
+            out.push(Event::Transition(Transition { conn: self.id, frame, ts, time: None, side, from, to }));
         }
     }
 

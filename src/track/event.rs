@@ -3,7 +3,7 @@
 use super::flags::TcpFlags;
 use super::seq::SeqNum;
 use super::state::TcpState;
-use crate::source::FrameNumber;
+use crate::source::{FrameNumber, Timestamp};
 use std::fmt;
 use std::net::SocketAddr;
 
@@ -119,6 +119,9 @@ pub enum Note {
     SimultaneousClose,
     /// Both ends sent SYN before seeing the other's.
     SimultaneousOpen,
+    /// The capture kept only part of the TCP header (its options run past the snap
+    /// length): ports, numbers, flags and window were read from the 20 fixed bytes.
+    HeaderCut,
 
     /// The segment repeats sequence space already sent: a resend after a timeout. `of`
     /// is the frame that first carried these bytes (when still remembered; else the
@@ -170,6 +173,7 @@ impl Note {
             Note::TimeWait(_) => "time_wait",
             Note::SimultaneousClose => "simultaneous_close",
             Note::SimultaneousOpen => "simultaneous_open",
+            Note::HeaderCut => "header_cut",
             Note::Retransmission { .. } => "retransmission",
             Note::FastRetransmission { .. } => "fast_retransmission",
             Note::SpuriousRetransmission => "spurious_retransmission",
@@ -212,6 +216,7 @@ impl Note {
                 | Note::TimeWait(_)
                 | Note::SimultaneousClose
                 | Note::SimultaneousOpen
+                | Note::HeaderCut
         )
     }
 
@@ -239,6 +244,9 @@ pub struct SegmentEvent {
     pub frame: FrameNumber,
     /// Seconds since the first frame of the capture.
     pub ts: f64,
+    /// The frame's exact capture time; set by the analyzer that fed the tracker (the
+    /// tracker itself reasons in seconds since the first frame).
+    pub time: Option<Timestamp>,
     pub src: SocketAddr,
     pub dst: SocketAddr,
     pub dir: Direction,
@@ -326,6 +334,9 @@ pub struct Transition {
     pub conn: ConnId,
     pub frame: FrameNumber,
     pub ts: f64,
+    /// The exact capture time of the frame that caused it, as in [`SegmentEvent`];
+    /// `None` for a TIME-WAIT that ran out on a live capture's clock.
+    pub time: Option<Timestamp>,
     pub side: Role,
     pub from: TcpState,
     pub to: TcpState,

@@ -238,7 +238,8 @@ impl Tracker {
         }
         let added = settled.changes.len();
         for (i, &(side, from, to)) in settled.changes.iter().enumerate() {
-            let transition = super::Transition { conn, frame: settled.frame, ts: settled.ts, side, from, to };
+            let transition =
+                super::Transition { conn, frame: settled.frame, ts: settled.ts, time: None, side, from, to };
             self.held.insert(at + i, Event::Transition(transition));
         }
         for later in self.holds.iter_mut().filter(|h| h.index > hold.index) {
