@@ -294,7 +294,14 @@ impl<'r> Pipeline<'r> {
     pub fn expire_time_wait(&mut self, entered: &EnteredTimeWait, now: Timestamp) -> io::Result<()> {
         let ts = self.capture_secs(now);
         let endpoints = (entered.local, entered.remote);
+        let before = self.events.len();
         self.analyzer.tracker.expire_time_wait(entered.conn, endpoints, entered.side, ts, &mut self.events);
+        // The moment the kernel was seen to let go: now, exactly.
+        for event in &mut self.events[before..] {
+            if let Event::Transition(t) = event {
+                t.time = Some(now);
+            }
+        }
         self.drain()
     }
 

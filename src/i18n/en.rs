@@ -145,8 +145,8 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                 Step::Ack => format!("{who} acknowledges every byte before ack; no data."),
                 Step::Teardown(1) => format!(
                     "{who} has nothing more to send and closes its direction: FIN=1, seq=u. \
-                     It waits in FIN-WAIT-1 for the acknowledgment. The other end is in CLOSE-WAIT \
-                     from the moment the FIN arrives."
+                     It waits in FIN-WAIT-1 for the acknowledgment. An end still ESTABLISHED is in \
+                     CLOSE-WAIT from the moment the FIN arrives."
                 ),
                 Step::Teardown(2) => format!(
                     "{who} acknowledges the FIN (ack=u+1). It has been in CLOSE-WAIT since the FIN \

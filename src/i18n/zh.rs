@@ -143,7 +143,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                 Step::Ack => format!("{who}确认 ack 之前的所有字节都已收到；本报文不携带数据。"),
                 Step::Teardown(1) => format!(
                     "{who}没有数据要发送了，关闭自己这一方向：FIN=1，seq=u，进入 FIN-WAIT-1 等待确认。\
-                     FIN 到达的那一刻，对方就进入了 CLOSE-WAIT。"
+                     仍处于 ESTABLISHED 的一端，在 FIN 到达的那一刻就进入 CLOSE-WAIT。"
                 ),
                 Step::Teardown(2) => format!(
                     "{who}确认收到 FIN（ack=u+1）。它从 FIN 到达起就处于 CLOSE-WAIT（Linux 的延迟确认\
