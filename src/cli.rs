@@ -98,8 +98,16 @@ impl Command {
     /// files and the filter expression of `replay`, the expression of `watch`.
     /// The message says what was wrong and what to do instead.
     pub fn resolve(&mut self) -> Result<(), String> {
+        if let Some(view) = self.view() {
+            view.check()?;
+        }
         match self {
             Command::Replay(args) => {
+                if args.view.format == Format::Jsonl && (args.step || args.quiz) {
+                    return Err(
+                        "--step and --quiz pace the text views; leave them out with --format jsonl".into()
+                    );
+                }
                 let (files, expression) = if args.read.is_empty() {
                     split_files_and_expression(&args.words)?
                 } else {
@@ -120,6 +128,34 @@ impl Command {
                 args.filter.add_expression(words_to_expression(&words)?);
             }
             _ => {}
+        }
+        Ok(())
+    }
+}
+
+impl Command {
+    /// The view options of a command that shows captured traffic.
+    fn view(&self) -> Option<&ViewArgs> {
+        match self {
+            Command::Replay(a) => Some(&a.view),
+            Command::Watch(a) => Some(&a.view),
+            Command::Demo(a) => Some(&a.view),
+            Command::Lab(a) => Some(&a.view),
+            _ => None,
+        }
+    }
+}
+
+impl ViewArgs {
+    /// Views that cannot be shown together are refused, not quietly dropped.
+    fn check(&self) -> Result<(), String> {
+        if self.ladder && self.format == Format::Jsonl {
+            return Err("--ladder draws text; with --format jsonl the JSON lines carry the same events \
+                        (leave one out)"
+                .into());
+        }
+        if self.ladder && self.summary {
+            return Err("--ladder and --summary are two different views: pick one".into());
         }
         Ok(())
     }

@@ -51,7 +51,7 @@ pub fn client(args: &ClientArgs, out: impl Write + Send + 'static) -> Result<()>
 }
 
 pub fn demo(args: &DemoArgs, out: impl Write, err: &mut impl Write) -> Result<()> {
-    let mut renderer = renderer(&args.view, out);
+    let mut renderer = renderer(&args.view, out)?;
     let run = LabRun {
         scenario: Scenario::Handshake,
         close_delay: args.close_delay,
@@ -80,7 +80,7 @@ pub fn lab(args: &LabArgs, out: impl Write, err: &mut impl Write) -> Result<()> 
         }
         return Ok(());
     };
-    let mut renderer = renderer(&args.view, out);
+    let mut renderer = renderer(&args.view, out)?;
     let run = LabRun {
         scenario,
         close_delay: args.close_delay,

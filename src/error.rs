@@ -14,6 +14,9 @@ pub enum Error {
     )]
     UnsupportedLink { path: PathBuf, link: i32, name: String },
 
+    #[error("cannot write {}: {reason}", shown(path))]
+    Output { path: PathBuf, reason: String },
+
     #[error("bad filter expression '{expr}': {reason}")]
     Filter { expr: String, reason: String },
 

@@ -61,7 +61,7 @@ pub fn run(args: &WatchArgs, out: impl Write, err: &mut impl Write) -> Result<()
     writeln!(err, "tcplab: {}", lang.text(&Msg::StopHint))?;
     err.flush()?;
 
-    let mut renderer = renderer(&args.view, out);
+    let mut renderer = renderer(&args.view, out)?;
     renderer.begin(&format!("live {device}"))?;
     let filter = SegmentFilter { port: args.filter.port, host: args.filter.host };
     let mut pipeline = Pipeline::new(renderer.as_mut(), track_config(&args.view), filter);

@@ -505,3 +505,30 @@ fn frames_left_out_by_port_are_counted_as_filtered() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("0 other frames skipped") && text.contains("13 left out by the filter"), "{text}");
 }
+
+#[test]
+fn views_that_do_not_combine_are_refused_in_one_line() {
+    for (args, says) in [
+        (&["--ladder", "--format", "jsonl"][..], "--ladder draws text"),
+        (&["--ladder", "--summary"][..], "two different views"),
+        (&["--step", "--format", "jsonl"][..], "pace the text views"),
+        (&["--quiz", "--format", "jsonl"][..], "pace the text views"),
+    ] {
+        let out = tcplab().arg("replay").args(args).arg(capture("handshake")).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("error: ") && err.contains(says), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}: nothing is shown before the error");
+    }
+}
+
+#[test]
+fn an_svg_path_that_cannot_be_written_fails_first_naming_it() {
+    let out = tcplab()
+        .args(["replay", "--svg", "/nonexistent/dir/ladder.svg", &capture("handshake")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "no timeline before the error");
+    assert!(one_line(&out.stderr).contains("cannot write /nonexistent/dir/ladder.svg"));
+}

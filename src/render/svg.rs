@@ -6,7 +6,6 @@ use crate::i18n::Msg;
 use crate::track::{ConnId, Event, Role, SegmentEvent, Step, TcpState, Transition};
 use std::fmt::Write as _;
 use std::io;
-use std::path::PathBuf;
 
 const WIDTH: u32 = 960;
 const LEFT_LANE: u32 = 300;
@@ -27,14 +26,20 @@ struct Drawing {
 }
 
 pub struct SvgLadder {
-    path: PathBuf,
+    /// Opened when the renderer is made, so that a path that cannot be written is
+    /// reported before a capture starts, not after it.
+    file: std::fs::File,
     style: TextStyle,
     drawings: Vec<Drawing>,
 }
 
 impl SvgLadder {
-    pub fn new(path: PathBuf, style: TextStyle) -> SvgLadder {
-        SvgLadder { path, style, drawings: Vec::new() }
+    /// Creates the file at `path` (as the user the capture runs as, once privileges
+    /// are dropped); the drawing is written into it at the end.
+    pub fn create(path: &std::path::Path, style: TextStyle) -> crate::Result<SvgLadder> {
+        let file = std::fs::File::create(path)
+            .map_err(|e| crate::Error::Output { path: path.to_owned(), reason: e.to_string() })?;
+        Ok(SvgLadder { file, style, drawings: Vec::new() })
     }
 
     /// The whole document.
@@ -248,6 +253,11 @@ impl Renderer for SvgLadder {
     }
 
     fn end(&mut self, _name: &str, _stats: &CaptureStats) -> io::Result<()> {
-        std::fs::write(&self.path, self.svg())
+        // Each input file ends with the drawing of all so far: the last one stays.
+        use std::io::{Seek, Write};
+        self.file.set_len(0)?;
+        self.file.rewind()?;
+        self.file.write_all(self.svg().as_bytes())?;
+        self.file.flush()
     }
 }

@@ -34,14 +34,15 @@ pub enum Outcome {
     Failed,
 }
 
-/// Builds the renderer that `view` asks for.
-pub fn renderer<'w>(view: &ViewArgs, out: impl Write + 'w) -> Box<dyn Renderer + 'w> {
+/// Builds the renderer that `view` asks for; a file it writes (`--svg`) is created
+/// now, so that a path that cannot be written fails before anything is captured.
+pub fn renderer<'w>(view: &ViewArgs, out: impl Write + 'w) -> Result<Box<dyn Renderer + 'w>> {
     let style = TextStyle { lang: view.lang(), time_wait: view.time_wait, timeline: !view.summary };
     let main = main_renderer(view, style, out);
-    match &view.svg {
-        Some(path) => Box::new(Both(main, SvgLadder::new(path.clone(), style))),
+    Ok(match &view.svg {
+        Some(path) => Box::new(Both(main, SvgLadder::create(path, style)?)),
         None => main,
-    }
+    })
 }
 
 fn main_renderer<'w>(view: &ViewArgs, style: TextStyle, out: impl Write + 'w) -> Box<dyn Renderer + 'w> {
@@ -78,7 +79,7 @@ pub fn track_config(view: &ViewArgs) -> TrackConfig {
 
 /// Replays every file of `args` to `out`; warnings go to `err`.
 pub fn run(args: &ReplayArgs, out: impl Write, err: &mut impl Write) -> Result<Outcome> {
-    let plain = renderer(&args.view, out);
+    let plain = renderer(&args.view, out)?;
     let pacing = Pacing { step: args.step, speed: args.speed, quiz: args.quiz };
     let mut renderer: Box<dyn Renderer + '_> = if pacing.is_paced() {
         // Answers come from the terminal; prompts go to stderr, beside the timeline.
