@@ -414,7 +414,7 @@ pub struct ViewArgs {
     /// Draw the ladder diagram (the textbook figure of handshake and wave, with both ends' states)
     #[arg(long)]
     pub ladder: bool,
-    /// Draw with plain ASCII instead of Unicode box drawing
+    /// Plain 7-bit ASCII in every text view, instead of box drawing and arrows
     #[arg(long)]
     pub ascii: bool,
     /// Also write the ladder as a self-contained SVG, for slides

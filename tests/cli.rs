@@ -532,3 +532,20 @@ fn an_svg_path_that_cannot_be_written_fails_first_naming_it() {
     assert!(out.stdout.is_empty(), "no timeline before the error");
     assert!(one_line(&out.stderr).contains("cannot write /nonexistent/dir/ladder.svg"));
 }
+
+#[test]
+fn every_text_view_under_ascii_is_seven_bit() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+    let mut captures: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    captures.retain(|p| p.extension().is_some_and(|e| e == "pcap"));
+    assert!(captures.len() >= 13, "the shipped captures");
+    for capture in &captures {
+        for view in [&[][..], &["--ladder"][..], &["--summary"][..], &["--lang", "zh"][..]] {
+            let out = tcplab().args(["replay", "--ascii"]).args(view).arg(capture).output().unwrap();
+            assert!(out.status.success(), "{}: {view:?}", capture.display());
+            let wide = out.stdout.iter().position(|b| !b.is_ascii());
+            assert_eq!(wide, None, "{} {view:?}: not ASCII at byte {wide:?}", capture.display());
+            assert!(!out.stdout.is_empty());
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! Renderers: each turns the tracker's events into one output format, written to any
 //! `impl Write`. None of them decodes or tracks anything.
 
+pub mod ascii;
 pub mod inspect;
 pub mod jsonl;
 pub mod ladder;

@@ -38,7 +38,11 @@ pub enum Outcome {
 /// now, so that a path that cannot be written fails before anything is captured.
 pub fn renderer<'w>(view: &ViewArgs, out: impl Write + 'w) -> Result<Box<dyn Renderer + 'w>> {
     let style = TextStyle { lang: view.lang(), time_wait: view.time_wait, timeline: !view.summary };
-    let main = main_renderer(view, style, out);
+    let main = if view.ascii {
+        main_renderer(view, style, crate::render::ascii::Ascii::new(out))
+    } else {
+        main_renderer(view, style, out)
+    };
     Ok(match &view.svg {
         Some(path) => Box::new(Both(main, SvgLadder::create(path, style)?)),
         None => main,
