@@ -143,6 +143,12 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                 }
                 Step::Data => format!("{who} sends {len} bytes; seq numbers its first byte."),
                 Step::Ack => format!("{who} acknowledges every byte before ack; no data."),
+                Step::Teardown(1) if len > 0 => format!(
+                    "{who} sends its last {len} bytes and closes its direction in the same segment: \
+                     FIN=1, and the FIN's own number is u = seq + len, after the data. It waits in \
+                     FIN-WAIT-1 for the acknowledgment. An end still ESTABLISHED is in CLOSE-WAIT \
+                     from the moment the FIN arrives."
+                ),
                 Step::Teardown(1) => format!(
                     "{who} has nothing more to send and closes its direction: FIN=1, seq=u. \
                      It waits in FIN-WAIT-1 for the acknowledgment. An end still ESTABLISHED is in \

@@ -141,6 +141,11 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                     .into(),
                 Step::Data => format!("{who}发送 {len} 字节数据；seq 是其中第一个字节的序号。"),
                 Step::Ack => format!("{who}确认 ack 之前的所有字节都已收到；本报文不携带数据。"),
+                Step::Teardown(1) if len > 0 => format!(
+                    "{who}在同一个报文里发出最后 {len} 字节数据并关闭自己这一方向：FIN=1，数据在前，FIN \
+                     自己的序号是 u = seq + len。它进入 FIN-WAIT-1 等待确认。仍处于 ESTABLISHED 的一端，\
+                     在 FIN 到达的那一刻就进入 CLOSE-WAIT。"
+                ),
                 Step::Teardown(1) => format!(
                     "{who}没有数据要发送了，关闭自己这一方向：FIN=1，seq=u，进入 FIN-WAIT-1 等待确认。\
                      仍处于 ESTABLISHED 的一端，在 FIN 到达的那一刻就进入 CLOSE-WAIT。"

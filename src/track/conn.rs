@@ -955,7 +955,13 @@ impl Conn {
         if let Some(step) = self.side(me).fin_step {
             // A retransmitted FIN keeps the step of the first one.
             let label = match step {
-                Step::Teardown(1) => format!("FIN seq={}", sym("u", self.wave.u.unwrap_or(fin_at), seg.seq)),
+                Step::Teardown(1) => {
+                    format!(
+                        "FIN seq={}{}",
+                        sym("u", self.wave.u.unwrap_or(fin_at), seg.seq),
+                        Len(seg.payload_len)
+                    )
+                }
                 _ => format!("{} seq={}", seg.flags, sym("w", self.wave.w.unwrap_or(fin_at), seg.seq)),
             };
             return (step, label);
@@ -964,7 +970,8 @@ impl Conn {
             None => {
                 self.wave.closer = Some(me);
                 self.wave.u = Some(fin_at);
-                (Step::Teardown(1), format!("FIN seq={}", sym("u", fin_at, seg.seq)))
+                // A FIN that carries data numbers its data first: u = seq + len.
+                (Step::Teardown(1), format!("FIN seq={}{}", sym("u", fin_at, seg.seq), Len(seg.payload_len)))
             }
             Some(closer) => {
                 debug_assert_ne!(closer, me);
@@ -1041,6 +1048,15 @@ impl std::fmt::Display for Sym {
             f.write_str("+")?;
         }
         if self.1 != 0 { std::fmt::Display::fmt(&self.1, f) } else { Ok(()) }
+    }
+}
+
+/// ` len=N` after a label, for a segment that carries data; nothing for one that does not.
+struct Len(u32);
+
+impl std::fmt::Display for Len {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0 > 0 { write!(f, " len={}", self.0) } else { Ok(()) }
     }
 }
 
