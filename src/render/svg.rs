@@ -91,7 +91,8 @@ impl SvgLadder {
             state(out, Role::Server, server, y);
         }
         y += 26;
-        let mut time_wait: Option<(Role, u32, f64)> = None;
+        // Each end that entered TIME-WAIT: where, and when.
+        let mut time_waits: Vec<(Role, u32, f64)> = Vec::new();
         for (ev, transitions) in &d.rows {
             let routine = matches!(ev.step, Step::Data | Step::Ack);
             let height = if routine { SMALL_ROW } else { ROW };
@@ -119,43 +120,57 @@ impl SvgLadder {
             if routine {
                 let _ = writeln!(
                     out,
-                    r##"<text x="{mid}" y="{}" font-size="13" fill="#555" text-anchor="middle">{}</text>"##,
+                    r##"<text x="{mid}" y="{}" font-size="13" fill="#555" text-anchor="middle"{}>{}</text>"##,
                     y + 10,
+                    fit(&real, 13.0),
                     esc(&real)
                 );
             } else {
                 let label = textbook(&ev.label);
                 let _ = writeln!(
                     out,
-                    r#"<text x="{mid}" y="{}" font-size="17" fill="{color}" font-weight="bold" text-anchor="middle">{}</text>"#,
+                    r#"<text x="{mid}" y="{}" font-size="17" fill="{color}" font-weight="bold" text-anchor="middle"{}>{}</text>"#,
                     y + 8,
+                    fit(&label, 17.0),
                     esc(&label)
                 );
-                let step = say(&Msg::StepName(ev.step));
+                let under = format!("{} · {real}", say(&Msg::StepName(ev.step)));
                 let _ = writeln!(
                     out,
-                    r##"<text x="{mid}" y="{}" font-size="13" fill="#555" text-anchor="middle">{} · {}</text>"##,
+                    r##"<text x="{mid}" y="{}" font-size="13" fill="#555" text-anchor="middle"{}>{}</text>"##,
                     ay2 + 20,
-                    esc(&step),
-                    esc(&real)
+                    fit(&under, 13.0),
+                    esc(&under)
                 );
             }
-            for t in transitions {
-                state(out, t.side, t.to, ay2 + 4);
-                if t.to == TcpState::TimeWait {
-                    time_wait = Some((t.side, ay2, ev.ts));
+            // An end that changes twice on one segment (FIN-WAIT-1 → FIN-WAIT-2 →
+            // TIME-WAIT as a FIN,ACK arrives) gets one label with its path, never two
+            // labels on top of each other.
+            for side in [Role::Client, Role::Server] {
+                let path: Vec<TcpState> =
+                    transitions.iter().filter(|t| t.side == side).map(|t| t.to).collect();
+                if let Some(&last) = path.last() {
+                    let names: Vec<&str> = path.iter().map(|s| s.name()).collect();
+                    state_text(out, side, last, &names.join(" → "), ay2 + 4);
                 }
+            }
+            for t in transitions.iter().filter(|t| t.to == TcpState::TimeWait) {
+                time_waits.push((t.side, ay2, ev.ts));
             }
             y += height;
         }
-        let lanes_bottom = y + if time_wait.is_some() { 90 } else { 10 };
+        // The notes on TIME-WAIT go below the last arrow, one under the other, so that
+        // they never cross an arrow drawn after a TIME-WAIT began.
+        let notes_top = y + 12;
+        let lanes_bottom =
+            notes_top + 44 * time_waits.len() as u32 + if time_waits.is_empty() { 0 } else { 30 };
         for x in [LEFT_LANE, RIGHT_LANE] {
             let _ = writeln!(
                 out,
                 r##"<line x1="{x}" y1="{lanes_top}" x2="{x}" y2="{lanes_bottom}" stroke="#222" stroke-width="2"/>"##
             );
         }
-        if let Some((side, from, entered)) = time_wait {
+        for (i, (side, from, entered)) in time_waits.into_iter().enumerate() {
             let x = match side {
                 Role::Client => LEFT_LANE,
                 Role::Server => RIGHT_LANE,
@@ -177,9 +192,9 @@ impl SvgLadder {
                 Role::Server => (x - 14, "end"),
             };
             // Two lines, so the note stays between the lanes.
-            let mid = (from + end) / 2;
-            for (i, part) in note.splitn(2, ['；', ';']).enumerate() {
-                let line_y = mid - 4 + i as u32 * 20;
+            let first_line = notes_top + 14 + 44 * i as u32;
+            for (line, part) in note.splitn(2, ['；', ';']).enumerate() {
+                let line_y = first_line + line as u32 * 18;
                 let _ = writeln!(
                     out,
                     r##"<text x="{tx}" y="{line_y}" font-size="14" fill="#8e24aa" text-anchor="{anchor}">{}</text>"##,
@@ -194,6 +209,11 @@ impl SvgLadder {
 
 /// A state written beside its lane.
 fn state(out: &mut String, side: Role, state: TcpState, y: u32) {
+    state_text(out, side, state, state.name(), y)
+}
+
+/// `text` written beside the lane of `side`, in the colour of `state`.
+fn state_text(out: &mut String, side: Role, state: TcpState, text: &str, y: u32) {
     let (x, anchor) = match side {
         Role::Client => (LEFT_LANE - 12, "end"),
         Role::Server => (RIGHT_LANE + 12, "start"),
@@ -207,8 +227,22 @@ fn state(out: &mut String, side: Role, state: TcpState, y: u32) {
     let _ = writeln!(
         out,
         r#"<text x="{x}" y="{y}" font-size="16" font-weight="bold" fill="{color}" text-anchor="{anchor}">{}</text>"#,
-        state.name()
+        esc(text)
     );
+}
+
+/// The room between the lanes for a label, with a margin on each side.
+const BETWEEN_LANES: f64 = (RIGHT_LANE - LEFT_LANE - 30) as f64;
+
+/// For a label that would run into the lanes at `size` px, the attributes that make
+/// the renderer fit it to the room between them; nothing for one that fits. The width
+/// is estimated from the font's average advance (0.62 em, a CJK glyph 1 em).
+fn fit(text: &str, size: f64) -> String {
+    let ems: f64 = text.chars().map(|c| if c.is_ascii() { 0.62 } else { 1.0 }).sum();
+    if ems * size <= BETWEEN_LANES {
+        return String::new();
+    }
+    format!(r#" textLength="{BETWEEN_LANES}" lengthAdjust="spacingAndGlyphs""#)
 }
 
 /// Text safe inside an SVG element.
