@@ -190,6 +190,83 @@ fn svg_ladders_are_valid_xml_with_the_same_labels() {
             );
         }
     }
-    insta::assert_snapshot!("handshake.svg", svg("handshake", "en"));
+    for capture in captures() {
+        insta::assert_snapshot!(format!("{capture}.svg"), svg(capture, "en"));
+    }
     insta::assert_snapshot!("server-closes.zh.svg", svg("server-closes", "zh"));
+}
+
+/// A text element's box, from its position, anchor and size: the width from
+/// `textLength` when the renderer fits it, else from the font's average advance
+/// (0.62 em a Latin glyph, 1 em a CJK one, as the SVG renderer estimates).
+struct TextBox {
+    text: String,
+    x0: f64,
+    x1: f64,
+    y0: f64,
+    y1: f64,
+    /// Centred on a lane: the lane's heading.
+    heads_a_lane: bool,
+}
+
+fn text_boxes(svg: &str) -> Vec<TextBox> {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| {
+            let num = |a: &str| n.attribute(a).and_then(|v| v.parse::<f64>().ok());
+            let text = n.text().unwrap_or_default().to_owned();
+            let size = num("font-size").unwrap_or(16.0);
+            let ems: f64 = text.chars().map(|c| if c.is_ascii() { 0.62 } else { 1.0 }).sum();
+            let width = num("textLength").unwrap_or(ems * size);
+            let (x, y) = (num("x").unwrap(), num("y").unwrap());
+            let x0 = match n.attribute("text-anchor") {
+                Some("middle") => x - width / 2.0,
+                Some("end") => x - width,
+                _ => x,
+            };
+            let heads_a_lane = n.attribute("text-anchor") == Some("middle") && (x == 300.0 || x == 660.0);
+            TextBox { text, x0, x1: x0 + width, y0: y - size * 0.8, y1: y + size * 0.2, heads_a_lane }
+        })
+        .collect()
+}
+
+/// The lanes: vertical lines, as (x, top, bottom).
+fn lanes(svg: &str) -> Vec<(f64, f64, f64)> {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    doc.descendants()
+        .filter(|n| n.has_tag_name("line"))
+        .filter_map(|n| {
+            let num = |a: &str| n.attribute(a).and_then(|v| v.parse::<f64>().ok());
+            let (x1, x2, y1, y2) = (num("x1")?, num("x2")?, num("y1")?, num("y2")?);
+            (x1 == x2).then_some((x1, y1.min(y2), y1.max(y2)))
+        })
+        .collect()
+}
+
+#[test]
+fn svg_ladders_have_no_text_on_text_and_no_label_across_a_lane() {
+    for capture in captures() {
+        for lang in ["en", "zh"] {
+            let picture = svg(capture, lang);
+            let boxes = text_boxes(&picture);
+            let lanes = lanes(&picture);
+            assert!(lanes.len() >= 2, "{capture}: no lanes");
+            for (i, a) in boxes.iter().enumerate() {
+                // A label between the lanes stays between them; a state stays outside.
+                for &(x, top, bottom) in &lanes {
+                    let crosses = a.x0 < x - 1.0 && a.x1 > x + 1.0 && a.y1 > top && a.y0 < bottom;
+                    assert!(
+                        !crosses || a.heads_a_lane,
+                        "{capture} ({lang}): '{}' crosses the lane at x={x}",
+                        a.text
+                    );
+                }
+                for b in &boxes[i + 1..] {
+                    let apart = a.x1 <= b.x0 || b.x1 <= a.x0 || a.y1 <= b.y0 || b.y1 <= a.y0;
+                    assert!(apart, "{capture} ({lang}): '{}' overlaps '{}'", a.text, b.text);
+                }
+            }
+        }
+    }
 }

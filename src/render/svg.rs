@@ -197,7 +197,8 @@ impl SvgLadder {
                 let line_y = first_line + line as u32 * 18;
                 let _ = writeln!(
                     out,
-                    r##"<text x="{tx}" y="{line_y}" font-size="14" fill="#8e24aa" text-anchor="{anchor}">{}</text>"##,
+                    r##"<text x="{tx}" y="{line_y}" font-size="14" fill="#8e24aa" text-anchor="{anchor}"{}>{}</text>"##,
+                    fit_in(part.trim(), 14.0, BETWEEN_LANES - 14.0),
                     esc(part.trim())
                 );
             }
@@ -238,11 +239,16 @@ const BETWEEN_LANES: f64 = (RIGHT_LANE - LEFT_LANE - 30) as f64;
 /// the renderer fit it to the room between them; nothing for one that fits. The width
 /// is estimated from the font's average advance (0.62 em, a CJK glyph 1 em).
 fn fit(text: &str, size: f64) -> String {
+    fit_in(text, size, BETWEEN_LANES)
+}
+
+/// [`fit`] to `room` pixels.
+fn fit_in(text: &str, size: f64, room: f64) -> String {
     let ems: f64 = text.chars().map(|c| if c.is_ascii() { 0.62 } else { 1.0 }).sum();
-    if ems * size <= BETWEEN_LANES {
+    if ems * size <= room {
         return String::new();
     }
-    format!(r#" textLength="{BETWEEN_LANES}" lengthAdjust="spacingAndGlyphs""#)
+    format!(r#" textLength="{room}" lengthAdjust="spacingAndGlyphs""#)
 }
 
 /// Text safe inside an SVG element.
