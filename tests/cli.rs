@@ -549,3 +549,15 @@ fn every_text_view_under_ascii_is_seven_bit() {
         }
     }
 }
+
+#[test]
+fn quiz_ended_with_ctrl_d_tells_the_score_on_a_line_of_its_own() {
+    let out = tcplab()
+        .args(["replay", "--quiz", &capture("handshake")])
+        .write_stdin("SYN-SENT\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.ends_with("after it? \nquiz: 1 of 1 right\n"), "{err:?}");
+}

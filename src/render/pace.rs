@@ -47,13 +47,29 @@ impl<R: Renderer, I: BufRead, P: Write> Paced<R, I, P> {
         Paced { inner, pacing, lang, input, prompt, last_ts: None, shown: 0, right: 0, asked: 0 }
     }
 
-    /// Reads one answer line; end of input or `q` stops the replay.
+    /// Reads one answer line; end of input (Ctrl-D) or `q` stops the replay, ending
+    /// the prompt's line and telling the quiz's score so far.
     fn read_line(&mut self) -> io::Result<String> {
         let mut line = String::new();
-        if self.input.read_line(&mut line)? == 0 || line.trim().eq_ignore_ascii_case("q") {
+        let ended = self.input.read_line(&mut line)? == 0;
+        if ended || line.trim().eq_ignore_ascii_case("q") {
+            if ended {
+                // Ctrl-D leaves the cursor after the question.
+                writeln!(self.prompt)?;
+            }
+            self.tell_score()?;
             return Err(io::Error::new(io::ErrorKind::Interrupted, "stopped by the user"));
         }
         Ok(line.trim().to_string())
+    }
+
+    /// The quiz's score, once something was asked.
+    fn tell_score(&mut self) -> io::Result<()> {
+        if self.pacing.quiz && self.asked > 0 {
+            let score = self.lang.text(&Msg::QuizScore { right: self.right, asked: self.asked });
+            writeln!(self.prompt, "{score}")?;
+        }
+        self.prompt.flush()
     }
 
     fn ask(&mut self, ev: &SegmentEvent, side: Role, truth: TcpState) -> io::Result<()> {
@@ -139,14 +155,7 @@ impl<R: Renderer, I: BufRead, P: Write> Renderer for Paced<R, I, P> {
 
     fn end(&mut self, name: &str, stats: &CaptureStats) -> io::Result<()> {
         self.inner.end(name, stats)?;
-        if self.pacing.quiz && self.asked > 0 {
-            writeln!(
-                self.prompt,
-                "{}",
-                self.lang.text(&Msg::QuizScore { right: self.right, asked: self.asked })
-            )?;
-        }
-        Ok(())
+        self.tell_score()
     }
 }
 
