@@ -56,8 +56,10 @@ pub fn run(args: &InspectArgs, mut out: impl Write, color: bool) -> Result<()> {
     };
     let mut kept: std::collections::VecDeque<Kept> = std::collections::VecDeque::new();
     let mut found = None;
+    let mut any_segment = false;
     let mut take_found = |kept: &mut std::collections::VecDeque<Kept>, pipeline: &Pipeline<'_>| {
         for ev in shown.borrow_mut().drain(..) {
+            any_segment = true;
             while kept.front().is_some_and(|k| k.number < ev.frame.0) {
                 kept.pop_front();
             }
@@ -89,6 +91,12 @@ pub fn run(args: &InspectArgs, mut out: impl Write, color: bool) -> Result<()> {
         take_found(&mut kept, &pipeline);
     }
     let Some((event, frame, window_shift)) = found else {
+        if !any_segment {
+            return Err(Error::NotFound(format!(
+                "{}: no TCP segment in this capture (tcplab inspects TCP headers only)",
+                crate::error::shown(&args.file)
+            )));
+        }
         return Err(Error::NotFound(match args.frame {
             Some(n) => {
                 format!(

@@ -561,3 +561,11 @@ fn quiz_ended_with_ctrl_d_tells_the_score_on_a_line_of_its_own() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.ends_with("after it? \nquiz: 1 of 1 right\n"), "{err:?}");
 }
+
+#[test]
+fn inspect_on_a_capture_without_tcp_says_so() {
+    let stp = format!("{}/tests/corpus/tcpdump-tests/802.1D_spanning_tree.pcap", env!("CARGO_MANIFEST_DIR"));
+    let out = tcplab().args(["inspect", &stp]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(one_line(&out.stderr).contains("no TCP segment in this capture"));
+}
