@@ -10,6 +10,7 @@ pub mod netstat;
 pub mod pcapng;
 pub mod privilege;
 pub mod procnet;
+mod readbuf;
 mod records;
 pub mod tcptable;
 

@@ -12,12 +12,12 @@
 //! an interface or a packet. A section header that pcap-file refuses is left to
 //! libpcap, as before.
 
+use super::readbuf::ReadBuf;
 use super::{LinkType, Timestamp};
 use byteorder_free::Order;
 use pcap_file::pcapng::PcapNgParser;
 use pcap_file::{Endianness, PcapError};
 use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 
 /// The magic number that opens a pcapng file (its section header block's type).
@@ -78,47 +78,9 @@ pub enum NgNext<'a> {
     Damaged(String),
 }
 
-/// The file, read into a buffer that grows to hold the largest block.
-struct Input {
-    file: File,
-    buf: Vec<u8>,
-    /// The unread bytes are `buf[pos..end]`.
-    pos: usize,
-    end: usize,
-}
-
-impl Input {
-    /// Moves the unread bytes to the front and reads until the buffer is full or the
-    /// file ends; whether anything new came.
-    fn refill(&mut self) -> std::io::Result<bool> {
-        self.buf.copy_within(self.pos..self.end, 0);
-        self.end -= self.pos;
-        self.pos = 0;
-        let before = self.end;
-        while self.end < self.buf.len() {
-            match self.file.read(&mut self.buf[self.end..]) {
-                Ok(0) => break,
-                Ok(n) => self.end += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(self.end > before)
-    }
-
-    /// Like `refill`, doubling the buffer first (up to [`MAX_BLOCK`]) when the unread
-    /// bytes fill it.
-    fn grow_and_refill(&mut self) -> std::io::Result<bool> {
-        if self.pos == 0 && self.end == self.buf.len() {
-            let bigger = (self.buf.len() * 2).min(MAX_BLOCK);
-            self.buf.resize(bigger, 0);
-        }
-        self.refill()
-    }
-}
-
 pub struct NgRecords {
-    input: Input,
+    /// The file, read into a buffer that grows to hold the largest block.
+    input: ReadBuf,
     /// The current section's byte order.
     order: Order,
     interfaces: Vec<Interface>,
@@ -129,7 +91,7 @@ impl NgRecords {
     /// not pcapng at all or its section header is one for libpcap to judge, `Err` with
     /// why when the file ends inside it.
     pub fn open(path: &Path) -> std::io::Result<Option<Result<NgRecords, String>>> {
-        let mut input = Input { file: File::open(path)?, buf: vec![0; CHUNK], pos: 0, end: 0 };
+        let mut input = ReadBuf::new(File::open(path)?, CHUNK);
         input.refill()?;
         if input.buf[..input.end].get(..4) != Some(&MAGIC[..]) {
             return Ok(None);
@@ -142,7 +104,7 @@ impl NgRecords {
                     return Ok(Some(Ok(NgRecords { input, order, interfaces: Vec::new() })));
                 }
                 Err(PcapError::IncompleteBuffer) => {
-                    if input.end >= MAX_BLOCK || !input.grow_and_refill()? {
+                    if input.end >= MAX_BLOCK || !input.grow_and_refill(MAX_BLOCK)? {
                         return Ok(Some(Err("the file ends inside its section header".into())));
                     }
                 }
@@ -174,7 +136,7 @@ impl NgRecords {
                             let len = claimed.unwrap_or_default();
                             return NgNext::Damaged(format!("a block claims {len} bytes"));
                         }
-                        match input.grow_and_refill() {
+                        match input.grow_and_refill(MAX_BLOCK) {
                             Ok(true) => {}
                             Ok(false) => return NgNext::Damaged("the file ends inside a block".into()),
                             Err(e) => return NgNext::Damaged(e.to_string()),

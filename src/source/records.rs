@@ -10,6 +10,7 @@
 //! that record, so that odd files are read, and reported, exactly as libpcap reads
 //! them.
 
+use super::readbuf::ReadBuf;
 use pcap_file::PcapError;
 use pcap_file::TsResolution;
 use pcap_file::pcap::PcapParser;
@@ -40,12 +41,8 @@ pub enum Next<'a> {
 }
 
 pub struct Records {
-    file: File,
+    input: ReadBuf,
     parser: PcapParser,
-    buf: Vec<u8>,
-    /// The unread bytes are `buf[pos..end]`.
-    pos: usize,
-    end: usize,
     nanosecond: bool,
     snaplen: u32,
 }
@@ -65,36 +62,21 @@ impl Records {
             return None;
         }
         let nanosecond = h.ts_resolution == TsResolution::NanoSecond;
-        Some(Records { file, parser, buf: vec![0; CHUNK], pos: 0, end: 0, nanosecond, snaplen: h.snaplen })
-    }
-
-    /// Moves the unread bytes to the front and reads until the buffer is full or the
-    /// file ends; returns whether anything new was read.
-    fn refill(&mut self) -> std::io::Result<bool> {
-        self.buf.copy_within(self.pos..self.end, 0);
-        self.end -= self.pos;
-        self.pos = 0;
-        let before = self.end;
-        while self.end < self.buf.len() {
-            match self.file.read(&mut self.buf[self.end..]) {
-                Ok(0) => break,
-                Ok(n) => self.end += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(self.end > before)
+        Some(Records { input: ReadBuf::new(file, CHUNK), parser, nanosecond, snaplen: h.snaplen })
     }
 
     pub fn next(&mut self) -> Next<'_> {
         // pcap-file answers IncompleteBuffer until the whole record is buffered; a
         // record that still does not fit a full buffer is beyond any snap length.
         let packet = loop {
-            match self.parser.next_raw_packet(&self.buf[self.pos..self.end]) {
+            // The fields, not `unread()`: the packet borrows the buffer alone, so that
+            // the position can move on below.
+            let (pos, end) = (self.input.pos, self.input.end);
+            match self.parser.next_raw_packet(&self.input.buf[pos..end]) {
                 Ok((_, packet)) => break packet,
-                Err(PcapError::IncompleteBuffer) => match self.refill() {
+                Err(PcapError::IncompleteBuffer) => match self.input.refill() {
                     Ok(true) => {}
-                    Ok(false) if self.pos == self.end => return Next::End,
+                    Ok(false) if self.input.unread().is_empty() => return Next::End,
                     _ => return Next::HandOver,
                 },
                 Err(_) => return Next::HandOver,
@@ -108,14 +90,14 @@ impl Records {
         }
         // The record is borrowed from `buf`; its bytes are found again by length so
         // that the borrow of the parser's answer ends here.
-        let start = self.pos + 16;
+        let start = self.input.pos + 16;
         let len = packet.incl_len as usize;
-        self.pos = start + len;
+        self.input.pos = start + len;
         Next::Record(Record {
             secs: i64::from(packet.ts_sec),
             nanos: if self.nanosecond { i64::from(packet.ts_frac) } else { i64::from(packet.ts_frac) * 1000 },
             wire_len: packet.orig_len,
-            data: &self.buf[start..start + len],
+            data: &self.input.buf[start..start + len],
         })
     }
 }
