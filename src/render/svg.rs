@@ -15,6 +15,8 @@ const ROW: u32 = 72;
 const SMALL_ROW: u32 = 34;
 /// How far an arrow drops while it crosses: time flows down.
 const DROP: u32 = 18;
+/// The height of a line of notes under an arrow.
+const NOTE_LINE: u32 = 18;
 const FONT: &str = "DejaVu Sans, Noto Sans CJK SC, Noto Sans SC, sans-serif";
 
 /// One connection's segments, with the transitions each caused.
@@ -95,7 +97,13 @@ impl SvgLadder {
         let mut time_waits: Vec<(Role, u32, f64)> = Vec::new();
         for (ev, transitions) in &d.rows {
             let routine = matches!(ev.step, Step::Data | Step::Ack);
-            let height = if routine { SMALL_ROW } else { ROW };
+            // What Wireshark's analysis says of this segment, in a few words under it.
+            let notes: Vec<String> = ev
+                .notes_to_tell()
+                .filter(|n| n.is_analysis())
+                .map(|note| format!("⚑ {}", say(&Msg::NoteShort { note, until: ev.ts })))
+                .collect();
+            let height = if routine { SMALL_ROW } else { ROW } + NOTE_LINE * notes.len() as u32;
             let (x1, x2) = match ev.dir.sender() {
                 Role::Client => (LEFT_LANE, RIGHT_LANE),
                 Role::Server => (RIGHT_LANE, LEFT_LANE),
@@ -116,7 +124,13 @@ impl SvgLadder {
                 r#"<line x1="{x1}" y1="{ay1}" x2="{x2}" y2="{ay2}" stroke="{color}" stroke-width="2.5"{dash} marker-end="url(#head)"/>"#
             );
             let mid = (LEFT_LANE + RIGHT_LANE) / 2;
-            let real = format!("#{} [{}] {}", ev.frame.0, ev.flags, ev.numbers());
+            let mut real = format!("#{} [{}] {}", ev.frame.0, ev.flags, ev.numbers());
+            if routine && !ev.payload.is_empty() {
+                // The payload's first bytes, as the terminal ladder shows them (`esc`
+                // below makes them safe).
+                let text: String = String::from_utf8_lossy(&ev.payload).chars().take(10).collect();
+                real += &format!(" “{text}…”");
+            }
             if routine {
                 let _ = writeln!(
                     out,
@@ -141,6 +155,16 @@ impl SvgLadder {
                     ay2 + 20,
                     fit(&under, 13.0),
                     esc(&under)
+                );
+            }
+            let notes_top = if routine { ay2 + 16 } else { ay2 + 38 };
+            for (i, note) in notes.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    r##"<text x="{mid}" y="{}" font-size="13" fill="#b26a00" text-anchor="middle"{}>{}</text>"##,
+                    notes_top + NOTE_LINE * i as u32,
+                    fit(note, 13.0),
+                    esc(note)
                 );
             }
             // An end that changes twice on one segment (FIN-WAIT-1 → FIN-WAIT-2 →
