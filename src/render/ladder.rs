@@ -207,6 +207,8 @@ impl<W: Write> Renderer for Ladder<W> {
                 Ok(())
             }
             Event::Kernel(_) => self.flush_pending(),
+            // The kernel's word is told by the timeline and the JSON; the figure stays the wire's.
+            Event::KernelState(_) => Ok(()),
         }
     }
 
