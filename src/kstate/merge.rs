@@ -18,6 +18,9 @@ use std::net::SocketAddr;
 /// How long a change waits, on the wall clock, for segments still on their way
 /// through the capture buffer before it is shown on its own.
 const SETTLE_NANOS: i64 = 50_000_000;
+/// How long a change of a socket with no connection seen yet waits for one (a connect
+/// whose SYNs are lost retries for longer than a minute only with unusual settings).
+const UNKNOWN_NANOS: i64 = 60_000_000_000;
 
 #[derive(Default)]
 pub struct KernelMerge {
@@ -53,7 +56,7 @@ impl KernelMerge {
                 self.queue.insert(i, change);
             }
         }
-        self.release(|c| c.time < time, &secs, out);
+        self.release(|c| c.time < time, Timestamp(time.0.saturating_sub(UNKNOWN_NANOS)), &secs, out);
     }
 
     /// Called after `event` was shown: what the timeline shows now.
@@ -84,26 +87,36 @@ impl KernelMerge {
     ) {
         let due = Timestamp(now.0.saturating_sub(SETTLE_NANOS));
         let limit = held.map_or(due, |h| h.min(due));
-        // A connect without its port yet waits for its first segment, up to a second.
-        let unbound_limit = Timestamp(now.0.saturating_sub(1_000_000_000));
-        self.release(|c| c.time < limit && (c.local.port() != 0 || c.time < unbound_limit), &secs, out);
+        let given_up = Timestamp(now.0.saturating_sub(UNKNOWN_NANOS));
+        self.release(|c| c.time < limit, given_up, &secs, out);
     }
 
     /// Hands out everything left (the capture is over).
     pub fn release_all(&mut self, secs: impl Fn(Timestamp) -> f64, out: &mut Vec<Event>) {
-        self.release(|_| true, &secs, out);
+        self.release(|_| true, Timestamp(i64::MAX), &secs, out);
     }
 
+    /// Whether `c` is a socket of a connection seen, or one that never will be (a
+    /// listener's own change).
+    fn knows(&self, c: &KernelChange) -> bool {
+        c.is_listener()
+            || self.flows.contains_key(&(c.local, c.remote))
+            || self.flows.contains_key(&(c.remote, c.local))
+    }
+
+    /// Hands out the changes that are `due`. One whose connection has no segment yet
+    /// (a connect whose first SYNs are lost, or not captured yet, or a connect still
+    /// without its port) waits for it, unless it happened before `given_up`.
     fn release(
         &mut self,
         due: impl Fn(&KernelChange) -> bool,
+        given_up: Timestamp,
         secs: &impl Fn(Timestamp) -> f64,
         out: &mut Vec<Event>,
     ) {
         let mut kept = Vec::new();
         for change in std::mem::take(&mut self.queue) {
-            // A connect still without its port is kept for its connection's SYN.
-            if due(&change) {
+            if due(&change) && (self.knows(&change) || change.time < given_up) {
                 out.push(Event::KernelState(self.place(&change, secs)));
             } else {
                 kept.push(change);
