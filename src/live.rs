@@ -71,11 +71,11 @@ pub fn run(
         if let Some(feed) = kernel.as_deref_mut() {
             pipeline.kernel_changes(feed.poll());
         }
-        if frame.is_none() {
-            if let Err(e) = pipeline.release_kernel(now()) {
-                failure = Some(e);
-                return false;
-            }
+        if frame.is_none()
+            && let Err(e) = pipeline.release_kernel(now())
+        {
+            failure = Some(e);
+            return false;
         }
         if let Some(frame) = frame {
             return match pipeline.on_frame(frame).and_then(|_| pipeline.flush()) {

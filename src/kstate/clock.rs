@@ -15,6 +15,8 @@ impl MonoToReal {
     /// clock, the tightest of a few tries, so that it is exact to about a microsecond.
     #[cfg(unix)]
     pub fn measure() -> MonoToReal {
+        // `time_t` and `c_long` are 32 bits on some targets: the conversions are kept.
+        #[allow(clippy::useless_conversion)]
         let read = |clock| {
             let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
             // SAFETY: `ts` is a valid timespec for the call to fill.

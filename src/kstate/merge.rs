@@ -46,15 +46,14 @@ impl KernelMerge {
         let Some(time) = seg.time else { return };
         let (client, server) = seg.endpoints();
         // A new connection: it claims the port-less connect of its client.
-        if !self.flows.contains_key(&(client, server)) {
-            self.flows.insert((client, server), seg.conn);
-            if let Some(i) = self.queue.iter().position(|c| {
+        // (A SYN that reopens a 4-tuple makes a new connection on it, too.)
+        let is_new = self.flows.insert((client, server), seg.conn) != Some(seg.conn);
+        if is_new
+            && let Some(connect) = self.queue.iter_mut().find(|c| {
                 c.local.port() == 0 && c.local.ip() == client.ip() && c.remote == server && c.time <= time
-            }) {
-                let mut change = self.queue.remove(i);
-                change.local = client;
-                self.queue.insert(i, change);
-            }
+            })
+        {
+            connect.local = client;
         }
         self.release(|c| c.time < time, Timestamp(time.0.saturating_sub(UNKNOWN_NANOS)), &secs, out);
     }
@@ -179,4 +178,57 @@ fn differs(c: &KernelChange, shown: TcpState) -> Option<Differs> {
         (_, LinuxState::Close) if shown == TcpState::TimeWait => Differs::TimeWaitSocket,
         _ => Differs::NotOnWire,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kstate::KernelSource;
+
+    fn change(from: LinuxState, to: LinuxState) -> KernelChange {
+        KernelChange {
+            time: Timestamp(0),
+            local: "127.0.0.1:8080".parse().unwrap(),
+            remote: "127.0.0.1:40000".parse().unwrap(),
+            from,
+            to,
+            source: KernelSource::Tracepoint,
+        }
+    }
+
+    #[test]
+    fn the_same_state_agrees() {
+        let c = change(LinuxState::Established, LinuxState::CloseWait);
+        assert_eq!(differs(&c, TcpState::CloseWait), None);
+    }
+
+    #[test]
+    fn a_sides_own_call_agrees_until_its_segment_shows_it() {
+        let c = change(LinuxState::Established, LinuxState::FinWait1);
+        assert_eq!(differs(&c, TcpState::Established), None);
+        let c = change(LinuxState::Close, LinuxState::SynSent);
+        assert_eq!(differs(&c, TcpState::Closed), None);
+    }
+
+    #[test]
+    fn linuxs_own_ways_are_named() {
+        let c = change(LinuxState::Listen, LinuxState::SynRecv);
+        assert_eq!(differs(&c, TcpState::Established), Some(Differs::RequestSocket));
+        let c = change(LinuxState::FinWait2, LinuxState::Close);
+        assert_eq!(differs(&c, TcpState::TimeWait), Some(Differs::TimeWaitSocket));
+        let c = change(LinuxState::Established, LinuxState::CloseWait);
+        assert_eq!(differs(&c, TcpState::Established), Some(Differs::NotOnWire));
+    }
+
+    #[test]
+    fn a_listeners_own_change_is_no_connections() {
+        let mut merge = KernelMerge::default();
+        let mut listen = change(LinuxState::Close, LinuxState::Listen);
+        listen.remote = "0.0.0.0:0".parse().unwrap();
+        merge.push([listen]);
+        let mut out = Vec::new();
+        merge.release_all(|_| 0.0, &mut out);
+        let [Event::KernelState(k)] = out.as_slice() else { panic!("{out:?}") };
+        assert_eq!((k.conn, k.side, k.differs), (None, None, None));
+    }
 }

@@ -107,7 +107,7 @@ mod tests {
         let lines: Vec<TraceLine> = RECORDED.lines().filter_map(parse).collect();
         let changes = RECORDED.lines().filter(|l| l.contains("inet_sock_set_state")).count();
         assert_eq!(lines.len(), changes);
-        assert_eq!(changes, 22);
+        assert_eq!(changes, 24);
     }
 
     #[test]
