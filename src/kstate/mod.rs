@@ -4,13 +4,14 @@
 //!
 //! Two sources, tried in order: the `sock:inet_sock_set_state` tracepoint through a
 //! private tracefs instance ([`tracefs`]), which sees every change at its moment; and,
-//! where tracing is not allowed, samples of the kernel's socket table would be the
-//! fallback. Both hand out [`KernelChange`]s stamped with the capture's clock. Which
+//! where tracing is not allowed, samples of the kernel's socket table through
+//! `sock_diag` netlink ([`sock_diag`]). Both hand out [`KernelChange`]s stamped with the capture's clock. Which
 //! connection and which side a change belongs to is the pipeline's business, not this
 //! module's: here a change only knows its socket's addresses.
 
 pub mod clock;
 pub mod merge;
+pub mod sock_diag;
 pub mod trace_line;
 #[cfg(target_os = "linux")]
 pub mod tracefs;
@@ -98,12 +99,15 @@ impl LinuxState {
 pub enum KernelSource {
     /// The `sock:inet_sock_set_state` tracepoint: every change, at its moment.
     Tracepoint,
+    /// Samples of the socket table through `sock_diag` netlink, every 5 ms.
+    SockDiag,
 }
 
 impl KernelSource {
     pub fn name(self) -> &'static str {
         match self {
             KernelSource::Tracepoint => "tracepoint",
+            KernelSource::SockDiag => "sock_diag",
         }
     }
 }
@@ -137,20 +141,33 @@ pub enum Unavailable {
     NotLinux,
     #[error("tracefs is not usable here ({0}); it needs root")]
     Tracefs(String),
+    #[error("{tracefs}; and the socket table cannot be sampled through sock_diag netlink ({sock_diag})")]
+    Neither { tracefs: String, sock_diag: String },
+    #[error("sock_diag netlink: {0}")]
+    SockDiag(String),
 }
 
 /// The kernel's changes as a capture session reads them: the tracepoint where it can
 /// be used. Polled by the capture's thread; never blocks.
-pub struct Feed {
+pub enum Feed {
     #[cfg(target_os = "linux")]
-    tracer: tracefs::Tracer,
+    Traced(tracefs::Tracer),
+    #[cfg(target_os = "linux")]
+    Sampled(sock_diag::Sampler),
 }
 
 impl Feed {
     /// Starts reading the changes of sockets on `port` (all TCP sockets without one).
     #[cfg(target_os = "linux")]
     pub fn open(port: Option<u16>) -> Result<Feed, Unavailable> {
-        Ok(Feed { tracer: tracefs::Tracer::open(port)? })
+        let why = match tracefs::Tracer::open(port) {
+            Ok(tracer) => return Ok(Feed::Traced(tracer)),
+            Err(why) => why,
+        };
+        match sock_diag::Sampler::start(port) {
+            Ok(sampler) => Ok(Feed::Sampled(sampler)),
+            Err(e) => Err(Unavailable::Neither { tracefs: why.to_string(), sock_diag: e.to_string() }),
+        }
     }
 
     #[cfg(not(target_os = "linux"))]
@@ -160,15 +177,24 @@ impl Feed {
 
     /// Where the changes come from.
     pub fn source(&self) -> KernelSource {
-        KernelSource::Tracepoint
+        match *self {
+            #[cfg(target_os = "linux")]
+            Feed::Traced(_) => KernelSource::Tracepoint,
+            #[cfg(target_os = "linux")]
+            Feed::Sampled(_) => KernelSource::SockDiag,
+        }
     }
 
     /// The changes reported since the last call.
     pub fn poll(&mut self) -> Vec<KernelChange> {
         #[allow(unused_mut)]
         let mut out = Vec::new();
-        #[cfg(target_os = "linux")]
-        self.tracer.poll(&mut out);
+        match *self {
+            #[cfg(target_os = "linux")]
+            Feed::Traced(ref mut tracer) => tracer.poll(&mut out),
+            #[cfg(target_os = "linux")]
+            Feed::Sampled(ref mut sampler) => sampler.poll(&mut out),
+        }
         out
     }
 }
