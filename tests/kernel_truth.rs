@@ -214,3 +214,41 @@ fn every_kernel_change_is_one_tcplab_inferred() {
         report.join("\n")
     );
 }
+
+/// `watch --kernel` makes its own tracing instance and removes it when SIGTERM stops
+/// it, as on Ctrl-C: nothing is left enabled in the kernel.
+#[test]
+fn the_tracing_instance_goes_with_the_program() {
+    use std::io::{BufRead, BufReader};
+    if !is_root() {
+        eprintln!("skipped: tracefs needs root");
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(BIN)
+        .args(["watch", "-i", "lo", "--port", &port.to_string(), "--kernel", "--format", "jsonl"])
+        .env("LC_ALL", "C")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start tcplab watch");
+    let instance = std::path::PathBuf::from(format!("/sys/kernel/tracing/instances/tcplab-{}", child.id()));
+    // Ready once it says how to stop it; everything is set up by then.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap_or(0) > 0 {
+        said.push_str(&line);
+        if line.contains("Ctrl-C") {
+            break;
+        }
+        line.clear();
+    }
+    assert!(said.contains("sock:inet_sock_set_state"), "not traced:\n{said}");
+    assert!(instance.is_dir(), "{} was not made", instance.display());
+    // SAFETY: kill(2) on the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().expect("wait for tcplab watch");
+    assert!(status.success(), "{status}");
+    assert!(!instance.exists(), "{} is still there", instance.display());
+}
