@@ -3,6 +3,11 @@
 use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule, ms, secs};
 use crate::track::{Differs, Note, Role, Step};
 
+/// Linux's table that lists a socket of `local`'s family.
+fn proc_table(local: std::net::SocketAddr) -> &'static str {
+    if local.is_ipv6() { "/proc/net/tcp6" } else { "/proc/net/tcp" }
+}
+
 fn side(role: Role) -> &'static str {
     match role {
         Role::Client => "client",
@@ -363,9 +368,10 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         },
         Msg::KernelTimeWait { side: role, local, remote, left } => match left {
             Some(secs) => format!(
-                "The kernel confirms it: /proc/net/tcp lists {local} → {remote} in TIME-WAIT, \
+                "The kernel confirms it: {} lists {local} → {remote} in TIME-WAIT, \
                  {secs:.1} s left before the {} lets go (Linux's own timer is 60 s, whatever \
                  --time-wait says).",
+                proc_table(local),
                 side(role)
             ),
             None => format!(

@@ -3,6 +3,11 @@
 use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule, ms, secs};
 use crate::track::{Differs, Note, Role, Step};
 
+/// Linux's table that lists a socket of `local`'s family.
+fn proc_table(local: std::net::SocketAddr) -> &'static str {
+    if local.is_ipv6() { "/proc/net/tcp6" } else { "/proc/net/tcp" }
+}
+
 fn side(role: Role) -> &'static str {
     match role {
         Role::Client => "客户端",
@@ -314,7 +319,8 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         },
         Msg::KernelTimeWait { side: role, local, remote, left } => match left {
             Some(secs) => format!(
-                "内核证实了这一点：/proc/net/tcp 中 {local} → {remote} 处于 TIME-WAIT，{}还要等待 {secs:.1} 秒才释放（不论 --time-wait 如何设置，Linux 自己的计时器都是 60 秒）。",
+                "内核证实了这一点：{} 中 {local} → {remote} 处于 TIME-WAIT，{}还要等待 {secs:.1} 秒才释放（不论 --time-wait 如何设置，Linux 自己的计时器都是 60 秒）。",
+                proc_table(local),
                 side(role)
             ),
             None => format!(

@@ -103,7 +103,13 @@ impl Tracer {
     }
 
     fn take_lines(&mut self, out: &mut Vec<KernelChange>) {
-        let Some(end) = self.partial.iter().rposition(|&b| b == b'\n') else { return };
+        let Some(end) = self.partial.iter().rposition(|&b| b == b'\n') else {
+            // No line is this long: whatever this is, it is not one to keep.
+            if self.partial.len() > 1 << 20 {
+                self.partial.clear();
+            }
+            return;
+        };
         let complete: Vec<u8> = self.partial.drain(..=end).collect();
         for line in complete.split(|&b| b == b'\n') {
             let Some(t) = std::str::from_utf8(line).ok().and_then(trace_line::parse) else { continue };
