@@ -271,6 +271,9 @@ pub struct WatchArgs {
     /// Stop when the first connection seen has closed (both ends CLOSED or in TIME-WAIT)
     #[arg(long)]
     pub until_closed: bool,
+    /// Also show the kernel's own TCP state changes beside tcplab's (Linux: tracefs as root)
+    #[arg(long)]
+    pub kernel: bool,
     /// A BPF filter expression after the options, as tcpdump takes it (e.g. tcp port 8080)
     #[arg(value_name = "EXPRESSION", trailing_var_arg = true, allow_hyphen_values = true)]
     pub expression: Vec<String>,
@@ -312,6 +315,9 @@ pub struct DemoArgs {
     /// How long the server stays in CLOSE-WAIT before its FIN (0 merges ACK and FIN)
     #[arg(long, default_value = "50ms", value_parser = parse_duration, value_name = "DURATION")]
     pub close_delay: std::time::Duration,
+    /// Also show the kernel's own TCP state changes beside tcplab's (Linux: tracefs as root)
+    #[arg(long)]
+    pub kernel: bool,
     #[command(flatten)]
     pub view: ViewArgs,
 }
@@ -330,6 +336,9 @@ pub struct LabArgs {
     /// How long the passive closer waits before its FIN
     #[arg(long, default_value = "50ms", value_parser = parse_duration, value_name = "DURATION")]
     pub close_delay: std::time::Duration,
+    /// Also show the kernel's own TCP state changes beside tcplab's (Linux: tracefs as root)
+    #[arg(long)]
+    pub kernel: bool,
     #[command(flatten)]
     pub view: ViewArgs,
 }

@@ -59,6 +59,7 @@ pub fn demo(args: &DemoArgs, out: impl Write, err: &mut impl Write) -> Result<()
         lang: args.view.lang(),
         config: track_config(&args.view),
         demo: true,
+        kernel: args.kernel,
     };
     lab::run(&run, renderer.as_mut(), err)?;
     Ok(())
@@ -88,6 +89,7 @@ pub fn lab(args: &LabArgs, out: impl Write, err: &mut impl Write) -> Result<()> 
         lang,
         config: track_config(&args.view),
         demo: false,
+        kernel: args.kernel,
     };
     lab::run(&run, renderer.as_mut(), err)?;
     Ok(())

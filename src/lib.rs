@@ -15,6 +15,7 @@ pub mod decode;
 pub mod error;
 pub mod i18n;
 pub mod inspect;
+pub mod kstate;
 pub mod lab;
 pub mod live;
 pub mod manpage;

@@ -42,7 +42,8 @@ pub fn stop_on_signals() -> std::io::Result<Arc<AtomicBool>> {
     Ok(stop)
 }
 
-fn now() -> Timestamp {
+/// The wall clock, as a capture timestamp.
+pub fn now() -> Timestamp {
     let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     Timestamp::from_secs_nanos(d.as_secs() as i64, i64::from(d.subsec_nanos()))
 }
@@ -53,6 +54,7 @@ pub fn run(
     pipeline: &mut Pipeline<'_>,
     stop: &AtomicBool,
     until: Until,
+    mut kernel: Option<&mut crate::kstate::Feed>,
 ) -> Result<()> {
     let mut followed: Vec<Followed> = Vec::new();
     // Without a socket table there is nothing to confirm with; the caller has said so
@@ -61,7 +63,21 @@ pub fn run(
     let mut last_poll = Instant::now();
     let mut done_at: Option<Instant> = None;
     let mut failure = None;
+    if kernel.is_some() {
+        pipeline.show_kernel();
+    }
     capture.run(stop, |frame| {
+        // The kernel's changes first: every change made before this packet reached
+        // tcplab is then in hand, to be shown before the segments that followed it.
+        if let Some(feed) = kernel.as_deref_mut() {
+            pipeline.kernel_changes(feed.poll());
+        }
+        if frame.is_none()
+            && let Err(e) = pipeline.release_kernel(now())
+        {
+            failure = Some(e);
+            return false;
+        }
         if let Some(frame) = frame {
             return match pipeline.on_frame(frame).and_then(|_| pipeline.flush()) {
                 Ok(()) => !matches!(until, Until::Asked { count: Some(n), .. } if pipeline.passed() >= n),
@@ -104,6 +120,9 @@ pub fn run(
     })?;
     if let Some(e) = failure {
         return Err(e.into());
+    }
+    if let Some(feed) = kernel {
+        pipeline.kernel_changes(feed.poll());
     }
     // Whatever TIME-WAIT was seen last still deserves the kernel's word.
     for entry in pipeline.take_time_waits() {

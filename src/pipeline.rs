@@ -209,6 +209,9 @@ pub struct Pipeline<'r> {
     entered_time_wait: Vec<EnteredTimeWait>,
     /// Client and server of the last segment drained: a transition follows its segment.
     last_endpoints: Option<(SocketAddr, SocketAddr)>,
+    /// The kernel's own state changes, when `--kernel` asked for them.
+    kernel: Option<crate::kstate::merge::KernelMerge>,
+    kernel_out: Vec<Event>,
 }
 
 impl<'r> Pipeline<'r> {
@@ -220,7 +223,39 @@ impl<'r> Pipeline<'r> {
             events: Vec::new(),
             entered_time_wait: Vec::new(),
             last_endpoints: None,
+            kernel: None,
+            kernel_out: Vec::new(),
         }
+    }
+
+    /// Shows the kernel's own state changes too, as [`Pipeline::kernel_changes`] hands
+    /// them in.
+    pub fn show_kernel(&mut self) {
+        self.kernel = Some(crate::kstate::merge::KernelMerge::default());
+    }
+
+    /// Changes the kernel reported; each is shown at its moment among the segments.
+    pub fn kernel_changes(&mut self, changes: Vec<crate::kstate::KernelChange>) {
+        if let Some(merge) = &mut self.kernel {
+            merge.push(changes);
+        }
+    }
+
+    /// Shows the kernel's changes that no segment still on its way can come before
+    /// (`now` is the wall clock).
+    pub fn release_kernel(&mut self, now: Timestamp) -> io::Result<()> {
+        let Some(merge) = &mut self.kernel else { return Ok(()) };
+        let tracker = self.analyzer.tracker();
+        let held = tracker.held().find_map(|e| match e {
+            Event::Segment(ev) => ev.time,
+            _ => None,
+        });
+        let analyzer = &self.analyzer;
+        merge.release_due(now, held, |t| analyzer.capture_secs(t), &mut self.kernel_out);
+        for event in self.kernel_out.drain(..) {
+            self.renderer.event(&event)?;
+        }
+        Ok(())
     }
 
     /// Takes one frame through decoding, tracking and rendering.
@@ -241,6 +276,14 @@ impl<'r> Pipeline<'r> {
 
     fn drain(&mut self) -> io::Result<()> {
         for event in self.events.drain(..) {
+            if let Some(merge) = &mut self.kernel {
+                let analyzer = &self.analyzer;
+                merge.before(&event, |t| analyzer.capture_secs(t), &mut self.kernel_out);
+                for kernel in self.kernel_out.drain(..) {
+                    self.renderer.event(&kernel)?;
+                }
+                merge.after(&event);
+            }
             match &event {
                 Event::Segment(ev) => self.last_endpoints = Some(ev.endpoints()),
                 Event::Transition(t) if t.to == crate::track::TcpState::TimeWait => {
@@ -324,7 +367,18 @@ impl<'r> Pipeline<'r> {
     }
 
     /// Ends the capture: summaries, then the closing statistics.
-    pub fn finish(self, name: &str, truncated: Option<String>) -> io::Result<CaptureStats> {
+    pub fn finish(mut self, name: &str, truncated: Option<String>) -> io::Result<CaptureStats> {
+        // The kernel's last changes come after the last segments, before the summaries.
+        if self.kernel.is_some() {
+            self.settle_all()?;
+            if let Some(merge) = &mut self.kernel {
+                let analyzer = &self.analyzer;
+                merge.release_all(|t| analyzer.capture_secs(t), &mut self.kernel_out);
+                for event in self.kernel_out.drain(..) {
+                    self.renderer.event(&event)?;
+                }
+            }
+        }
         // The last events are summaries only: no TIME-WAIT to note on the way.
         let Pipeline { analyzer, renderer, mut events, .. } = self;
         let stats = analyzer.finish(&mut events, truncated);

@@ -47,8 +47,12 @@ pub fn run(args: &WatchArgs, out: impl Write, err: &mut impl Write) -> Result<()
     // A saved capture keeps whole packets; a view needs only their headers.
     let keep = if args.write.is_some() { Keep::Whole } else { Keep::Headers };
     let mut capture = LiveCapture::open(&device, Some(&kernel_filter(args)), keep)?;
-    // The capture is open: root is no longer needed (files below belong to the user).
-    privilege::drop_to_sudo_user()?;
+    let mut feed = args.kernel.then(|| crate::lab::open_feed(args.filter.port, lang, err)).flatten();
+    // The capture is open: root is no longer needed (files below belong to the user),
+    // unless the kernel is traced: removing the tracing instance at the end needs it.
+    if feed.is_none() {
+        privilege::drop_to_sudo_user()?;
+    }
     if let Some(path) = &args.write {
         capture.save_to(path)?;
     }
@@ -70,6 +74,7 @@ pub fn run(args: &WatchArgs, out: impl Write, err: &mut impl Write) -> Result<()
         &mut pipeline,
         &stop,
         Until::Asked { count: args.count, first_closed: args.until_closed },
+        feed.as_mut(),
     );
     // Whatever happened, the capture file is complete and the summary is printed.
     let flushed = capture.flush();

@@ -1,7 +1,12 @@
 //! English text for every [`Msg`].
 
 use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule, ms, secs};
-use crate::track::{Note, Role, Step};
+use crate::track::{Differs, Note, Role, Step};
+
+/// Linux's table that lists a socket of `local`'s family.
+fn proc_table(local: std::net::SocketAddr) -> &'static str {
+    if local.is_ipv6() { "/proc/net/tcp6" } else { "/proc/net/tcp" }
+}
 
 fn side(role: Role) -> &'static str {
     match role {
@@ -333,11 +338,46 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::NoKernelView => {
             "no kernel view on this system: TIME-WAIT is followed on the wire only".into()
         }
+        Msg::KernelFeed { sampled: false } => {
+            "--kernel: reading the kernel's TCP state changes from the sock:inet_sock_set_state \
+             tracepoint (a private tracefs instance, removed at exit)"
+                .into()
+        }
+        Msg::KernelFeed { sampled: true } => {
+            "--kernel: sampling the kernel's socket table every 5 ms (sock_diag); a state held \
+             for less than that can be missed"
+                .into()
+        }
+        Msg::NoKernelFeed { why } => format!("--kernel: no kernel state changes here: {why}; the capture goes on"),
+        Msg::KernelState { side: role, from, to, after } => match after {
+            Some((frame, ms)) => {
+                format!("kernel: {} {from} → {to}, {ms:.3} ms after frame\u{a0}{frame}", side(role))
+            }
+            None => format!("kernel: {} {from} → {to}, before its first segment", side(role)),
+        },
+        Msg::KernelDiffers { why, side: role, shown_at } => match why {
+            Differs::RequestSocket => format!(
+                "tcplab shows the {} in {shown_at}: it has been SYN-RECEIVED since the SYN arrived, but \
+                 Linux keeps a request socket until the third ACK and traces nothing for it, so \
+                 the kernel reports SYN-RECEIVED only now.",
+                side(role)
+            ),
+            Differs::TimeWaitSocket => format!(
+                "tcplab shows the {} in TIME-WAIT: Linux replaces the socket with a small timewait \
+                 socket and reports the full one as going to CLOSED.",
+                side(role)
+            ),
+            Differs::NotOnWire => format!(
+                "tcplab shows the {} in {shown_at} here: the capture has not shown this change (yet).",
+                side(role)
+            ),
+        },
         Msg::KernelTimeWait { side: role, local, remote, left } => match left {
             Some(secs) => format!(
-                "The kernel confirms it: /proc/net/tcp lists {local} → {remote} in TIME-WAIT, \
+                "The kernel confirms it: {} lists {local} → {remote} in TIME-WAIT, \
                  {secs:.1} s left before the {} lets go (Linux's own timer is 60 s, whatever \
                  --time-wait says).",
+                proc_table(local),
                 side(role)
             ),
             None => format!(

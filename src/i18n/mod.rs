@@ -267,6 +267,29 @@ pub enum Msg<'a> {
     },
     /// This system's socket table cannot be read: TIME-WAIT is followed on the wire only.
     NoKernelView,
+    /// `--kernel`: the kernel's state changes are read, from the tracepoint (`sampled`
+    /// false) or from samples of its socket table.
+    KernelFeed {
+        sampled: bool,
+    },
+    /// `--kernel` asked for what cannot be read here; `why` is the reason.
+    NoKernelFeed {
+        why: &'a str,
+    },
+    /// A state change the kernel reported, `after` the connection's frame (and the
+    /// milliseconds since it).
+    KernelState {
+        side: Role,
+        from: TcpState,
+        to: TcpState,
+        after: Option<(u64, f64)>,
+    },
+    /// Why the timeline shows another state than the kernel's change at its moment.
+    KernelDiffers {
+        why: crate::track::Differs,
+        side: Role,
+        shown_at: TcpState,
+    },
     /// The kernel's view of a socket the wire showed entering TIME-WAIT.
     KernelTimeWait {
         side: Role,
@@ -475,6 +498,36 @@ mod tests {
             Msg::KernelTimeWait { side: Role::Server, local: addr, remote: addr, left: None },
             Msg::KernelListed { side: Role::Client, local: addr, remote: addr, table: "netstat" },
             Msg::NoKernelView,
+            Msg::KernelFeed { sampled: false },
+            Msg::KernelFeed { sampled: true },
+            Msg::NoKernelFeed { why: "tracefs is not usable here" },
+            Msg::KernelState {
+                side: Role::Server,
+                from: TcpState::Established,
+                to: TcpState::CloseWait,
+                after: Some((10, 0.03)),
+            },
+            Msg::KernelState {
+                side: Role::Client,
+                from: TcpState::Closed,
+                to: TcpState::SynSent,
+                after: None,
+            },
+            Msg::KernelDiffers {
+                why: crate::track::Differs::RequestSocket,
+                side: Role::Server,
+                shown_at: TcpState::Established,
+            },
+            Msg::KernelDiffers {
+                why: crate::track::Differs::TimeWaitSocket,
+                side: Role::Client,
+                shown_at: TcpState::TimeWait,
+            },
+            Msg::KernelDiffers {
+                why: crate::track::Differs::NotOnWire,
+                side: Role::Client,
+                shown_at: TcpState::Established,
+            },
             Msg::Listening { device: "lo", link: "EN10MB", why: DeviceChoice::Asked },
             Msg::Listening { device: "lo", link: "EN10MB", why: DeviceChoice::LocalPort(8080) },
             Msg::Listening { device: "any", link: "LINUX_SLL", why: DeviceChoice::AnyInterface },

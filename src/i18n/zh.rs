@@ -1,7 +1,12 @@
 //! 中文：每一条 [`Msg`] 的中文文本，术语与原文档一致。
 
 use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule, ms, secs};
-use crate::track::{Note, Role, Step};
+use crate::track::{Differs, Note, Role, Step};
+
+/// Linux's table that lists a socket of `local`'s family.
+fn proc_table(local: std::net::SocketAddr) -> &'static str {
+    if local.is_ipv6() { "/proc/net/tcp6" } else { "/proc/net/tcp" }
+}
 
 fn side(role: Role) -> &'static str {
     match role {
@@ -292,9 +297,35 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             side(role)
         ),
         Msg::NoKernelView => "本系统无法查看内核的套接字表：TIME-WAIT 只能从线路上的报文推断".into(),
+        Msg::KernelFeed { sampled: false } => {
+            "--kernel：从 sock:inet_sock_set_state 跟踪点读取内核的 TCP 状态变化（私有的 tracefs 实例，退出时删除）".into()
+        }
+        Msg::KernelFeed { sampled: true } => {
+            "--kernel：每 5 毫秒采样一次内核的套接字表（sock_diag），停留时间更短的状态可能看不到".into()
+        }
+        Msg::NoKernelFeed { why } => format!("--kernel：这里读不到内核的状态变化：{why}；抓包照常进行"),
+        Msg::KernelState { side: role, from, to, after } => match after {
+            Some((frame, ms)) => format!("内核：{} {from} → {to}，在第\u{a0}{frame}\u{a0}帧之后 {ms:.3} 毫秒", side(role)),
+            None => format!("内核：{} {from} → {to}，在它的第一个报文段之前", side(role)),
+        },
+        Msg::KernelDiffers { why, side: role, shown_at } => match why {
+            Differs::RequestSocket => format!(
+                "tcplab 显示{}处于 {shown_at}：从 SYN 到达起它就是 SYN-RECEIVED，但 Linux 在第三次握手之前只保留一个请求套接字，不作跟踪，所以内核直到现在才报告 SYN-RECEIVED。",
+                side(role)
+            ),
+            Differs::TimeWaitSocket => format!(
+                "tcplab 显示{}处于 TIME-WAIT：Linux 用一个小的 timewait 套接字取代原来的套接字，并把原套接字报告为进入 CLOSED。",
+                side(role)
+            ),
+            Differs::NotOnWire => format!(
+                "tcplab 此时显示{}处于 {shown_at}：抓到的报文（还）没有显示这个变化。",
+                side(role)
+            ),
+        },
         Msg::KernelTimeWait { side: role, local, remote, left } => match left {
             Some(secs) => format!(
-                "内核证实了这一点：/proc/net/tcp 中 {local} → {remote} 处于 TIME-WAIT，{}还要等待 {secs:.1} 秒才释放（不论 --time-wait 如何设置，Linux 自己的计时器都是 60 秒）。",
+                "内核证实了这一点：{} 中 {local} → {remote} 处于 TIME-WAIT，{}还要等待 {secs:.1} 秒才释放（不论 --time-wait 如何设置，Linux 自己的计时器都是 60 秒）。",
+                proc_table(local),
                 side(role)
             ),
             None => format!(

@@ -51,6 +51,8 @@ pub struct LabRun<'a> {
     pub config: TrackConfig,
     /// Introduce the run as `tcplab demo` rather than as a lab scenario.
     pub demo: bool,
+    /// Also show the kernel's own state changes (`--kernel`).
+    pub kernel: bool,
 }
 
 /// Opens a capture on loopback, moving into a private network namespace first when
@@ -74,6 +76,27 @@ pub fn open_loopback(err: &mut impl Write, lang: Lang, keep: Keep) -> Result<Liv
             LiveCapture::open(&device, None, keep)
         }
         other => other,
+    }
+}
+
+/// Starts reading the kernel's state changes of `port`; where that is not possible,
+/// one line on `err` says why, and the capture goes on without them.
+pub fn open_feed(port: Option<u16>, lang: Lang, err: &mut impl Write) -> Option<crate::kstate::Feed> {
+    match crate::kstate::Feed::open(port) {
+        Ok(feed) => {
+            let _ = writeln!(
+                err,
+                "tcplab: {}",
+                lang.text(&Msg::KernelFeed {
+                    sampled: feed.source() != crate::kstate::KernelSource::Tracepoint
+                })
+            );
+            Some(feed)
+        }
+        Err(why) => {
+            let _ = writeln!(err, "tcplab: {}", lang.text(&Msg::NoKernelFeed { why: &why.to_string() }));
+            None
+        }
     }
 }
 
@@ -167,6 +190,9 @@ pub fn run(run: &LabRun<'_>, renderer: &mut dyn Renderer, err: &mut impl Write) 
     if !crate::source::kernel::has_view() {
         writeln!(err, "tcplab: {}", run.lang.text(&Msg::NoKernelView))?;
     }
+    // Before the traffic starts, so that its first change is seen; dropped (and the
+    // tracing instance removed) when this function returns, whichever way.
+    let mut feed = run.kernel.then(|| open_feed(Some(addr.port()), run.lang, err)).flatten();
 
     let traffic_done = Arc::new(AtomicBool::new(false));
     let (scenario, close_delay, done) = (run.scenario, run.close_delay, Arc::clone(&traffic_done));
@@ -186,8 +212,13 @@ pub fn run(run: &LabRun<'_>, renderer: &mut dyn Renderer, err: &mut impl Write) 
     let only_ours = SegmentFilter { port: Some(addr.port()), host: None };
     let mut pipeline = Pipeline::new(renderer, run.config, only_ours);
     let stop = AtomicBool::new(false);
-    let session =
-        live::run(&mut capture, &mut pipeline, &stop, Until::TrafficOver { traffic_done, grace: GRACE });
+    let session = live::run(
+        &mut capture,
+        &mut pipeline,
+        &stop,
+        Until::TrafficOver { traffic_done, grace: GRACE },
+        feed.as_mut(),
+    );
     let played = traffic.join().unwrap_or_else(|_| Err(std::io::Error::other("traffic thread panicked")));
     session?;
     pipeline.finish(&name, None)?;

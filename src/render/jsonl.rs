@@ -119,6 +119,30 @@ struct KernelLine {
     time_left: Option<f64>,
 }
 
+/// `kernel_state`: a state change the kernel reported (`--kernel`).
+#[derive(Serialize)]
+struct KernelStateLine {
+    r#type: &'static str,
+    conn: Option<u32>,
+    side: Option<&'static str>,
+    #[serde(serialize_with = "address")]
+    local: std::net::SocketAddr,
+    #[serde(serialize_with = "address")]
+    remote: std::net::SocketAddr,
+    from: &'static str,
+    to: &'static str,
+    linux_from: &'static str,
+    linux_to: &'static str,
+    ts: f64,
+    #[serde(serialize_with = "exact_time")]
+    time: Option<Timestamp>,
+    after_frame: Option<u64>,
+    after_ms: Option<f64>,
+    source: &'static str,
+    tcplab_state: Option<&'static str>,
+    differs: Option<&'static str>,
+}
+
 #[derive(Serialize)]
 struct CaptureLine<'a> {
     r#type: &'static str,
@@ -287,6 +311,24 @@ impl<W: Write> Renderer for JsonLines<W> {
                 remote: k.remote.to_string(),
                 state: k.listed.then_some("TIME-WAIT"),
                 time_left: k.time_left,
+            }),
+            Event::KernelState(k) => self.line(&KernelStateLine {
+                r#type: "kernel_state",
+                conn: k.conn.map(|c| c.0),
+                side: k.side.map(|s| s.name()),
+                local: k.local,
+                remote: k.remote,
+                from: k.from.rfc().name(),
+                to: k.to.rfc().name(),
+                linux_from: k.from.symbol(),
+                linux_to: k.to.symbol(),
+                ts: secs(k.ts),
+                time: Some(k.time),
+                after_frame: k.after.map(|(f, _)| f.0),
+                after_ms: k.after.map(|(_, ms)| (ms * 1e3).round() / 1e3),
+                source: k.source.name(),
+                tcplab_state: k.shown.map(|s| s.name()),
+                differs: k.differs.map(|d| d.name()),
             }),
         }
     }

@@ -26,13 +26,17 @@ pub struct Glyphs {
     pub data: &'static str,
     /// Marks a note under an arrow.
     pub note: &'static str,
+    /// Marks a lane where the kernel reported a change of that end (`--kernel`).
+    pub kernel: &'static str,
 }
 
 impl Glyphs {
     pub const UNICODE: Glyphs =
-        Glyphs { lane: "│", held: "┃", line: "─", right: "▶", left: "◀", data: "┄", note: "⚑" };
+        Glyphs {
+            lane: "│", held: "┃", line: "─", right: "▶", left: "◀", data: "┄", note: "⚑", kernel: "⚙"
+        };
     pub const ASCII: Glyphs =
-        Glyphs { lane: "|", held: "#", line: "-", right: ">", left: "<", data: ".", note: "!" };
+        Glyphs { lane: "|", held: "#", line: "-", right: ">", left: "<", data: ".", note: "!", kernel: "*" };
 }
 
 pub struct Ladder<W: Write> {
@@ -45,11 +49,14 @@ pub struct Ladder<W: Write> {
     /// Which ends of the current connection are in TIME-WAIT: their lanes stay thick
     /// until the connection's summary (or the timer's end, live) closes them.
     lingering: [bool; 2],
+    /// The ends whose kernel reported a change after the pending segment: their lane
+    /// carries a mark on that segment's arrow row.
+    marks: [bool; 2],
 }
 
 impl<W: Write> Ladder<W> {
     pub fn new(out: W, style: TextStyle, glyphs: Glyphs) -> Ladder<W> {
-        Ladder { out, style, glyphs, current: None, pending: None, lingering: [false; 2] }
+        Ladder { out, style, glyphs, current: None, pending: None, lingering: [false; 2], marks: [false; 2] }
     }
 
     fn say(&self, msg: &Msg<'_>) -> String {
@@ -59,9 +66,14 @@ impl<W: Write> Ladder<W> {
     /// One row: left state, client lane, middle, server lane, right state.
     fn row(&mut self, left: &str, middle: &str, right: &str, held: [bool; 2]) -> io::Result<()> {
         let g = self.glyphs;
-        let lane = |h: bool| if h { g.held } else { g.lane };
+        let marks = std::mem::take(&mut self.marks);
+        let lane = |i: usize| match (marks[i], held[i]) {
+            (true, _) => g.kernel,
+            (false, true) => g.held,
+            (false, false) => g.lane,
+        };
         let middle = fit(middle, LANE);
-        let row = format!("{} {}{middle}{} {right}", pad_left(left, STATE), lane(held[0]), lane(held[1]));
+        let row = format!("{} {}{middle}{} {right}", pad_left(left, STATE), lane(0), lane(1));
         writeln!(self.out, "{}", row.trim_end())
     }
 
@@ -78,6 +90,8 @@ impl<W: Write> Ladder<W> {
     }
 
     fn draw(&mut self, ev: SegmentEvent, transitions: Vec<Transition>) -> io::Result<()> {
+        // Kept for the arrow's row: the header's rows must not take them.
+        let marks = std::mem::take(&mut self.marks);
         if self.current != Some(ev.conn) {
             self.close_time_waits()?;
             self.current = Some(ev.conn);
@@ -97,6 +111,7 @@ impl<W: Write> Ladder<W> {
                 text += &format!(" \"{}\"", sanitize(&ev.payload));
             }
             let arrow = arrow(&text, ev.dir.sender(), g.data, g);
+            self.marks = marks;
             self.row(&left, &arrow.dimmed().to_string(), &right, held)?;
         } else {
             let arrow = arrow(&textbook(&ev.label), ev.dir.sender(), g.line, g);
@@ -107,6 +122,7 @@ impl<W: Write> Ladder<W> {
             } else {
                 arrow.blue().to_string()
             };
+            self.marks = marks;
             self.row(&left, &painted, &right, held)?;
             let step = self.say(&Msg::StepName(ev.step));
             let under = center(&format!("{step} · {real}"), LANE);
@@ -161,6 +177,7 @@ impl<W: Write> Ladder<W> {
         if let Some((ev, transitions)) = self.pending.take() {
             self.draw(ev, transitions)?;
         }
+        self.marks = [false; 2];
         Ok(())
     }
 }
@@ -207,6 +224,21 @@ impl<W: Write> Renderer for Ladder<W> {
                 Ok(())
             }
             Event::Kernel(_) => self.flush_pending(),
+            // The kernel's words are the timeline's; the figure only marks the lane.
+            Event::KernelState(k) => {
+                let (Some(conn), Some(side)) = (k.conn, k.side) else { return Ok(()) };
+                match &self.pending {
+                    // On the row of the segment it came after…
+                    Some((ev, _)) if ev.conn == conn => self.marks[side.index()] = true,
+                    // …or, that row drawn already (live), on a row of its own.
+                    None if self.current == Some(conn) => {
+                        self.marks[side.index()] = true;
+                        self.row("", "", "", self.lingering)?;
+                    }
+                    _ => {}
+                }
+                Ok(())
+            }
         }
     }
 

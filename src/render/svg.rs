@@ -307,7 +307,7 @@ impl Renderer for SvgLadder {
                     row.1.push(t.clone());
                 }
             }
-            Event::Connection(_) | Event::Kernel(_) => {}
+            Event::Connection(_) | Event::Kernel(_) | Event::KernelState(_) => {}
         }
         Ok(())
     }

@@ -39,6 +39,8 @@ pub struct Timeline<W: Write> {
     scratch: String,
     summaries: SummaryWriter,
     summaries_started: bool,
+    /// The kernel's changes before a connection's first segment, told under its header.
+    early: String,
 }
 
 /// Spaces before the explanations under a segment line.
@@ -59,6 +61,7 @@ impl<W: Write> Timeline<W> {
             scratch: String::new(),
             summaries: SummaryWriter::new(color),
             summaries_started: false,
+            early: String::new(),
         }
     }
 
@@ -99,6 +102,8 @@ impl<W: Write> Timeline<W> {
             let header = self.say(&Msg::ConnHeader { conn: ev.conn.0, client, server, guessed });
             writeln!(self.out, "\n{}", header.bold())?;
             writeln!(self.out, "{}", self.say(&Msg::ColumnHeader).dimmed())?;
+            self.out.write_all(self.early.as_bytes())?;
+            self.early.clear();
         }
         let color = self.color;
         let head = &mut self.pending.head;
@@ -171,6 +176,32 @@ impl<W: Write> Timeline<W> {
     }
 }
 
+impl<W: Write> Timeline<W> {
+    /// A change the kernel reported, under the segment it came after; a socket that
+    /// is no captured connection's (a listener) is left out.
+    fn kernel_state(&mut self, k: &crate::track::KernelState) {
+        let (Some(side), Some(_)) = (k.side, k.conn) else { return };
+        let after = k.after.map(|(frame, ms)| (frame.0, ms));
+        let line = Msg::KernelState { side, from: k.from.rfc(), to: k.to.rfc(), after };
+        let mut text = format!("⚙ {}", self.say(&line));
+        if let Some(why) = k.differs {
+            let shown_at = k.shown.unwrap_or(TcpState::Closed);
+            text.push_str(" — ");
+            text.push_str(&self.say(&Msg::KernelDiffers { why, side, shown_at }));
+        }
+        if k.after.is_none() {
+            // Before the connection's first segment (a connect): told under its header.
+            for line in super::wrap(&text, WIDTH - INDENT) {
+                self.early.push_str(PAD);
+                paint_into(self.color, &mut self.early, &line, |s| s.magenta());
+                self.early.push('\n');
+            }
+            return;
+        }
+        self.explain(&text, |s| s.magenta());
+    }
+}
+
 /// The lines under one segment line: its step (and payload), the state changes it
 /// caused, then the explanations. Kept as text, reused from segment to segment.
 #[derive(Default)]
@@ -214,6 +245,10 @@ impl<W: Write> Renderer for Timeline<W> {
                     }),
                 };
                 self.explain(&format!("⚙ {text}"), |s| s.magenta());
+                Ok(())
+            }
+            Event::KernelState(k) if self.style.timeline => {
+                self.kernel_state(k);
                 Ok(())
             }
             Event::Connection(summary) => {

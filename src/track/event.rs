@@ -389,6 +389,56 @@ pub struct KernelCheck {
     pub time_left: Option<f64>,
 }
 
+/// A state change the kernel itself reported (`--kernel`), placed among the tracker's
+/// events at its moment. It is the kernel's word beside the tracker's; nothing in the
+/// tracker changes because of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelState {
+    /// The connection and side whose socket changed; `None` for a socket that is no
+    /// captured connection's (a listening socket opening or closing).
+    pub conn: Option<ConnId>,
+    pub side: Option<Role>,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub from: crate::kstate::LinuxState,
+    pub to: crate::kstate::LinuxState,
+    /// Seconds since the capture's first frame (negative before it).
+    pub ts: f64,
+    pub time: Timestamp,
+    /// The connection's last segment shown before this change, and the time since it.
+    pub after: Option<(FrameNumber, f64)>,
+    pub source: crate::kstate::KernelSource,
+    /// The state the tracker shows for this side at this moment.
+    pub shown: Option<TcpState>,
+    /// Why the tracker shows another state for this side at this moment, if it does.
+    pub differs: Option<Differs>,
+}
+
+/// Why the kernel's change and the tracker's state differ at the kernel's moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Differs {
+    /// Linux answers a SYN with a request socket, which is not traced: the listener's
+    /// child reports LISTEN → SYN-RECEIVED only when the third ACK makes it. tcplab
+    /// shows SYN-RECEIVED from the SYN's arrival.
+    RequestSocket,
+    /// A socket entering TIME-WAIT is replaced by a small timewait socket: Linux
+    /// reports the full one as going to CLOSE.
+    TimeWaitSocket,
+    /// The capture shows this side in another state at this moment: a change the
+    /// wire could not show (yet), e.g. a close whose FIN waits behind data.
+    NotOnWire,
+}
+
+impl Differs {
+    pub fn name(self) -> &'static str {
+        match self {
+            Differs::RequestSocket => "request_socket",
+            Differs::TimeWaitSocket => "time_wait_socket",
+            Differs::NotOnWire => "not_on_wire",
+        }
+    }
+}
+
 /// The tracker's output stream.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -396,4 +446,5 @@ pub enum Event {
     Transition(Transition),
     Connection(ConnSummary),
     Kernel(KernelCheck),
+    KernelState(KernelState),
 }
