@@ -11,6 +11,7 @@ pub mod pcapng;
 pub mod privilege;
 pub mod procnet;
 mod records;
+pub mod sockdiag;
 pub mod tcptable;
 
 /// Capture time, in nanoseconds since the Unix epoch.
