@@ -64,7 +64,8 @@ pub fn run(
     let mut failure = None;
     capture.run(stop, |frame| {
         if let Some(frame) = frame {
-            return match pipeline.on_frame(frame).and_then(|_| pipeline.flush()) {
+            // Written out once per batch, in `on(None)` below.
+            return match pipeline.on_frame(frame) {
                 Ok(()) => !matches!(until, Until::Asked { count: Some(n), .. } if pipeline.passed() >= n),
                 Err(e) => {
                     failure = Some(e);
@@ -72,8 +73,8 @@ pub fn run(
                 }
             };
         }
-        // A segment held for its arrival to settle is shown within a second, even if
-        // the connection says nothing more.
+        // A batch of packets is over, or time passed. A segment held for its arrival to
+        // settle is shown within a second, even if the connection says nothing more.
         if let Err(e) = pipeline.settle_due(now()).and_then(|_| pipeline.flush()) {
             failure = Some(e);
             return false;
