@@ -290,10 +290,13 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::ColumnHeader => super::columns("#", "time", "client", "server"),
         Msg::FileHeader { path } => format!("capture {path}"),
         Msg::SummaryTitle => "summary".into(),
-        Msg::CaptureStats { frames, segments, other, filtered, undecodable, connections, evicted } => {
+        Msg::SummaryRetired => "retired for space: still open when the connection table was full, and \
+             the least recently active; anything it sent later shows as another connection"
+            .into(),
+        Msg::CaptureStats { frames, segments, other, filtered, undecodable, connections, evicted, retired } => {
             format!(
                 "{frames} {}: {segments} TCP {} in {connections} {}, {other} other {} skipped, \
-             {undecodable} undecodable{}{}",
+             {undecodable} undecodable{}{}{}",
                 plural(frames, "frame", "frames"),
                 plural(segments, "segment", "segments"),
                 plural(connections, "connection", "connections"),
@@ -302,6 +305,14 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                 if evicted > 0 {
                     format!(
                         "; {evicted} unanswered SYNs were summarised early to keep memory bounded (a SYN flood?)"
+                    )
+                } else {
+                    String::new()
+                },
+                if retired > 0 {
+                    format!(
+                        "; {retired} open {} retired for space (the connection table was full)",
+                        plural(retired, "connection was", "connections were")
                     )
                 } else {
                     String::new()

@@ -231,6 +231,8 @@ pub enum Msg<'a> {
         conn_state: &'a str,
         history: &'a str,
     },
+    /// The connection was summarised while still open: the table was full.
+    SummaryRetired,
     CaptureStats {
         frames: u64,
         segments: u64,
@@ -239,6 +241,7 @@ pub enum Msg<'a> {
         undecodable: u64,
         connections: u64,
         evicted: u64,
+        retired: u64,
     },
     Undecodable {
         frame: u64,
@@ -465,7 +468,9 @@ mod tests {
                 undecodable: 0,
                 connections: 1,
                 evicted: 5,
+                retired: 7,
             },
+            Msg::SummaryRetired,
             Msg::Undecodable { frame: 3, reason: "bad" },
             Msg::MoreUndecodable { count: 3 },
             Msg::NotDecoded { count: 12, kind: "MPLS" },
