@@ -374,6 +374,11 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                 ""
             }
         ),
+        Msg::KernelDropped { count } => format!(
+            "{count} {} dropped by the kernel: they came faster than tcplab read them, and the view \
+             and any -w file miss them",
+            plural(u64::from(count), "packet", "packets")
+        ),
         Msg::PrivateNetwork => "not root: running in a private network namespace with its own loopback, \
              where capturing is allowed"
             .into(),

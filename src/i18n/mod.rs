@@ -290,6 +290,11 @@ pub enum Msg<'a> {
         dropped_by_interface: u32,
         loopback: bool,
     },
+    /// The kernel dropped packets the capture did not read in time (tcpdump says the
+    /// same): the view and the saved file miss them.
+    KernelDropped {
+        count: u32,
+    },
     /// Not root: the demo runs in its own network namespace.
     PrivateNetwork,
     /// A scenario that drops packets runs in a network namespace of its own.
@@ -491,6 +496,7 @@ mod tests {
                 dropped_by_interface: 0,
                 loopback: true,
             },
+            Msg::KernelDropped { count: 3 },
             Msg::PrivateNetwork,
             Msg::OwnNetwork,
             Msg::DemoIntro { server: addr },

@@ -321,6 +321,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             "抓到 {captured} 个包，过滤器收到 {received} 个，内核丢弃 {dropped_by_kernel} 个，网卡丢弃 {dropped_by_interface} 个{}",
             if loopback { "（在回环网卡上，每个包离开和到达时各经过一次内核过滤器）" } else { "" }
         ),
+        Msg::KernelDropped { count } => {
+            format!("内核丢弃了 {count} 个包：它们来得比 tcplab 读取得快，显示和 -w 保存的文件中都没有它们")
+        }
         Msg::PrivateNetwork => {
             "当前不是 root：在一个私有的网络命名空间中运行（有自己的回环网卡，可以抓包）".into()
         }
