@@ -7,7 +7,8 @@
 //! the same file, the tools taking turns, printing the minimum and median wall time, the least CPU time (user
 //! and system: tcplab's replay works on several threads), the ratios and the peak
 //! memory, and checks the goals of the performance issue. Finally it measures a
-//! live `tcplab watch` under the fastest traffic the generator makes.
+//! live `tcplab watch` under the fastest traffic the generator makes, and the default
+//! view with `-w` beside `tcpdump -w` under short connections at fixed rates.
 //!
 //! Nothing here is a test: numbers depend on the machine. They are printed, not asserted.
 //!
@@ -74,6 +75,7 @@ fn main() {
     }
     if phases.contains("live") {
         live(&bin);
+        live_rate(&bin, &dir);
     }
 }
 
@@ -427,6 +429,82 @@ fn live(bin: &Path) {
     let captured: f64 = stats.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0.0);
     println!("  20000 connections in {secs:.1} s: {:.0} packets/s offered", captured / secs);
     println!("  {}", stats.trim_start_matches("tcplab: "));
+}
+
+/// Short connections at fixed rates for 3 s each (a class of 30 makes far fewer), with
+/// `tcplab watch --port P -w` in the default view and `tcpdump -w … port P` beside it:
+/// packets each kept, and how long tcplab takes to stop after SIGINT.
+fn live_rate(bin: &Path, dir: &Path) {
+    println!("\n== live: short connections at a fixed rate; watch (default view, -w) beside tcpdump -w");
+    println!(
+        "  {:>7} {:>9} {:>9} {:>7} {:>10}  tcplab's statistics",
+        "conn/s", "tcpdump", "tcplab", "ratio", "stop (s)"
+    );
+    for rate in [200u64, 2_000] {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || serve(listener));
+        let port = addr.port().to_string();
+        let theirs = dir.join(format!("rate-{rate}-tcpdump.pcap"));
+        let ours = dir.join(format!("rate-{rate}-tcplab.pcap"));
+        let mut tcpdump = Command::new("tcpdump");
+        tcpdump.args(["-i", "lo", "-w"]).arg(&theirs).args(["tcp", "port", &port]);
+        let mut watch = Command::new(bin);
+        watch.args(["watch", "-i", "lo", "--port", &port, "-w"]).arg(&ours);
+        let (Some((mut tcpdump, _)), Some((mut watch, mut watch_err))) =
+            (started(&mut tcpdump, "listening on"), started(&mut watch, "listening on"))
+        else {
+            println!("  tcpdump or tcplab did not start");
+            return;
+        };
+        let start = Instant::now();
+        for i in 0..rate * 3 {
+            let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
+            thread::sleep(due.saturating_duration_since(Instant::now()));
+            let _ = one_connection(addr, i);
+        }
+        thread::sleep(Duration::from_millis(300));
+        interrupt(&tcpdump);
+        let _ = tcpdump.wait();
+        let asked = Instant::now();
+        interrupt(&watch);
+        let mut rest = String::new();
+        let _ = watch_err.read_to_string(&mut rest);
+        let _ = watch.wait();
+        let stop = asked.elapsed().as_secs_f64();
+        let (kept_theirs, kept_ours) = (packets_in(&theirs), packets_in(&ours));
+        let stats = rest.lines().find(|l| l.contains("packets captured")).unwrap_or("no statistics printed");
+        println!(
+            "  {rate:>7} {kept_theirs:>9} {kept_ours:>9} {:>6.3}× {stop:>10.2}  {}",
+            kept_ours as f64 / kept_theirs.max(1) as f64,
+            stats.trim_start_matches("tcplab: ").split(" (").next().unwrap_or("")
+        );
+    }
+}
+
+/// Starts `command` with stdout discarded and waits for `ready` on its stderr; the
+/// rest of stderr is left to read.
+fn started(
+    command: &mut Command,
+    ready: &str,
+) -> Option<(std::process::Child, std::io::BufReader<std::process::ChildStderr>)> {
+    let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().ok()?;
+    let mut stderr = std::io::BufReader::new(child.stderr.take()?);
+    let mut line = String::new();
+    while !line.contains(ready) {
+        line.clear();
+        if std::io::BufRead::read_line(&mut stderr, &mut line).ok()? == 0 {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+    }
+    Some((child, stderr))
+}
+
+fn interrupt(child: &std::process::Child) {
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
 }
 
 fn packets_in(path: &Path) -> u64 {

@@ -3,8 +3,9 @@
 
 use crate::error::Result;
 use crate::pipeline::{EnteredTimeWait, Pipeline};
+use crate::source::Timestamp;
+use crate::source::kernel::{self, TimeWaits};
 use crate::source::live::LiveCapture;
-use crate::source::{Timestamp, kernel};
 use crate::track::KernelCheck;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -60,7 +61,7 @@ pub fn run(
     // Without a socket table there is nothing to confirm with; the caller has said so
     // once, and no TIME-WAIT is reported as missing from a table that does not exist.
     let kernel_view = kernel::has_view();
-    let mut last_poll = Instant::now();
+    let mut poll = Poll { last: Instant::now(), cost: Duration::ZERO };
     let mut done_at: Option<Instant> = None;
     let mut failure = None;
     if kernel.is_some() {
@@ -79,7 +80,8 @@ pub fn run(
             return false;
         }
         if let Some(frame) = frame {
-            return match pipeline.on_frame(frame).and_then(|_| pipeline.flush()) {
+            // Written out once per batch, in `on(None)` below.
+            return match pipeline.on_frame(frame) {
                 Ok(()) => !matches!(until, Until::Asked { count: Some(n), .. } if pipeline.passed() >= n),
                 Err(e) => {
                     failure = Some(e);
@@ -87,8 +89,8 @@ pub fn run(
                 }
             };
         }
-        // A segment held for its arrival to settle is shown within a second, even if
-        // the connection says nothing more.
+        // A batch of packets is over, or time passed. A segment held for its arrival to
+        // settle is shown within a second, even if the connection says nothing more.
         if let Err(e) = pipeline.settle_due(now()).and_then(|_| pipeline.flush()) {
             failure = Some(e);
             return false;
@@ -98,7 +100,7 @@ pub fn run(
                 followed.push(Followed { entry, since: Instant::now(), confirmed: false });
             }
         }
-        if let Err(e) = follow_time_waits(pipeline, &mut followed, &mut last_poll) {
+        if let Err(e) = follow_time_waits(pipeline, &mut followed, &mut poll) {
             failure = Some(e);
             return false;
         }
@@ -130,32 +132,80 @@ pub fn run(
             followed.push(Followed { entry, since: Instant::now(), confirmed: false });
         }
     }
-    for f in followed.iter_mut().filter(|f| !f.confirmed) {
-        confirm(pipeline, f, true)?;
+    if followed.iter().any(|f| !f.confirmed) {
+        let table = read_table(&followed);
+        for f in followed.iter_mut().filter(|f| !f.confirmed) {
+            let EnteredTimeWait { local, remote, .. } = f.entry;
+            confirm(pipeline, f, table.get(local, remote), true)?;
+        }
     }
     Ok(())
+}
+
+/// When to read the kernel's table next: every [`TICK`](crate::source::live::TICK)
+/// while a TIME-WAIT waits to be confirmed, every [`EXPIRY_POLL`] otherwise, and never
+/// more than a fifth of the time, so that a table of a hundred thousand TIME-WAITs
+/// (2,000 connections a second) does not starve the capture.
+struct Poll {
+    last: Instant,
+    cost: Duration,
+}
+
+impl Poll {
+    /// `pending` is asked only when a read could be due: it looks at every TIME-WAIT.
+    fn due(&self, pending: impl FnOnce() -> bool) -> bool {
+        let since = self.last.elapsed();
+        let tick = crate::source::live::TICK.max(self.cost * 4);
+        since >= tick && (since >= EXPIRY_POLL.max(tick) || pending())
+    }
+}
+
+/// One read of the kernel's TIME-WAITs for every connection followed, filtered in the
+/// kernel to the ports they share (each connection's most common port: the server's,
+/// when many clients come to one).
+fn read_table(followed: &[Followed]) -> TimeWaits {
+    let mut counts: rustc_hash::FxHashMap<u16, u32> = Default::default();
+    for f in followed {
+        *counts.entry(f.entry.local.port()).or_default() += 1;
+        *counts.entry(f.entry.remote.port()).or_default() += 1;
+    }
+    let mut ports: Vec<u16> = followed
+        .iter()
+        .map(|f| {
+            let (a, b) = (f.entry.local.port(), f.entry.remote.port());
+            if counts[&a] >= counts[&b] { a } else { b }
+        })
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    TimeWaits::read(&ports).unwrap_or_default()
 }
 
 /// Confirms new TIME-WAITs with the kernel, and reports those whose timer ran out.
 fn follow_time_waits(
     pipeline: &mut Pipeline<'_>,
     followed: &mut Vec<Followed>,
-    last_poll: &mut Instant,
+    poll: &mut Poll,
 ) -> std::io::Result<()> {
-    for f in followed.iter_mut().filter(|f| !f.confirmed) {
-        confirm(pipeline, f, f.since.elapsed() >= CONFIRM_WITHIN)?;
-    }
-    if last_poll.elapsed() < EXPIRY_POLL {
+    if followed.is_empty() || !poll.due(|| followed.iter().any(|f| !f.confirmed)) {
         return Ok(());
     }
-    *last_poll = Instant::now();
-    let mut still = Vec::new();
-    for f in followed.drain(..) {
+    let started = Instant::now();
+    let table = read_table(followed);
+    *poll = Poll { last: Instant::now(), cost: started.elapsed() };
+    let mut still = Vec::with_capacity(followed.len());
+    for mut f in followed.drain(..) {
         let EnteredTimeWait { local, remote, .. } = f.entry;
-        if f.confirmed && kernel::time_wait(local, remote).is_none() {
+        if !f.confirmed {
+            let give_up = f.since.elapsed() >= CONFIRM_WITHIN;
+            confirm(pipeline, &mut f, table.get(local, remote), give_up)?;
+        } else if table.get(local, remote).is_none() {
             pipeline.expire_time_wait(&f.entry, now())?;
             pipeline.flush()?;
-        } else if !f.confirmed || f.since.elapsed() < Duration::from_secs(600) {
+            continue;
+        }
+        // Ten minutes: far beyond any TIME-WAIT; also where an absence reported is sent.
+        if f.since.elapsed() < Duration::from_secs(600) {
             still.push(f);
         }
     }
@@ -163,11 +213,16 @@ fn follow_time_waits(
     Ok(())
 }
 
-/// Asks the kernel about one TIME-WAIT. A socket not (yet) listed is reported only
-/// when `give_up`, so that a moment's delay in the kernel is not reported as absence.
-fn confirm(pipeline: &mut Pipeline<'_>, f: &mut Followed, give_up: bool) -> std::io::Result<()> {
+/// Reports what the kernel's table says of one TIME-WAIT (`entry`: listed, with the
+/// time left where known). A socket not (yet) listed is reported only when `give_up`,
+/// so that a moment's delay in the kernel is not reported as absence.
+fn confirm(
+    pipeline: &mut Pipeline<'_>,
+    f: &mut Followed,
+    entry: Option<Option<Duration>>,
+    give_up: bool,
+) -> std::io::Result<()> {
     let EnteredTimeWait { conn, side, local, remote } = f.entry;
-    let entry = kernel::time_wait(local, remote);
     if entry.is_none() && !give_up {
         return Ok(());
     }
@@ -177,7 +232,7 @@ fn confirm(pipeline: &mut Pipeline<'_>, f: &mut Followed, give_up: bool) -> std:
         f.since = Instant::now() - Duration::from_secs(601);
     }
     let listed = entry.is_some();
-    let time_left = entry.and_then(|e| e.timer_left).map(|d| d.as_secs_f64());
+    let time_left = entry.flatten().map(|d| d.as_secs_f64());
     pipeline.kernel_check(KernelCheck { conn, side, local, remote, listed, time_left })?;
     pipeline.flush()
 }

@@ -195,6 +195,7 @@ impl Analyzer {
         self.stamp(&mut out[before..]);
         self.stats.connections = self.tracker.seen();
         self.stats.evicted_half_open = self.tracker.evicted_half_open();
+        self.stats.retired = self.tracker.retired();
         self.stats.truncated = truncated;
         self.stats
     }

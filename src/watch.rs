@@ -91,6 +91,9 @@ pub fn run(args: &WatchArgs, out: impl Write, err: &mut impl Write) -> Result<()
             loopback: device == "lo" || device == "any",
         })
     )?;
+    if stats.dropped_by_kernel > 0 {
+        writeln!(err, "tcplab: {}", lang.text(&Msg::KernelDropped { count: stats.dropped_by_kernel }))?;
+    }
     if let Some(path) = &args.write {
         let path = crate::error::shown(path);
         writeln!(err, "tcplab: {}", lang.text(&Msg::Saved { path: &path, packets: stats.captured }))?;

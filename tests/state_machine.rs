@@ -735,4 +735,72 @@ mod memory {
         short_connection(&mut p, 50001);
         assert_eq!(p.summaries().iter().filter(|s| s.conn_state == "SF").count(), 1);
     }
+
+    /// Client `port` opens and sends one request; the connection stays open.
+    fn open_connection(p: &mut Play, port: u16) {
+        let c = format!("127.0.0.1:{port}");
+        p.send(&c, S, SYN, X, 0, b"");
+        p.send(S, &c, SYN | ACK, Y, X + 1, b"");
+        p.send(&c, S, ACK, X + 1, Y + 1, b"");
+        p.send(&c, S, PSH | ACK, X + 1, Y + 1, b"hi");
+    }
+
+    /// Connections that never close fill the table: each new one retires the least
+    /// recently active, reported once and whole, marked as retired; new connections
+    /// are never mistaken for unanswered SYNs or headless connections.
+    #[test]
+    fn a_full_table_retires_the_least_recently_active_connection() {
+        let mut p = small(10, 3);
+        for port in 40000..40003 {
+            open_connection(&mut p, port);
+        }
+        // Connection 0 speaks again: connection 1 is now the least recently active.
+        p.send("127.0.0.1:40000", S, PSH | ACK, X + 3, Y + 1, b"again");
+        open_connection(&mut p, 40003);
+        let retired: Vec<&ConnSummary> = p
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Connection(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            retired.iter().map(|s| (s.conn.0, s.retired, s.opened_by.is_some())).collect::<Vec<_>>(),
+            [(1, true, true)]
+        );
+        assert_eq!(retired[0].conn.0, 1);
+        assert!(retired[0].retired);
+        assert_eq!((retired[0].segments_c2s, retired[0].segments_s2c), (3, 1), "reported complete");
+        assert_eq!(p.tracker.retired(), 1);
+        assert_eq!(p.tracker.evicted_half_open(), 0);
+        // Many more: the table stays at three, every connection is summarised once,
+        // each opened by its own SYN.
+        for port in 40004..40100 {
+            open_connection(&mut p, port);
+            assert!(p.tracker.connections().count() <= 3);
+        }
+        let all = p.summaries();
+        assert_eq!(all.len(), 100);
+        assert!(all.iter().all(|s| s.opened_by.is_some() && s.handshake_rtt_ms.is_some()));
+        assert_eq!(all.iter().filter(|s| s.retired).count(), 97);
+        assert_eq!(p.tracker.retired(), 97);
+        let mut ids: Vec<u32> = all.iter().map(|s| s.conn.0).collect();
+        ids.sort();
+        assert_eq!(ids, (0..100).collect::<Vec<_>>(), "every connection summarised once");
+    }
+
+    /// A retired connection whose arrival was still pending is settled first: its
+    /// event comes out with the states it led to.
+    #[test]
+    fn retiring_settles_a_pending_arrival_first() {
+        let mut p = small(10, 1);
+        open_connection(&mut p, 40000);
+        // The client's FIN: its arrival waits for the server's answer.
+        let fin = p.send("127.0.0.1:40000", S, FIN | ACK, X + 3, Y + 1, b"");
+        open_connection(&mut p, 40001);
+        let summary = p.summaries().into_iter().find(|s| s.conn.0 == 0).unwrap();
+        assert!(summary.retired);
+        assert_eq!(p.states(&fin), (FinWait1, CloseWait));
+    }
 }

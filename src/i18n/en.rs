@@ -301,10 +301,13 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::ColumnHeader => super::columns("#", "time", "client", "server"),
         Msg::FileHeader { path } => format!("capture {path}"),
         Msg::SummaryTitle => "summary".into(),
-        Msg::CaptureStats { frames, segments, other, filtered, undecodable, connections, evicted } => {
+        Msg::SummaryRetired => "retired for space: still open when the connection table was full, and \
+             the least recently active; anything it sent later shows as another connection"
+            .into(),
+        Msg::CaptureStats { frames, segments, other, filtered, undecodable, connections, evicted, retired } => {
             format!(
                 "{frames} {}: {segments} TCP {} in {connections} {}, {other} other {} skipped, \
-             {undecodable} undecodable{}{}",
+             {undecodable} undecodable{}{}{}",
                 plural(frames, "frame", "frames"),
                 plural(segments, "segment", "segments"),
                 plural(connections, "connection", "connections"),
@@ -313,6 +316,14 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                 if evicted > 0 {
                     format!(
                         "; {evicted} unanswered SYNs were summarised early to keep memory bounded (a SYN flood?)"
+                    )
+                } else {
+                    String::new()
+                },
+                if retired > 0 {
+                    format!(
+                        "; {retired} open {} retired for space (the connection table was full)",
+                        plural(retired, "connection was", "connections were")
                     )
                 } else {
                     String::new()
@@ -408,6 +419,11 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             } else {
                 ""
             }
+        ),
+        Msg::KernelDropped { count } => format!(
+            "{count} {} dropped by the kernel: they came faster than tcplab read them, and the view \
+             and any -w file miss them",
+            plural(u64::from(count), "packet", "packets")
         ),
         Msg::PrivateNetwork => "not root: running in a private network namespace with its own loopback, \
              where capturing is allowed"

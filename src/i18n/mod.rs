@@ -231,6 +231,8 @@ pub enum Msg<'a> {
         conn_state: &'a str,
         history: &'a str,
     },
+    /// The connection was summarised while still open: the table was full.
+    SummaryRetired,
     CaptureStats {
         frames: u64,
         segments: u64,
@@ -239,6 +241,7 @@ pub enum Msg<'a> {
         undecodable: u64,
         connections: u64,
         evicted: u64,
+        retired: u64,
     },
     Undecodable {
         frame: u64,
@@ -309,6 +312,11 @@ pub enum Msg<'a> {
         dropped_by_kernel: u32,
         dropped_by_interface: u32,
         loopback: bool,
+    },
+    /// The kernel dropped packets the capture did not read in time (tcpdump says the
+    /// same): the view and the saved file miss them.
+    KernelDropped {
+        count: u32,
     },
     /// Not root: the demo runs in its own network namespace.
     PrivateNetwork,
@@ -488,7 +496,9 @@ mod tests {
                 undecodable: 0,
                 connections: 1,
                 evicted: 5,
+                retired: 7,
             },
+            Msg::SummaryRetired,
             Msg::Undecodable { frame: 3, reason: "bad" },
             Msg::MoreUndecodable { count: 3 },
             Msg::NotDecoded { count: 12, kind: "MPLS" },
@@ -539,6 +549,7 @@ mod tests {
                 dropped_by_interface: 0,
                 loopback: true,
             },
+            Msg::KernelDropped { count: 3 },
             Msg::PrivateNetwork,
             Msg::OwnNetwork,
             Msg::DemoIntro { server: addr },

@@ -277,11 +277,19 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::ColumnHeader => super::columns("#", "时间", "客户端", "服务器"),
         Msg::FileHeader { path } => format!("抓包 {path}"),
         Msg::SummaryTitle => "汇总".into(),
-        Msg::CaptureStats { frames, segments, other, filtered, undecodable, connections, evicted } => format!(
-            "共 {frames} 帧：{connections} 个连接中的 {segments} 个 TCP 报文，跳过其他帧 {other} 个，无法解码 {undecodable} 个{}{}",
+        Msg::SummaryRetired => {
+            "因空间不足而提前汇总：连接表已满时它仍未关闭，且最久没有活动；之后它发送的报文会显示为另一个连接".into()
+        }
+        Msg::CaptureStats { frames, segments, other, filtered, undecodable, connections, evicted, retired } => format!(
+            "共 {frames} 帧：{connections} 个连接中的 {segments} 个 TCP 报文，跳过其他帧 {other} 个，无法解码 {undecodable} 个{}{}{}",
             if filtered > 0 { format!("，被过滤器排除 {filtered} 个") } else { String::new() },
             if evicted > 0 {
                 format!("；为控制内存，提前汇总了 {evicted} 个无人应答的 SYN（SYN 洪泛？）")
+            } else {
+                String::new()
+            },
+            if retired > 0 {
+                format!("；连接表已满，{retired} 个未关闭的连接因空间不足而提前汇总")
             } else {
                 String::new()
             }
@@ -349,6 +357,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             "抓到 {captured} 个包，过滤器收到 {received} 个，内核丢弃 {dropped_by_kernel} 个，网卡丢弃 {dropped_by_interface} 个{}",
             if loopback { "（在回环网卡上，每个包离开和到达时各经过一次内核过滤器）" } else { "" }
         ),
+        Msg::KernelDropped { count } => {
+            format!("内核丢弃了 {count} 个包：它们来得比 tcplab 读取得快，显示和 -w 保存的文件中都没有它们")
+        }
         Msg::PrivateNetwork => {
             "当前不是 root：在一个私有的网络命名空间中运行（有自己的回环网卡，可以抓包）".into()
         }

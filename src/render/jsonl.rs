@@ -105,6 +105,10 @@ struct ConnectionLine<'a> {
     server_final: &'static str,
     client_guessed: bool,
     time_wait_until: Option<f64>,
+    /// Present (true) only on a connection summarised while still open because the
+    /// table was full, so that every other line stays as it was.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    retired_for_space: bool,
 }
 
 #[derive(Serialize)]
@@ -153,6 +157,9 @@ struct CaptureLine<'a> {
     filtered_frames: u64,
     connections: u64,
     evicted_half_open: u64,
+    /// Open connections retired for space; absent when none were.
+    #[serde(skip_serializing_if = "is_zero")]
+    retired_for_space: u64,
     /// The first frames that could not be decoded, with why (at most 1000).
     undecodable: Vec<UndecodableFrame<'a>>,
     undecodable_total: u64,
@@ -290,6 +297,7 @@ fn connection_line(s: &ConnSummary) -> ConnectionLine<'_> {
         server_final: s.server_final.name(),
         client_guessed: s.client_guessed,
         time_wait_until: s.time_wait_until.map(|(_, t)| secs(t)),
+        retired_for_space: s.retired,
     }
 }
 
@@ -346,6 +354,7 @@ impl<W: Write> Renderer for JsonLines<W> {
             other_frames: stats.other,
             filtered_frames: stats.filtered,
             evicted_half_open: stats.evicted_half_open,
+            retired_for_space: stats.retired,
             connections: stats.connections,
             undecodable: stats
                 .undecodable
@@ -358,4 +367,8 @@ impl<W: Write> Renderer for JsonLines<W> {
         })?;
         self.out.flush()
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

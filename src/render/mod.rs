@@ -28,6 +28,8 @@ pub struct CaptureStats {
     pub filtered: u64,
     /// Unanswered SYNs forgotten because the connection table was full.
     pub evicted_half_open: u64,
+    /// Other connections summarised while still open because the table was full.
+    pub retired: u64,
     pub connections: u64,
     /// Frame number and reason of the first [`KEPT_UNDECODABLE`] frames that could not
     /// be decoded; the rest are only counted, so a hostile file cannot grow memory.

@@ -29,8 +29,8 @@ pub fn sanitize(bytes: &[u8]) -> String {
             text = rest.as_str();
             escape(c, &mut out);
         }
-        for b in chunk.invalid() {
-            let _ = write!(out, "\\x{b:02x}");
+        for &b in chunk.invalid() {
+            push_byte_escape(b, &mut out);
         }
     }
     out
@@ -45,14 +45,22 @@ fn escape(c: char, out: &mut String) {
         '\x1b' => out.push_str("\\e"),
         '"' => out.push_str("\\\""),
         '\\' => out.push_str("\\\\"),
-        c if (c as u32) < 0x80 && c.is_control() => {
-            let _ = write!(out, "\\x{:02x}", c as u32);
-        }
+        c if (c as u32) < 0x80 && c.is_control() => push_byte_escape(c as u8, out),
         c if c.is_control() || is_invisible_format(c) => {
             let _ = write!(out, "\\u{{{:04x}}}", c as u32);
         }
         c => out.push(c),
     }
+}
+
+/// Appends `\xNN`, the digits written straight into `out`: binary payloads are mostly
+/// such escapes, and formatting each through `write!` was most of what a timeline of
+/// them cost.
+fn push_byte_escape(b: u8, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digits = [b'\\', b'x', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]];
+    // Four ASCII bytes: always valid UTF-8.
+    out.push_str(std::str::from_utf8(&digits).unwrap_or_default());
 }
 
 /// Sanitizes a name from outside (an interface name, a path) for a one-line message.

@@ -59,6 +59,9 @@ impl SummaryWriter {
             let time_wait = Msg::SummaryTimeWait { side, until, rule: style.time_wait };
             self.line(style, "  ", &time_wait, Some(|t| t.magenta()));
         }
+        if s.retired {
+            self.line(style, "  ", &Msg::SummaryRetired, Some(|t| t.yellow()));
+        }
         let zeek = Msg::SummaryZeek { conn_state: s.conn_state, history: s.history.letters() };
         self.line(style, "  ", &zeek, Some(|t| t.dimmed()));
         out.write_all(self.block.as_bytes())
@@ -101,6 +104,7 @@ pub fn write_stats(
             other: stats.other,
             filtered: stats.filtered,
             evicted: stats.evicted_half_open,
+            retired: stats.retired,
             undecodable: stats.undecodable_total,
             connections: stats.connections,
         })

@@ -24,9 +24,16 @@ pub struct Timeline<W: Write> {
     style: TextStyle,
     /// Whether to colour: decided once, so that nothing is painted for a pipe.
     color: bool,
-    /// Connections whose header has been printed.
+    /// Connections whose header has been printed and whose summary has not: a
+    /// summary ends a connection's segments, so the set stays as small as the
+    /// tracker's table, however long the capture.
     /// (Fx-hashed, as the other sets here: they are asked once or more per segment.)
     announced: FxHashSet<ConnId>,
+    /// More than one connection has been announced in this capture: segment lines
+    /// say which connection they belong to from then on.
+    several: bool,
+    /// A connection has been announced in this capture.
+    announced_any: bool,
     /// Steps (and who took them) already explained in this capture: each is told once.
     explained: FxHashSet<(Step, Role)>,
     /// Notes already told in full in this capture; later ones are said in a few words.
@@ -54,6 +61,8 @@ impl<W: Write> Timeline<W> {
             style,
             color,
             announced: FxHashSet::default(),
+            several: false,
+            announced_any: false,
             explained: FxHashSet::default(),
             noted: FxHashSet::default(),
             step_names: FxHashMap::default(),
@@ -97,6 +106,8 @@ impl<W: Write> Timeline<W> {
     fn segment(&mut self, ev: &SegmentEvent) -> io::Result<()> {
         self.flush_pending()?;
         if self.announced.insert(ev.conn) {
+            self.several |= self.announced_any;
+            self.announced_any = true;
             let (client, server) = ev.endpoints();
             let guessed = ev.notes.contains(&Note::ClientGuessed);
             let header = self.say(&Msg::ConnHeader { conn: ev.conn.0, client, server, guessed });
@@ -116,7 +127,7 @@ impl<W: Write> Timeline<W> {
         head.push('\n');
 
         head.push_str(PAD);
-        if self.announced.len() > 1 {
+        if self.several {
             let _ = write!(head, "[{}] ", ev.conn.0);
         }
         let lang = self.style.lang;
@@ -215,6 +226,8 @@ impl<W: Write> Renderer for Timeline<W> {
     fn begin(&mut self, name: &str) -> io::Result<()> {
         // Each capture is told on its own: headers and explanations start again.
         self.announced.clear();
+        self.several = false;
+        self.announced_any = false;
         self.explained.clear();
         self.noted.clear();
         self.summaries_started = false;
@@ -253,6 +266,7 @@ impl<W: Write> Renderer for Timeline<W> {
             }
             Event::Connection(summary) => {
                 self.flush_pending()?;
+                self.announced.remove(&summary.conn);
                 if !self.summaries_started {
                     self.summaries_started = true;
                     writeln!(self.out, "\n{}", format!("── {} ──", self.say(&Msg::SummaryTitle)).bold())?;

@@ -1,10 +1,12 @@
-//! Live capture from an interface through libpcap, in immediate mode, optionally saving
-//! every captured packet to a pcap file.
+//! Live capture from an interface through libpcap, optionally saving every captured
+//! packet to a pcap file.
 //!
-//! Immediate mode matters: without it Linux hands packets over in blocks of the
-//! kernel's ring (TPACKET_V3), and BPF on macOS and the BSDs in buffers, so a short
-//! capture stopped with Ctrl-C can lose all of them. The loop notices a stop request
-//! within a tenth of a second: on Unix it waits with poll(2) on the capture's
+//! Headers only (the views) are read in immediate mode: without it Linux hands packets
+//! over in blocks of the kernel's ring (TPACKET_V3), and BPF on macOS and the BSDs in
+//! buffers, so a short capture stopped with Ctrl-C could lose all of them. Whole
+//! packets (`-w`) on Linux are read in those blocks, which pack packets tightly, and a
+//! stop waits for the last block (see [`Keep::immediate`]). The loop notices a stop
+//! request within a tenth of a second: on Unix it waits with poll(2) on the capture's
 //! descriptor; Npcap on Windows has none, and its read timeout is honoured, so there a
 //! blocking read with that timeout waits instead.
 
@@ -23,7 +25,9 @@ pub const TICK: Duration = Duration::from_millis(100);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Keep {
     /// Whole packets: the largest IP packet (65,535 bytes, also the loopback MTU) plus
-    /// a link header. Needed when the capture is saved with `-w`.
+    /// a link header. Needed when the capture is saved with `-w`. On Linux these are
+    /// read without immediate mode (see [`Keep::immediate`]): a ring of fixed slots
+    /// of 64 KiB would hold only about a thousand packets.
     Whole,
     /// Headers and the first bytes of payload, all the views show. In immediate mode
     /// libpcap gives every packet a ring slot of the snap length, so keeping less
@@ -32,6 +36,17 @@ pub enum Keep {
 }
 
 impl Keep {
+    /// Whether packets are handed over one by one as they come (libpcap's immediate
+    /// mode). On Linux immediate mode uses TPACKET_V2, a ring of slots of the snap
+    /// length each; without it, TPACKET_V3 packs packets one after another in blocks
+    /// the kernel hands over when full or after [`BLOCK_WAIT`], so the same ring holds
+    /// as many bytes of packets as it has (what `tcpdump -w` does). Whole packets are
+    /// read that way there. Elsewhere (BPF) a buffer that is not full may wait longer
+    /// than a poll(2) tells, so immediate mode stays.
+    fn immediate(self) -> bool {
+        self == Keep::Headers || !cfg!(target_os = "linux")
+    }
+
     fn snaplen(self) -> i32 {
         match self {
             Keep::Whole => 65_535 + 64,
@@ -42,8 +57,19 @@ impl Keep {
     }
 }
 
-/// The kernel ring: about a thousand slots, enough for any burst a lesson makes.
+/// The kernel ring: 64 MiB, some 60,000 slots of headers, or as many bytes of whole
+/// packets (in blocks, see [`Keep::immediate`]).
 const RING_BYTES: i32 = 64 << 20;
+
+/// Without immediate mode, how long the kernel keeps a block that is not full before
+/// handing it over: what a packet may wait before it shows, and what a stop waits
+/// for the last packets.
+const BLOCK_WAIT: Duration = Duration::from_millis(50);
+
+/// The most packets read in a row before `on(None)`: the output is written once per
+/// batch, not once per packet (a write per packet is most of what a busy live
+/// timeline costs), and time-driven work still comes between batches.
+pub const BATCH: usize = 256;
 
 /// What one non-blocking read gave.
 enum Read {
@@ -76,6 +102,9 @@ pub struct LiveCapture {
     nanos_per_tick: i64,
     savefile: Option<Savefile>,
     captured: u64,
+    /// Packets come one by one; otherwise in blocks, the last one up to [`BLOCK_WAIT`]
+    /// after it was captured.
+    immediate: bool,
 }
 
 impl LiveCapture {
@@ -84,10 +113,10 @@ impl LiveCapture {
     pub fn open(device: &str, bpf: Option<&str>, keep: Keep) -> Result<LiveCapture> {
         let inactive = Capture::from_device(device)
             .map_err(|e| Error::Capture(format!("cannot use device {device}: {e}")))?
-            .immediate_mode(true)
+            .immediate_mode(keep.immediate())
             .snaplen(keep.snaplen())
             .buffer_size(RING_BYTES)
-            .timeout(TICK.as_millis() as i32)
+            .timeout(if keep.immediate() { TICK } else { BLOCK_WAIT }.as_millis() as i32)
             .precision(Precision::Nano);
         let capture = match inactive.open() {
             Ok(c) => c,
@@ -117,6 +146,7 @@ impl LiveCapture {
             nanos_per_tick,
             savefile: None,
             captured: 0,
+            immediate: keep.immediate(),
         };
         if let Some(expr) = bpf {
             live.set_filter(expr)?;
@@ -152,27 +182,50 @@ impl LiveCapture {
     }
 
     /// Reads packets and hands each to `on` as `Some(frame)` until `stop` is set or
-    /// `on` returns `false`. `on(None)` comes at least every [`TICK`], packets or not,
-    /// for work that depends on time passing. When asked to stop, the packets already
-    /// in the kernel's ring are still read, so nothing captured is lost.
+    /// `on` returns `false`. `on(None)` comes after each batch of packets read (all
+    /// that waited, up to [`BATCH`]) and at least every [`TICK`], packets or not, for
+    /// work done once per batch (writing the output out) or that depends on time
+    /// passing. When asked to stop, the packets already in the kernel's ring are still
+    /// read, so nothing captured is lost.
     pub fn run(&mut self, stop: &AtomicBool, mut on: impl FnMut(Option<&Frame<'_>>) -> bool) -> Result<()> {
         let mut last_tick = Instant::now();
         let mut wanted = true;
         while wanted && !stop.load(Ordering::Relaxed) {
+            let mut read = 0;
             if self.wait_readable(TICK) {
-                match self.read_one(&mut on)? {
-                    Read::Delivered(more) => wanted = more,
-                    Read::Empty => {}
-                    Read::End => break,
+                // Everything waiting, without a poll(2) between packets.
+                while read < BATCH {
+                    match self.read_one(&mut on)? {
+                        Read::Delivered(more) => {
+                            read += 1;
+                            wanted = more;
+                            if !more {
+                                break;
+                            }
+                        }
+                        Read::Empty => break,
+                        Read::End => return self.flush(),
+                    }
                 }
             }
-            if wanted && last_tick.elapsed() >= TICK {
+            if wanted && (read > 0 || last_tick.elapsed() >= TICK) {
                 last_tick = Instant::now();
                 wanted = on(None);
             }
         }
         if stop.load(Ordering::Relaxed) {
-            while let Read::Delivered(true) = self.read_one(&mut on)? {}
+            // A block not yet full is handed over after BLOCK_WAIT: wait that long
+            // (twice, for the kernel's timer) for the last packets captured.
+            let last = Instant::now() + if self.immediate { Duration::ZERO } else { BLOCK_WAIT * 3 };
+            loop {
+                match self.read_one(&mut on)? {
+                    Read::Delivered(true) => {}
+                    Read::Empty if Instant::now() < last => {
+                        self.wait_readable(last.saturating_duration_since(Instant::now()));
+                    }
+                    _ => break,
+                }
+            }
         }
         self.flush()
     }

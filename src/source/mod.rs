@@ -12,6 +12,7 @@ pub mod privilege;
 pub mod procnet;
 mod readbuf;
 mod records;
+pub mod sockdiag;
 pub mod tcptable;
 
 /// Capture time, in nanoseconds since the Unix epoch.

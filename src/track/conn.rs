@@ -1028,6 +1028,7 @@ impl Conn {
             client_final: client.state,
             server_final: server.state,
             time_wait_until: self.time_wait.filter(|(role, _)| self.state(*role) == TcpState::TimeWait),
+            retired: false,
         }
     }
 }

@@ -371,6 +371,10 @@ pub struct ConnSummary {
     pub server_final: TcpState,
     /// When the side in TIME-WAIT (if any) would let go, in capture seconds.
     pub time_wait_until: Option<(Role, f64)>,
+    /// Summarised while still open, because the connection table was full and this
+    /// was the least recently active connection (see `TrackConfig::max_live`). Its
+    /// later segments, if any, show as another connection.
+    pub retired: bool,
 }
 
 /// What the local kernel says about a socket that the wire showed in TIME-WAIT (live

@@ -73,6 +73,67 @@ struct Hold {
 /// that waits this long at most.
 const SETTLE_WITHIN: f64 = 1.0;
 
+/// The places of the connections followed, from the least to the most recently
+/// active: a list linked through two arrays indexed by place, so that a segment moves
+/// its connection to the end with a few stores, and the connection to retire when the
+/// table is full is always at the front.
+#[derive(Debug, Default)]
+struct Recency {
+    prev: Vec<usize>,
+    next: Vec<usize>,
+    /// Whether each place is in the list.
+    linked: Vec<bool>,
+    head: Option<usize>,
+    tail: Option<usize>,
+}
+
+const NONE: usize = usize::MAX;
+
+impl Recency {
+    /// Puts `place` at the end: the most recently active.
+    fn touch(&mut self, place: usize) {
+        if self.tail == Some(place) {
+            return;
+        }
+        if place >= self.linked.len() {
+            self.prev.resize(place + 1, NONE);
+            self.next.resize(place + 1, NONE);
+            self.linked.resize(place + 1, false);
+        }
+        self.remove(place);
+        self.prev[place] = self.tail.unwrap_or(NONE);
+        self.next[place] = NONE;
+        match self.tail {
+            Some(tail) => self.next[tail] = place,
+            None => self.head = Some(place),
+        }
+        self.tail = Some(place);
+        self.linked[place] = true;
+    }
+
+    /// Takes `place` out of the list, if it is in it.
+    fn remove(&mut self, place: usize) {
+        if !self.linked.get(place).copied().unwrap_or(false) {
+            return;
+        }
+        let (prev, next) = (self.prev[place], self.next[place]);
+        match prev {
+            NONE => self.head = (next != NONE).then_some(next),
+            p => self.next[p] = next,
+        }
+        match next {
+            NONE => self.tail = (prev != NONE).then_some(prev),
+            n => self.prev[n] = prev,
+        }
+        self.linked[place] = false;
+    }
+
+    /// The least recently active place.
+    fn oldest(&self) -> Option<usize> {
+        self.head
+    }
+}
+
 /// The connections being followed, with what it takes to forget them in time.
 ///
 /// The connections live in a slab: one growing array whose places are reused once
@@ -109,9 +170,10 @@ pub struct Tracker {
     holds: VecDeque<Hold>,
     /// Finished connections, oldest first, with the capture time they finished.
     finished: VecDeque<(Queued, f64)>,
-    /// Connections that began with an unanswered SYN, oldest first.
-    half_open: VecDeque<Queued>,
+    /// Every connection followed, least recently active first.
+    by_activity: Recency,
     evicted_half_open: u64,
+    retired: u64,
 }
 
 impl Tracker {
@@ -122,9 +184,9 @@ impl Tracker {
     /// Follows one segment; what it shows is appended to `out`, and so are the
     /// summaries of connections this makes old enough to forget.
     pub fn on_segment(&mut self, seg: &Segment, frame: FrameNumber, ts: f64, out: &mut Vec<Event>) {
-        // Whether this segment begins a connection, and whether that takes the 4-tuple
-        // of an earlier one.
-        let (mut created, mut reused) = (false, false);
+        // Whether this segment begins a connection that takes the 4-tuple of an
+        // earlier one.
+        let mut reused = false;
         let conns = &self.conns;
         let entry = self.by_flow.entry(
             flow_hash(seg.src, seg.dst),
@@ -140,7 +202,7 @@ impl Tracker {
                     self.next_id += 1;
                     *entry.get_mut() = new;
                     self.displaced.insert(self.conns[place].id, place);
-                    (created, reused) = (true, true);
+                    reused = true;
                     new
                 } else {
                     place
@@ -149,17 +211,14 @@ impl Tracker {
             Entry::Vacant(entry) => {
                 let id = ConnId(self.next_id);
                 self.next_id += 1;
-                created = true;
                 let place = self.conns.insert(Conn::new(id, seg, frame, ts));
                 entry.insert(place);
                 place
             }
         };
+        self.by_activity.touch(place);
         let conn = &mut self.conns[place];
         let queued = Queued { id: conn.id, place };
-        if created && seg.flags.syn() && !seg.flags.ack() {
-            self.half_open.push_back(queued);
-        }
         let start = out.len();
         let was_finished = conn.is_finished();
         let outcome = conn.on_segment(seg, frame, ts, &self.config, out);
@@ -281,7 +340,7 @@ impl Tracker {
     }
 
     /// Summarises and frees finished connections past their linger time or beyond
-    /// the cap, and the oldest unanswered SYNs when the table is full.
+    /// the cap, and the least recently active connections when the table is full.
     fn forget_old(&mut self, now: f64, out: &mut Vec<Event>) {
         while let Some(&(queued, at)) = self.finished.front() {
             if self.finished.len() <= self.config.max_finished && now - at <= self.config.linger_secs {
@@ -294,17 +353,27 @@ impl Tracker {
             }
         }
         while self.live() > self.config.max_live {
-            let Some(queued) = self.half_open.pop_front() else { break };
-            if self.find(queued).is_some_and(|c| c.is_half_open()) {
-                self.evicted_half_open += 1;
-                self.forget(queued, out);
-            }
+            self.retire_for_space(out);
         }
-        // Keep the queue of candidates from growing without bound on normal traffic.
-        if self.half_open.len() > 2 * self.config.max_live {
-            let mut half_open = std::mem::take(&mut self.half_open);
-            half_open.retain(|&q| self.find(q).is_some_and(|c| c.is_half_open()));
-            self.half_open = half_open;
+    }
+
+    /// Summarises and frees the least recently active connection, whatever its
+    /// state: the table is full. An unanswered SYN is counted as such (a SYN flood
+    /// fills the table with them); any other connection is reported complete,
+    /// marked as retired.
+    fn retire_for_space(&mut self, out: &mut Vec<Event>) {
+        let Some(place) = self.by_activity.oldest() else { return };
+        let conn = &self.conns[place];
+        let queued = Queued { id: conn.id, place };
+        if conn.is_half_open() {
+            self.evicted_half_open += 1;
+            self.forget(queued, out);
+        } else {
+            self.retired += 1;
+            self.forget(queued, out);
+            if let Some(Event::Connection(summary)) = out.last_mut() {
+                summary.retired = true;
+            }
         }
     }
 
@@ -318,6 +387,7 @@ impl Tracker {
         } else {
             self.displaced.remove(&queued.id);
         }
+        self.by_activity.remove(place);
         out.push(Event::Connection(self.conns.remove(place).summary()));
     }
 
@@ -362,6 +432,12 @@ impl Tracker {
         self.evicted_half_open
     }
 
+    /// How many other connections were retired, still open, because the table was
+    /// full.
+    pub fn retired(&self) -> u64 {
+        self.retired
+    }
+
     /// The summaries of the connections still followed, in order, at the end of the input.
     pub fn finish(&mut self, out: &mut Vec<Event>) {
         // Nothing more will settle what is pending.
@@ -385,7 +461,7 @@ impl Tracker {
         self.by_flow.clear();
         self.displaced.clear();
         self.finished.clear();
-        self.half_open.clear();
+        self.by_activity = Recency::default();
     }
 }
 
