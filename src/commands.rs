@@ -51,7 +51,8 @@ pub fn client(args: &ClientArgs, out: impl Write + Send + 'static) -> Result<()>
 }
 
 pub fn demo(args: &DemoArgs, out: impl Write, err: &mut impl Write) -> Result<()> {
-    let mut renderer = renderer(&args.view, out);
+    let page = crate::replay::serve(&args.view, err)?;
+    let mut renderer = renderer(&args.view, out, page.as_ref());
     let run = LabRun {
         scenario: Scenario::Handshake,
         close_delay: args.close_delay,
@@ -61,6 +62,10 @@ pub fn demo(args: &DemoArgs, out: impl Write, err: &mut impl Write) -> Result<()
         demo: true,
     };
     lab::run(&run, renderer.as_mut(), err)?;
+    drop(renderer);
+    if let Some(page) = page {
+        page.linger(err)?;
+    }
     Ok(())
 }
 
@@ -80,7 +85,8 @@ pub fn lab(args: &LabArgs, out: impl Write, err: &mut impl Write) -> Result<()> 
         }
         return Ok(());
     };
-    let mut renderer = renderer(&args.view, out);
+    let page = crate::replay::serve(&args.view, err)?;
+    let mut renderer = renderer(&args.view, out, page.as_ref());
     let run = LabRun {
         scenario,
         close_delay: args.close_delay,
@@ -90,6 +96,10 @@ pub fn lab(args: &LabArgs, out: impl Write, err: &mut impl Write) -> Result<()> 
         demo: false,
     };
     lab::run(&run, renderer.as_mut(), err)?;
+    drop(renderer);
+    if let Some(page) = page {
+        page.linger(err)?;
+    }
     Ok(())
 }
 
