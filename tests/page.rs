@@ -157,6 +157,15 @@ impl Browser {
         self.post(&format!("/element/{id}/click"), json!({})).expect("click");
     }
 
+    /// With `TCPLAB_SCREENSHOTS=DIR` set, saves what the browser shows as `DIR/NAME.png`
+    /// (to look at before calling a view done; the README's picture is one of them).
+    fn screenshot(&self, name: &str) {
+        let Some(dir) = std::env::var_os("TCPLAB_SCREENSHOTS") else { return };
+        let png = self.get("/screenshot").expect("screenshot");
+        let bytes = base64_decode(png.as_str().expect("base64 PNG"));
+        std::fs::write(Path::new(&dir).join(format!("{name}.png")), bytes).expect("write the screenshot");
+    }
+
     /// The text of an open alert, if a script managed to open one.
     fn alert(&self) -> Option<String> {
         self.get("/alert/text").ok().map(|v| v.to_string())
@@ -167,6 +176,18 @@ impl Drop for Browser {
     fn drop(&mut self) {
         let _ = ureq::delete(&self.base).call();
     }
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let sextets: Vec<u32> =
+        text.bytes().filter_map(|b| ABC.iter().position(|&a| a == b).map(|p| p as u32)).collect();
+    let mut out = Vec::with_capacity(sextets.len() * 3 / 4);
+    for chunk in sextets.chunks(4) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &s)| n | s << (18 - 6 * i));
+        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
+    }
+    out
 }
 
 fn html_of(capture: &Path, dir: &Path) -> PathBuf {
@@ -240,6 +261,9 @@ fn the_html_file_steps_through_the_handshake_offline() {
         browser.js("return document.getElementById('ladder').textContent;").as_str().unwrap().into();
     assert!(rows.contains("第三次握手") && rows.contains("TIME-WAIT"), "{rows}");
     assert_eq!(browser.count("#ladder rect.time-wait"), 1, "TIME-WAIT is a bar on the client's lane");
+    browser.screenshot("replay-zh");
+    browser.open(&format!("file://{}#step=end&lang=en", page.display()));
+    browser.screenshot("replay-en");
 }
 
 /// tshark's raw sequence number and window of one frame.
@@ -440,9 +464,11 @@ fn a_page_on_a_live_demo_sees_the_handshake_and_the_wave() {
         "the handshake's arrows",
         "return [...document.querySelectorAll('#ladder .textbook')].some(e => e.textContent === 'SYN=1 seq=x');",
     );
+    browser.screenshot("live-handshake");
     browser.until(
         "the wave, to the end",
         "return [...document.querySelectorAll('#ladder .state')].some(e => e.textContent === 'TIME-WAIT');",
     );
+    browser.screenshot("live-wave");
     assert_eq!(browser.alert(), None);
 }

@@ -74,13 +74,21 @@ fn words(lang: Lang, rule: TimeWaitRule) -> Value {
             explain.insert(format!("{step}|{}", sender.name()), text.into());
         }
     }
-    let notes: Map<String, Value> = NOTES
+    let mut notes: Map<String, Value> = NOTES
         .iter()
         .map(|&note| {
             let text = say(&Msg::NoteExplain { note, port: PORT, rule, until: UNTIL });
             (note.name().into(), text.replace(&PORT.to_string(), "{port}").into())
         })
         .collect();
+    // TIME-WAIT's note names its holder: one text per side, `time_wait|client`.
+    for side in [Role::Client, Role::Server] {
+        let text = say(&Msg::NoteExplain { note: Note::TimeWait(side), port: PORT, rule, until: UNTIL });
+        notes.insert(
+            format!("time_wait|{}", side.name()),
+            text.replace(&format!("{UNTIL:.6}"), "{until}").into(),
+        );
+    }
     let fields: Map<String, Value> = [
         ("Sequence", HeaderField::Sequence),
         ("Acknowledgment", HeaderField::Acknowledgment),
@@ -118,7 +126,9 @@ mod tests {
     #[test]
     fn every_sentinel_became_a_placeholder() {
         let text = dictionary(TimeWaitRule::Linux).to_string();
-        for sentinel in [LEN.to_string(), PORT.to_string(), format!("{UNTIL:.3}"), format!("{LEFT:.1}")] {
+        for sentinel in
+            [LEN.to_string(), PORT.to_string(), format!("{UNTIL:.3}"), format!("{LEFT:.1}"), "987654".into()]
+        {
             assert!(!text.contains(&sentinel), "{sentinel} left in the dictionary");
         }
         assert!(text.contains("三次握手"), "the Chinese step names are the catalogue's");

@@ -48,6 +48,7 @@
   let timer = null;
   let live = false;
   let token = null;
+  let wantHeader = null; // a row whose header `#frame=F` asked to open
 
   function say(key) { return UI[lang][key]; }
   function text(tag, cls, content) {
@@ -268,7 +269,7 @@
       if (small) {
         g.appendChild(svg("text", { x: mid, y: y + 14, "font-size": 15, fill: "#444", "text-anchor": "middle", class: "numbers" }, numbers(seg)));
       } else {
-        g.appendChild(svg("text", { x: mid, y: y + 10, "font-size": 16, fill: "#444", "text-anchor": "middle", class: "step" }, stepName(seg.step)));
+        g.appendChild(svg("text", { x: mid, y: y + 10, "font-size": 17, fill: "#333", "text-anchor": "middle", class: "step" }, stepName(seg.step)));
         g.appendChild(svg("text", { x: mid, y: y + 34, "font-size": 21, "font-weight": "bold", fill: color, "text-anchor": "middle", class: "textbook" }, textbook(seg.label)));
         g.appendChild(svg("text", { x: mid, y: ay + drop + 26, "font-size": 15, fill: "#444", "text-anchor": "middle", class: "numbers" }, numbers(seg)));
       }
@@ -324,8 +325,9 @@
         : dict.time_wait_secs - (Date.now() - tw.row.arrived) / 1000;
       words += " · " + Math.max(0, Math.round(left)) + " " + say("left");
     }
+    // The words go between the lanes, where the figure is free below the last arrow.
     const left = tw.side === "client";
-    fig.appendChild(svg("text", { x: left ? x - 14 : x + 14, y: bottom, "font-size": 14, fill: "#8a5a00", "text-anchor": left ? "end" : "start" }, words));
+    fig.appendChild(svg("text", { x: left ? x + 14 : x - 14, y: bottom, "font-size": 14, fill: "#8a5a00", "text-anchor": left ? "start" : "end", class: "time-wait-words" }, words));
   }
 
   // The panel beside the figure: where we are, the step's name and meaning, the notes.
@@ -348,7 +350,10 @@
     if (row) {
       const port = c.server.slice(c.server.lastIndexOf(":") + 1);
       for (const n of row.seg.notes) {
-        const words = dict && dict[lang].notes[n] ? dict[lang].notes[n].replace("{port}", port) : n;
+        const holder = row.trans.find((t) => t.to === "TIME-WAIT");
+        const key = n === "time_wait" && holder ? n + "|" + holder.side : n;
+        const until = dict ? (row.seg.ts + dict.time_wait_secs).toFixed(6) : "";
+        const words = dict && dict[lang].notes[key] ? dict[lang].notes[key].replace("{port}", port).replace("{until}", until) : n;
         notes.appendChild(text("li", "note", words));
       }
       if (row.kernel && dict) {
@@ -403,6 +408,7 @@
     $("play").textContent = playing ? say("pause") : say("play");
     $("header-panel").hidden = true;
     draw();
+    if (wantHeader) { showHeader(wantHeader); wantHeader = null; }
   }
 
   // The figure as it is now, as a file of its own.
@@ -427,8 +433,8 @@
     else if (e.key === "Home") { restart(); e.preventDefault(); }
   }
 
-  // `#step=N` (or `end`), `#lang=zh`, `#conn=K`, `#play`, `#speed=2`: a slide can open
-  // where it wants.
+  // `#step=N` (or `end`), `#lang=zh`, `#conn=K`, `#play`, `#speed=2`, `#frame=F` (its
+  // header open): a slide can open where it wants.
   function fromHash() {
     const h = new URLSearchParams(location.hash.slice(1));
     if (h.get("lang") === "zh" || h.get("lang") === "en") lang = h.get("lang");
@@ -437,6 +443,7 @@
     if (c && h.has("step")) pos = h.get("step") === "end" ? c.rows.length : Math.min(c.rows.length, Math.max(0, parseInt(h.get("step"), 10) || 0));
     if (h.has("play")) playing = true;
     if (h.has("speed")) $("speed").value = h.get("speed");
+    if (c && h.has("frame")) { const row = c.rows.find((r) => String(r.seg.frame) === h.get("frame")); if (row) wantHeader = row; }
   }
 
   function connect() {
