@@ -404,6 +404,40 @@ fn the_server_answers_only_get_from_this_machine() {
     }
 }
 
+/// The first message of the event stream, after `last` (`Last-Event-ID`): its id and
+/// its data lines.
+fn first_message(port: u16, last: Option<usize>) -> (usize, Vec<String>) {
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let resume = last.map(|n| format!("Last-Event-ID: {n}\r\n")).unwrap_or_default();
+    write!(&stream, "GET /events HTTP/1.1\r\nHost: localhost\r\n{resume}\r\n").unwrap();
+    let mut lines = BufReader::new(stream).lines().map(Result::unwrap);
+    // Past the headers, then one message up to its blank line.
+    lines.by_ref().take_while(|l| !l.is_empty()).for_each(drop);
+    let (mut id, mut data) = (0, Vec::new());
+    for line in lines.take_while(|l| !l.is_empty()) {
+        if let Some(n) = line.strip_prefix("id: ") {
+            id = n.parse().unwrap();
+        } else if let Some(d) = line.strip_prefix("data: ") {
+            data.push(d.to_string());
+        }
+    }
+    (id, data)
+}
+
+#[test]
+fn a_page_that_comes_back_gets_only_what_it_missed() {
+    let (_tcplab, port, _) = serving(&["replay", root().join("captures/handshake.pcap").to_str().unwrap()]);
+    // The replay may still be publishing: wait until the stream holds its closing line.
+    let (all, lines) = wait_for("the whole replay", Duration::from_secs(20), || {
+        let (id, lines) = first_message(port, None);
+        lines.last().is_some_and(|l| l.contains("\"capture\"")).then_some((id, lines))
+    });
+    assert_eq!(all, lines.len(), "the id counts the lines sent");
+    let (id, rest) = first_message(port, Some(5));
+    assert_eq!(id, all);
+    assert_eq!(rest, lines[5..], "resumed after line 5, nothing twice");
+}
+
 #[test]
 fn a_second_server_on_a_busy_port_says_which_option_to_change() {
     let (_tcplab, port, _) = serving(&["replay", root().join("captures/handshake.pcap").to_str().unwrap()]);

@@ -6,7 +6,7 @@
 use super::jsonl::JsonLines;
 use super::{CaptureStats, Renderer, TextStyle};
 use crate::serve::hub::Hub;
-use crate::serve::{assets, dict};
+use crate::serve::{Launcher, Page, assets, dict};
 use crate::track::Event;
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -33,26 +33,35 @@ impl Write for Publisher {
 }
 
 /// `--serve`: every event to the page server, as it happens.
-pub struct PageFeed(JsonLines<Publisher>);
+pub struct PageFeed {
+    lines: JsonLines<Publisher>,
+    launcher: Launcher,
+}
 
 impl PageFeed {
-    pub fn new(hub: Arc<Hub>) -> PageFeed {
-        PageFeed(JsonLines::new(Publisher { hub, partial: Vec::new() }))
+    pub fn new(page: &Page) -> PageFeed {
+        PageFeed {
+            lines: JsonLines::new(Publisher { hub: page.hub.clone(), partial: Vec::new() }),
+            launcher: page.launcher(),
+        }
     }
 }
 
 impl Renderer for PageFeed {
     fn begin(&mut self, name: &str) -> io::Result<()> {
-        self.0.begin(name)
+        // The capture is open by now (and a rootless demo in its own network): the
+        // server's thread may start.
+        self.launcher.launch()?;
+        self.lines.begin(name)
     }
     fn event(&mut self, event: &Event) -> io::Result<()> {
-        self.0.event(event)
+        self.lines.event(event)
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.0.flush()
+        self.lines.flush()
     }
     fn end(&mut self, name: &str, stats: &CaptureStats) -> io::Result<()> {
-        self.0.end(name, stats)
+        self.lines.end(name, stats)
     }
 }
 

@@ -48,7 +48,7 @@ pub fn renderer<'w>(view: &ViewArgs, out: impl Write + 'w, page: Option<&Page>) 
         all = Box::new(Both(all, HtmlFile::new(path.clone(), style)));
     }
     if let Some(page) = page {
-        all = Box::new(Both(all, PageFeed::new(page.hub.clone())));
+        all = Box::new(Both(all, PageFeed::new(page)));
     }
     all
 }

@@ -30,24 +30,40 @@ struct Shared {
     token: Option<Arc<str>>,
 }
 
-/// Serves `hub` on `listener` from a thread of its own, until the process ends.
-pub fn spawn(
+/// A bound listener whose server has not started yet.
+pub struct Prepared {
+    listener: TcpListener,
+    shared: Shared,
+}
+
+/// Makes the server for `hub` on `listener`; [`Prepared::spawn`] starts it. The two
+/// steps are apart because a rootless `demo` must still enter its private network
+/// namespace, which Linux refuses to a process that has started a thread.
+pub fn prepare(
     listener: TcpListener,
     hub: Arc<Hub>,
     dict: String,
     token: Option<String>,
-) -> std::io::Result<()> {
+) -> std::io::Result<Prepared> {
     let bound = listener.local_addr()?;
     listener.set_nonblocking(true)?;
-    let shared = Shared { hub, dict: dict.into(), bound, token: token.map(Into::into) };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    std::thread::Builder::new().name("tcplab-serve".into()).spawn(move || {
-        runtime.block_on(async move {
-            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
-            let _ = axum::serve(listener, app(shared)).await;
-        })
-    })?;
-    Ok(())
+    Ok(Prepared { listener, shared: Shared { hub, dict: dict.into(), bound, token: token.map(Into::into) } })
+}
+
+impl Prepared {
+    /// Serves from a thread of its own, with its own tokio runtime, until the process
+    /// ends. The listening socket stays in the network namespace it was bound in.
+    pub fn spawn(self) -> std::io::Result<()> {
+        let Prepared { listener, shared } = self;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        std::thread::Builder::new().name("tcplab-serve".into()).spawn(move || {
+            runtime.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+                let _ = axum::serve(listener, app(shared)).await;
+            })
+        })?;
+        Ok(())
+    }
 }
 
 fn app(shared: Shared) -> Router {

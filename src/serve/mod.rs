@@ -13,16 +13,18 @@ use crate::i18n::TimeWaitRule;
 use hub::Hub;
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
 /// Where `--serve` listens when no address is given: loopback, port 9293 (RFC 9293).
 pub const DEFAULT_ADDR: &str = "127.0.0.1:9293";
 
-/// A running page server, and the hub its event streams read.
+/// A page server, and the hub its event streams read. Bound at once (a busy port is
+/// an error before anything else happens); serving starts with [`Page::launch`].
 pub struct Page {
     pub hub: Arc<Hub>,
     pub url: String,
+    waiting: Arc<Mutex<Option<http::Prepared>>>,
 }
 
 impl Page {
@@ -39,7 +41,7 @@ impl Page {
         let token = (!bound.ip().is_loopback()).then(random_token);
         let hub = Hub::new();
         let dict = dict::dictionary(rule).to_string();
-        http::spawn(listener, hub.clone(), dict, token.clone())?;
+        let prepared = http::prepare(listener, hub.clone(), dict, token.clone())?;
         let host = match bound.ip() {
             std::net::IpAddr::V6(ip) => format!("[{ip}]"),
             ip => ip.to_string(),
@@ -56,11 +58,18 @@ impl Page {
         }
         writeln!(err, "tcplab: the page is at {url}")?;
         err.flush()?;
-        Ok(Page { hub, url })
+        Ok(Page { hub, url, waiting: Arc::new(Mutex::new(Some(prepared))) })
+    }
+
+    /// Something that starts the server when called the first time: the page's feed
+    /// calls it when the first input begins, after any capture has been opened.
+    pub fn launcher(&self) -> Launcher {
+        Launcher(self.waiting.clone())
     }
 
     /// Keeps the page up after the command's own output is done, until Ctrl-C.
     pub fn linger(&self, err: &mut impl Write) -> io::Result<()> {
+        self.launcher().launch()?;
         writeln!(err, "tcplab: still serving {} (Ctrl-C stops)", self.url)?;
         err.flush()?;
         let stop = crate::live::stop_on_signals()?;
@@ -68,6 +77,19 @@ impl Page {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         Ok(())
+    }
+}
+
+/// Starts a [`Page`]'s server once; later calls do nothing.
+#[derive(Clone)]
+pub struct Launcher(Arc<Mutex<Option<http::Prepared>>>);
+
+impl Launcher {
+    pub fn launch(&self) -> io::Result<()> {
+        match self.0.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            Some(prepared) => prepared.spawn(),
+            None => Ok(()),
+        }
     }
 }
 
