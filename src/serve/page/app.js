@@ -71,8 +71,11 @@
     const rest = at < 0 ? "" : label.slice(at + 1);
     return (flags.split(",").map((f) => f + "=1").join(" ") + " " + rest).trim();
   }
+  // Flags as the timeline writes them, lowest bit first (`SYN,ACK`); the JSON lists
+  // them in header order (`ACK,SYN`).
+  function flagText(seg) { return seg.flags.slice().reverse().join(","); }
   function numbers(seg) {
-    let s = "#" + seg.frame + " [" + seg.flags.join(",") + "] seq=" + seg.seq;
+    let s = "#" + seg.frame + " [" + flagText(seg) + "] seq=" + seg.seq;
     if (seg.ack !== null) s += " ack=" + seg.ack;
     s += " win=" + seg.win;
     if (seg.len) s += " len=" + seg.len;
@@ -379,7 +382,7 @@
       ["dst", say("dst"), seg.dst],
       ["seq", f.Sequence || "Sequence Number", rel(seg.seq, seg.seq_raw)],
       ["ack", f.Acknowledgment || "Acknowledgment Number", seg.ack === null ? "— · " + seg.ack_raw + " (" + say("raw") + ")" : rel(seg.ack, seg.ack_raw)],
-      ["flags", f.Flags || "Flags", seg.flags.join(",")],
+      ["flags", f.Flags || "Flags", flagText(seg)],
       ["win", f.Window || "Window", String(seg.win)],
       ["len", say("len"), String(seg.len)],
       ["options", f.Options || say("options"), say("optionsNone")],
