@@ -468,7 +468,11 @@
     $("back").addEventListener("click", back);
     $("restart").addEventListener("click", restart);
     $("export").addEventListener("click", exportSvg);
-    $("conn").addEventListener("change", (e) => select(e.target.value));
+    $("conn").addEventListener("change", (e) => { select(e.target.value); e.target.blur(); });
+    $("speed").addEventListener("change", (e) => e.target.blur());
+    // A clicked button gives the focus back: space and the arrows then drive the page,
+    // instead of pressing that button again.
+    for (const b of document.querySelectorAll("#controls button")) b.addEventListener("click", () => b.blur());
     document.addEventListener("keydown", keys);
     window.addEventListener("hashchange", () => { stopAnim(); fromHash(); applyLang(); });
     const embedded = $("events");
