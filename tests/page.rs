@@ -3,7 +3,8 @@
 //! `ureq`). Every wait is on a condition in the page or the server, never a bare sleep.
 //!
 //! `make setup` installs chromium and chromium-driver; without them these tests fail,
-//! saying so.
+//! saying so. They run where `make setup` can install them: Debian and Ubuntu.
+#![cfg(target_os = "linux")]
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
