@@ -55,7 +55,7 @@ pub fn renderer<'w>(view: &ViewArgs, out: impl Write + 'w, page: Option<&Page>) 
 
 /// Starts the page server when `--serve` asks for it.
 pub fn serve(view: &ViewArgs, err: &mut impl Write) -> Result<Option<Page>> {
-    view.serve.map(|addr| Page::start(addr, view.time_wait, err)).transpose()
+    view.serve.map(|addr| Page::start(addr, view.time_wait, view.lang(), err)).transpose()
 }
 
 fn main_renderer<'w>(view: &ViewArgs, style: TextStyle, out: impl Write + 'w) -> Box<dyn Renderer + 'w> {

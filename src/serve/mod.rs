@@ -9,7 +9,7 @@ pub mod dict;
 pub mod http;
 pub mod hub;
 
-use crate::i18n::TimeWaitRule;
+use crate::i18n::{Lang, Msg, TimeWaitRule};
 use hub::Hub;
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -24,17 +24,21 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:9293";
 pub struct Page {
     pub hub: Arc<Hub>,
     pub url: String,
+    lang: Lang,
     waiting: Arc<Mutex<Option<http::Prepared>>>,
 }
 
 impl Page {
-    /// Binds `addr` and starts serving. A busy or forbidden address is one line that
-    /// names the option to change.
-    pub fn start(addr: SocketAddr, rule: TimeWaitRule, err: &mut impl Write) -> crate::Result<Page> {
+    /// Binds `addr` and says where the page is. A busy or forbidden address is one line
+    /// that names the option to change.
+    pub fn start(
+        addr: SocketAddr,
+        rule: TimeWaitRule,
+        lang: Lang,
+        err: &mut impl Write,
+    ) -> crate::Result<Page> {
         let listener = TcpListener::bind(addr).map_err(|e| {
-            crate::Error::Serve(format!(
-                "cannot serve the page on {addr} ({e}); choose another with --serve=ADDR:PORT"
-            ))
+            crate::Error::Serve(lang.text(&Msg::PageCannotBind { addr, reason: &e.to_string() }))
         })?;
         let bound = listener.local_addr()?;
         // Beyond loopback, students' laptops can connect: only with the URL's token.
@@ -51,14 +55,11 @@ impl Page {
             None => format!("http://{host}:{}/", bound.port()),
         };
         if token.is_some() {
-            writeln!(
-                err,
-                "tcplab: warning: the page is served on {bound}, beyond this machine: anyone who has the URL (with its token) sees the traffic"
-            )?;
+            writeln!(err, "tcplab: {}", lang.text(&Msg::PageBeyondLoopback { bound }))?;
         }
-        writeln!(err, "tcplab: the page is at {url}")?;
+        writeln!(err, "tcplab: {}", lang.text(&Msg::PageAt { url: &url }))?;
         err.flush()?;
-        Ok(Page { hub, url, waiting: Arc::new(Mutex::new(Some(prepared))) })
+        Ok(Page { hub, url, lang, waiting: Arc::new(Mutex::new(Some(prepared))) })
     }
 
     /// Something that starts the server when called the first time: the page's feed
@@ -70,7 +71,7 @@ impl Page {
     /// Keeps the page up after the command's own output is done, until Ctrl-C.
     pub fn linger(&self, err: &mut impl Write) -> io::Result<()> {
         self.launcher().launch()?;
-        writeln!(err, "tcplab: still serving {} (Ctrl-C stops)", self.url)?;
+        writeln!(err, "tcplab: {}", self.lang.text(&Msg::PageStillServing { url: &self.url }))?;
         err.flush()?;
         let stop = crate::live::stop_on_signals()?;
         while !stop.load(Ordering::Relaxed) {
