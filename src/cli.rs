@@ -429,6 +429,13 @@ pub struct ViewArgs {
     /// Also write the ladder as a self-contained SVG, for slides
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
+    /// Also write the animated ladder as one self-contained web page (opens offline)
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub html: Option<PathBuf>,
+    /// Also show the animated ladder in a browser, served on ADDR:PORT [default: 127.0.0.1:9293]
+    #[arg(long, value_name = "ADDR:PORT", num_args = 0..=1, require_equals = true,
+          default_missing_value = crate::serve::DEFAULT_ADDR)]
+    pub serve: Option<std::net::SocketAddr>,
     /// Language of the text views [default: from LC_ALL/LANG]
     #[arg(long, value_enum)]
     pub lang: Option<Lang>,

@@ -51,7 +51,8 @@ pub fn client(args: &ClientArgs, out: impl Write + Send + 'static) -> Result<()>
 }
 
 pub fn demo(args: &DemoArgs, out: impl Write, err: &mut impl Write) -> Result<()> {
-    let mut renderer = renderer(&args.view, out)?;
+    let page = crate::replay::serve(&args.view, err)?;
+    let mut renderer = renderer(&args.view, out, page.as_ref())?;
     let run = LabRun {
         scenario: Scenario::Handshake,
         close_delay: args.close_delay,
@@ -62,6 +63,10 @@ pub fn demo(args: &DemoArgs, out: impl Write, err: &mut impl Write) -> Result<()
         kernel: args.kernel,
     };
     lab::run(&run, renderer.as_mut(), err)?;
+    drop(renderer);
+    if let Some(page) = page {
+        page.linger(err)?;
+    }
     Ok(())
 }
 
@@ -81,7 +86,8 @@ pub fn lab(args: &LabArgs, out: impl Write, err: &mut impl Write) -> Result<()> 
         }
         return Ok(());
     };
-    let mut renderer = renderer(&args.view, out)?;
+    let page = crate::replay::serve(&args.view, err)?;
+    let mut renderer = renderer(&args.view, out, page.as_ref())?;
     let run = LabRun {
         scenario,
         close_delay: args.close_delay,
@@ -92,6 +98,10 @@ pub fn lab(args: &LabArgs, out: impl Write, err: &mut impl Write) -> Result<()> 
         kernel: args.kernel,
     };
     lab::run(&run, renderer.as_mut(), err)?;
+    drop(renderer);
+    if let Some(page) = page {
+        page.linger(err)?;
+    }
     Ok(())
 }
 

@@ -32,6 +32,10 @@ pub enum Error {
     #[error("{0}")]
     NotFound(String),
 
+    /// The page server could not start (a busy port): names `--serve=ADDR:PORT`.
+    #[error("{0}")]
+    Serve(String),
+
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }

@@ -53,6 +53,9 @@ pub fn run(args: &WatchArgs, out: impl Write, err: &mut impl Write) -> Result<()
     if feed.is_none() {
         privilege::drop_to_sudo_user()?;
     }
+    // Only now, without capture rights (unless the kernel is traced), does the page
+    // server start.
+    let page = crate::replay::serve(&args.view, err)?;
     if let Some(path) = &args.write {
         capture.save_to(path)?;
     }
@@ -65,7 +68,7 @@ pub fn run(args: &WatchArgs, out: impl Write, err: &mut impl Write) -> Result<()
     writeln!(err, "tcplab: {}", lang.text(&Msg::StopHint))?;
     err.flush()?;
 
-    let mut renderer = renderer(&args.view, out)?;
+    let mut renderer = renderer(&args.view, out, page.as_ref())?;
     renderer.begin(&format!("live {device}"))?;
     let filter = SegmentFilter { port: args.filter.port, host: args.filter.host };
     let mut pipeline = Pipeline::new(renderer.as_mut(), track_config(&args.view), filter);

@@ -481,6 +481,14 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         }
         .into(),
         Msg::StopHint => "Ctrl-C to stop".into(),
+        Msg::PageAt { url } => format!("the page is at {url}"),
+        Msg::PageBeyondLoopback { bound } => format!(
+            "warning: the page is served on {bound}, beyond this machine: anyone with the URL (and its token) sees the traffic"
+        ),
+        Msg::PageStillServing { url } => format!("still serving {url} (Ctrl-C stops)"),
+        Msg::PageCannotBind { addr, reason } => {
+            format!("cannot serve the page on {addr} ({reason}); choose another with --serve=ADDR:PORT")
+        }
         Msg::LadderTimeWait { rule: tw_rule, until } => {
             format!(
                 "TIME-WAIT {} s ({}), nothing on the wire; CLOSED at t={until:.3}",

@@ -345,6 +345,23 @@ pub enum Msg<'a> {
     ScenarioNeeds(crate::lab::Needs),
     /// How to end a live capture.
     StopHint,
+    /// Where the page (`--serve`) is.
+    PageAt {
+        url: &'a str,
+    },
+    /// The page is served beyond this machine (`--serve` on a non-loopback address).
+    PageBeyondLoopback {
+        bound: SocketAddr,
+    },
+    /// The command's output is done; the page stays up.
+    PageStillServing {
+        url: &'a str,
+    },
+    /// The page's address cannot be bound.
+    PageCannotBind {
+        addr: SocketAddr,
+        reason: &'a str,
+    },
     /// TIME-WAIT on the ladder: how long, and that it is not on the wire.
     LadderTimeWait {
         rule: TimeWaitRule,

@@ -412,6 +412,14 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         }
         .into(),
         Msg::StopHint => "按 Ctrl-C 停止".into(),
+        Msg::PageAt { url } => format!("网页地址：{url}"),
+        Msg::PageBeyondLoopback { bound } => {
+            format!("警告：网页在 {bound} 上提供，本机以外也能访问：任何拿到网址（含令牌）的人都能看到这些流量")
+        }
+        Msg::PageStillServing { url } => format!("网页仍在 {url} 提供（按 Ctrl-C 停止）"),
+        Msg::PageCannotBind { addr, reason } => {
+            format!("无法在 {addr} 上提供网页（{reason}）；请用 --serve=ADDR:PORT 换一个地址")
+        }
         Msg::LadderTimeWait { rule: tw_rule, until } => {
             format!("TIME-WAIT {} 秒（{}），线路上没有报文；t={until:.3} 时 CLOSED", tw_rule.secs(), rule(tw_rule))
         }

@@ -190,6 +190,11 @@ impl<W: Write> JsonLines<W> {
         JsonLines { out, line: Vec::with_capacity(512) }
     }
 
+    /// What has been written so far (for a writer that keeps it, such as a `Vec`).
+    pub fn get_ref(&self) -> &W {
+        &self.out
+    }
+
     fn line(&mut self, value: &impl Serialize) -> io::Result<()> {
         self.line.clear();
         serde_json::to_writer(&mut self.line, value)?;

@@ -6,6 +6,7 @@ pub mod inspect;
 pub mod jsonl;
 pub mod ladder;
 pub mod pace;
+pub mod page;
 pub mod sanitize;
 pub mod summary;
 pub mod svg;

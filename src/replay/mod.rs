@@ -15,9 +15,11 @@ use crate::render::Both;
 use crate::render::jsonl::JsonLines;
 use crate::render::ladder::{Glyphs, Ladder};
 use crate::render::pace::{Paced, Pacing};
+use crate::render::page::{HtmlFile, PageFeed};
 use crate::render::svg::SvgLadder;
 use crate::render::timeline::Timeline;
 use crate::render::{CaptureStats, Renderer, TextStyle};
+use crate::serve::Page;
 use crate::source::file::FileSource;
 use crate::track::{Event, TrackConfig};
 use decoded::DecodedBatch;
@@ -34,19 +36,35 @@ pub enum Outcome {
     Failed,
 }
 
-/// Builds the renderer that `view` asks for; a file it writes (`--svg`) is created
-/// now, so that a path that cannot be written fails before anything is captured.
-pub fn renderer<'w>(view: &ViewArgs, out: impl Write + 'w) -> Result<Box<dyn Renderer + 'w>> {
+/// Builds the renderer that `view` asks for; `page` is the hub of a running page
+/// server (`--serve`), fed beside the other outputs. A file it writes (`--svg`) is
+/// created now, so that a path that cannot be written fails before anything is captured.
+pub fn renderer<'w>(
+    view: &ViewArgs,
+    out: impl Write + 'w,
+    page: Option<&Page>,
+) -> Result<Box<dyn Renderer + 'w>> {
     let style = TextStyle { lang: view.lang(), time_wait: view.time_wait, timeline: !view.summary };
-    let main = if view.ascii {
+    let mut all = if view.ascii {
         main_renderer(view, style, crate::render::ascii::Ascii::new(out))
     } else {
         main_renderer(view, style, out)
     };
-    Ok(match &view.svg {
-        Some(path) => Box::new(Both(main, SvgLadder::create(path, style)?)),
-        None => main,
-    })
+    if let Some(path) = &view.svg {
+        all = Box::new(Both(all, SvgLadder::create(path, style)?));
+    }
+    if let Some(path) = &view.html {
+        all = Box::new(Both(all, HtmlFile::new(path.clone(), style)));
+    }
+    if let Some(page) = page {
+        all = Box::new(Both(all, PageFeed::new(page)));
+    }
+    Ok(all)
+}
+
+/// Starts the page server when `--serve` asks for it.
+pub fn serve(view: &ViewArgs, err: &mut impl Write) -> Result<Option<Page>> {
+    view.serve.map(|addr| Page::start(addr, view.time_wait, view.lang(), err)).transpose()
 }
 
 fn main_renderer<'w>(view: &ViewArgs, style: TextStyle, out: impl Write + 'w) -> Box<dyn Renderer + 'w> {
@@ -83,7 +101,8 @@ pub fn track_config(view: &ViewArgs) -> TrackConfig {
 
 /// Replays every file of `args` to `out`; warnings go to `err`.
 pub fn run(args: &ReplayArgs, out: impl Write, err: &mut impl Write) -> Result<Outcome> {
-    let plain = renderer(&args.view, out)?;
+    let page = serve(&args.view, err)?;
+    let plain = renderer(&args.view, out, page.as_ref())?;
     let pacing = Pacing { step: args.step, speed: args.speed, quiz: args.quiz };
     let mut renderer: Box<dyn Renderer + '_> = if pacing.is_paced() {
         // Answers come from the terminal; prompts go to stderr, beside the timeline.
@@ -123,6 +142,11 @@ pub fn run(args: &ReplayArgs, out: impl Write, err: &mut impl Write) -> Result<O
             });
             writeln!(err, "tcplab: {text}")?;
         }
+    }
+    // The terminal's output is complete; the page stays up for the class.
+    drop(renderer);
+    if let Some(page) = page {
+        page.linger(err)?;
     }
     Ok(outcome)
 }

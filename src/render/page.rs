@@ -1,0 +1,97 @@
+//! The web page's two feeds: the JSON lines of `docs/json.md` (the same contract as
+//! `--format jsonl`, written by [`JsonLines`]) go to the live server's hub
+//! ([`PageFeed`], `--serve`) or into one self-contained HTML file ([`HtmlFile`],
+//! `--html`). Neither decides anything the JSON does not say.
+
+use super::jsonl::JsonLines;
+use super::{CaptureStats, Renderer, TextStyle};
+use crate::serve::hub::Hub;
+use crate::serve::{Launcher, Page, assets, dict};
+use crate::track::Event;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Publishes each complete line to the hub as soon as it is written.
+struct Publisher {
+    hub: Arc<Hub>,
+    partial: Vec<u8>,
+}
+
+impl Write for Publisher {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.partial.extend_from_slice(buf);
+        while let Some(end) = self.partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=end).collect();
+            self.hub.publish(String::from_utf8_lossy(&line[..end]).as_ref());
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `--serve`: every event to the page server, as it happens.
+pub struct PageFeed {
+    lines: JsonLines<Publisher>,
+    launcher: Launcher,
+}
+
+impl PageFeed {
+    pub fn new(page: &Page) -> PageFeed {
+        PageFeed {
+            lines: JsonLines::new(Publisher { hub: page.hub.clone(), partial: Vec::new() }),
+            launcher: page.launcher(),
+        }
+    }
+}
+
+impl Renderer for PageFeed {
+    fn begin(&mut self, name: &str) -> io::Result<()> {
+        // The capture is open by now (and a rootless demo in its own network): the
+        // server's thread may start.
+        self.launcher.launch()?;
+        self.lines.begin(name)
+    }
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        self.lines.event(event)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.lines.flush()
+    }
+    fn end(&mut self, name: &str, stats: &CaptureStats) -> io::Result<()> {
+        self.lines.end(name, stats)
+    }
+}
+
+/// `--html FILE`: the page and every event in one file, written when an input ends
+/// (again after each file of several, so the last one holds them all).
+pub struct HtmlFile {
+    path: PathBuf,
+    style: TextStyle,
+    lines: JsonLines<Vec<u8>>,
+}
+
+impl HtmlFile {
+    pub fn new(path: PathBuf, style: TextStyle) -> HtmlFile {
+        HtmlFile { path, style, lines: JsonLines::new(Vec::new()) }
+    }
+}
+
+impl Renderer for HtmlFile {
+    fn begin(&mut self, name: &str) -> io::Result<()> {
+        self.lines.begin(name)
+    }
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        self.lines.event(event)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    fn end(&mut self, name: &str, stats: &CaptureStats) -> io::Result<()> {
+        self.lines.end(name, stats)?;
+        let events = String::from_utf8_lossy(self.lines.get_ref());
+        std::fs::write(&self.path, assets::html_file(&events, &dict::dictionary(self.style.time_wait)))
+    }
+}

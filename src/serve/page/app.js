@@ -1,0 +1,503 @@
+// tcplab's page: the ladder of Figure 2, animated, from the JSON-lines events of
+// docs/json.md. The page never decodes or tracks: it only draws what tcplab concluded.
+// Every piece of text from a capture goes in with textContent or createTextNode, never
+// as markup. Events come from the file itself (`--html`) or from the server's
+// Server-Sent Events (`--serve`).
+"use strict";
+
+(function () {
+  const SVG = "http://www.w3.org/2000/svg";
+  // Geometry of the figure (user units of the SVG's viewBox).
+  const WIDTH = 900, LEFT = 230, RIGHT = 670, TOP = 130, ROW = 124, SMALL = 62, DROP = 22;
+  // How long an arrow takes to cross at 1×, and the pause after it (ms): slow enough for
+  // a class to follow one segment at a time.
+  const CROSS_MS = 1400, GAP_MS = 700;
+  // Only this many rows of a long connection are drawn at once: the newest ones.
+  const WINDOW = 300;
+  const COLORS = { syn: "#2e7d32", fin: "#1565c0", rst: "#c62828", other: "#757575", tw: "#e69f00" };
+
+  // The page's own few words (buttons); everything that explains TCP comes from the
+  // binary's catalogue (`dict`).
+  const UI = {
+    en: { connection: "connection", speed: "speed", follow: "follow the newest", play: "▶ play",
+      pause: "❚❚ pause", back: "◀ back", forward: "step ▶", restart: "|◀ restart", exportSvg: "export SVG",
+      other: "中文", waiting: "waiting for the first segment…", segment: "segment", of: "of",
+      press: "space or → steps, ← goes back", header: "header of frame", frame: "frame",
+      time: "time", src: "source", dst: "destination", len: "payload length", notes: "notes",
+      options: "options", optionsNone: "not in the events: tcplab inspect FILE FRAME shows them",
+      live: "live", left: "s left", relative: "relative", raw: "on the wire" },
+    zh: { connection: "连接", speed: "速度", follow: "跟随最新", play: "▶ 播放", pause: "❚❚ 暂停",
+      back: "◀ 后退", forward: "单步 ▶", restart: "|◀ 重新开始", exportSvg: "导出 SVG", other: "English",
+      waiting: "等待第一个报文段……", segment: "报文段", of: "/", press: "空格或 → 前进，← 后退",
+      header: "报文段首部，帧", frame: "帧", time: "时间", src: "源", dst: "目的", len: "数据长度",
+      notes: "提示", options: "选项", optionsNone: "事件中没有：tcplab inspect 文件 帧号 可显示",
+      live: "实时", left: "秒后结束", relative: "相对值", raw: "线上值" },
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const conns = new Map(); // key → connection
+  const order = []; // keys in order of first appearance
+  let input = 0; // which input (file) the events belong to: `conn` restarts per input
+  const sources = []; // each input's name, from its closing `capture` line
+  let dict = null;
+  let lang = "en";
+  let selected = null; // key of the connection shown
+  let pos = 0; // rows of the selected connection shown
+  let anim = null; // { row, t, start, raf } while an arrow travels
+  let playing = false;
+  let timer = null;
+  let live = false;
+  let token = null;
+  let wantHeader = null; // a row whose header `#frame=F` asked to open
+
+  function say(key) { return UI[lang][key]; }
+  function text(tag, cls, content) {
+    const el = document.createElement(tag);
+    if (cls) el.className = cls;
+    if (content !== undefined) el.textContent = content;
+    return el;
+  }
+  function svg(tag, attrs, content) {
+    const el = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
+    if (content !== undefined) el.textContent = content;
+    return el;
+  }
+  // The tracker's label as Figure 2 writes it: `SYN,ACK seq=y ack=x+1` becomes
+  // `SYN=1 ACK=1 seq=y ack=x+1` (the same rule as render::textbook in Rust).
+  function textbook(label) {
+    const at = label.indexOf(" ");
+    const flags = at < 0 ? label : label.slice(0, at);
+    const rest = at < 0 ? "" : label.slice(at + 1);
+    return (flags.split(",").map((f) => f + "=1").join(" ") + " " + rest).trim();
+  }
+  // Flags as the timeline writes them, lowest bit first (`SYN,ACK`); the JSON lists
+  // them in header order (`ACK,SYN`).
+  function flagText(seg) { return seg.flags.slice().reverse().join(","); }
+  function numbers(seg) {
+    let s = "#" + seg.frame + " [" + flagText(seg) + "] seq=" + seg.seq;
+    if (seg.ack !== null) s += " ack=" + seg.ack;
+    s += " win=" + seg.win;
+    if (seg.len) s += " len=" + seg.len;
+    return s;
+  }
+  function colorOf(seg) {
+    if (seg.flags.includes("RST")) return COLORS.rst;
+    if (seg.flags.includes("SYN")) return COLORS.syn;
+    if (seg.flags.includes("FIN")) return COLORS.fin;
+    return COLORS.other;
+  }
+  function routine(seg) { return seg.step === "data" || seg.step === "ack"; }
+  function sender(seg) { return seg.dir === "c2s" ? "client" : "server"; }
+  function stepName(step) { return (dict && dict[lang].steps[step]) || step; }
+  function sideName(side) { return (dict && dict[lang].sides[side]) || side; }
+
+  // ---- events in ----
+
+  function ingest(ev) {
+    const key = input + ":" + ev.conn;
+    let c = conns.get(key);
+    if (ev.type === "capture") { sources[input] = ev.source; input += 1; return; }
+    if (!c && ev.type !== "segment") return;
+    if (ev.type === "segment") {
+      if (!c) {
+        const client = ev.dir === "c2s" ? ev.src : ev.dst;
+        const server = ev.dir === "c2s" ? ev.dst : ev.src;
+        c = { key, input, id: ev.conn, client, server, rows: [], late: [], summary: null };
+        conns.set(key, c);
+        order.push(key);
+        addOption(c);
+        if (selected === null || (live && $("follow").checked && finished())) select(key);
+      }
+      c.rows.push({ seg: ev, trans: [], kernel: null, arrived: Date.now() });
+    } else if (ev.type === "transition") {
+      const row = c.rows.length && c.rows[c.rows.length - 1];
+      // Live, the kernel letting TIME-WAIT go comes a minute later with the same frame.
+      if (row && row.seg.frame === ev.frame && row.seg.ts === ev.ts) row.trans.push(ev);
+      else c.late.push(ev);
+    } else if (ev.type === "kernel") {
+      const row = c.rows[c.rows.length - 1];
+      if (row) row.kernel = ev;
+    } else if (ev.type === "connection") {
+      c.summary = ev;
+    }
+  }
+
+  function addOption(c) {
+    const opt = document.createElement("option");
+    opt.value = c.key;
+    opt.textContent = "#" + c.id + "  " + c.client + " ⇄ " + c.server;
+    $("conn").appendChild(opt);
+    $("conn-label").hidden = order.length < 2;
+  }
+
+  function current() { return selected === null ? null : conns.get(selected); }
+  function finished() { const c = current(); return !c || (pos >= c.rows.length && !anim); }
+
+  function select(key) {
+    stopAnim();
+    selected = key;
+    pos = 0;
+    $("conn").value = key;
+    $("header-panel").hidden = true;
+    draw();
+    schedule(0);
+  }
+
+  // ---- playback ----
+
+  function speed() { return Number($("speed").value) || 1; }
+  function schedule(delay) {
+    clearTimeout(timer);
+    if (playing) timer = setTimeout(tick, delay);
+  }
+  function tick() {
+    const c = current();
+    if (!playing || anim || !c) return;
+    if (pos < c.rows.length) travel();
+    else if (live && $("follow").checked) {
+      // This one is done: the newest connection with something to show goes next.
+      const next = order.find((k) => order.indexOf(k) > order.indexOf(selected) && conns.get(k).rows.length);
+      if (next !== undefined) select(next);
+    }
+  }
+  // The next arrow leaves its sender's lane and crosses; `instant` skips the travel.
+  function travel(instant) {
+    const c = current();
+    if (!c || pos >= c.rows.length) return;
+    pos += 1;
+    if (instant) { draw(true); return; }
+    anim = { row: pos - 1, t: 0, start: performance.now() };
+    const frame = (now) => {
+      if (!anim) return;
+      anim.t = Math.min(1, (now - anim.start) / (CROSS_MS / speed()));
+      draw();
+      if (anim.t < 1) anim.raf = requestAnimationFrame(frame);
+      else { anim = null; draw(); schedule(GAP_MS / speed()); }
+    };
+    draw();
+    anim.raf = requestAnimationFrame(frame);
+  }
+  function stopAnim() {
+    if (anim) cancelAnimationFrame(anim.raf);
+    anim = null;
+    clearTimeout(timer);
+  }
+  function forward() {
+    if (anim) { stopAnim(); draw(); return; }
+    travel(false);
+  }
+  function back() {
+    stopAnim();
+    pos = Math.max(0, pos - 1);
+    draw(true);
+  }
+  function restart() {
+    stopAnim();
+    pos = 0;
+    draw();
+    schedule(GAP_MS / speed());
+  }
+  function setPlaying(on) {
+    playing = on;
+    $("play").textContent = playing ? say("pause") : say("play");
+    if (playing) schedule(0); else { clearTimeout(timer); }
+  }
+
+  // ---- drawing ----
+
+  // Each side's state before the connection's first segment: the `from` of its first
+  // transition, else the state the first segment left it in.
+  function initial(c, side) {
+    for (const row of c.rows) {
+      const t = row.trans.find((x) => x.side === side);
+      if (t) return t.from;
+    }
+    return c.rows.length ? c.rows[0].seg[side + "_state"] : "";
+  }
+  // The transitions of a row that have happened at travel progress `t`: the sender's
+  // as the segment leaves, the receiver's when it arrives.
+  function applied(row, t) {
+    return row.trans.filter((x) => x.side === sender(row.seg) || t >= 1);
+  }
+
+  function draw(follow) {
+    const c = current();
+    // For tests and tools: whether an arrow is on its way.
+    document.body.dataset.moving = anim ? "yes" : "no";
+    const fig = $("ladder");
+    while (fig.firstChild) fig.removeChild(fig.firstChild);
+    renderSide(c);
+    if (!c) { fig.setAttribute("viewBox", "0 0 " + WIDTH + " 200"); return; }
+    const first = Math.max(0, pos - WINDOW);
+    const rows = c.rows.slice(first, pos);
+    let height = TOP;
+    for (const row of rows) height += routine(row.seg) ? SMALL : ROW;
+    height += 120;
+    fig.setAttribute("viewBox", "0 0 " + WIDTH + " " + height);
+    fig.setAttribute("width", WIDTH);
+    fig.setAttribute("height", height);
+    fig.appendChild(svg("rect", { width: WIDTH, height, fill: "#fff" }));
+    fig.appendChild(defs());
+    const state = { client: initial(c, "client"), server: initial(c, "server") };
+    // The lanes, with each end's name and address.
+    for (const [x, side, addr] of [[LEFT, "client", c.client], [RIGHT, "server", c.server]]) {
+      fig.appendChild(svg("line", { x1: x, y1: 86, x2: x, y2: height - 20, stroke: "#111", "stroke-width": 3 }));
+      fig.appendChild(svg("text", { x, y: 34, "font-size": 26, "font-weight": "bold", "text-anchor": "middle", class: "lane-name" }, sideName(side)));
+      fig.appendChild(svg("text", { x, y: 60, "font-size": 16, fill: "#444", "text-anchor": "middle" }, addr));
+    }
+    const stateY = {};
+    stateLabel(fig, "client", state.client, 108, "state-initial");
+    stateLabel(fig, "server", state.server, 108, "state-initial");
+    let y = TOP;
+    let timeWait = null;
+    rows.forEach((row, i) => {
+      const index = first + i;
+      const t = anim && anim.row === index ? anim.t : 1;
+      const seg = row.seg;
+      const small = routine(seg);
+      const h = small ? SMALL : ROW;
+      const color = colorOf(seg);
+      const [x1, x2] = sender(seg) === "client" ? [LEFT, RIGHT] : [RIGHT, LEFT];
+      const ay = y + (small ? 22 : 46);
+      const drop = small ? DROP / 2 : DROP;
+      const g = svg("g", { class: "arrow", "data-row": index, "data-frame": seg.frame });
+      // The whole row between the lanes answers a click, not only the thin arrow.
+      g.appendChild(svg("rect", { x: LEFT, y, width: RIGHT - LEFT, height: h, fill: "transparent" }));
+      const ex = x1 + (x2 - x1) * t, ey = ay + drop * t;
+      const line = svg("line", { x1, y1: ay, x2: ex, y2: ey, stroke: color, "stroke-width": small ? 2.5 : 4, "marker-end": "url(#head)" });
+      if (small) line.setAttribute("stroke-dasharray", "8 5");
+      g.appendChild(line);
+      const mid = (LEFT + RIGHT) / 2;
+      if (small) {
+        g.appendChild(svg("text", { x: mid, y: y + 14, "font-size": 15, fill: "#444", "text-anchor": "middle", class: "numbers" }, numbers(seg)));
+      } else {
+        g.appendChild(svg("text", { x: mid, y: y + 10, "font-size": 17, fill: "#333", "text-anchor": "middle", class: "step" }, stepName(seg.step)));
+        g.appendChild(svg("text", { x: mid, y: y + 34, "font-size": 21, "font-weight": "bold", fill: color, "text-anchor": "middle", class: "textbook" }, textbook(seg.label)));
+        g.appendChild(svg("text", { x: mid, y: ay + drop + 26, "font-size": 15, fill: "#444", "text-anchor": "middle", class: "numbers" }, numbers(seg)));
+      }
+      g.addEventListener("click", () => showHeader(row));
+      fig.appendChild(g);
+      for (const tr of applied(row, t)) {
+        const at = tr.side === sender(seg) ? ay : ay + drop;
+        // Two changes of one side on one row (a merged close) stack downwards.
+        const ty = stateY[tr.side] === y ? at + 22 : at;
+        stateY[tr.side] = y;
+        stateLabel(fig, tr.side, tr.to, ty + 6, "state");
+        state[tr.side] = tr.to;
+        if (tr.to === "TIME-WAIT") timeWait = { side: tr.side, y: ty, row };
+      }
+      y += h;
+    });
+    // The newest arrow stays in view on a long ladder.
+    const newest = fig.querySelector('g.arrow[data-row="' + (pos - 1) + '"]');
+    if (newest && (anim || follow)) newest.scrollIntoView({ block: "nearest" });
+    if (timeWait) {
+      const gone = pos === c.rows.length && c.late.find((x) => x.side === timeWait.side && x.from === "TIME-WAIT");
+      timeWaitBar(fig, timeWait, height - 30, gone);
+    }
+  }
+
+  function defs() {
+    const d = svg("defs");
+    const m = svg("marker", { id: "head", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse" });
+    m.appendChild(svg("path", { d: "M0,0 L10,5 L0,10 z", fill: "context-stroke" }));
+    d.appendChild(m);
+    return d;
+  }
+
+  function stateLabel(fig, side, name, y, cls) {
+    const left = side === "client";
+    fig.appendChild(svg("text", {
+      x: left ? LEFT - 14 : RIGHT + 14, y, "font-size": 19, "font-weight": "bold",
+      "text-anchor": left ? "end" : "start", fill: name === "TIME-WAIT" ? "#8a5a00" : "#111",
+      class: cls, "data-side": side,
+    }, name));
+  }
+
+  // TIME-WAIT is never on the wire: a bar down the holder's lane, with how long it lasts
+  // (and, live, how long is left).
+  function timeWaitBar(fig, tw, bottom, gone) {
+    const x = tw.side === "client" ? LEFT : RIGHT;
+    fig.appendChild(svg("rect", { x: x - 7, y: tw.y + 12, width: 14, height: Math.max(20, bottom - tw.y - 12), fill: COLORS.tw, class: "time-wait", "data-side": tw.side }));
+    let words = dict ? dict[lang].time_wait.replace("{until}", (tw.row.seg.ts + dict.time_wait_secs).toFixed(3)) : "TIME-WAIT";
+    if (gone) words += " → " + gone.to;
+    else if (live) {
+      const left = tw.row.kernel && tw.row.kernel.time_left !== null
+        ? tw.row.kernel.time_left - (Date.now() - tw.row.arrived) / 1000
+        : dict.time_wait_secs - (Date.now() - tw.row.arrived) / 1000;
+      words += " · " + Math.max(0, Math.round(left)) + " " + say("left");
+    }
+    // The words go between the lanes, where the figure is free below the last arrow.
+    const left = tw.side === "client";
+    fig.appendChild(svg("text", { x: left ? x + 14 : x - 14, y: bottom, "font-size": 14, fill: "#8a5a00", "text-anchor": left ? "start" : "end", class: "time-wait-words" }, words));
+  }
+
+  // The panel beside the figure: where we are, the step's name and meaning, the notes.
+  function renderSide(c) {
+    // The capture's name is whatever the file was called: text, like everything else.
+    $("title").textContent = c && sources[c.input] ? "tcplab — " + sources[c.input] : "tcplab";
+    const row = c && pos > 0 ? c.rows[pos - 1] : null;
+    $("status").textContent = !c || !c.rows.length ? say("waiting")
+      : say("segment") + " " + pos + " " + say("of") + " " + c.rows.length + (live ? " · " + say("live") : "") + " — " + say("press");
+    $("step-name").textContent = row ? stepName(row.seg.step) : "";
+    $("step-label").textContent = row ? textbook(row.seg.label) : "";
+    let explain = "";
+    if (row && dict) {
+      const tpl = dict[lang].explain[row.seg.step + "|" + sender(row.seg)];
+      explain = tpl ? tpl.replace("{len}", String(row.seg.len)) : "";
+    }
+    $("step-explain").textContent = explain;
+    const notes = $("step-notes");
+    while (notes.firstChild) notes.removeChild(notes.firstChild);
+    if (row) {
+      const port = c.server.slice(c.server.lastIndexOf(":") + 1);
+      for (const n of row.seg.notes) {
+        const holder = row.trans.find((t) => t.to === "TIME-WAIT");
+        const key = n === "time_wait" && holder ? n + "|" + holder.side : n;
+        const until = dict ? (row.seg.ts + dict.time_wait_secs).toFixed(6) : "";
+        const words = dict && dict[lang].notes[key] ? dict[lang].notes[key].replace("{port}", port).replace("{until}", until) : n;
+        notes.appendChild(text("li", "note", words));
+      }
+      if (row.kernel && dict) {
+        const k = row.kernel;
+        notes.appendChild(text("li", "kernel", dict[lang].kernel[k.side].replace("{local}", k.local).replace("{remote}", k.remote)
+          .replace("{left}", k.time_left === null ? "?" : String(k.time_left))));
+      }
+    }
+  }
+
+  // Figure 1 filled in: the clicked segment's header fields, as the events carry them.
+  function showHeader(row) {
+    const seg = row.seg;
+    const f = dict ? dict[lang].fields : {};
+    $("header-title").textContent = say("header") + " " + seg.frame;
+    const body = $("header-fields").tBodies[0];
+    while (body.firstChild) body.removeChild(body.firstChild);
+    const rel = (r, w) => r === null ? String(w) : r + " (" + say("relative") + ") · " + w + " (" + say("raw") + ")";
+    const fields = [
+      ["frame", say("frame"), String(seg.frame)],
+      ["time", say("time"), seg.ts.toFixed(6) + " s"],
+      ["src", say("src"), seg.src],
+      ["dst", say("dst"), seg.dst],
+      ["seq", f.Sequence || "Sequence Number", rel(seg.seq, seg.seq_raw)],
+      ["ack", f.Acknowledgment || "Acknowledgment Number", seg.ack === null ? "— · " + seg.ack_raw + " (" + say("raw") + ")" : rel(seg.ack, seg.ack_raw)],
+      ["flags", f.Flags || "Flags", flagText(seg)],
+      ["win", f.Window || "Window", String(seg.win)],
+      ["len", say("len"), String(seg.len)],
+      ["options", f.Options || say("options"), say("optionsNone")],
+      ["notes", say("notes"), seg.notes.join(", ")],
+    ];
+    for (const [key, name, value] of fields) {
+      const tr = document.createElement("tr");
+      tr.dataset.field = key;
+      tr.appendChild(text("th", null, name));
+      tr.appendChild(text("td", null, value));
+      body.appendChild(tr);
+    }
+    $("header-panel").hidden = false;
+  }
+
+  function applyLang() {
+    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+    $("conn-word").textContent = say("connection");
+    $("speed-word").textContent = say("speed");
+    $("follow-word").textContent = say("follow");
+    $("back").textContent = say("back");
+    $("forward").textContent = say("forward");
+    $("restart").textContent = say("restart");
+    $("export").textContent = say("exportSvg");
+    $("lang").textContent = say("other");
+    $("play").textContent = playing ? say("pause") : say("play");
+    $("header-panel").hidden = true;
+    draw();
+    if (wantHeader) { showHeader(wantHeader); wantHeader = null; }
+  }
+
+  // The figure as it is now, as a file of its own.
+  function exportSvg() {
+    const copy = $("ladder").cloneNode(true);
+    copy.setAttribute("xmlns", SVG);
+    copy.setAttribute("font-family", "DejaVu Sans, Noto Sans CJK SC, WenQuanYi Micro Hei, sans-serif");
+    const blob = new Blob([new XMLSerializer().serializeToString(copy)], { type: "image/svg+xml" });
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = "tcplab-ladder.svg";
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+  }
+
+  function keys(e) {
+    if (e.target && (e.target.tagName === "SELECT" || e.target.tagName === "INPUT")) return;
+    if (e.key === " ") { setPlaying(!playing); e.preventDefault(); }
+    else if (e.key === "ArrowRight" || e.key === "PageDown" || e.key === "ArrowDown") { forward(); e.preventDefault(); }
+    else if (e.key === "ArrowLeft" || e.key === "PageUp" || e.key === "ArrowUp") { back(); e.preventDefault(); }
+    else if (e.key === "Home") { restart(); e.preventDefault(); }
+  }
+
+  // `#step=N` (or `end`), `#lang=zh`, `#conn=K`, `#play`, `#speed=2`, `#frame=F` (its
+  // header open): a slide can open where it wants.
+  function fromHash() {
+    const h = new URLSearchParams(location.hash.slice(1));
+    if (h.get("lang") === "zh" || h.get("lang") === "en") lang = h.get("lang");
+    if (h.has("conn")) { const k = order.find((x) => String(conns.get(x).id) === h.get("conn")); if (k) select(k); }
+    const c = current();
+    if (c && h.has("step")) pos = h.get("step") === "end" ? c.rows.length : Math.min(c.rows.length, Math.max(0, parseInt(h.get("step"), 10) || 0));
+    if (h.has("play")) playing = true;
+    if (h.has("speed")) $("speed").value = h.get("speed");
+    if (c && h.has("frame")) { const row = c.rows.find((r) => String(r.seg.frame) === h.get("frame")); if (row) wantHeader = row; }
+  }
+
+  function connect() {
+    const query = token ? "?token=" + encodeURIComponent(token) : "";
+    // EventSource reconnects by itself and sends Last-Event-ID: the server resumes
+    // after the last event this page has, so nothing comes twice.
+    const source = new EventSource("events" + query);
+    source.onmessage = (m) => {
+      for (const line of m.data.split("\n")) if (line) ingest(JSON.parse(line));
+      if (playing && !anim) schedule(0);
+      if (!anim) draw();
+    };
+  }
+
+  function start() {
+    $("lang").addEventListener("click", () => { lang = lang === "en" ? "zh" : "en"; applyLang(); });
+    $("play").addEventListener("click", () => setPlaying(!playing));
+    $("forward").addEventListener("click", forward);
+    $("back").addEventListener("click", back);
+    $("restart").addEventListener("click", restart);
+    $("export").addEventListener("click", exportSvg);
+    $("conn").addEventListener("change", (e) => { select(e.target.value); e.target.blur(); });
+    $("speed").addEventListener("change", (e) => e.target.blur());
+    // A clicked button gives the focus back: space and the arrows then drive the page,
+    // instead of pressing that button again.
+    for (const b of document.querySelectorAll("#controls button")) b.addEventListener("click", () => b.blur());
+    document.addEventListener("keydown", keys);
+    window.addEventListener("hashchange", () => { stopAnim(); fromHash(); applyLang(); });
+    const embedded = $("events");
+    if (embedded) {
+      dict = JSON.parse($("dict").textContent);
+      for (const line of embedded.textContent.split("\n")) if (line.trim()) ingest(JSON.parse(line));
+      fromHash();
+      applyLang();
+      if (playing) setPlaying(true);
+      document.body.dataset.ready = "yes";
+      return;
+    }
+    live = true;
+    playing = true;
+    token = new URLSearchParams(location.search).get("token");
+    fetch("dict.json").then((r) => r.json()).then((d) => {
+      dict = d;
+      fromHash();
+      applyLang();
+      connect();
+      // The TIME-WAIT countdown moves once a second.
+      setInterval(() => { if (!anim) draw(); }, 1000);
+      document.body.dataset.ready = "yes";
+    });
+  }
+
+  start();
+})();
