@@ -619,22 +619,7 @@ mod tests {
         msgs.push(Msg::QuizVerdict { correct: true, expected: TcpState::Established });
         msgs.push(Msg::QuizVerdict { correct: false, expected: TcpState::Established });
         msgs.push(Msg::QuizScore { right: 3, asked: 4 });
-        let steps = [
-            Step::Handshake(1),
-            Step::Handshake(2),
-            Step::Handshake(3),
-            Step::SimultaneousOpen,
-            Step::Data,
-            Step::Ack,
-            Step::Teardown(1),
-            Step::Teardown(2),
-            Step::Teardown(3),
-            Step::Teardown(4),
-            Step::TeardownMerged,
-            Step::SimultaneousClose,
-            Step::Reset,
-        ];
-        for step in steps {
+        for step in Step::ALL {
             msgs.push(Msg::StepName(step));
             msgs.push(Msg::StepExplain { step, sender: Role::Server, len: 5 });
         }

@@ -10,25 +10,11 @@
 //! on any system; only the socket and the sampling thread are Linux's.
 
 use super::LinuxState;
+use crate::source::sockdiag::{self, DiagSocket};
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 
-const NLMSG_HDRLEN: usize = 16;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
-const SOCK_DIAG_BY_FAMILY: u16 = 20;
-const NLM_F_REQUEST: u16 = 1;
-const NLM_F_DUMP: u16 = 0x300;
-const INET_DIAG_REQ_BYTECODE: u16 = 1;
-const INET_DIAG_BC_JMP: u8 = 1;
-const INET_DIAG_BC_S_EQ: u8 = 11;
-const INET_DIAG_BC_D_EQ: u8 = 12;
-const IPPROTO_TCP: u8 = 6;
-pub const AF_INET: u8 = 2;
-pub const AF_INET6: u8 = 10;
-/// `struct inet_diag_msg`: family, state, timer, retrans, the socket id (48 bytes),
-/// expires, rqueue, wqueue, uid, inode.
-const DIAG_MSG_LEN: usize = 72;
+pub use crate::source::sockdiag::{AF_INET, AF_INET6};
 
 /// Every state but LISTEN and CLOSE: a listener is no connection, and a closed
 /// socket is not in the table.
@@ -38,41 +24,10 @@ const STATES: u32 = ((1 << 13) - 1) & !(1 << 10) & !(1 << 7) & !1;
 pub type Sample = HashMap<(SocketAddr, SocketAddr), LinuxState>;
 
 /// The dump request for one address family, with `sport == port || dport == port` as
-/// the kernel's filter (`inet_diag` bytecode) when a port is given.
+/// the kernel's filter (`inet_diag` bytecode, built as `ss` builds it) when a port is
+/// given.
 pub fn request(family: u8, port: Option<u16>, seq: u32) -> Vec<u8> {
-    let mut body = Vec::with_capacity(80);
-    // struct inet_diag_req_v2: family, protocol, ext, pad, states, then an empty id.
-    body.extend([family, IPPROTO_TCP, 0, 0]);
-    body.extend(STATES.to_ne_bytes());
-    body.extend([0u8; 48]);
-    if let Some(port) = port {
-        // As `ss` builds `sport = :P or dport = :P`: the source comparison (8 bytes),
-        // a jump (4), the destination comparison (8). A comparison goes on by `yes`
-        // and leaves by `no`; landing on the end (20) accepts, beyond it refuses. The
-        // kernel checks that every `no` lands on an op reached by `yes` steps, which
-        // is why the jump is there: sport matches → the jump → the end.
-        let mut bc = Vec::with_capacity(20);
-        let op = |bc: &mut Vec<u8>, code: u8, yes: u8, no: u16| {
-            bc.extend([code, yes]);
-            bc.extend(no.to_ne_bytes());
-        };
-        op(&mut bc, INET_DIAG_BC_S_EQ, 8, 12);
-        op(&mut bc, 0, 0, port);
-        op(&mut bc, INET_DIAG_BC_JMP, 4, 12);
-        op(&mut bc, INET_DIAG_BC_D_EQ, 8, 12);
-        op(&mut bc, 0, 0, port);
-        body.extend(((4 + bc.len()) as u16).to_ne_bytes());
-        body.extend(INET_DIAG_REQ_BYTECODE.to_ne_bytes());
-        body.extend(bc);
-    }
-    let mut msg = Vec::with_capacity(NLMSG_HDRLEN + body.len());
-    msg.extend(((NLMSG_HDRLEN + body.len()) as u32).to_ne_bytes());
-    msg.extend(SOCK_DIAG_BY_FAMILY.to_ne_bytes());
-    msg.extend((NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
-    msg.extend(seq.to_ne_bytes());
-    msg.extend(0u32.to_ne_bytes());
-    msg.extend(body);
-    msg
+    sockdiag::request_states(family, STATES, port.as_slice(), seq)
 }
 
 /// What one datagram of the reply holds.
@@ -89,53 +44,24 @@ pub enum Reply {
 /// Reads the `inet_diag_msg`s of one datagram into `sample`. A message cut short or
 /// of a state Linux does not define is skipped, never a panic.
 pub fn parse(datagram: &[u8], sample: &mut Sample) -> Reply {
-    let mut rest = datagram;
-    while rest.len() >= NLMSG_HDRLEN {
-        let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-        let kind = u16::from_ne_bytes([rest[4], rest[5]]);
-        if len < NLMSG_HDRLEN || len > rest.len() {
-            break;
-        }
-        let payload = &rest[NLMSG_HDRLEN..len];
-        match kind {
-            NLMSG_DONE => return Reply::Done,
-            NLMSG_ERROR => {
-                let errno = payload.get(..4).map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
-                return if errno == 0 { Reply::Done } else { Reply::Error(errno) };
-            }
-            SOCK_DIAG_BY_FAMILY => {
-                if let Some((local, remote, state)) = socket(payload) {
-                    sample.insert((local, remote), state);
-                }
-            }
-            _ => {}
-        }
-        // Messages are aligned to 4 bytes.
-        let next = (len + 3) & !3;
-        rest = rest.get(next..).unwrap_or_default();
+    let dump = sockdiag::parse_dump(datagram);
+    add(sample, &dump.sockets);
+    match (dump.error, dump.done) {
+        (Some(errno), _) => Reply::Error(errno),
+        (None, true) => Reply::Done,
+        (None, false) => Reply::More,
     }
-    Reply::More
 }
 
-/// One `inet_diag_msg`.
-fn socket(msg: &[u8]) -> Option<(SocketAddr, SocketAddr, LinuxState)> {
-    if msg.len() < DIAG_MSG_LEN {
-        return None;
-    }
-    let state = linux_state(msg[1])?;
-    let sport = u16::from_be_bytes([msg[4], msg[5]]);
-    let dport = u16::from_be_bytes([msg[6], msg[7]]);
-    let addr = |at: usize| -> Option<IpAddr> {
-        match msg[0] {
-            AF_INET => Some(IpAddr::V4(Ipv4Addr::new(msg[at], msg[at + 1], msg[at + 2], msg[at + 3]))),
-            AF_INET6 => {
-                let bytes: [u8; 16] = msg[at..at + 16].try_into().ok()?;
-                Some(IpAddr::V6(Ipv6Addr::from(bytes)).to_canonical())
-            }
-            _ => None,
+/// Adds the sockets of a dump to `sample`, IPv4-mapped addresses as IPv4 (as the
+/// capture shows them) and in the states Linux defines.
+fn add(sample: &mut Sample, sockets: &[DiagSocket]) {
+    for s in sockets {
+        if let Some(state) = linux_state(s.state) {
+            let canonical = |a: SocketAddr| SocketAddr::new(a.ip().to_canonical(), a.port());
+            sample.insert((canonical(s.local), canonical(s.remote)), state);
         }
-    };
-    Some((SocketAddr::new(addr(8)?, sport), SocketAddr::new(addr(24)?, dport), state))
+    }
 }
 
 /// `enum tcp_state`'s numbers.
@@ -192,7 +118,7 @@ pub use sampler::Sampler;
 mod sampler {
     use super::super::{KernelChange, KernelSource, Unavailable};
     use super::*;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::fd::OwnedFd;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::mpsc::{self, Receiver};
@@ -254,15 +180,7 @@ mod sampler {
     }
 
     fn open() -> std::io::Result<OwnedFd> {
-        // SAFETY: plain socket(2); the descriptor is owned at once.
-        let fd = unsafe {
-            libc::socket(libc::AF_NETLINK, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, libc::NETLINK_SOCK_DIAG)
-        };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: `fd` is a fresh descriptor that nothing else owns.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+        sockdiag::open()
     }
 
     /// One sample, on a socket of its own (for tests).
@@ -274,27 +192,7 @@ mod sampler {
     /// One sample: both families' dumps.
     fn sample(fd: &OwnedFd, port: Option<u16>) -> std::io::Result<Sample> {
         let mut sample = Sample::new();
-        for family in [AF_INET, AF_INET6] {
-            let req = request(family, port, 1);
-            // SAFETY: the buffer is valid for its length; the kernel is the address.
-            let sent = unsafe { libc::send(fd.as_raw_fd(), req.as_ptr().cast(), req.len(), 0) };
-            if sent < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            let mut buf = vec![0u8; 32 * 1024];
-            loop {
-                // SAFETY: as above, the buffer is writable for its length.
-                let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-                if n < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                match parse(&buf[..n as usize], &mut sample) {
-                    Reply::More if n > 0 => {}
-                    Reply::More | Reply::Done => break,
-                    Reply::Error(errno) => return Err(std::io::Error::from_raw_os_error(-errno)),
-                }
-            }
-        }
+        add(&mut sample, &sockdiag::dump(fd, STATES, port.as_slice())?);
         Ok(sample)
     }
 }
@@ -302,6 +200,8 @@ mod sampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::sockdiag::{NLMSG_DONE, NLMSG_HDR as NLMSG_HDRLEN, SOCK_DIAG_BY_FAMILY};
+    use std::net::IpAddr;
 
     /// The real table, through the real socket: a connection on a port of its own is
     /// seen, and one on another port is filtered out by the kernel.

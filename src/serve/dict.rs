@@ -15,22 +15,6 @@ const PORT: u16 = 65_432;
 const UNTIL: f64 = 987_654.321;
 const LEFT: f64 = 876_543.2;
 
-const STEPS: [Step; 13] = [
-    Step::Handshake(1),
-    Step::Handshake(2),
-    Step::Handshake(3),
-    Step::SimultaneousOpen,
-    Step::Data,
-    Step::Ack,
-    Step::Teardown(1),
-    Step::Teardown(2),
-    Step::Teardown(3),
-    Step::Teardown(4),
-    Step::TeardownMerged,
-    Step::SimultaneousClose,
-    Step::Reset,
-];
-
 /// Notes without numbers of their own; the others are shown by their JSON name.
 const NOTES: [Note; 17] = [
     Note::ClientGuessed,
@@ -66,9 +50,9 @@ fn words(lang: Lang, rule: TimeWaitRule) -> Value {
     let sides: Map<String, Value> =
         [Role::Client, Role::Server].iter().map(|&r| (r.name().into(), say(&Msg::Side(r)).into())).collect();
     let steps: Map<String, Value> =
-        STEPS.iter().map(|&s| (s.to_string(), say(&Msg::StepName(s)).into())).collect();
+        Step::ALL.iter().map(|&s| (s.to_string(), say(&Msg::StepName(s)).into())).collect();
     let mut explain = Map::new();
-    for step in STEPS {
+    for step in Step::ALL {
         for sender in [Role::Client, Role::Server] {
             let text = say(&Msg::StepExplain { step, sender, len: LEN }).replace(&LEN.to_string(), "{len}");
             explain.insert(format!("{step}|{}", sender.name()), text.into());

@@ -6,20 +6,23 @@
 //! kernel by state and port (the same request `ss -tn state time-wait sport = :P`
 //! makes), so a live capture can ask about thousands of connections every poll.
 //!
-//! The messages are built and read as bytes, laid out as `linux/inet_diag.h` says, so
-//! that the parser is tested on any system; only [`time_waits`] talks to the kernel.
+//! This module is tcplab's one `sock_diag` client: [`request_states`], [`parse_dump`]
+//! and, on Linux, [`open`] and [`dump`] serve the kernel-state sampler of `--kernel`
+//! (`kstate::sock_diag`) too. The messages are built and read as bytes, laid out as
+//! `linux/inet_diag.h` says, so that the parser is tested on any system; only [`open`],
+//! [`dump`] and [`time_waits`] talk to the kernel.
 
 use super::kernel::KernelSocket;
 use crate::track::TcpState;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-const NLMSG_HDR: usize = 16;
+pub(crate) const NLMSG_HDR: usize = 16;
 const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
+pub(crate) const NLMSG_DONE: u16 = 3;
 const NLM_F_REQUEST: u16 = 1;
 const NLM_F_DUMP: u16 = 0x300;
-const SOCK_DIAG_BY_FAMILY: u16 = 20;
+pub(crate) const SOCK_DIAG_BY_FAMILY: u16 = 20;
 const INET_DIAG_REQ_BYTECODE: u16 = 1;
 /// `inet_diag_bc_op` codes: "source port equals" and "destination port equals", each
 /// followed by a second op whose `no` field holds the port (Linux 4.16 and later).
@@ -32,8 +35,8 @@ const TCP_TIME_WAIT: u32 = 6;
 /// expires, queues, uid and inode.
 const DIAG_MSG: usize = 72;
 /// Linux's address families (other systems number them differently).
-const AF_INET: u8 = 2;
-const AF_INET6: u8 = 10;
+pub const AF_INET: u8 = 2;
+pub const AF_INET6: u8 = 10;
 /// More ports than this are not filtered in the kernel: each costs the kernel two
 /// comparisons per socket, and a connection's ports are mostly few.
 pub const MAX_PORTS: usize = 32;
@@ -41,6 +44,12 @@ pub const MAX_PORTS: usize = 32;
 /// The request for one address family's TIME-WAIT sockets whose local or remote port
 /// is one of `ports` (all of them when `ports` is empty).
 pub fn request(family: u8, ports: &[u16], seq: u32) -> Vec<u8> {
+    request_states(family, 1 << TCP_TIME_WAIT, ports, seq)
+}
+
+/// The request for one address family's sockets in `states` (a bit per Linux state
+/// number) whose local or remote port is one of `ports` (any port when it is empty).
+pub fn request_states(family: u8, states: u32, ports: &[u16], seq: u32) -> Vec<u8> {
     let bytecode = port_filter(ports);
     let attr_len = if bytecode.is_empty() { 0 } else { 4 + bytecode.len() };
     let len = NLMSG_HDR + 56 + attr_len;
@@ -53,7 +62,7 @@ pub fn request(family: u8, ports: &[u16], seq: u32) -> Vec<u8> {
     // inet_diag_req_v2: family, IPPROTO_TCP, no extensions, padding, the states wanted,
     // and a socket id left empty (a dump matches on the bytecode instead).
     msg.extend([family, 6, 0, 0]);
-    msg.extend((1u32 << TCP_TIME_WAIT).to_ne_bytes());
+    msg.extend(states.to_ne_bytes());
     msg.extend([0u8; 48]);
     if !bytecode.is_empty() {
         msg.extend((attr_len as u16).to_ne_bytes());
@@ -93,19 +102,30 @@ fn port_filter(ports: &[u16]) -> Vec<u8> {
     code
 }
 
+/// One socket of a dump, as the kernel lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiagSocket {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    /// Linux's state number (`enum tcp_state`).
+    pub state: u8,
+    /// The socket's timer, in milliseconds (for TIME-WAIT, the time left).
+    pub expires_ms: u32,
+}
+
 /// What one buffer of the kernel's reply held.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Reply {
-    pub sockets: Vec<KernelSocket>,
-    /// The dump is over (NLMSG_DONE came).
+pub struct Dump {
+    pub sockets: Vec<DiagSocket>,
+    /// The dump is over (NLMSG_DONE came, or an error).
     pub done: bool,
-    /// The kernel refused the request (NLMSG_ERROR with an error).
-    pub failed: bool,
+    /// The kernel refused the request: its (negative) errno.
+    pub error: Option<i32>,
 }
 
 /// Reads the messages of one buffer of the reply; a message cut short ends it.
-pub fn parse(buf: &[u8]) -> Reply {
-    let mut reply = Reply::default();
+pub fn parse_dump(buf: &[u8]) -> Dump {
+    let mut dump = Dump::default();
     let mut rest = buf;
     while rest.len() >= NLMSG_HDR {
         let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
@@ -116,31 +136,31 @@ pub fn parse(buf: &[u8]) -> Reply {
         let body = &rest[NLMSG_HDR..len];
         match kind {
             NLMSG_DONE => {
-                reply.done = true;
-                return reply;
+                dump.done = true;
+                return dump;
             }
             NLMSG_ERROR => {
                 let errno = body.get(..4).map_or(0, |e| i32::from_ne_bytes([e[0], e[1], e[2], e[3]]));
                 if errno != 0 {
-                    reply.failed = true;
-                    reply.done = true;
-                    return reply;
+                    dump.error = Some(errno);
+                    dump.done = true;
+                    return dump;
                 }
             }
-            SOCK_DIAG_BY_FAMILY => reply.sockets.extend(parse_socket(body)),
+            SOCK_DIAG_BY_FAMILY => dump.sockets.extend(parse_socket(body)),
             _ => {}
         }
         // Messages are aligned to 4 bytes.
         rest = rest.get(len.next_multiple_of(4)..).unwrap_or_default();
     }
-    reply
+    dump
 }
 
-/// One `inet_diag_msg`: addresses in network order, ports big-endian, the time left in
+/// One `inet_diag_msg`: addresses in network order, ports big-endian, the timer in
 /// milliseconds.
-fn parse_socket(body: &[u8]) -> Option<KernelSocket> {
+fn parse_socket(body: &[u8]) -> Option<DiagSocket> {
     let body = body.get(..DIAG_MSG)?;
-    let (family, state) = (body[0], body[1]);
+    let family = body[0];
     let port = |at: usize| u16::from_be_bytes([body[at], body[at + 1]]);
     let ip = |at: usize| -> Option<IpAddr> {
         match family {
@@ -152,35 +172,66 @@ fn parse_socket(body: &[u8]) -> Option<KernelSocket> {
             _ => None,
         }
     };
-    let expires = u32::from_ne_bytes([body[52], body[53], body[54], body[55]]);
-    Some(KernelSocket {
+    Some(DiagSocket {
         local: SocketAddr::new(ip(8)?, port(4)),
         remote: SocketAddr::new(ip(24)?, port(6)),
-        state: if u32::from(state) == TCP_TIME_WAIT { TcpState::TimeWait } else { return None },
-        timer_left: Some(Duration::from_millis(u64::from(expires))),
+        state: body[1],
+        expires_ms: u32::from_ne_bytes([body[52], body[53], body[54], body[55]]),
     })
 }
 
-/// Every TIME-WAIT socket (IPv4 and IPv6) whose local or remote port is in `ports` (any
-/// port when `ports` is empty or longer than [`MAX_PORTS`]); `None` when the kernel
-/// cannot be asked this way, so that the caller reads /proc instead.
+/// What one buffer of the kernel's reply held, of TIME-WAIT sockets.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Reply {
+    pub sockets: Vec<KernelSocket>,
+    /// The dump is over (NLMSG_DONE came).
+    pub done: bool,
+    /// The kernel refused the request (NLMSG_ERROR with an error).
+    pub failed: bool,
+}
+
+/// [`parse_dump`], keeping the TIME-WAIT sockets with their time left.
+pub fn parse(buf: &[u8]) -> Reply {
+    let dump = parse_dump(buf);
+    let sockets = dump
+        .sockets
+        .into_iter()
+        .filter(|s| u32::from(s.state) == TCP_TIME_WAIT)
+        .map(|s| KernelSocket {
+            local: s.local,
+            remote: s.remote,
+            state: TcpState::TimeWait,
+            timer_left: Some(Duration::from_millis(u64::from(s.expires_ms))),
+        })
+        .collect();
+    Reply { sockets, done: dump.done, failed: dump.error.is_some() }
+}
+
+/// A `sock_diag` netlink socket.
 #[cfg(target_os = "linux")]
-pub fn time_waits(ports: &[u16]) -> Option<Vec<KernelSocket>> {
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+pub fn open() -> std::io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
     // SAFETY: a plain socket(2) call; the descriptor is owned from here on.
     let fd = unsafe {
         libc::socket(libc::AF_NETLINK, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, libc::NETLINK_SOCK_DIAG)
     };
     if fd < 0 {
-        return None;
+        return Err(std::io::Error::last_os_error());
     }
     // SAFETY: `fd` was just opened and nothing else owns it.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// Every socket (IPv4 and IPv6) in `states` whose local or remote port is in `ports`
+/// (any port when it is empty), asked on `fd`.
+#[cfg(target_os = "linux")]
+pub fn dump(fd: &std::os::fd::OwnedFd, states: u32, ports: &[u16]) -> std::io::Result<Vec<DiagSocket>> {
+    use std::os::fd::AsRawFd;
     let mut sockets = Vec::new();
     // Large enough for a few hundred sockets per read, so a big table takes few calls.
     let mut buf = vec![0u8; 64 << 10];
     for (seq, family) in [(1, AF_INET), (2, AF_INET6)] {
-        let req = request(family, ports, seq);
+        let req = request_states(family, states, ports, seq);
         // SAFETY: sockaddr_nl is plain data; zeroed is its "the kernel" address.
         let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
         kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
@@ -196,17 +247,20 @@ pub fn time_waits(ports: &[u16]) -> Option<Vec<KernelSocket>> {
             )
         };
         if sent < 0 {
-            return None;
+            return Err(std::io::Error::last_os_error());
         }
         loop {
             // SAFETY: `buf` is valid for writes of its length.
             let got = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if got <= 0 {
-                return None;
+            if got < 0 {
+                return Err(std::io::Error::last_os_error());
             }
-            let reply = parse(&buf[..got as usize]);
-            if reply.failed {
-                return None;
+            if got == 0 {
+                break;
+            }
+            let reply = parse_dump(&buf[..got as usize]);
+            if let Some(errno) = reply.error {
+                return Err(std::io::Error::from_raw_os_error(-errno));
             }
             sockets.extend(reply.sockets);
             if reply.done {
@@ -214,7 +268,22 @@ pub fn time_waits(ports: &[u16]) -> Option<Vec<KernelSocket>> {
             }
         }
     }
-    Some(sockets)
+    Ok(sockets)
+}
+
+/// Every TIME-WAIT socket (IPv4 and IPv6) whose local or remote port is in `ports` (any
+/// port when `ports` is empty or longer than [`MAX_PORTS`]); `None` when the kernel
+/// cannot be asked this way, so that the caller reads /proc instead.
+#[cfg(target_os = "linux")]
+pub fn time_waits(ports: &[u16]) -> Option<Vec<KernelSocket>> {
+    let sockets = dump(&open().ok()?, 1 << TCP_TIME_WAIT, ports).ok()?;
+    let sockets = sockets.into_iter().map(|s| KernelSocket {
+        local: s.local,
+        remote: s.remote,
+        state: TcpState::TimeWait,
+        timer_left: Some(Duration::from_millis(u64::from(s.expires_ms))),
+    });
+    Some(sockets.collect())
 }
 
 #[cfg(test)]

@@ -78,6 +78,26 @@ pub enum Step {
     Reset,
 }
 
+impl Step {
+    /// Every step there is, in the story's order: for whatever must name them all
+    /// (the page's dictionary, the catalogue's completeness test).
+    pub const ALL: [Step; 13] = [
+        Step::Handshake(1),
+        Step::Handshake(2),
+        Step::Handshake(3),
+        Step::SimultaneousOpen,
+        Step::Data,
+        Step::Ack,
+        Step::Teardown(1),
+        Step::Teardown(2),
+        Step::Teardown(3),
+        Step::Teardown(4),
+        Step::TeardownMerged,
+        Step::SimultaneousClose,
+        Step::Reset,
+    ];
+}
+
 impl fmt::Display for Step {
     /// The English step name that the JSON contract uses.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
