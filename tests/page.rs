@@ -507,3 +507,44 @@ fn a_page_on_a_live_demo_sees_the_handshake_and_the_wave() {
     browser.screenshot("live-wave");
     assert_eq!(browser.alert(), None);
 }
+
+#[test]
+fn the_kernels_changes_are_marked_on_the_lanes() {
+    if !may_capture() {
+        eprintln!("skipped: the lab's kernel view needs root here");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("kernel.html");
+    let out = Command::new(TCPLAB)
+        .args(["lab", "handshake", "--kernel", "--html"])
+        .arg(&page)
+        .env("LC_ALL", "C")
+        .output()
+        .expect("run tcplab");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let browser = Browser::start();
+    // After the third ACK: Linux's listener child reports SYN-RECEIVED only now (tcplab
+    // showed it from the SYN on), then ESTABLISHED; the side panel says why.
+    browser.open(&format!("file://{}#step=3", page.display()));
+    let server = browser.text("#ladder .kernel-mark[data-side='server']");
+    assert!(server.contains("SYN-RECEIVED*") && server.contains("ESTABLISHED"), "{server}");
+    assert_eq!(browser.count("#ladder .kernel-to[data-differs='request_socket']"), 1);
+    let notes = browser.text("#step-notes");
+    assert!(notes.contains("kernel: server LISTEN → SYN-RECEIVED"), "{notes}");
+    assert!(notes.contains("request socket"), "{notes}");
+    // The whole connection: the server's CLOSE-WAIT as the FIN arrives, the client's
+    // full socket closing as its TIME-WAIT begins, each on its own lane.
+    browser.open(&format!("file://{}#step=end", page.display()));
+    let marks: Vec<String> = serde_json::from_value(browser.js(
+        "return [...document.querySelectorAll('#ladder .kernel-mark')].map(e => e.dataset.side + ' ' + e.textContent);",
+    ))
+    .unwrap();
+    assert!(marks.iter().any(|m| m == "server ⚙ CLOSE-WAIT"), "{marks:?}");
+    assert!(marks.iter().any(|m| m == "client ⚙ CLOSED*"), "{marks:?}");
+    assert!(marks.iter().any(|m| m == "client ⚙ SYN-SENT"), "the connect, before the first segment: {marks:?}");
+    browser.open(&format!("file://{}#step=3&lang=zh", page.display()));
+    assert!(browser.text("#step-notes").contains("内核：服务器 LISTEN → SYN-RECEIVED"), "{}", browser.text("#step-notes"));
+    browser.open(&format!("file://{}#step=end", page.display()));
+    browser.screenshot("kernel-marks");
+}

@@ -5,7 +5,7 @@
 //! a sentinel value that is then replaced by a `{name}` placeholder; the page fills it in.
 
 use crate::i18n::{HeaderField, Lang, Msg, TimeWaitRule};
-use crate::track::{Note, Role, Step};
+use crate::track::{Differs, Note, Role, Step, TcpState};
 use serde_json::{Map, Value, json};
 use std::net::SocketAddr;
 
@@ -14,6 +14,12 @@ const LEN: u32 = 4_123_456_789;
 const PORT: u16 = 65_432;
 const UNTIL: f64 = 987_654.321;
 const LEFT: f64 = 876_543.2;
+const FRAME: u64 = 3_987_654_321;
+const MS: f64 = 765_432.125;
+/// Stand-ins for a kernel change's states: their RFC names become `{from}`, `{to}` and
+/// `{shown}` (no message names them otherwise).
+const FROM: TcpState = TcpState::Listen;
+const TO: TcpState = TcpState::SynSent;
 
 /// Notes without numbers of their own; the others are shown by their JSON name.
 const NOTES: [Note; 17] = [
@@ -92,6 +98,25 @@ fn words(lang: Lang, rule: TimeWaitRule) -> Value {
             .replace(&remote.to_string(), "{remote}")
             .replace(&format!("{LEFT:.1}"), "{left}")
     };
+    // `--kernel`'s changes: after a frame, or before the connection's first segment; and
+    // why tcplab shows another state at that moment, per reason and side.
+    let mut kernel_state = Map::new();
+    let mut differs = Map::new();
+    for side in [Role::Client, Role::Server] {
+        let change = |after| {
+            say(&Msg::KernelState { side, from: FROM, to: TO, after })
+                .replace(FROM.name(), "{from}")
+                .replace(TO.name(), "{to}")
+                .replace(&FRAME.to_string(), "{frame}")
+                .replace(&format!("{MS:.3}"), "{ms}")
+        };
+        kernel_state.insert(format!("after|{}", side.name()), change(Some((FRAME, MS))).into());
+        kernel_state.insert(format!("before|{}", side.name()), change(None).into());
+        for why in [Differs::RequestSocket, Differs::TimeWaitSocket, Differs::NotOnWire] {
+            let text = say(&Msg::KernelDiffers { why, side, shown_at: FROM }).replace(FROM.name(), "{shown}");
+            differs.insert(format!("{}|{}", why.name(), side.name()), text.into());
+        }
+    }
     json!({
         "sides": sides,
         "steps": steps,
@@ -100,6 +125,8 @@ fn words(lang: Lang, rule: TimeWaitRule) -> Value {
         "fields": fields,
         "time_wait": say(&Msg::LadderTimeWait { rule, until: UNTIL }).replace(&until, "{until}"),
         "kernel": { "client": kernel(Role::Client), "server": kernel(Role::Server) },
+        "kernel_state": kernel_state,
+        "differs": differs,
     })
 }
 
@@ -111,11 +138,24 @@ mod tests {
     fn every_sentinel_became_a_placeholder() {
         let text = dictionary(TimeWaitRule::Linux).to_string();
         for sentinel in
-            [LEN.to_string(), PORT.to_string(), format!("{UNTIL:.3}"), format!("{LEFT:.1}"), "987654".into()]
+            [
+            LEN.to_string(),
+            PORT.to_string(),
+            format!("{UNTIL:.3}"),
+            format!("{LEFT:.1}"),
+            "987654".into(),
+            FRAME.to_string(),
+            "765432".into(),
+            FROM.name().into(),
+            TO.name().into(),
+        ]
         {
             assert!(!text.contains(&sentinel), "{sentinel} left in the dictionary");
         }
         assert!(text.contains("三次握手"), "the Chinese step names are the catalogue's");
         assert!(text.contains("{len}") && text.contains("{until}") && text.contains("{local}"));
+        for placeholder in ["{from}", "{to}", "{frame}", "{ms}", "{shown}"] {
+            assert!(text.contains(placeholder), "{placeholder} missing from the kernel's words");
+        }
     }
 }

@@ -14,7 +14,7 @@
   const CROSS_MS = 1400, GAP_MS = 700;
   // Only this many rows of a long connection are drawn at once: the newest ones.
   const WINDOW = 300;
-  const COLORS = { syn: "#2e7d32", fin: "#1565c0", rst: "#c62828", other: "#757575", tw: "#e69f00" };
+  const COLORS = { syn: "#2e7d32", fin: "#1565c0", rst: "#c62828", other: "#757575", tw: "#e69f00", kernel: "#8e24aa" };
 
   // The page's own few words (buttons); everything that explains TCP comes from the
   // binary's catalogue (`dict`).
@@ -37,6 +37,8 @@
   const $ = (id) => document.getElementById(id);
   const conns = new Map(); // key → connection
   const order = []; // keys in order of first appearance
+  // `--kernel`'s changes that came before their connection's first segment (a connect).
+  const kernelEarly = new Map();
   let input = 0; // which input (file) the events belong to: `conn` restarts per input
   const sources = []; // each input's name, from its closing `capture` line
   let dict = null;
@@ -98,18 +100,20 @@
     const key = input + ":" + ev.conn;
     let c = conns.get(key);
     if (ev.type === "capture") { sources[input] = ev.source; input += 1; return; }
+    if (ev.type === "kernel_state") { kernelState(key, c, ev); return; }
     if (!c && ev.type !== "segment") return;
     if (ev.type === "segment") {
       if (!c) {
         const client = ev.dir === "c2s" ? ev.src : ev.dst;
         const server = ev.dir === "c2s" ? ev.dst : ev.src;
-        c = { key, input, id: ev.conn, client, server, rows: [], late: [], summary: null };
+        c = { key, input, id: ev.conn, client, server, rows: [], late: [], summary: null, kernelBefore: kernelEarly.get(key) || [] };
+        kernelEarly.delete(key);
         conns.set(key, c);
         order.push(key);
         addOption(c);
         if (selected === null || (live && $("follow").checked && finished())) select(key);
       }
-      c.rows.push({ seg: ev, trans: [], kernel: null, arrived: Date.now() });
+      c.rows.push({ seg: ev, trans: [], kernel: null, kernelStates: [], arrived: Date.now() });
     } else if (ev.type === "transition") {
       const row = c.rows.length && c.rows[c.rows.length - 1];
       // Live, the kernel letting TIME-WAIT go comes a minute later with the same frame.
@@ -121,6 +125,19 @@
     } else if (ev.type === "connection") {
       c.summary = ev;
     }
+  }
+
+  // A change the kernel reported (`--kernel`) goes with the frame it came after; a
+  // socket that is no captured connection's (the listener) has no lane.
+  function kernelState(key, c, ev) {
+    if (ev.conn === null || ev.side === null) return;
+    let row = null;
+    if (c && ev.after_frame !== null) {
+      for (let i = c.rows.length - 1; i >= 0 && !row; i--) if (c.rows[i].seg.frame === ev.after_frame) row = c.rows[i];
+    }
+    if (row) row.kernelStates.push(ev);
+    else if (c) c.kernelBefore.push(ev);
+    else { if (!kernelEarly.has(key)) kernelEarly.set(key, []); kernelEarly.get(key).push(ev); }
   }
 
   function addOption(c) {
@@ -249,6 +266,7 @@
     const stateY = {};
     stateLabel(fig, "client", state.client, 108, "state-initial");
     stateLabel(fig, "server", state.server, 108, "state-initial");
+    kernelMarks(fig, c.kernelBefore, TOP - 4);
     let y = TOP;
     let timeWait = null;
     rows.forEach((row, i) => {
@@ -287,6 +305,8 @@
         state[tr.side] = tr.to;
         if (tr.to === "TIME-WAIT") timeWait = { side: tr.side, y: ty, row };
       }
+      // The kernel's word once the segment has arrived, at the foot of its row.
+      if (t >= 1) kernelMarks(fig, row.kernelStates, y + h - 6);
       y += h;
     });
     // The newest arrow stays in view on a long ladder.
@@ -313,6 +333,29 @@
       "text-anchor": left ? "end" : "start", fill: name === "TIME-WAIT" ? "#8a5a00" : "#111",
       class: cls, "data-side": side,
     }, name));
+  }
+
+  // The kernel's changes of one row, a mark per side on the inner edge of its lane:
+  // `⚙ SYN-RECEIVED* → ESTABLISHED`, a star where tcplab shows another state then (the
+  // side panel says why).
+  function kernelMarks(fig, changes, y) {
+    for (const side of ["client", "server"]) {
+      const mine = changes.filter((k) => k.side === side);
+      if (!mine.length) continue;
+      const left = side === "client";
+      const x = left ? LEFT : RIGHT;
+      fig.appendChild(svg("circle", { cx: x, cy: y - 5, r: 6, fill: COLORS.kernel, class: "kernel-dot", "data-side": side }));
+      const mark = svg("text", { x: left ? x + 12 : x - 12, y, "font-size": 14, fill: COLORS.kernel,
+        "text-anchor": left ? "start" : "end", class: "kernel-mark", "data-side": side });
+      mark.appendChild(svg("tspan", {}, "⚙ "));
+      mine.forEach((k, i) => {
+        if (i) mark.appendChild(svg("tspan", {}, " → "));
+        const state = svg("tspan", { class: "kernel-to", "data-differs": k.differs || "" }, k.to + (k.differs ? "*" : ""));
+        if (k.differs) state.setAttribute("font-style", "italic");
+        mark.appendChild(state);
+      });
+      fig.appendChild(mark);
+    }
   }
 
   // TIME-WAIT is never on the wire: a bar down the holder's lane, with how long it lasts
@@ -359,12 +402,24 @@
         const words = dict && dict[lang].notes[key] ? dict[lang].notes[key].replace("{port}", port).replace("{until}", until) : n;
         notes.appendChild(text("li", "note", words));
       }
+      const changes = (pos === 1 ? c.kernelBefore : []).concat(row.kernelStates);
+      if (dict) for (const k of changes) notes.appendChild(text("li", "kernel-state", kernelWords(k)));
       if (row.kernel && dict) {
         const k = row.kernel;
         notes.appendChild(text("li", "kernel", dict[lang].kernel[k.side].replace("{local}", k.local).replace("{remote}", k.remote)
           .replace("{left}", k.time_left === null ? "?" : String(k.time_left))));
       }
     }
+  }
+
+  // A kernel change in the catalogue's words, as the terminal's ⚙ line says it.
+  function kernelWords(k) {
+    const words = dict[lang];
+    const when = k.after_frame === null ? "before" : "after";
+    let s = "⚙ " + words.kernel_state[when + "|" + k.side].replace("{from}", k.from).replace("{to}", k.to)
+      .replace("{frame}", String(k.after_frame)).replace("{ms}", k.after_ms === null ? "" : k.after_ms.toFixed(3));
+    if (k.differs) s += " — " + words.differs[k.differs + "|" + k.side].replace("{shown}", k.tcplab_state || "");
+    return s;
   }
 
   // Figure 1 filled in: the clicked segment's header fields, as the events carry them.
