@@ -43,6 +43,9 @@ pub fn kernel_filter(args: &WatchArgs) -> String {
 /// Watches until Ctrl-C or SIGTERM, then prints the summary and capture statistics.
 pub fn run(args: &WatchArgs, out: impl Write, err: &mut impl Write) -> Result<()> {
     let lang = args.view.lang();
+    // The page server first: it forks into a process of its own without any rights,
+    // which must happen before the capture opens and before any thread starts.
+    let page = crate::replay::serve(&args.view, err)?;
     let (device, why) = choose_device(args);
     // A saved capture keeps whole packets; a view needs only their headers.
     let keep = if args.write.is_some() { Keep::Whole } else { Keep::Headers };
@@ -53,9 +56,6 @@ pub fn run(args: &WatchArgs, out: impl Write, err: &mut impl Write) -> Result<()
     if feed.is_none() {
         privilege::drop_to_sudo_user()?;
     }
-    // Only now, without capture rights (unless the kernel is traced), does the page
-    // server start.
-    let page = crate::replay::serve(&args.view, err)?;
     if let Some(path) = &args.write {
         capture.save_to(path)?;
     }

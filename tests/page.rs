@@ -542,9 +542,63 @@ fn the_kernels_changes_are_marked_on_the_lanes() {
     .unwrap();
     assert!(marks.iter().any(|m| m == "server ⚙ CLOSE-WAIT"), "{marks:?}");
     assert!(marks.iter().any(|m| m == "client ⚙ CLOSED*"), "{marks:?}");
-    assert!(marks.iter().any(|m| m == "client ⚙ SYN-SENT"), "the connect, before the first segment: {marks:?}");
+    assert!(
+        marks.iter().any(|m| m == "client ⚙ SYN-SENT"),
+        "the connect, before the first segment: {marks:?}"
+    );
     browser.open(&format!("file://{}#step=3&lang=zh", page.display()));
-    assert!(browser.text("#step-notes").contains("内核：服务器 LISTEN → SYN-RECEIVED"), "{}", browser.text("#step-notes"));
+    assert!(
+        browser.text("#step-notes").contains("内核：服务器 LISTEN → SYN-RECEIVED"),
+        "{}",
+        browser.text("#step-notes")
+    );
     browser.open(&format!("file://{}#step=end", page.display()));
     browser.screenshot("kernel-marks");
+}
+
+/// The processes whose parent is `pid`, with the `Uid:` and `CapEff:` lines of each.
+fn children_of(pid: u32) -> Vec<(u32, String, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else { continue };
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        if field("PPid:") == pid.to_string() {
+            found.push((child, field("Uid:"), field("CapEff:")));
+        }
+    }
+    found
+}
+
+#[test]
+fn the_page_server_holds_no_rights_and_ends_with_tcplab() {
+    if !may_capture() {
+        eprintln!("skipped: this checks what a server started as root gives up");
+        return;
+    }
+    for args in [vec!["replay", "captures/handshake.pcap"], vec!["demo"]] {
+        let (mut tcplab, port, _) = serving(&args);
+        let pid = tcplab.0.id();
+        let servers = children_of(pid);
+        assert_eq!(servers.len(), 1, "one server process for {args:?}: {servers:?}");
+        let (server, uid, caps) = servers[0].clone();
+        // Started as root (no sudo here): the server is nobody, with no capability.
+        assert!(uid.split_whitespace().all(|id| id != "0"), "{args:?}: the server runs as {uid}");
+        assert_eq!(caps, "0000000000000000", "{args:?}: the server keeps capabilities");
+        assert!(status_of(port, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").contains("200"));
+        // tcplab killed outright: the server sees its pipe close and ends too.
+        tcplab.0.kill().unwrap();
+        tcplab.0.wait().unwrap();
+        // Ended: gone, or a zombie waiting for whoever adopted it to reap it.
+        wait_for("the server to end", Duration::from_secs(10), || {
+            let status = std::fs::read_to_string(format!("/proc/{server}/status")).unwrap_or_default();
+            (status.is_empty() || status.contains("State:\tZ")).then_some(())
+        });
+    }
 }

@@ -5,16 +5,16 @@
 
 use super::jsonl::JsonLines;
 use super::{CaptureStats, Renderer, TextStyle};
-use crate::serve::hub::Hub;
-use crate::serve::{Launcher, Page, assets, dict};
+use crate::serve::process::Sink;
+use crate::serve::{Page, assets, dict};
 use crate::track::Event;
 use std::io::{self, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-/// Publishes each complete line to the hub as soon as it is written.
+/// Publishes each complete line to the page server as soon as it is written.
 struct Publisher {
-    hub: Arc<Hub>,
+    sink: Arc<Mutex<Sink>>,
     partial: Vec<u8>,
 }
 
@@ -23,7 +23,8 @@ impl Write for Publisher {
         self.partial.extend_from_slice(buf);
         while let Some(end) = self.partial.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = self.partial.drain(..=end).collect();
-            self.hub.publish(String::from_utf8_lossy(&line[..end]).as_ref());
+            let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
+            sink.publish(String::from_utf8_lossy(&line[..end]).as_ref());
         }
         Ok(buf.len())
     }
@@ -35,23 +36,16 @@ impl Write for Publisher {
 /// `--serve`: every event to the page server, as it happens.
 pub struct PageFeed {
     lines: JsonLines<Publisher>,
-    launcher: Launcher,
 }
 
 impl PageFeed {
     pub fn new(page: &Page) -> PageFeed {
-        PageFeed {
-            lines: JsonLines::new(Publisher { hub: page.hub.clone(), partial: Vec::new() }),
-            launcher: page.launcher(),
-        }
+        PageFeed { lines: JsonLines::new(Publisher { sink: page.sink.clone(), partial: Vec::new() }) }
     }
 }
 
 impl Renderer for PageFeed {
     fn begin(&mut self, name: &str) -> io::Result<()> {
-        // The capture is open by now (and a rootless demo in its own network): the
-        // server's thread may start.
-        self.launcher.launch()?;
         self.lines.begin(name)
     }
     fn event(&mut self, event: &Event) -> io::Result<()> {

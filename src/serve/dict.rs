@@ -137,8 +137,7 @@ mod tests {
     #[test]
     fn every_sentinel_became_a_placeholder() {
         let text = dictionary(TimeWaitRule::Linux).to_string();
-        for sentinel in
-            [
+        for sentinel in [
             LEN.to_string(),
             PORT.to_string(),
             format!("{UNTIL:.3}"),
@@ -148,8 +147,7 @@ mod tests {
             "765432".into(),
             FROM.name().into(),
             TO.name().into(),
-        ]
-        {
+        ] {
             assert!(!text.contains(&sentinel), "{sentinel} left in the dictionary");
         }
         assert!(text.contains("三次握手"), "the Chinese step names are the catalogue's");

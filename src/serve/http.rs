@@ -36,9 +36,8 @@ pub struct Prepared {
     shared: Shared,
 }
 
-/// Makes the server for `hub` on `listener`; [`Prepared::spawn`] starts it. The two
-/// steps are apart because a rootless `demo` must still enter its private network
-/// namespace, which Linux refuses to a process that has started a thread.
+/// Makes the server for `hub` on `listener`; [`Prepared::spawn`] starts it, in the
+/// process that [`super::process`] chooses.
 pub fn prepare(
     listener: TcpListener,
     hub: Arc<Hub>,

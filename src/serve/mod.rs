@@ -8,9 +8,11 @@ pub mod assets;
 pub mod dict;
 pub mod http;
 pub mod hub;
+pub mod process;
 
 use crate::i18n::{Lang, Msg, TimeWaitRule};
 use hub::Hub;
+use process::Sink;
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::Ordering;
@@ -19,13 +21,13 @@ use std::sync::{Arc, Mutex};
 /// Where `--serve` listens when no address is given: loopback, port 9293 (RFC 9293).
 pub const DEFAULT_ADDR: &str = "127.0.0.1:9293";
 
-/// A page server, and the hub its event streams read. Bound at once (a busy port is
-/// an error before anything else happens); serving starts with [`Page::launch`].
+/// A page server, started at once in a process without rights ([`process`]), and
+/// where to send it the events. Commands start it before anything else: a busy port
+/// is an error before a capture opens, and the fork happens while tcplab has one thread.
 pub struct Page {
-    pub hub: Arc<Hub>,
+    pub sink: Arc<Mutex<Sink>>,
     pub url: String,
     lang: Lang,
-    waiting: Arc<Mutex<Option<http::Prepared>>>,
 }
 
 impl Page {
@@ -46,6 +48,7 @@ impl Page {
         let hub = Hub::new();
         let dict = dict::dictionary(rule).to_string();
         let prepared = http::prepare(listener, hub.clone(), dict, token.clone())?;
+        let sink = process::start(prepared, hub)?;
         let host = match bound.ip() {
             std::net::IpAddr::V6(ip) => format!("[{ip}]"),
             ip => ip.to_string(),
@@ -59,18 +62,11 @@ impl Page {
         }
         writeln!(err, "tcplab: {}", lang.text(&Msg::PageAt { url: &url }))?;
         err.flush()?;
-        Ok(Page { hub, url, lang, waiting: Arc::new(Mutex::new(Some(prepared))) })
-    }
-
-    /// Something that starts the server when called the first time: the page's feed
-    /// calls it when the first input begins, after any capture has been opened.
-    pub fn launcher(&self) -> Launcher {
-        Launcher(self.waiting.clone())
+        Ok(Page { sink: Arc::new(Mutex::new(sink)), url, lang })
     }
 
     /// Keeps the page up after the command's own output is done, until Ctrl-C.
     pub fn linger(&self, err: &mut impl Write) -> io::Result<()> {
-        self.launcher().launch()?;
         writeln!(err, "tcplab: {}", self.lang.text(&Msg::PageStillServing { url: &self.url }))?;
         err.flush()?;
         let stop = crate::live::stop_on_signals()?;
@@ -78,19 +74,6 @@ impl Page {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         Ok(())
-    }
-}
-
-/// Starts a [`Page`]'s server once; later calls do nothing.
-#[derive(Clone)]
-pub struct Launcher(Arc<Mutex<Option<http::Prepared>>>);
-
-impl Launcher {
-    pub fn launch(&self) -> io::Result<()> {
-        match self.0.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            Some(prepared) => prepared.spawn(),
-            None => Ok(()),
-        }
     }
 }
 

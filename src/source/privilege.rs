@@ -50,6 +50,34 @@ pub fn drop_to_sudo_user() -> io::Result<Option<String>> {
     Ok(None)
 }
 
+/// For a process that needs no rights at all (the page server): root becomes the
+/// user who ran sudo, or `nobody` when there is none; on Linux every capability goes
+/// too, so that a binary given capture rights by `setcap` keeps none of them here.
+#[cfg(unix)]
+pub fn give_up_everything() -> io::Result<()> {
+    if is_root() {
+        match (env_id("SUDO_UID"), env_id("SUDO_GID")) {
+            (Some(uid), Some(gid)) if uid != 0 => {
+                let user = std::env::var("SUDO_USER").unwrap_or_else(|_| uid.to_string());
+                become_user(&user, uid, gid)?;
+            }
+            _ => {
+                // 65534 is nobody's number where the name cannot be looked up.
+                let nobody = nix::unistd::User::from_name("nobody").ok().flatten();
+                let (uid, gid) = nobody.map_or((65534, 65534), |u| (u.uid.as_raw(), u.gid.as_raw()));
+                become_user("nobody", uid, gid)?;
+            }
+        }
+    }
+    #[cfg(target_os = "linux")]
+    // Effective first: it may never hold more than Permitted.
+    caps::clear(None, caps::CapSet::Effective)
+        .and_then(|()| caps::clear(None, caps::CapSet::Permitted))
+        .and_then(|()| caps::clear(None, caps::CapSet::Inheritable))
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    Ok(())
+}
+
 /// Supplementary groups first (while still root), then the group, then the user:
 /// once the uid changes, the other two can no longer be changed.
 #[cfg(unix)]
