@@ -602,3 +602,29 @@ fn the_page_server_holds_no_rights_and_ends_with_tcplab() {
         });
     }
 }
+
+#[test]
+fn expert_notes_are_told_in_sentences_with_their_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = html_of(&root().join("captures/lossy.pcap"), dir.path());
+    let browser = Browser::start();
+    let notes_at = |step: u32| -> Vec<String> {
+        browser.open(&format!("file://{}#step={step}", page.display()));
+        serde_json::from_value(
+            browser.js("return [...document.querySelectorAll('#step-notes li')].map(e => e.textContent);"),
+        )
+        .unwrap()
+    };
+    // Frame 20, the first duplicate ACK of frame 19; frame 24, the fast retransmission
+    // of frame 8 (told once: the plain `retransmission` note is not repeated).
+    let dup = notes_at(20);
+    assert!(dup.len() == 1 && dup[0].starts_with("Duplicate ACK #1 of frame 19:"), "{dup:?}");
+    let fast = notes_at(24);
+    assert!(fast.len() == 1 && fast[0].starts_with("Fast retransmission of frame 8:"), "{fast:?}");
+    browser.open(&format!("file://{}#step=24&lang=zh", page.display()));
+    assert!(
+        !browser.text("#step-notes").contains('{'),
+        "no placeholder is left: {}",
+        browser.text("#step-notes")
+    );
+}

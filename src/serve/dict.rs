@@ -5,6 +5,7 @@
 //! a sentinel value that is then replaced by a `{name}` placeholder; the page fills it in.
 
 use crate::i18n::{HeaderField, Lang, Msg, TimeWaitRule};
+use crate::source::FrameNumber;
 use crate::track::{Differs, Note, Role, Step, TcpState};
 use serde_json::{Map, Value, json};
 use std::net::SocketAddr;
@@ -16,13 +17,16 @@ const UNTIL: f64 = 987_654.321;
 const LEFT: f64 = 876_543.2;
 const FRAME: u64 = 3_987_654_321;
 const MS: f64 = 765_432.125;
+/// A resend's delay in microseconds: said as `765432.1` ms or `765.432` s.
+const AFTER_US: u64 = 765_432_100;
+const COUNT: u32 = 3_876_543_210;
 /// Stand-ins for a kernel change's states: their RFC names become `{from}`, `{to}` and
 /// `{shown}` (no message names them otherwise).
 const FROM: TcpState = TcpState::Listen;
 const TO: TcpState = TcpState::SynSent;
 
-/// Notes without numbers of their own; the others are shown by their JSON name.
-const NOTES: [Note; 17] = [
+/// Notes without numbers of their own; those with numbers follow ([`numbered_notes`]).
+const NOTES: [Note; 20] = [
     Note::ClientGuessed,
     Note::ConnectionRefused,
     Note::OldDuplicateSyn,
@@ -40,6 +44,9 @@ const NOTES: [Note; 17] = [
     Note::ZeroWindowProbeAck,
     Note::WindowFull,
     Note::WindowUpdate,
+    Note::KeepAlive,
+    Note::KeepAliveAck,
+    Note::HeaderCut,
 ];
 
 /// The dictionary for both languages, as JSON; `rule` is the run's TIME-WAIT rule.
@@ -71,6 +78,7 @@ fn words(lang: Lang, rule: TimeWaitRule) -> Value {
             (note.name().into(), text.replace(&PORT.to_string(), "{port}").into())
         })
         .collect();
+    numbered_notes(&mut notes, &say);
     // TIME-WAIT's note names its holder: one text per side, `time_wait|client`.
     for side in [Role::Client, Role::Server] {
         let text = say(&Msg::NoteExplain { note: Note::TimeWait(side), port: PORT, rule, until: UNTIL });
@@ -130,6 +138,32 @@ fn words(lang: Lang, rule: TimeWaitRule) -> Value {
     })
 }
 
+/// The notes that carry numbers, with placeholders the page fills from the segment's
+/// `retransmission`, `syn_retransmission` and `dup_ack` objects: `{of}`, `{ms}`,
+/// `{attempt}`, `{s}`, `{count}`.
+fn numbered_notes(notes: &mut Map<String, Value>, say: &impl Fn(&Msg<'_>) -> String) {
+    let frame = FrameNumber(FRAME);
+    let placeholders = |text: String| {
+        text.replace(&FRAME.to_string(), "{of}")
+            .replace(&format!("{:.1}", AFTER_US as f64 / 1e3), "{ms}")
+            .replace(&format!("{:.3}", AFTER_US as f64 / 1e6), "{s}")
+            .replace(&COUNT.to_string(), "{count}")
+    };
+    for note in [
+        Note::Retransmission { of: frame, after_us: AFTER_US },
+        Note::FastRetransmission { of: frame },
+        Note::SynRetransmission { attempt: COUNT, after_us: AFTER_US },
+        Note::DupAck { of: frame, count: COUNT },
+    ] {
+        let text = say(&Msg::NoteExplain { note, port: PORT, rule: TimeWaitRule::Linux, until: UNTIL });
+        let text = placeholders(text).replace(
+            "{count}",
+            if matches!(note, Note::SynRetransmission { .. }) { "{attempt}" } else { "{count}" },
+        );
+        notes.insert(note.name().into(), text.into());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,7 +178,9 @@ mod tests {
             format!("{LEFT:.1}"),
             "987654".into(),
             FRAME.to_string(),
+            COUNT.to_string(),
             "765432".into(),
+            "765.432".into(),
             FROM.name().into(),
             TO.name().into(),
         ] {
@@ -152,7 +188,9 @@ mod tests {
         }
         assert!(text.contains("三次握手"), "the Chinese step names are the catalogue's");
         assert!(text.contains("{len}") && text.contains("{until}") && text.contains("{local}"));
-        for placeholder in ["{from}", "{to}", "{frame}", "{ms}", "{shown}"] {
+        for placeholder in
+            ["{from}", "{to}", "{frame}", "{ms}", "{shown}", "{of}", "{s}", "{attempt}", "{count}"]
+        {
             assert!(text.contains(placeholder), "{placeholder} missing from the kernel's words");
         }
     }

@@ -395,11 +395,10 @@
     while (notes.firstChild) notes.removeChild(notes.firstChild);
     if (row) {
       const port = c.server.slice(c.server.lastIndexOf(":") + 1);
-      for (const n of row.seg.notes) {
+      for (const n of notesToTell(row.seg)) {
         const holder = row.trans.find((t) => t.to === "TIME-WAIT");
         const key = n === "time_wait" && holder ? n + "|" + holder.side : n;
-        const until = dict ? (row.seg.ts + dict.time_wait_secs).toFixed(6) : "";
-        const words = dict && dict[lang].notes[key] ? dict[lang].notes[key].replace("{port}", port).replace("{until}", until) : n;
+        const words = dict && dict[lang].notes[key] ? fillNote(dict[lang].notes[key], row.seg, port) : n;
         notes.appendChild(text("li", "note", words));
       }
       const changes = (pos === 1 ? c.kernelBefore : []).concat(row.kernelStates);
@@ -410,6 +409,26 @@
           .replace("{left}", k.time_left === null ? "?" : String(k.time_left))));
       }
     }
+  }
+
+  // The notes told in words, by the rule of SegmentEvent::notes_to_tell in Rust: not
+  // those the step already names, and not the plain retransmission when a more telling
+  // one (fast, spurious, a SYN's) names the same resend.
+  function notesToTell(seg) {
+    const named = seg.notes.some((n) => n === "fast_retransmission" || n === "spurious_retransmission" || n === "syn_retransmission");
+    return seg.notes.filter((n) => !["simultaneous_close", "simultaneous_open", "merged_close"].includes(n)
+      && !(named && n === "retransmission"));
+  }
+  // A note's sentence with this segment's numbers, from the objects that come with it.
+  function fillNote(words, seg, port) {
+    const r = seg.retransmission, syn = seg.syn_retransmission, dup = seg.dup_ack;
+    const until = dict ? (seg.ts + dict.time_wait_secs).toFixed(6) : "";
+    return words.replace("{port}", port).replace("{until}", until)
+      .replace("{of}", String(r ? r.of_frame : dup ? dup.of_frame : "?"))
+      .replace("{ms}", r ? r.after_ms.toFixed(1) : "?")
+      .replace("{attempt}", syn ? String(syn.attempt) : "?")
+      .replace("{s}", syn ? syn.after_s.toFixed(3) : "?")
+      .replace("{count}", dup ? String(dup.count) : "?");
   }
 
   // A kernel change in the catalogue's words, as the terminal's ⚙ line says it.
