@@ -71,7 +71,7 @@ impl Wire {
             window: seg.win,
             header_len: 20,
             payload_len: seg.len,
-            raw_options: &[],
+            header: &[],
             payload: &payload,
         };
         let mut events = Vec::new();

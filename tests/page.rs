@@ -251,6 +251,14 @@ fn the_html_file_steps_through_the_handshake_offline() {
     let (raw_seq, raw_win) = tshark_seq_window(&root().join("captures/handshake.pcap"), 1);
     assert!(seq.contains(&raw_seq), "seq {seq:?} shows tshark's raw {raw_seq}");
     assert_eq!(win, raw_win);
+    // Figure 1's rows in bytes: the SYN's 40-byte header, its sequence number in bytes
+    // 4-7, and its options decoded.
+    assert_eq!(browser.count("#header-bytes td.byte[data-field]"), 40);
+    let seq_bytes = browser
+        .js("return [...document.querySelectorAll('#header-bytes td[data-field=seq]')].map(e => e.textContent).join('');");
+    assert_eq!(seq_bytes.as_str().unwrap(), format!("{:08x}", raw_seq.parse::<u32>().unwrap()));
+    let options = browser.text("#header-fields tr[data-field='options'] td");
+    assert!(options.starts_with("MSS 65495, SACK_PERM, TS val"), "{options}");
 
     // The Chinese switch: the catalogue's step names.
     browser.click("#lang");

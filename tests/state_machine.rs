@@ -56,7 +56,7 @@ impl Play {
             window: 65535,
             header_len: 20,
             payload_len: data.len() as u32,
-            raw_options: &[],
+            header: &[],
             payload: data,
         };
         self.tracker.on_segment(&seg, FrameNumber(self.frame), self.frame as f64 * 0.001, &mut self.events);

@@ -57,9 +57,9 @@ pub fn segment<'a>(frame: &Frame<'a>) -> Option<Segment<'a>> {
         window: tcp.window_size(),
         header_len: header_len as u8,
         payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
-        // `tcp.options()` borrows the slice struct; the header bytes live as long as
-        // the frame.
-        raw_options: &header[20..],
+        // `tcp.slice()` borrows the slice struct; the header bytes live as long as the
+        // frame.
+        header,
         payload: &kept[..kept.len().min(PAYLOAD_PREVIEW).min(payload_len)],
     })
 }

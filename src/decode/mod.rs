@@ -38,8 +38,9 @@ pub struct Segment<'a> {
     pub header_len: u8,
     /// Payload length on the wire (from the IP header), even if the capture kept less.
     pub payload_len: u32,
-    /// The raw options area (see [`Segment::options`]).
-    pub raw_options: &'a [u8],
+    /// The TCP header as captured: its 20 fixed bytes, then as much of the options
+    /// area as was kept (empty where a view needs no bytes, see `replay::decoded`).
+    pub header: &'a [u8],
     /// The first [`PAYLOAD_PREVIEW`] payload bytes that the capture kept.
     pub payload: &'a [u8],
 }
@@ -47,13 +48,18 @@ pub struct Segment<'a> {
 impl Segment<'_> {
     /// The options, decoded (only the tracker's SYN handling and `inspect` need them).
     pub fn options(&self) -> TcpOptions {
-        TcpOptions::parse(self.raw_options)
+        TcpOptions::parse(self.raw_options())
+    }
+
+    /// The options area, as far as the capture kept it.
+    pub fn raw_options(&self) -> &[u8] {
+        self.header.get(20..).unwrap_or_default()
     }
 
     /// Whether the capture kept less than the whole TCP header (its options run past
     /// the snap length): only the 20 fixed bytes, and the options kept, were read.
     pub fn header_cut(&self) -> bool {
-        usize::from(self.header_len) > 20 + self.raw_options.len()
+        usize::from(self.header_len) > 20 + self.raw_options().len()
     }
 
     /// Sequence space the segment occupies: its payload plus one for SYN and for FIN.
@@ -197,7 +203,7 @@ fn segment_from<'a>(
                     window: tcp.window_size(),
                     header_len: header.len() as u8,
                     payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
-                    raw_options: &header[20..],
+                    header,
                     payload: &kept[..kept.len().min(PAYLOAD_PREVIEW).min(payload_len)],
                 })
             }
@@ -243,7 +249,7 @@ fn segment_from<'a>(
         header_len: header_len as u8,
         payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
         // The header slice lives as long as the frame; `options()` would not.
-        raw_options: tcp.header_slice().get(20..).unwrap_or_default(),
+        header: tcp.header_slice(),
         payload: &kept[..kept.len().min(PAYLOAD_PREVIEW).min(payload_len)],
     }))
 }
@@ -271,7 +277,7 @@ fn fixed_header<'a>(bytes: &'a [u8], claimed: usize, src: IpAddr, dst: IpAddr) -
         window,
         header_len: header_len as u8,
         payload_len: u32::try_from(claimed.saturating_sub(header_len)).unwrap_or(u32::MAX),
-        raw_options: &bytes[20..],
+        header: bytes,
         payload: &[],
     })
 }

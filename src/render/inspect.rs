@@ -182,7 +182,7 @@ fn cells(cells: &[(usize, String)]) -> String {
 }
 
 /// Each option in the options area, in order, decoded.
-fn describe_options(lang: Lang, raw: &[u8]) -> Vec<String> {
+pub(crate) fn describe_options(lang: Lang, raw: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
     for element in TcpOptionsIterator::from_slice(raw) {
         out.push(match element {

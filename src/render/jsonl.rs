@@ -42,6 +42,12 @@ struct SegmentLine<'a> {
     syn_retransmission: Option<SynResendLine>,
     #[serde(skip_serializing_if = "Option::is_none")]
     dup_ack: Option<DupAckLine>,
+    /// The page's Figure 1 only ([`JsonLines::with_header`]): the TCP header's bytes as
+    /// hex, and its options decoded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    header: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    options: Option<Vec<String>>,
 }
 
 /// `retransmission`: the frame that first carried these bytes (when still remembered;
@@ -183,11 +189,20 @@ pub struct JsonLines<W: Write> {
     out: W,
     /// One line is built here, then written whole: many small writes cost more.
     line: Vec<u8>,
+    /// Whether segment lines carry `header` and `options` (the page's header panel).
+    header: bool,
 }
 
 impl<W: Write> JsonLines<W> {
     pub fn new(out: W) -> JsonLines<W> {
-        JsonLines { out, line: Vec::with_capacity(512) }
+        JsonLines { out, line: Vec::with_capacity(512), header: false }
+    }
+
+    /// Segment lines also carry the TCP header's bytes and decoded options: what the
+    /// page's header panel shows. `--format jsonl` leaves them out.
+    pub fn with_header(mut self) -> JsonLines<W> {
+        self.header = true;
+        self
     }
 
     /// What has been written so far (for a writer that keeps it, such as a `Vec`).
@@ -225,7 +240,16 @@ fn exact_time<S: serde::Serializer>(value: &Option<Timestamp>, s: S) -> Result<S
     }
 }
 
-fn segment_line(ev: &SegmentEvent) -> SegmentLine<'_> {
+fn segment_line(ev: &SegmentEvent, with_header: bool) -> SegmentLine<'_> {
+    let header = ev.header.as_slice();
+    let (header, options) = if with_header && !header.is_empty() {
+        let hex = header.iter().map(|b| format!("{b:02x}")).collect();
+        let options =
+            super::inspect::describe_options(crate::i18n::Lang::En, header.get(20..).unwrap_or_default());
+        (Some(hex), Some(options))
+    } else {
+        (None, None)
+    };
     SegmentLine {
         r#type: "segment",
         conn: ev.conn.0,
@@ -263,6 +287,8 @@ fn segment_line(ev: &SegmentEvent) -> SegmentLine<'_> {
             Note::DupAck { of, count } => Some(DupAckLine { of_frame: of.0, count }),
             _ => None,
         }),
+        header,
+        options,
     }
 }
 
@@ -313,7 +339,7 @@ impl<W: Write> Renderer for JsonLines<W> {
 
     fn event(&mut self, event: &Event) -> io::Result<()> {
         match event {
-            Event::Segment(ev) => self.line(&segment_line(ev)),
+            Event::Segment(ev) => self.line(&segment_line(ev, self.header)),
             Event::Transition(t) => self.line(&transition_line(t)),
             Event::Connection(s) => self.line(&connection_line(s)),
             Event::Kernel(k) => self.line(&KernelLine {

@@ -40,7 +40,9 @@ pub struct PageFeed {
 
 impl PageFeed {
     pub fn new(page: &Page) -> PageFeed {
-        PageFeed { lines: JsonLines::new(Publisher { sink: page.sink.clone(), partial: Vec::new() }) }
+        PageFeed {
+            lines: JsonLines::new(Publisher { sink: page.sink.clone(), partial: Vec::new() }).with_header(),
+        }
     }
 }
 
@@ -69,7 +71,7 @@ pub struct HtmlFile {
 
 impl HtmlFile {
     pub fn new(path: PathBuf, style: TextStyle) -> HtmlFile {
-        HtmlFile { path, style, lines: JsonLines::new(Vec::new()) }
+        HtmlFile { path, style, lines: JsonLines::new(Vec::new()).with_header() }
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! libpcap and the record parser reuse their buffers, so what the tracker needs of a
 //! frame is copied into the batch: the decoded numbers, and, for views that show
-//! segments, the bytes a segment borrows (its options and the payload it shows).
+//! segments, the bytes a segment borrows (its TCP header and the payload it shows).
 //! Decoding here, beside the reading, took a tenth of the instructions off the
 //! tracking thread, the one that limits a replay.
 //!
@@ -22,9 +22,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// Frames per batch: enough that passing a batch costs nothing per frame.
 const FRAMES: usize = 1024;
-/// Bytes a new batch has room for: options and a short payload a frame. A frame
-/// brings at most 40 bytes of options and the payload preview (256), so a batch
-/// grows to 300 KiB at most, and is reused after that.
+/// Bytes a new batch has room for: a header and a short payload a frame. A frame
+/// brings at most a 60-byte TCP header and the payload preview (256), so a batch
+/// grows to 320 KiB at most, and is reused after that.
 const BYTES_AT_FIRST: usize = FRAMES * 128;
 
 /// A segment's two addresses: IPv4 ones inline, any other pair (IPv6) by its place
@@ -35,8 +35,8 @@ enum Addresses {
     Listed(u32),
 }
 
-/// A TCP segment's numbers. Its options (`options` bytes), then the payload it
-/// shows (`shown` bytes), follow the previous segment's in the batch's bytes.
+/// A TCP segment's numbers. Its TCP header as kept (`header_kept` bytes), then the
+/// payload it shows (`shown` bytes), follow the previous segment's in the batch's bytes.
 #[derive(Debug, Clone, Copy)]
 struct Numbers {
     addresses: Addresses,
@@ -49,7 +49,7 @@ struct Numbers {
     shown: u16,
     flags: TcpFlags,
     header_len: u8,
-    options: u8,
+    header_kept: u8,
 }
 
 /// What a frame held.
@@ -96,7 +96,7 @@ pub struct DecodedBatch {
 impl DecodedBatch {
     /// Decodes `frame` (unless it fails the capture filter) and keeps what the
     /// tracker needs of it. `frame` must be the one after the last frame pushed.
-    /// Without `with_bytes`, a segment comes back without its options and payload:
+    /// Without `with_bytes`, a segment comes back without its header bytes and payload:
     /// the tracker reads them only for views that show segments.
     pub fn push(&mut self, frame: &Frame<'_>, passes: bool, with_bytes: bool) {
         if self.entries.is_empty() {
@@ -133,11 +133,11 @@ impl DecodedBatch {
                 Addresses::Listed(self.addresses.len() as u32 - 1)
             }
         };
-        let (options, shown) = if with_bytes {
-            self.bytes.extend_from_slice(seg.raw_options);
+        let (header_kept, shown) = if with_bytes {
+            self.bytes.extend_from_slice(seg.header);
             self.bytes.extend_from_slice(seg.payload);
-            // At most a TCP header's 40 bytes, and the payload preview (256).
-            (seg.raw_options.len() as u8, seg.payload.len() as u16)
+            // At most a TCP header's 60 bytes, and the payload preview (256).
+            (seg.header.len() as u8, seg.payload.len() as u16)
         } else {
             (0, 0)
         };
@@ -152,7 +152,7 @@ impl DecodedBatch {
             shown,
             flags: seg.flags,
             header_len: seg.header_len,
-            options,
+            header_kept,
         }
     }
 
@@ -163,9 +163,9 @@ impl DecodedBatch {
             let decoded = match e.content {
                 Content::Filtered => None,
                 Content::Tcp(n) => {
-                    let options = at + usize::from(n.options);
-                    let end = options + usize::from(n.shown);
-                    let (raw_options, payload) = (&self.bytes[at..options], &self.bytes[options..end]);
+                    let payload_at = at + usize::from(n.header_kept);
+                    let end = payload_at + usize::from(n.shown);
+                    let (header, payload) = (&self.bytes[at..payload_at], &self.bytes[payload_at..end]);
                     at = end;
                     let (src, dst) = match n.addresses {
                         Addresses::V4(src, dst) => (IpAddr::V4(src), IpAddr::V4(dst)),
@@ -180,7 +180,7 @@ impl DecodedBatch {
                         window: n.window,
                         header_len: n.header_len,
                         payload_len: n.payload_len,
-                        raw_options,
+                        header,
                         payload,
                     })))
                 }
@@ -294,7 +294,7 @@ mod tests {
                 let original = frame(i);
                 prop_assert_eq!((got.number, got.ts, got.captured), (original.number, original.ts, datas[i].len()));
                 let expected = decode::decode(&original).map(|decoded| match decoded {
-                    Decoded::Tcp(seg) if !with_bytes => Decoded::Tcp(Segment { raw_options: &[], payload: &[], ..seg }),
+                    Decoded::Tcp(seg) if !with_bytes => Decoded::Tcp(Segment { header: &[], payload: &[], ..seg }),
                     other => other,
                 });
                 match (got.decoded, passes) {

@@ -88,10 +88,15 @@ fn words(lang: Lang, rule: TimeWaitRule) -> Value {
         );
     }
     let fields: Map<String, Value> = [
+        ("SourcePort", HeaderField::SourcePort),
+        ("DestinationPort", HeaderField::DestinationPort),
         ("Sequence", HeaderField::Sequence),
         ("Acknowledgment", HeaderField::Acknowledgment),
+        ("DataOffset", HeaderField::DataOffset),
         ("Flags", HeaderField::Flags),
         ("Window", HeaderField::Window),
+        ("Checksum", HeaderField::Checksum),
+        ("UrgentPointer", HeaderField::UrgentPointer),
         ("Options", HeaderField::Options),
     ]
     .iter()

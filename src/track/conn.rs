@@ -18,7 +18,9 @@
 //! back the segment's event so that it is shown with the states it led to.
 
 use super::analysis::SeqAnalysis;
-use super::event::{ConnId, ConnSummary, Direction, Event, Note, Role, SegmentEvent, Step, Transition};
+use super::event::{
+    ConnId, ConnSummary, Direction, Event, HeaderBytes, Note, Role, SegmentEvent, Step, Transition,
+};
 use super::flags::TcpFlags;
 use super::seq::SeqNum;
 use super::state::TcpState;
@@ -552,6 +554,7 @@ impl Conn {
             server_state: self.state(Role::Server),
             notes,
             payload: seg.payload.to_vec(),
+            header: HeaderBytes::new(seg.header),
         }));
         for (side, from, to) in changes {
             out.push(Event::Transition(Transition { conn: self.id, frame, ts, time: None, side, from, to }));

@@ -287,6 +287,42 @@ pub struct SegmentEvent {
     pub notes: Vec<Note>,
     /// The first payload bytes, for display.
     pub payload: Vec<u8>,
+    /// The TCP header as captured, for the page's Figure 1 (empty for views that
+    /// show no segments).
+    pub header: HeaderBytes,
+}
+
+/// A TCP header's bytes as captured (at most 60), kept inline: no allocation for it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct HeaderBytes {
+    bytes: [u8; 60],
+    len: u8,
+}
+
+impl HeaderBytes {
+    /// The first 60 bytes of `header` (a TCP header has no more).
+    pub fn new(header: &[u8]) -> HeaderBytes {
+        let len = header.len().min(60);
+        let mut bytes = [0; 60];
+        bytes[..len].copy_from_slice(&header[..len]);
+        HeaderBytes { bytes, len: len as u8 }
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl Default for HeaderBytes {
+    fn default() -> HeaderBytes {
+        HeaderBytes::new(&[])
+    }
+}
+
+impl std::fmt::Debug for HeaderBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_slice().iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
 }
 
 impl SegmentEvent {

@@ -12,8 +12,8 @@ pub mod zeek;
 
 pub use conn::TrackConfig;
 pub use event::{
-    ConnId, ConnSummary, Differs, Direction, Event, KernelCheck, KernelState, Note, Role, SegmentEvent, Step,
-    Transition,
+    ConnId, ConnSummary, Differs, Direction, Event, HeaderBytes, KernelCheck, KernelState, Note, Role,
+    SegmentEvent, Step, Transition,
 };
 pub use state::TcpState;
 pub use table::Tracker;

@@ -24,13 +24,15 @@
       other: "中文", waiting: "waiting for the first segment…", segment: "segment", of: "of",
       press: "space or → steps, ← goes back", header: "header of frame", frame: "frame",
       time: "time", src: "source", dst: "destination", len: "payload length", notes: "notes",
-      options: "options", optionsNone: "not in the events: tcplab inspect FILE FRAME shows them",
+      options: "options", optionsNone: "not in the events: tcplab inspect FILE FRAME shows them", none: "none",
+      bytes: "the header's bytes, 32 bits a row as in Figure 1", cut: "the capture kept only these bytes of the header",
       live: "live", left: "s left", relative: "relative", raw: "on the wire" },
     zh: { connection: "连接", speed: "速度", follow: "跟随最新", play: "▶ 播放", pause: "❚❚ 暂停",
       back: "◀ 后退", forward: "单步 ▶", restart: "|◀ 重新开始", exportSvg: "导出 SVG", other: "English",
       waiting: "等待第一个报文段……", segment: "报文段", of: "/", press: "空格或 → 前进，← 后退",
       header: "报文段首部，帧", frame: "帧", time: "时间", src: "源", dst: "目的", len: "数据长度",
-      notes: "提示", options: "选项", optionsNone: "事件中没有：tcplab inspect 文件 帧号 可显示",
+      notes: "提示", options: "选项", optionsNone: "事件中没有：tcplab inspect 文件 帧号 可显示", none: "无",
+      bytes: "首部的字节，如图 1 每行 32 位", cut: "抓包只保留了首部的这些字节",
       live: "实时", left: "秒后结束", relative: "相对值", raw: "线上值" },
   };
 
@@ -459,7 +461,7 @@
       ["flags", f.Flags || "Flags", flagText(seg)],
       ["win", f.Window || "Window", String(seg.win)],
       ["len", say("len"), String(seg.len)],
-      ["options", f.Options || say("options"), say("optionsNone")],
+      ["options", f.Options || say("options"), !seg.options ? say("optionsNone") : seg.options.length ? seg.options.join(", ") : say("none")],
       ["notes", say("notes"), seg.notes.join(", ")],
     ];
     for (const [key, name, value] of fields) {
@@ -469,7 +471,38 @@
       tr.appendChild(text("td", null, value));
       body.appendChild(tr);
     }
+    headerBytes(seg, f);
     $("header-panel").hidden = false;
+  }
+
+  // The header's bytes as hex, four to a row as Figure 1 draws the header, each field
+  // in its own tint and each row named by the fields it holds.
+  function headerBytes(seg, f) {
+    const box = $("header-bytes");
+    while (box.firstChild) box.removeChild(box.firstChild);
+    box.hidden = !seg.header;
+    if (!seg.header) return;
+    const bytes = seg.header.match(/../g) || [];
+    const fieldOf = (i) => i < 4 ? "ports" : i < 8 ? "seq" : i < 12 ? "ack" : i < 14 ? "offset-flags" : i < 16 ? "window"
+      : i < 18 ? "checksum" : i < 20 ? "urgent" : "options";
+    const rowNames = [
+      [f.SourcePort, f.DestinationPort], [f.Sequence], [f.Acknowledgment], [f.DataOffset, f.Flags, f.Window],
+      [f.Checksum, f.UrgentPointer],
+    ];
+    box.appendChild(text("caption", null, say("bytes")));
+    for (let at = 0; at < bytes.length; at += 4) {
+      const tr = document.createElement("tr");
+      tr.appendChild(text("th", "offset", String(at).padStart(2, "0")));
+      for (let i = at; i < at + 4; i++) {
+        const td = text("td", i < bytes.length ? "byte f-" + fieldOf(i) : "byte", i < bytes.length ? bytes[i] : "");
+        if (i < bytes.length) td.dataset.field = fieldOf(i);
+        tr.appendChild(td);
+      }
+      tr.appendChild(text("td", "row-name", (rowNames[at / 4] || [f.Options]).filter(Boolean).join(" · ")));
+      box.appendChild(tr);
+    }
+    const expected = parseInt(bytes[12] || "50", 16) >> 4;
+    if (bytes.length < expected * 4) box.appendChild(text("caption", "cut", say("cut")));
   }
 
   function applyLang() {
