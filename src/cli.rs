@@ -429,6 +429,9 @@ pub struct ViewArgs {
     /// Also write the ladder as a self-contained SVG, for slides
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
+    /// Also write the ladder as a Mermaid sequence diagram, for Markdown
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub mermaid: Option<PathBuf>,
     /// Also write the animated ladder as one self-contained web page (opens offline)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub html: Option<PathBuf>,

@@ -270,3 +270,18 @@ fn svg_ladders_have_no_text_on_text_and_no_label_across_a_lane() {
         }
     }
 }
+
+fn mermaid(capture: &str, lang: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ladder.mmd");
+    replay(capture, &["--summary", "--lang", lang, "--mermaid", file.to_str().unwrap()]);
+    std::fs::read_to_string(&file).unwrap()
+}
+
+#[test]
+fn mermaid_diagrams() {
+    for capture in captures() {
+        insta::assert_snapshot!(format!("{capture}.en.mmd"), mermaid(capture, "en"));
+    }
+    insta::assert_snapshot!("handshake.zh.mmd", mermaid("handshake", "zh"));
+}

@@ -5,6 +5,7 @@ pub mod ascii;
 pub mod inspect;
 pub mod jsonl;
 pub mod ladder;
+pub mod mermaid;
 pub mod pace;
 pub mod page;
 pub mod sanitize;

@@ -53,6 +53,9 @@ pub fn renderer<'w>(
     if let Some(path) = &view.svg {
         all = Box::new(Both(all, SvgLadder::create(path, style)?));
     }
+    if let Some(path) = &view.mermaid {
+        all = Box::new(Both(all, crate::render::mermaid::MermaidFile::create(path, style)?));
+    }
     if let Some(path) = &view.html {
         all = Box::new(Both(all, HtmlFile::new(path.clone(), style)));
     }
