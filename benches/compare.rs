@@ -46,8 +46,8 @@ fn main() {
     let machine = machine();
     println!("machine: {machine}");
 
-    // BENCH_PHASES=real,flood,live (the default) picks what to run.
-    let phases = std::env::var("BENCH_PHASES").unwrap_or_else(|_| "real,flood,live".into());
+    // BENCH_PHASES=real,flood,page,live (the default) picks what to run.
+    let phases = std::env::var("BENCH_PHASES").unwrap_or_else(|_| "real,flood,page,live".into());
     let real = dir.join("loopback-100k.pcap");
     let flood = dir.join("synflood-1m.pcap");
     let mut files = Vec::new();
@@ -73,10 +73,48 @@ fn main() {
         );
         compare(&bin, file, label == "SYN flood");
     }
+    if phases.contains("page") {
+        if !real.exists() || packets_in(&real) < MIN_PACKETS {
+            generate_real(&real);
+        }
+        page_file(&bin, &real, &dir);
+    }
     if phases.contains("live") {
         live(&bin);
         live_rate(&bin, &dir);
     }
+}
+
+/// `--html` of the loopback file: how big the one-file page of 100,000 connections is,
+/// and what writing it costs, beside `--summary` alone on the same file.
+fn page_file(bin: &Path, file: &Path, dir: &Path) {
+    let html = dir.join("loopback-100k.html");
+    let f = file.to_str().unwrap();
+    println!("\n== the page as one file (--html) of {}", file.display());
+    let tool = |name, args: &[&str]| Tool {
+        name,
+        program: bin.to_owned(),
+        args: args.iter().map(|a| a.to_string()).collect(),
+    };
+    let tools = [
+        tool("tcplab --summary", &["replay", "--summary", f]),
+        tool("tcplab --summary --html", &["replay", "--summary", f, "--html", html.to_str().unwrap()]),
+    ];
+    for t in &tools {
+        if let Some((secs, measured)) = run_once(t) {
+            let mib =
+                measured.map_or(String::new(), |(_, kib)| format!(", peak {:.1} MiB", kib as f64 / 1024.0));
+            println!("  {:<26} {secs:.3} s{mib}", t.name);
+        }
+    }
+    let size = std::fs::metadata(&html).map(|m| m.len()).unwrap_or(0);
+    let segments = packets_in(file).max(1);
+    println!(
+        "  {}: {:.1} MiB, {:.0} bytes a packet (a page of the whole file; a lesson's capture is a few KB)",
+        html.display(),
+        size as f64 / 1048576.0,
+        size as f64 / segments as f64
+    );
 }
 
 /// One command to time: what the table calls it, and how to run it.
