@@ -110,10 +110,11 @@ fn page_file(bin: &Path, file: &Path, dir: &Path) {
     let size = std::fs::metadata(&html).map(|m| m.len()).unwrap_or(0);
     let segments = packets_in(file).max(1);
     println!(
-        "  {}: {:.1} MiB, {:.0} bytes a packet (a page of the whole file; a lesson's capture is a few KB)",
+        "  {}: {:.1} MiB for {} packets (the page keeps the first {} connections and says so)",
         html.display(),
         size as f64 / 1048576.0,
-        size as f64 / segments as f64
+        segments,
+        tcplab::render::page::HTML_CONNECTIONS
     );
 }
 

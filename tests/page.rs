@@ -636,3 +636,37 @@ fn expert_notes_are_told_in_sentences_with_their_numbers() {
         browser.text("#step-notes")
     );
 }
+
+/// 1,200 connections that each send one SYN, from as many client ports.
+fn many_connections(dir: &Path) -> PathBuf {
+    use etherparse::PacketBuilder;
+    use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
+    let path = dir.join("many.pcap");
+    let mut writer =
+        PcapWriter::with_header(std::fs::File::create(&path).unwrap(), PcapHeader::default()).unwrap();
+    for n in 0..1200u16 {
+        let mut bytes = Vec::new();
+        PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4([127, 0, 0, 1], [127, 0, 0, 2], 64)
+            .tcp(20000 + n, 8080, 1000, 64240)
+            .syn()
+            .write(&mut bytes, b"")
+            .unwrap();
+        let packet = PcapPacket::new(Duration::from_millis(u64::from(n)), bytes.len() as u32, &bytes);
+        writer.write_packet(&packet).unwrap();
+    }
+    path
+}
+
+#[test]
+fn an_html_file_of_a_big_capture_holds_its_first_thousand_connections_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = html_of(&many_connections(dir.path()), dir.path());
+    let text = std::fs::read_to_string(&page).unwrap();
+    assert_eq!(text.matches(r#"{"type":"segment""#).count(), 1000);
+    let browser = Browser::start();
+    browser.open(&format!("file://{}", page.display()));
+    assert_eq!(browser.count("#conn option"), 1000);
+    let status = browser.text("#status");
+    assert!(status.contains("first 1000 of the capture's 1200 connections"), "{status}");
+}

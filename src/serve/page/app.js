@@ -25,14 +25,15 @@
       press: "space or → steps, ← goes back", header: "header of frame", frame: "frame",
       time: "time", src: "source", dst: "destination", len: "payload length", notes: "notes",
       options: "options", optionsNone: "not in the events: tcplab inspect FILE FRAME shows them", none: "none",
-      bytes: "the header's bytes, 32 bits a row as in Figure 1", cut: "the capture kept only these bytes of the header",
+      bytes: "the header's bytes, 32 bits a row as in Figure 1",
+      partial: "this file holds the first {held} of the capture's {total} connections", cut: "the capture kept only these bytes of the header",
       live: "live", left: "s left", relative: "relative", raw: "on the wire" },
     zh: { connection: "连接", speed: "速度", follow: "跟随最新", play: "▶ 播放", pause: "❚❚ 暂停",
       back: "◀ 后退", forward: "单步 ▶", restart: "|◀ 重新开始", exportSvg: "导出 SVG", other: "English",
       waiting: "等待第一个报文段……", segment: "报文段", of: "/", press: "空格或 → 前进，← 后退",
       header: "报文段首部，帧", frame: "帧", time: "时间", src: "源", dst: "目的", len: "数据长度",
       notes: "提示", options: "选项", optionsNone: "事件中没有：tcplab inspect 文件 帧号 可显示", none: "无",
-      bytes: "首部的字节，如图 1 每行 32 位", cut: "抓包只保留了首部的这些字节",
+      bytes: "首部的字节，如图 1 每行 32 位", partial: "本文件只包含抓包中 {total} 个连接的前 {held} 个", cut: "抓包只保留了首部的这些字节",
       live: "实时", left: "秒后结束", relative: "相对值", raw: "线上值" },
   };
 
@@ -43,6 +44,7 @@
   const kernelEarly = new Map();
   let input = 0; // which input (file) the events belong to: `conn` restarts per input
   const sources = []; // each input's name, from its closing `capture` line
+  const partial = []; // per input, when the file holds only some of its connections
   let dict = null;
   let lang = "en";
   let selected = null; // key of the connection shown
@@ -101,7 +103,14 @@
   function ingest(ev) {
     const key = input + ":" + ev.conn;
     let c = conns.get(key);
-    if (ev.type === "capture") { sources[input] = ev.source; input += 1; return; }
+    if (ev.type === "capture") {
+      // `--html` keeps the first connections of a big capture: say how many it left out.
+      const held = order.filter((k) => conns.get(k).input === input).length;
+      sources[input] = ev.source;
+      if (ev.connections > held) partial[input] = { held, total: ev.connections };
+      input += 1;
+      return;
+    }
     if (ev.type === "kernel_state") { kernelState(key, c, ev); return; }
     if (!c && ev.type !== "segment") return;
     if (ev.type === "segment") {
@@ -385,6 +394,8 @@
     const row = c && pos > 0 ? c.rows[pos - 1] : null;
     $("status").textContent = !c || !c.rows.length ? say("waiting")
       : say("segment") + " " + pos + " " + say("of") + " " + c.rows.length + (live ? " · " + say("live") : "") + " — " + say("press");
+    const part = c && partial[c.input];
+    if (part) $("status").textContent += " · " + say("partial").replace("{held}", part.held).replace("{total}", part.total);
     $("step-name").textContent = row ? stepName(row.seg.step) : "";
     $("step-label").textContent = row ? textbook(row.seg.label) : "";
     let explain = "";
