@@ -46,8 +46,8 @@ fn main() {
     let machine = machine();
     println!("machine: {machine}");
 
-    // BENCH_PHASES=real,flood,page,live (the default) picks what to run.
-    let phases = std::env::var("BENCH_PHASES").unwrap_or_else(|_| "real,flood,page,live".into());
+    // BENCH_PHASES=real,flood,kinds,page,live (the default) picks what to run.
+    let phases = std::env::var("BENCH_PHASES").unwrap_or_else(|_| "real,flood,kinds,page,live".into());
     let real = dir.join("loopback-100k.pcap");
     let flood = dir.join("synflood-1m.pcap");
     let mut files = Vec::new();
@@ -73,6 +73,9 @@ fn main() {
         );
         compare(&bin, file, label == "SYN flood");
     }
+    if phases.contains("kinds") {
+        kinds(&bin, &dir, &real);
+    }
     if phases.contains("page") {
         if !real.exists() || packets_in(&real) < MIN_PACKETS {
             generate_real(&real);
@@ -83,6 +86,195 @@ fn main() {
         live(&bin);
         live_rate(&bin, &dir);
     }
+}
+
+/// Captures of other kinds than the loopback file, each against tcpdump on the same
+/// file: bulk transfers with full payloads (the timeline's payload preview at work),
+/// connections that never close (memory bounded by the table, not by the capture), and
+/// the loopback file as pcapng (the pcapng reader against libpcap's). Colour is timed on
+/// the bulk file, where every segment line has a payload to paint.
+fn kinds(bin: &Path, dir: &Path, real: &Path) {
+    let bulk = dir.join("bulk-full-payload.pcap");
+    if !bulk.exists() {
+        generate_bulk(&bulk);
+    }
+    let open = dir.join("never-close-400k.pcap");
+    if !open.exists() {
+        generate_never_closing(&open);
+    }
+    let pcapng = dir.join("loopback-100k.pcapng");
+    if !pcapng.exists() && real.exists() {
+        let made = Command::new("editcap").args(["-F", "pcapng"]).arg(real).arg(&pcapng).status();
+        if !made.is_ok_and(|s| s.success()) {
+            println!("  (editcap, from tshark's package, makes the pcapng copy; skipped)");
+        }
+    }
+    let tcpdump = PathBuf::from("/usr/bin/tcpdump");
+    let tool = |name, program: &Path, args: &[&str]| Tool {
+        name,
+        program: program.to_path_buf(),
+        args: args.iter().map(|a| a.to_string()).collect(),
+    };
+    for (file, label) in
+        [(&bulk, "bulk transfers, full payloads"), (&open, "400,000 connections that never close")]
+    {
+        let f = file.to_str().unwrap();
+        println!("\n== {label}: {} ({} packets)", file.display(), packets_in(file));
+        let rows = time_in_rounds(&[
+            tool("tcplab replay --summary", bin, &["replay", "--summary", "--color", "never", f]),
+            tool("tcplab replay (timeline)", bin, &["replay", "--color", "never", f]),
+            tool("tcplab replay --color always", bin, &["replay", "--color", "always", f]),
+            tool("tcplab replay --format jsonl", bin, &["replay", "--format", "jsonl", f]),
+            tool("tcpdump -nn -r", &tcpdump, &["-nn", "-r", f]),
+        ]);
+        print_rows(&rows);
+        let min =
+            |name: &str| rows.iter().find(|r| r.name.starts_with(name)).map(Timing::min).unwrap_or(f64::NAN);
+        let peak =
+            rows.iter().filter(|r| r.name.starts_with("tcplab")).map(|r| r.peak_rss_kib).max().unwrap_or(0);
+        let (dump, timeline) = (min("tcpdump"), min("tcplab replay (timeline)"));
+        let mut goals = vec![
+            ("colour within 1.5× of no colour", 1.5 * timeline / min("tcplab replay --color"), 1.0),
+            ("JSON lines ≥ 3× faster than tcpdump -nn -r", dump / min("tcplab replay --format jsonl"), 3.0),
+            ("peak RSS ≤ 256 MiB", 256.0 * 1024.0 / peak as f64, 1.0),
+        ];
+        if file == &bulk {
+            goals.push(("timeline ≥ 2× faster than tcpdump -nn -r", dump / timeline, 2.0));
+        } else {
+            println!("  tcplab says: {}", closing_line(bin, f));
+        }
+        print_goals(&goals);
+    }
+    if pcapng.exists() && real.exists() {
+        println!("\n== the loopback file as pcapng: {}", pcapng.display());
+        let (a, b) = (real.to_str().unwrap(), pcapng.to_str().unwrap());
+        let rows = time_in_rounds(&[
+            tool("tcplab replay (timeline) pcap", bin, &["replay", "--color", "never", a]),
+            tool("tcplab replay (timeline) pcapng", bin, &["replay", "--color", "never", b]),
+            tool("tcplab replay --summary pcap", bin, &["replay", "--summary", "--color", "never", a]),
+            tool("tcplab replay --summary pcapng", bin, &["replay", "--summary", "--color", "never", b]),
+        ]);
+        print_rows(&rows);
+        let min = |i: usize| rows.get(i).map(Timing::min).unwrap_or(f64::NAN);
+        print_goals(&[
+            ("timeline: pcapng within 1.2× of pcap", 1.2 * min(0) / min(1), 1.0),
+            ("--summary: pcapng within 1.2× of pcap", 1.2 * min(2) / min(3), 1.0),
+        ]);
+    }
+}
+
+fn print_rows(rows: &[Timing]) {
+    println!("  {:<34} {:>9} {:>9} {:>9} {:>10}", "command", "min s", "median s", "cpu s", "peak RSS");
+    for r in rows {
+        println!(
+            "  {:<34} {:>9.3} {:>9.3} {:>9.3} {:>6.1} MiB",
+            r.name,
+            r.min(),
+            r.median(),
+            r.min_cpu(),
+            r.peak_rss_kib as f64 / 1024.0
+        );
+    }
+}
+
+fn print_goals(goals: &[(&str, f64, f64)]) {
+    for (goal, ratio, need) in goals {
+        println!("  goal: {goal:<46} {} ({ratio:.2}×)", if ratio >= need { "met" } else { "NOT met" });
+    }
+}
+
+/// Writes `bytes` as one record at `micros` into `file`.
+fn record(file: &mut pcap::Savefile, micros: u64, bytes: &[u8]) {
+    let header = pcap::PacketHeader {
+        ts: libc::timeval {
+            tv_sec: 1_700_000_000 + (micros / 1_000_000) as i64,
+            tv_usec: (micros % 1_000_000) as i64,
+        },
+        caplen: bytes.len() as u32,
+        len: bytes.len() as u32,
+    };
+    file.write(&pcap::Packet::new(&header, bytes));
+}
+
+/// One segment between 10.0.0.1 (clients) and 10.0.0.2:80, built with etherparse.
+fn segment(from_client: bool, port: u16, seq: u32, ack: Option<u32>, syn: bool, payload: &[u8]) -> Vec<u8> {
+    let (src, dst, sport, dport) = if from_client {
+        ([10, 0, 0, 1], [10, 0, 0, 2], port, 80)
+    } else {
+        ([10, 0, 0, 2], [10, 0, 0, 1], 80, port)
+    };
+    let mut tcp = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+        .ipv4(src, dst, 64)
+        .tcp(sport, dport, seq, 64240);
+    if syn {
+        tcp = tcp.syn();
+    }
+    if let Some(ack) = ack {
+        tcp = tcp.ack(ack);
+    }
+    if !payload.is_empty() {
+        tcp = tcp.psh();
+    }
+    let mut bytes = Vec::with_capacity(64 + payload.len());
+    tcp.write(&mut bytes, payload).unwrap();
+    bytes
+}
+
+/// 20 connections, each a handshake, 2,500 full segments of 1,448 bytes of binary data
+/// (every byte value), an ACK for every second one, and the close.
+fn generate_bulk(path: &Path) {
+    println!("generating {} (etherparse) …", path.display());
+    let dead = pcap::Capture::dead(pcap::Linktype::ETHERNET).unwrap();
+    let mut file = dead.savefile(path).unwrap();
+    let data: Vec<u8> = (0..1448u32).map(|i| (i * 7 % 256) as u8).collect();
+    let mut t = 0u64;
+    for c in 0..20u16 {
+        let port = 40000 + c;
+        let (isn, peer) = (1000u32, 5000u32);
+        let mut tick = |file: &mut pcap::Savefile, bytes: Vec<u8>| {
+            t += 20;
+            record(file, t, &bytes);
+        };
+        tick(&mut file, segment(true, port, isn, None, true, &[]));
+        tick(&mut file, segment(false, port, peer, Some(isn + 1), true, &[]));
+        tick(&mut file, segment(true, port, isn + 1, Some(peer + 1), false, &[]));
+        for n in 0..2500u32 {
+            let seq = isn + 1 + n * 1448;
+            tick(&mut file, segment(true, port, seq, Some(peer + 1), false, &data));
+            if n % 2 == 1 {
+                tick(&mut file, segment(false, port, peer + 1, Some(seq + 1448), false, &[]));
+            }
+        }
+    }
+    file.flush().unwrap();
+}
+
+/// 400,000 connections that open, send one request, get it acknowledged and never
+/// close: twice the tracker's table, so that it must retire the least recently active.
+fn generate_never_closing(path: &Path) {
+    println!("generating {} (etherparse) …", path.display());
+    let dead = pcap::Capture::dead(pcap::Linktype::ETHERNET).unwrap();
+    let mut file = dead.savefile(path).unwrap();
+    for c in 0..400_000u32 {
+        // Ports 1024-65535 on 7 client addresses' worth of 4-tuples: vary the ISN too.
+        let port = 1024 + (c % 64_000) as u16;
+        let isn = 1000 + c * 7919;
+        let t = u64::from(c) * 100;
+        let request = b"GET / HTTP/1.1\r\n\r\n";
+        for (i, bytes) in [
+            segment(true, port, isn, None, true, &[]),
+            segment(false, port, 5000, Some(isn + 1), true, &[]),
+            segment(true, port, isn + 1, Some(5001), false, &[]),
+            segment(true, port, isn + 1, Some(5001), false, request),
+            segment(false, port, 5001, Some(isn + 1 + request.len() as u32), false, &[]),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            record(&mut file, t + i as u64 * 10, &bytes);
+        }
+    }
+    file.flush().unwrap();
 }
 
 /// `--html` of the loopback file: how big the one-file page of 100,000 connections is,
