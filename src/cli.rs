@@ -37,6 +37,7 @@ pub enum Command {
         sudo tcplab watch -i lo --port 8080 -w chat.pcap\n  \
         sudo tcplab watch -i lo -c 20 tcp port 8080\n  \
         sudo tcplab watch --port 8080 --until-closed\n  \
+        sudo tcplab watch --port 8080 --summary-every 10s --explain all\n  \
         sudo tcplab watch -i any -f 'host 127.0.0.1' --format jsonl")]
     Watch(WatchArgs),
 
@@ -485,8 +486,8 @@ pub struct ViewArgs {
     /// How long TIME-WAIT lasts: linux (60 s), rfc (2×MSL = 240 s) or a number of seconds
     #[arg(long, default_value = "linux", value_parser = parse_time_wait, value_name = "RULE")]
     pub time_wait: TimeWaitRule,
-    /// When the timeline explains a step in full: the first time it appears [default],
-    /// for every connection (a class that joins late), or never
+    /// When the timeline explains a step in full: the first time it appears, for every
+    /// connection (a class that joins late), or never [default: first]
     #[arg(long, value_enum, value_name = "WHEN")]
     pub explain: Option<crate::render::Explain>,
     /// Tag lines with their connection from the first connection on (set for `watch`).
