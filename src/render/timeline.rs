@@ -181,8 +181,9 @@ impl<W: Write> Timeline<W> {
         // A refused or stale SYN is explained by its note; the generic RST text would mislead.
         let told_by_note =
             ev.notes.iter().any(|n| matches!(n, Note::ConnectionRefused | Note::OldDuplicateSyn));
-        // Each step is explained the first time it happens in a capture; a long capture
-        // would otherwise repeat the same paragraphs for every connection.
+        // Each step is explained the first time it happens in a capture (or, with
+        // `--explain all`, in each connection); a long capture would otherwise repeat
+        // the same paragraphs for every connection.
         let scope = self.explained_in(ev.conn);
         if !told_by_note
             && self.style.explain != Explain::None
@@ -351,11 +352,11 @@ impl<W: Write> Renderer for Timeline<W> {
 
 /// Appends connection `conn`'s tag, `[n]`, in its colour when colour is on.
 fn paint_into_conn(color: bool, buf: &mut String, conn: ConnId) {
-    let tag = palette::tag(conn);
     if color {
-        let _ = write!(buf, "{}", palette::paint(conn, &tag));
+        let _ = write!(buf, "{}", palette::paint(conn, &palette::tag(conn)));
     } else {
-        buf.push_str(&tag);
+        // Written in place: a replay of many connections writes one per segment.
+        let _ = write!(buf, "[{}]", conn.0);
     }
 }
 
