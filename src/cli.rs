@@ -37,6 +37,7 @@ pub enum Command {
         sudo tcplab watch -i lo --port 8080 -w chat.pcap\n  \
         sudo tcplab watch -i lo -c 20 tcp port 8080\n  \
         sudo tcplab watch --port 8080 --until-closed\n  \
+        sudo tcplab watch --port 8080 --summary-every 10s --explain all\n  \
         sudo tcplab watch -i any -f 'host 127.0.0.1' --format jsonl")]
     Watch(WatchArgs),
 
@@ -124,6 +125,14 @@ impl Command {
                 args.filter.add_expression(expression);
             }
             Command::Watch(args) => {
+                if args.summary_every.is_some() && args.view.format == Format::Jsonl {
+                    return Err("--summary-every prints a table for people; with --format jsonl each \
+                                connection's \"connection\" line says the same (leave one out)"
+                        .into());
+                }
+                // A live capture may gain a connection at any moment: its lines carry
+                // their connection's tag from the first.
+                args.view.tag_from_start = true;
                 let words: Vec<OsString> = args.expression.iter().map(OsString::from).collect();
                 args.filter.add_expression(words_to_expression(&words)?);
             }
@@ -156,6 +165,23 @@ impl ViewArgs {
         }
         if self.ladder && self.summary {
             return Err("--ladder and --summary are two different views: pick one".into());
+        }
+        if let Some(explain) = self.explain {
+            let without = if self.format == Format::Jsonl {
+                Some("--format jsonl")
+            } else if self.summary {
+                Some("--summary")
+            } else if self.ladder {
+                Some("--ladder")
+            } else {
+                None
+            };
+            if let Some(view) = without {
+                let name = explain.to_possible_value().map(|v| v.get_name().to_owned()).unwrap_or_default();
+                return Err(format!(
+                    "--explain {name} chooses the timeline's explanations; {view} shows none (leave one out)"
+                ));
+            }
         }
         Ok(())
     }
@@ -274,6 +300,11 @@ pub struct WatchArgs {
     /// Also show the kernel's own TCP state changes beside tcplab's (Linux: tracefs as root)
     #[arg(long)]
     pub kernel: bool,
+    /// Every DURATION (e.g. 10s), print the table of the connections so far: each
+    /// client, both ends' states, bytes each way and Zeek's conn_state (Enter prints it
+    /// at once too)
+    #[arg(long, value_parser = parse_interval, value_name = "DURATION")]
+    pub summary_every: Option<std::time::Duration>,
     /// A BPF filter expression after the options, as tcpdump takes it (e.g. tcp port 8080)
     #[arg(value_name = "EXPRESSION", trailing_var_arg = true, allow_hyphen_values = true)]
     pub expression: Vec<String>,
@@ -367,6 +398,16 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_secs_f64(value * scale))
 }
 
+/// A [`parse_duration`] that is not zero: a table every 0 s would be all there is.
+fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
+    match parse_duration(s)? {
+        d if d < std::time::Duration::from_millis(100) => {
+            Err(format!("'{s}' is too short: give at least 100ms, e.g. 10s"))
+        }
+        d => Ok(d),
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     /// Capture files to read, one after another (`-` reads standard input); any words
@@ -448,6 +489,13 @@ pub struct ViewArgs {
     /// How long TIME-WAIT lasts: linux (60 s), rfc (2×MSL = 240 s) or a number of seconds
     #[arg(long, default_value = "linux", value_parser = parse_time_wait, value_name = "RULE")]
     pub time_wait: TimeWaitRule,
+    /// When the timeline explains a step in full: the first time it appears, for every
+    /// connection (a class that joins late), or never [default: first]
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub explain: Option<crate::render::Explain>,
+    /// Tag lines with their connection from the first connection on (set for `watch`).
+    #[arg(skip)]
+    pub tag_from_start: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

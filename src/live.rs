@@ -91,7 +91,8 @@ pub fn run(
         }
         // A batch of packets is over, or time passed. A segment held for its arrival to
         // settle is shown within a second, even if the connection says nothing more.
-        if let Err(e) = pipeline.settle_due(now()).and_then(|_| pipeline.flush()) {
+        let shown = pipeline.settle_due(now()).and_then(|_| pipeline.table_if_due(now()));
+        if let Err(e) = shown.and_then(|_| pipeline.flush()) {
             failure = Some(e);
             return false;
         }

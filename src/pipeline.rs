@@ -213,6 +213,21 @@ pub struct Pipeline<'r> {
     /// The kernel's own state changes, when `--kernel` asked for them.
     kernel: Option<crate::kstate::merge::KernelMerge>,
     kernel_out: Vec<Event>,
+    /// `watch --summary-every`: when the table of connections is printed.
+    table: Option<TableTimer>,
+}
+
+/// When the table of connections so far is due, and the connections that ended
+/// before it (the tracker forgets them once summarised).
+struct TableTimer {
+    every: std::time::Duration,
+    last: std::time::Instant,
+    /// Set from elsewhere (a key pressed) to have the table now.
+    asked: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ended: Vec<crate::track::ConnSummary>,
+    /// Something was shown since the last table: an unchanged table is not printed
+    /// again (a quiet class would otherwise fill the screen with copies).
+    changed: bool,
 }
 
 impl<'r> Pipeline<'r> {
@@ -226,7 +241,40 @@ impl<'r> Pipeline<'r> {
             last_endpoints: None,
             kernel: None,
             kernel_out: Vec::new(),
+            table: None,
         }
+    }
+
+    /// Prints the table of the connections so far every `every`, and whenever
+    /// `asked` is set, as [`Pipeline::table_if_due`] is called.
+    pub fn table_every(
+        &mut self,
+        every: std::time::Duration,
+        asked: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        self.table = Some(TableTimer {
+            every,
+            last: std::time::Instant::now(),
+            asked,
+            ended: Vec::new(),
+            changed: false,
+        });
+    }
+
+    /// Prints the table of connections when it is due (`now` is the wall clock).
+    pub fn table_if_due(&mut self, now: Timestamp) -> io::Result<()> {
+        let Some(timer) = &mut self.table else { return Ok(()) };
+        let asked = timer.asked.swap(false, std::sync::atomic::Ordering::AcqRel);
+        if !asked && (timer.last.elapsed() < timer.every || !timer.changed) {
+            return Ok(());
+        }
+        timer.last = std::time::Instant::now();
+        timer.changed = false;
+        let mut rows = timer.ended.clone();
+        rows.extend(self.analyzer.tracker().connections().map(|c| c.summary()));
+        rows.sort_by_key(|s| s.conn.0);
+        let secs = self.analyzer.capture_secs(now);
+        self.renderer.table(&rows, secs)
     }
 
     /// Shows the kernel's own state changes too, as [`Pipeline::kernel_changes`] hands
@@ -276,6 +324,9 @@ impl<'r> Pipeline<'r> {
     }
 
     fn drain(&mut self) -> io::Result<()> {
+        if let Some(timer) = &mut self.table {
+            timer.changed |= !self.events.is_empty();
+        }
         for event in self.events.drain(..) {
             if let Some(merge) = &mut self.kernel {
                 let analyzer = &self.analyzer;
@@ -287,6 +338,11 @@ impl<'r> Pipeline<'r> {
             }
             match &event {
                 Event::Segment(ev) => self.last_endpoints = Some(ev.endpoints()),
+                Event::Connection(summary) => {
+                    if let Some(timer) = &mut self.table {
+                        timer.ended.push(summary.clone());
+                    }
+                }
                 Event::Transition(t) if t.to == crate::track::TcpState::TimeWait => {
                     if let Some((client, server)) = self.last_endpoints {
                         let (local, remote) = if t.side == crate::track::Role::Client {

@@ -8,7 +8,9 @@ use crate::pipeline::{Pipeline, SegmentFilter};
 use crate::replay::{renderer, track_config};
 use crate::source::live::{self as capture_device, Keep, LiveCapture};
 use crate::source::{kernel, privilege};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Where to capture: `-i` if given; loopback when the port is served here; else `any`
 /// on Linux, libpcap's default device elsewhere.
@@ -38,6 +40,27 @@ pub fn kernel_filter(args: &WatchArgs) -> String {
         parts.push(format!("({expr})"));
     }
     parts.join(" and ")
+}
+
+/// A flag set each time Enter is pressed, when standard input is a terminal: the
+/// table of connections is then printed at once (`--summary-every`). The thread reading
+/// the terminal ends with the program.
+fn table_on_enter() -> Arc<AtomicBool> {
+    let asked = Arc::new(AtomicBool::new(false));
+    if std::io::stdin().is_terminal() {
+        let flag = Arc::clone(&asked);
+        let spawned = std::thread::Builder::new().name("enter-key".into()).spawn(move || {
+            for line in std::io::stdin().lines() {
+                if line.is_err() {
+                    break;
+                }
+                flag.store(true, Ordering::Release);
+            }
+        });
+        // Without the thread the table still comes on its timer.
+        drop(spawned);
+    }
+    asked
 }
 
 /// Watches until Ctrl-C or SIGTERM, then prints the summary and capture statistics.
@@ -72,6 +95,9 @@ pub fn run(args: &WatchArgs, out: impl Write, err: &mut impl Write) -> Result<()
     renderer.begin(&format!("live {device}"))?;
     let filter = SegmentFilter { port: args.filter.port, host: args.filter.host };
     let mut pipeline = Pipeline::new(renderer.as_mut(), track_config(&args.view), filter);
+    if let Some(every) = args.summary_every {
+        pipeline.table_every(every, table_on_enter());
+    }
     let session = live::run(
         &mut capture,
         &mut pipeline,

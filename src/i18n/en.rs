@@ -1,6 +1,6 @@
 //! English text for every [`Msg`].
 
-use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule, ms, secs};
+use super::{DeviceChoice, HeaderField, Msg, TableColumn, TimeWaitRule, ms, secs};
 use crate::track::{Differs, Note, Role, Step};
 
 /// Linux's table that lists a socket of `local`'s family.
@@ -301,6 +301,19 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::ColumnHeader => super::columns("#", "time", "client", "server"),
         Msg::FileHeader { path } => format!("capture {path}"),
         Msg::SummaryTitle => "summary".into(),
+        Msg::TableTitle { count, secs } => {
+            format!("connections so far: {count}, at t={secs:.1} s")
+        }
+        Msg::TableColumn(column) => match column {
+            TableColumn::Client => "client",
+            TableColumn::ClientState => "client state",
+            TableColumn::ServerState => "server state",
+            TableColumn::BytesC2s => "bytes c→s",
+            TableColumn::BytesS2c => "bytes s→c",
+            TableColumn::ConnState => "conn_state",
+        }
+        .into(),
+        Msg::TableMore { count } => format!("… and {count} older connections, left out"),
         Msg::SummaryRetired => "retired for space: still open when the connection table was full, and \
              the least recently active; anything it sent later shows as another connection"
             .into(),

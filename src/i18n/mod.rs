@@ -198,6 +198,18 @@ pub enum Msg<'a> {
         path: &'a str,
     },
     SummaryTitle,
+    /// The title of `watch --summary-every`'s table: `count` connections so far,
+    /// `secs` into the capture.
+    TableTitle {
+        count: usize,
+        secs: f64,
+    },
+    /// One column's heading in that table.
+    TableColumn(TableColumn),
+    /// The table shows the newest rows only; `count` older ones are left out.
+    TableMore {
+        count: usize,
+    },
     SummaryOpened {
         by: Option<Role>,
         rtt_ms: Option<f64>,
@@ -467,6 +479,28 @@ impl HeaderField {
     ];
 }
 
+/// The columns of `watch --summary-every`'s table of connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableColumn {
+    Client,
+    ClientState,
+    ServerState,
+    BytesC2s,
+    BytesS2c,
+    ConnState,
+}
+
+impl TableColumn {
+    pub const ALL: [TableColumn; 6] = [
+        TableColumn::Client,
+        TableColumn::ClientState,
+        TableColumn::ServerState,
+        TableColumn::BytesC2s,
+        TableColumn::BytesS2c,
+        TableColumn::ConnState,
+    ];
+}
+
 /// Why `watch` captures where it does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceChoice {
@@ -494,6 +528,8 @@ mod tests {
             Msg::ColumnHeader,
             Msg::FileHeader { path: "a.pcap" },
             Msg::SummaryTitle,
+            Msg::TableTitle { count: 30, secs: 10.0 },
+            Msg::TableMore { count: 3 },
             Msg::ConnHeader { conn: 0, client: addr, server: addr, guessed: true },
             Msg::SummaryOpened { by: Some(Role::Client), rtt_ms: Some(0.1), simultaneous: false },
             Msg::SummaryOpened { by: Some(Role::Client), rtt_ms: Some(0.1), simultaneous: true },

@@ -1,6 +1,6 @@
 //! 中文：每一条 [`Msg`] 的中文文本，术语与原文档一致。
 
-use super::{DeviceChoice, HeaderField, Msg, TimeWaitRule, ms, secs};
+use super::{DeviceChoice, HeaderField, Msg, TableColumn, TimeWaitRule, ms, secs};
 use crate::track::{Differs, Note, Role, Step};
 
 /// Linux's table that lists a socket of `local`'s family.
@@ -277,6 +277,17 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::ColumnHeader => super::columns("#", "时间", "客户端", "服务器"),
         Msg::FileHeader { path } => format!("抓包 {path}"),
         Msg::SummaryTitle => "汇总".into(),
+        Msg::TableTitle { count, secs } => format!("目前的连接：{count} 个，t={secs:.1} 秒"),
+        Msg::TableColumn(column) => match column {
+            TableColumn::Client => "客户端",
+            TableColumn::ClientState => "客户端状态",
+            TableColumn::ServerState => "服务器状态",
+            TableColumn::BytesC2s => "字节 客→服",
+            TableColumn::BytesS2c => "字节 服→客",
+            TableColumn::ConnState => "conn_state",
+        }
+        .into(),
+        Msg::TableMore { count } => format!("……另有 {count} 个较早的连接未列出"),
         Msg::SummaryRetired => {
             "因空间不足而提前汇总：连接表已满时它仍未关闭，且最久没有活动；之后它发送的报文会显示为另一个连接".into()
         }

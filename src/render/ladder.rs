@@ -52,11 +52,25 @@ pub struct Ladder<W: Write> {
     /// The ends whose kernel reported a change after the pending segment: their lane
     /// carries a mark on that segment's arrow row.
     marks: [bool; 2],
+    /// The first connection drawn, and whether another has come since (or the capture
+    /// is live): from then on each connection's header and lanes take its colour.
+    first: Option<ConnId>,
+    several: bool,
 }
 
 impl<W: Write> Ladder<W> {
     pub fn new(out: W, style: TextStyle, glyphs: Glyphs) -> Ladder<W> {
-        Ladder { out, style, glyphs, current: None, pending: None, lingering: [false; 2], marks: [false; 2] }
+        Ladder {
+            out,
+            style,
+            glyphs,
+            current: None,
+            pending: None,
+            lingering: [false; 2],
+            marks: [false; 2],
+            first: None,
+            several: style.tag_from_start,
+        }
     }
 
     fn say(&self, msg: &Msg<'_>) -> String {
@@ -73,6 +87,12 @@ impl<W: Write> Ladder<W> {
             (false, false) => g.lane,
         };
         let middle = fit(middle, LANE);
+        // The lanes in the connection's colour, once there are several to tell apart.
+        let own = self.current.filter(|_| self.several);
+        let lane = |i: usize| match own {
+            Some(conn) => super::palette::paint(conn, lane(i)).to_string(),
+            None => lane(i).to_string(),
+        };
         let row = format!("{} {}{middle}{} {right}", pad_left(left, STATE), lane(0), lane(1));
         writeln!(self.out, "{}", row.trim_end())
     }
@@ -80,7 +100,8 @@ impl<W: Write> Ladder<W> {
     fn header(&mut self, ev: &SegmentEvent, transitions: &[Transition]) -> io::Result<()> {
         let (client, server) = ev.endpoints();
         let head = self.say(&Msg::ConnHeader { conn: ev.conn.0, client, server, guessed: false });
-        writeln!(self.out, "\n{}", head.bold())?;
+        let head = if self.several { super::palette::paint(ev.conn, &head).bold() } else { head.bold() };
+        writeln!(self.out, "\n{head}")?;
         let c = self.say(&Msg::Side(Role::Client));
         let s = self.say(&Msg::Side(Role::Server));
         // Each name stands over its own lane.
@@ -93,6 +114,8 @@ impl<W: Write> Ladder<W> {
         // Kept for the arrow's row: the header's rows must not take them.
         let marks = std::mem::take(&mut self.marks);
         if self.current != Some(ev.conn) {
+            self.several |= self.first.is_some_and(|first| first != ev.conn);
+            self.first.get_or_insert(ev.conn);
             self.close_time_waits()?;
             self.current = Some(ev.conn);
             self.header(&ev, &transitions)?;
@@ -186,6 +209,8 @@ impl<W: Write> Renderer for Ladder<W> {
     fn begin(&mut self, _name: &str) -> io::Result<()> {
         // The file's heading comes from the summary view drawn with the ladder.
         self.current = None;
+        self.first = None;
+        self.several = self.style.tag_from_start;
         Ok(())
     }
 

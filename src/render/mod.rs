@@ -8,9 +8,11 @@ pub mod ladder;
 pub mod mermaid;
 pub mod pace;
 pub mod page;
+pub mod palette;
 pub mod sanitize;
 pub mod summary;
 pub mod svg;
+pub mod table;
 pub mod timeline;
 
 use crate::i18n::{Lang, TimeWaitRule};
@@ -58,6 +60,11 @@ pub trait Renderer {
     }
     /// The capture ended; `stats` says what it held.
     fn end(&mut self, name: &str, stats: &CaptureStats) -> io::Result<()>;
+    /// The table of the connections so far (`watch --summary-every`), `secs` into the
+    /// capture; views that are no text for people leave it out.
+    fn table(&mut self, _rows: &[crate::track::ConnSummary], _secs: f64) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A tracker label as Figure 2 writes it on its arrows: `SYN,ACK seq=y ack=x+1`
@@ -107,6 +114,24 @@ pub struct TextStyle {
     pub time_wait: TimeWaitRule,
     /// Print the per-segment timeline (false for `--summary`).
     pub timeline: bool,
+    /// Which connections the long explanations are told for (`--explain`).
+    pub explain: Explain,
+    /// Tag every connection's lines with `[n]` from the first connection on (a live
+    /// capture, where more may come at any moment), not only once a second one
+    /// appears (a file or a lab scenario, whose single connection stays uncluttered).
+    pub tag_from_start: bool,
+}
+
+/// How often the timeline tells the long explanation of a step or a note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Explain {
+    /// The first time each step (and note) appears in a capture
+    #[default]
+    First,
+    /// For every connection: a class where students join late
+    All,
+    /// Never: the segment lines and their step names only
+    None,
 }
 
 impl<R: Renderer + ?Sized> Renderer for Box<R> {
@@ -124,6 +149,9 @@ impl<R: Renderer + ?Sized> Renderer for Box<R> {
     }
     fn wants_segments(&self) -> bool {
         (**self).wants_segments()
+    }
+    fn table(&mut self, rows: &[crate::track::ConnSummary], secs: f64) -> io::Result<()> {
+        (**self).table(rows, secs)
     }
 }
 
@@ -149,5 +177,9 @@ impl<A: Renderer, B: Renderer> Renderer for Both<A, B> {
     }
     fn wants_segments(&self) -> bool {
         self.0.wants_segments() || self.1.wants_segments()
+    }
+    fn table(&mut self, rows: &[crate::track::ConnSummary], secs: f64) -> io::Result<()> {
+        self.0.table(rows, secs)?;
+        self.1.table(rows, secs)
     }
 }

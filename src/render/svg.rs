@@ -49,8 +49,12 @@ impl SvgLadder {
         let say = |m: &Msg<'_>| self.style.lang.text(m);
         let mut body = String::new();
         let mut y = 40;
+        // Several connections: each is marked with its own colour (a band beside it,
+        // its lanes), as the terminal tags its lines; a lone one stays black on white.
+        let several = self.drawings.len() > 1;
         for d in &self.drawings {
-            y = self.draw(&mut body, d, y, &say);
+            let own = several.then(|| super::palette::color_of(d.conn).hex);
+            y = self.draw(&mut body, d, y, own, &say);
             y += 40;
         }
         let mut out = String::new();
@@ -67,7 +71,14 @@ impl SvgLadder {
         out
     }
 
-    fn draw(&self, out: &mut String, d: &Drawing, top: u32, say: &dyn Fn(&Msg<'_>) -> String) -> u32 {
+    fn draw(
+        &self,
+        out: &mut String,
+        d: &Drawing,
+        top: u32,
+        own: Option<&str>,
+        say: &dyn Fn(&Msg<'_>) -> String,
+    ) -> u32 {
         let title =
             say(&Msg::ConnHeader { conn: d.conn.0, client: d.client, server: d.server, guessed: false });
         let _ = writeln!(
@@ -188,10 +199,19 @@ impl SvgLadder {
         let notes_top = y + 12;
         let lanes_bottom =
             notes_top + 44 * time_waits.len() as u32 + if time_waits.is_empty() { 0 } else { 30 };
+        let (lane_color, lane_width) = own.map_or(("#222", 2), |hex| (hex, 4));
         for x in [LEFT_LANE, RIGHT_LANE] {
             let _ = writeln!(
                 out,
-                r##"<line x1="{x}" y1="{lanes_top}" x2="{x}" y2="{lanes_bottom}" stroke="#222" stroke-width="2"/>"##
+                r#"<line x1="{x}" y1="{lanes_top}" x2="{x}" y2="{lanes_bottom}" stroke="{lane_color}" stroke-width="{lane_width}"/>"#
+            );
+        }
+        if let Some(hex) = own {
+            let band_top = top.saturating_sub(22);
+            let _ = writeln!(
+                out,
+                r#"<rect class="conn-band" x="16" y="{band_top}" width="10" height="{}" fill="{hex}"/>"#,
+                lanes_bottom - band_top
             );
         }
         for (i, (side, from, entered)) in time_waits.into_iter().enumerate() {

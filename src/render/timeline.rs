@@ -1,9 +1,10 @@
 //! The annotated text timeline: one line per segment drawn between a client column and a
 //! server column, then what it means, then the per-connection summary.
 
+use super::palette;
 use super::sanitize::sanitize;
 use super::summary::{SummaryWriter, write_stats};
-use super::{CaptureStats, Renderer, TextStyle};
+use super::{CaptureStats, Explain, Renderer, TextStyle};
 use crate::i18n::{Lang, Msg};
 use crate::numfmt::Fixed;
 use crate::track::{ConnId, Event, Note, Role, SegmentEvent, Step, TcpState, Transition};
@@ -29,15 +30,17 @@ pub struct Timeline<W: Write> {
     /// tracker's table, however long the capture.
     /// (Fx-hashed, as the other sets here: they are asked once or more per segment.)
     announced: FxHashSet<ConnId>,
-    /// More than one connection has been announced in this capture: segment lines
-    /// say which connection they belong to from then on.
+    /// More than one connection has been announced in this capture (or the capture
+    /// is live: `TextStyle::tag_from_start`): every line of a connection says which
+    /// one it belongs to from then on, with its `[n]` tag.
     several: bool,
     /// A connection has been announced in this capture.
     announced_any: bool,
-    /// Steps (and who took them) already explained in this capture: each is told once.
-    explained: FxHashSet<(Step, Role)>,
-    /// Notes already told in full in this capture; later ones are said in a few words.
-    noted: FxHashSet<&'static str>,
+    /// Steps (and who took them) already explained, in this capture or, with
+    /// `--explain all`, in this connection (`Some`): each is told once there.
+    explained: FxHashSet<(Option<ConnId>, Step, Role)>,
+    /// Notes already told in full (in the same scope); later ones are said in a few words.
+    noted: FxHashSet<(Option<ConnId>, &'static str)>,
     /// Step names in the chosen language, looked up once.
     step_names: FxHashMap<Step, String>,
     /// Lines under the last segment line, held until its transitions have arrived.
@@ -61,7 +64,7 @@ impl<W: Write> Timeline<W> {
             style,
             color,
             announced: FxHashSet::default(),
-            several: false,
+            several: style.tag_from_start,
             announced_any: false,
             explained: FxHashSet::default(),
             noted: FxHashSet::default(),
@@ -103,6 +106,34 @@ impl<W: Write> Timeline<W> {
         }
     }
 
+    /// [`Timeline::explain`] for a line about connection `conn` that may come under
+    /// another connection's segment (the kernel's words, a TIME-WAIT that ran out):
+    /// it starts with the connection's tag once lines are tagged.
+    fn explain_about(&mut self, conn: ConnId, text: &str, paint: fn(&str) -> ColoredString) {
+        if !self.several {
+            return self.explain(text, paint);
+        }
+        let tag = palette::tag(conn);
+        let tagged = format!("{tag} {text}");
+        for (i, line) in super::wrap(&tagged, WIDTH - INDENT).iter().enumerate() {
+            self.pending.body.push_str(PAD);
+            match line.strip_prefix(tag.as_str()).filter(|_| i == 0 && self.color) {
+                Some(rest) => {
+                    let _ = write!(self.pending.body, "{}", palette::paint(conn, &tag));
+                    paint_into(true, &mut self.pending.body, rest, paint);
+                }
+                None => paint_into(self.color, &mut self.pending.body, line, paint),
+            }
+            self.pending.body.push('\n');
+        }
+    }
+
+    /// Where explanations already told are remembered: the whole capture, or (with
+    /// `--explain all`) each connection on its own.
+    fn explained_in(&self, conn: ConnId) -> Option<ConnId> {
+        (self.style.explain == Explain::All).then_some(conn)
+    }
+
     fn segment(&mut self, ev: &SegmentEvent) -> io::Result<()> {
         self.flush_pending()?;
         if self.announced.insert(ev.conn) {
@@ -111,7 +142,10 @@ impl<W: Write> Timeline<W> {
             let (client, server) = ev.endpoints();
             let guessed = ev.notes.contains(&Note::ClientGuessed);
             let header = self.say(&Msg::ConnHeader { conn: ev.conn.0, client, server, guessed });
-            writeln!(self.out, "\n{}", header.bold())?;
+            // The header says the connection's number and client: in its colour, the
+            // colour of its tag on every line after it.
+            let header = if self.color { palette::paint(ev.conn, &header).bold() } else { header.normal() };
+            writeln!(self.out, "\n{header}")?;
             writeln!(self.out, "{}", self.say(&Msg::ColumnHeader).dimmed())?;
             self.out.write_all(self.early.as_bytes())?;
             self.early.clear();
@@ -128,7 +162,8 @@ impl<W: Write> Timeline<W> {
 
         head.push_str(PAD);
         if self.several {
-            let _ = write!(head, "[{}] ", ev.conn.0);
+            paint_into_conn(color, head, ev.conn);
+            head.push(' ');
         }
         let lang = self.style.lang;
         let step_name = self.step_names.entry(ev.step).or_insert_with(|| lang.text(&Msg::StepName(ev.step)));
@@ -146,9 +181,14 @@ impl<W: Write> Timeline<W> {
         // A refused or stale SYN is explained by its note; the generic RST text would mislead.
         let told_by_note =
             ev.notes.iter().any(|n| matches!(n, Note::ConnectionRefused | Note::OldDuplicateSyn));
-        // Each step is explained the first time it happens in a capture; a long capture
-        // would otherwise repeat the same paragraphs for every connection.
-        if !told_by_note && self.explained.insert((ev.step, ev.dir.sender())) {
+        // Each step is explained the first time it happens in a capture (or, with
+        // `--explain all`, in each connection); a long capture would otherwise repeat
+        // the same paragraphs for every connection.
+        let scope = self.explained_in(ev.conn);
+        if !told_by_note
+            && self.style.explain != Explain::None
+            && self.explained.insert((scope, ev.step, ev.dir.sender()))
+        {
             let text = self.say(&Msg::StepExplain { step: ev.step, sender: ev.dir.sender(), len: ev.len });
             self.explain(&text, |s| s.normal());
         }
@@ -158,7 +198,8 @@ impl<W: Write> Timeline<W> {
         };
         for note in ev.notes_to_tell() {
             let until = super::time_wait_end(ev.ts, self.style.time_wait.secs());
-            let text = if self.noted.insert(note.name()) {
+            let full = self.style.explain != Explain::None && self.noted.insert((scope, note.name()));
+            let text = if full {
                 self.say(&Msg::NoteExplain { note, port: server_port, rule: self.style.time_wait, until })
             } else {
                 self.say(&Msg::NoteShort { note, until })
@@ -177,12 +218,17 @@ impl<W: Write> Timeline<W> {
         let line = Msg::Transition { side: t.side, from: t.from, to: t.to };
         let standalone = self.pending.head.is_empty();
         self.pending.transitions.push_str(PAD);
+        if standalone && self.several {
+            // Under no segment of its own (a TIME-WAIT that ran out): say whose it is.
+            paint_into_conn(self.color, &mut self.pending.transitions, t.conn);
+            self.pending.transitions.push(' ');
+        }
         say_into(&mut self.pending.transitions, self.style.lang, self.color, &line, |s| s.bold());
         self.pending.transitions.push('\n');
         if standalone && t.from == TcpState::TimeWait {
             // Seen live: the 2MSL timer ran out long after the last segment.
             let text = self.say(&Msg::TimeWaitExpired { side: t.side, ts: t.ts });
-            self.explain(&format!("⚙ {text}"), |s| s.magenta());
+            self.explain_about(t.conn, &format!("⚙ {text}"), |s| s.magenta());
         }
     }
 }
@@ -191,7 +237,7 @@ impl<W: Write> Timeline<W> {
     /// A change the kernel reported, under the segment it came after; a socket that
     /// is no captured connection's (a listener) is left out.
     fn kernel_state(&mut self, k: &crate::track::KernelState) {
-        let (Some(side), Some(_)) = (k.side, k.conn) else { return };
+        let (Some(side), Some(conn)) = (k.side, k.conn) else { return };
         let after = k.after.map(|(frame, ms)| (frame.0, ms));
         let line = Msg::KernelState { side, from: k.from.rfc(), to: k.to.rfc(), after };
         let mut text = format!("⚙ {}", self.say(&line));
@@ -202,14 +248,13 @@ impl<W: Write> Timeline<W> {
         }
         if k.after.is_none() {
             // Before the connection's first segment (a connect): told under its header.
-            for line in super::wrap(&text, WIDTH - INDENT) {
-                self.early.push_str(PAD);
-                paint_into(self.color, &mut self.early, &line, |s| s.magenta());
-                self.early.push('\n');
-            }
+            let body = std::mem::take(&mut self.pending.body);
+            self.explain_about(conn, &text, |s| s.magenta());
+            let lines = std::mem::replace(&mut self.pending.body, body);
+            self.early.push_str(&lines);
             return;
         }
-        self.explain(&text, |s| s.magenta());
+        self.explain_about(conn, &text, |s| s.magenta());
     }
 }
 
@@ -226,7 +271,7 @@ impl<W: Write> Renderer for Timeline<W> {
     fn begin(&mut self, name: &str) -> io::Result<()> {
         // Each capture is told on its own: headers and explanations start again.
         self.announced.clear();
-        self.several = false;
+        self.several = self.style.tag_from_start;
         self.announced_any = false;
         self.explained.clear();
         self.noted.clear();
@@ -257,7 +302,7 @@ impl<W: Write> Renderer for Timeline<W> {
                         left: check.time_left,
                     }),
                 };
-                self.explain(&format!("⚙ {text}"), |s| s.magenta());
+                self.explain_about(check.conn, &format!("⚙ {text}"), |s| s.magenta());
                 Ok(())
             }
             Event::KernelState(k) if self.style.timeline => {
@@ -267,6 +312,12 @@ impl<W: Write> Renderer for Timeline<W> {
             Event::Connection(summary) => {
                 self.flush_pending()?;
                 self.announced.remove(&summary.conn);
+                if self.style.explain == Explain::All {
+                    // Told for this connection alone: nothing more of it will come.
+                    let conn = Some(summary.conn);
+                    self.explained.retain(|(c, ..)| *c != conn);
+                    self.noted.retain(|(c, _)| *c != conn);
+                }
                 if !self.summaries_started {
                     self.summaries_started = true;
                     writeln!(self.out, "\n{}", format!("── {} ──", self.say(&Msg::SummaryTitle)).bold())?;
@@ -290,6 +341,22 @@ impl<W: Write> Renderer for Timeline<W> {
         self.flush_pending()?;
         write_stats(&mut self.out, &self.style, name, stats)?;
         self.out.flush()
+    }
+
+    fn table(&mut self, rows: &[crate::track::ConnSummary], secs: f64) -> io::Result<()> {
+        self.flush_pending()?;
+        super::table::write(&mut self.out, self.style.lang, self.color, rows, secs)?;
+        self.out.flush()
+    }
+}
+
+/// Appends connection `conn`'s tag, `[n]`, in its colour when colour is on.
+fn paint_into_conn(color: bool, buf: &mut String, conn: ConnId) {
+    if color {
+        let _ = write!(buf, "{}", palette::paint(conn, &palette::tag(conn)));
+    } else {
+        // Written in place: a replay of many connections writes one per segment.
+        let _ = write!(buf, "[{}]", conn.0);
     }
 }
 

@@ -44,7 +44,13 @@ pub fn renderer<'w>(
     out: impl Write + 'w,
     page: Option<&Page>,
 ) -> Result<Box<dyn Renderer + 'w>> {
-    let style = TextStyle { lang: view.lang(), time_wait: view.time_wait, timeline: !view.summary };
+    let style = TextStyle {
+        lang: view.lang(),
+        time_wait: view.time_wait,
+        timeline: !view.summary,
+        explain: view.explain.unwrap_or_default(),
+        tag_from_start: view.tag_from_start,
+    };
     let mut all = if view.ascii {
         main_renderer(view, style, crate::render::ascii::Ascii::new(out))
     } else {

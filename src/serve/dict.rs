@@ -53,6 +53,8 @@ const NOTES: [Note; 20] = [
 pub fn dictionary(rule: TimeWaitRule) -> Value {
     json!({
         "time_wait_secs": rule.secs(),
+        // Connection n's colour is conn_colors[n % 6], as in the terminal and the SVG.
+        "conn_colors": crate::render::palette::PALETTE.iter().map(|c| c.hex).collect::<Vec<_>>(),
         "en": words(Lang::En, rule),
         "zh": words(Lang::Zh, rule),
     })

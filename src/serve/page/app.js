@@ -93,6 +93,12 @@
     if (seg.flags.includes("FIN")) return COLORS.fin;
     return COLORS.other;
   }
+  // Each connection's own colour (src/render/palette.rs, through the dictionary), once
+  // there is more than one to tell apart; a lone connection keeps black lanes.
+  function connColor(c) {
+    if (!dict || !dict.conn_colors || order.length < 2) return null;
+    return dict.conn_colors[c.id % dict.conn_colors.length];
+  }
   function routine(seg) { return seg.step === "data" || seg.step === "ack"; }
   function sender(seg) { return seg.dir === "c2s" ? "client" : "server"; }
   function stepName(step) { return (dict && dict[lang].steps[step]) || step; }
@@ -154,7 +160,8 @@
   function addOption(c) {
     const opt = document.createElement("option");
     opt.value = c.key;
-    opt.textContent = "#" + c.id + "  " + c.client + " ⇄ " + c.server;
+    // Tagged as the terminal tags the connection's lines: [n].
+    opt.textContent = "[" + c.id + "]  " + c.client + " ⇄ " + c.server;
     $("conn").appendChild(opt);
     $("conn-label").hidden = order.length < 2;
   }
@@ -268,12 +275,15 @@
     fig.appendChild(svg("rect", { width: WIDTH, height, fill: "#fff" }));
     fig.appendChild(defs());
     const state = { client: initial(c, "client"), server: initial(c, "server") };
-    // The lanes, with each end's name and address.
+    const own = connColor(c);
+    $("conn").style.borderLeft = own ? "0.8rem solid " + own : "";
+    // The lanes, with each end's name and address; in the connection's colour.
     for (const [x, side, addr] of [[LEFT, "client", c.client], [RIGHT, "server", c.server]]) {
-      fig.appendChild(svg("line", { x1: x, y1: 86, x2: x, y2: height - 20, stroke: "#111", "stroke-width": 3 }));
+      fig.appendChild(svg("line", { x1: x, y1: 86, x2: x, y2: height - 20, stroke: own || "#111", "stroke-width": own ? 5 : 3, class: "lane" }));
       fig.appendChild(svg("text", { x, y: 34, "font-size": 26, "font-weight": "bold", "text-anchor": "middle", class: "lane-name" }, sideName(side)));
       fig.appendChild(svg("text", { x, y: 60, "font-size": 16, fill: "#444", "text-anchor": "middle" }, addr));
     }
+    if (own) fig.appendChild(svg("text", { x: 16, y: 34, "font-size": 26, "font-weight": "bold", fill: own, class: "conn-tag" }, "[" + c.id + "]"));
     const stateY = {};
     stateLabel(fig, "client", state.client, 108, "state-initial");
     stateLabel(fig, "server", state.server, 108, "state-initial");
