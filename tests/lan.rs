@@ -241,6 +241,31 @@ fn packets_in(path: &Path) -> u64 {
     }
 }
 
+/// The packets of a capture file that pass the BPF filter `expr`.
+fn packets_matching(path: &Path, expr: &str) -> u64 {
+    count_matching(path, expr, true)
+}
+
+/// The same while tcpdump still writes the file: a record cut short ends the count.
+fn packets_so_far(path: &Path, expr: &str) -> u64 {
+    if path.exists() { count_matching(path, expr, false) } else { 0 }
+}
+
+fn count_matching(path: &Path, expr: &str, whole: bool) -> u64 {
+    let mut capture = pcap::Capture::from_file(path)
+        .unwrap_or_else(|e| panic!("libpcap cannot open {}: {e}", path.display()));
+    capture.filter(expr, true).unwrap_or_else(|e| panic!("filter {expr}: {e}"));
+    let mut count = 0;
+    loop {
+        match capture.next_packet() {
+            Ok(_) => count += 1,
+            Err(pcap::Error::NoMorePackets) => return count,
+            Err(_) if !whole => return count,
+            Err(e) => panic!("libpcap cannot read packet {} of {}: {e}", count + 1, path.display()),
+        }
+    }
+}
+
 fn json_lines(lines: &[String]) -> Vec<Value> {
     lines
         .iter()
@@ -298,15 +323,28 @@ fn watch_without_an_interface_sees_every_student_on_the_lan() {
             && choice.contains("LINUX_SLL"),
         "watch should choose every interface for a server on 0.0.0.0 and say why: {choice}"
     );
-    // tcpdump beside it, on the same device and port, packets written as they come;
-    // its ring as large as ours (64 MiB), since immediate mode gives each packet a slot
-    // of the snap length and its default 2 MiB would hold only eight.
+    // tcpdump beside it, on the same device, the port's packets and ARP's, written as
+    // they come; its ring as large as ours (64 MiB), since immediate mode gives each
+    // packet a slot of the snap length and its default 2 MiB would hold only eight.
     let mut tcpdump = Running::start(
         "ip",
         &Classroom::exec(
             &classroom.server,
             "tcpdump",
-            &["-i", "any", "-U", "--immediate-mode", "-B", "65536", "-w", theirs_text, "port", port],
+            &[
+                "-i",
+                "any",
+                "-U",
+                "--immediate-mode",
+                "-B",
+                "65536",
+                "-w",
+                theirs_text,
+                "port",
+                port,
+                "or",
+                "arp",
+            ],
         ),
     );
     tcpdump.wait_for(true, "tcpdump's `listening on`", READY, |l| l.contains("listening on"));
@@ -365,17 +403,38 @@ fn watch_without_an_interface_sees_every_student_on_the_lan() {
         assert_eq!(conn["conn_state"], "SF", "connection {id}: {conn}");
     }
 
-    // tcpdump saw the same packets: once its file holds as many, it is stopped.
+    // tcpdump saw the same packets of the port, and ARP besides: the students' fresh
+    // namespaces must ask for the server's MAC address before their first SYN.
     let watched = packets_in(&ours);
     assert_eq!(watched, segments.len() as u64, "the -w file vs the segments shown\n{context}");
+    let port_filter = format!("port {port}");
     let deadline = Instant::now() + SETTLE;
-    while theirs.exists() && packets_in(&theirs) < watched && Instant::now() < deadline {
+    while packets_so_far(&theirs, &port_filter) < watched && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(50));
     }
     tcpdump.interrupt();
     let (status, _, tcpdump_err) = tcpdump.finish(SETTLE);
     assert!(status.success(), "tcpdump ended with {status}: {tcpdump_err:?}");
-    assert_eq!(packets_in(&theirs), watched, "tcpdump -i any vs watch -w: {tcpdump_err:?}\n{context}");
+    assert_eq!(
+        packets_matching(&theirs, &port_filter),
+        watched,
+        "tcpdump -i any port {port} vs watch -w: {tcpdump_err:?}\n{context}"
+    );
+    let arp = packets_matching(&theirs, "arp");
+    assert!(arp >= 2 * STUDENTS as u64, "an ARP request and reply per student, not {arp}");
+    assert_eq!(packets_in(&theirs), watched + arp, "tcpdump's file holds the port's packets and ARP only");
+
+    // Replayed, tcpdump's file (Linux cooked headers, ARP among the TCP) tells the same
+    // segments, and counts each ARP frame as a frame that is not TCP.
+    let replay = run(BIN, &["replay", "--format", "jsonl", theirs_text]);
+    assert!(replay.status.success(), "{}", show(&replay));
+    let replayed: Vec<String> = text(&replay.stdout).lines().map(str::to_owned).collect();
+    let replayed = json_lines(&replayed);
+    let summary = of_type(&replayed, "capture");
+    assert_eq!(summary[0]["tcp_segments"].as_u64(), Some(watched), "{summary:?}");
+    assert_eq!(summary[0]["other_frames"].as_u64(), Some(arp), "{summary:?}");
+    assert_eq!(summary[0]["undecodable_total"].as_u64(), Some(0), "{summary:?}");
+    assert_eq!(of_type(&replayed, "connection").len(), STUDENTS, "{summary:?}");
     drop(server);
 }
 

@@ -32,6 +32,7 @@ const INET_DIAG_BC_D_EQ: u8 = 12;
 /// The kernel's TCP_TIME_WAIT, as a bit of `idiag_states`.
 const TCP_TIME_WAIT: u32 = 6;
 /// The kernel's TCP_LISTEN, as a bit of `idiag_states`.
+#[cfg(target_os = "linux")]
 const TCP_LISTEN: u32 = 10;
 /// `inet_diag_msg`: family, state, timer, retransmits, the 48-byte socket id, then
 /// expires, queues, uid and inode.
