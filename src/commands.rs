@@ -29,17 +29,18 @@ pub fn server(args: &ServerArgs, out: impl Write + Send + 'static) -> Result<()>
     }
     let options = ServerOptions { reply: args.reply, close_delay: args.close_delay };
     let delay = args.close_delay;
-    // Who is in the chat now, for the count after each join and leave.
+    // Who is in the chat now, for the count after each join and leave. Counted and
+    // printed under the one lock of the output, so that the counts come out in order.
     let present = Mutex::new(HashSet::new());
     server.serve(
         options,
         None,
         Arc::new(move |event| {
+            let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
             let mut line = event.describe(delay);
             if let Some(count) = count_after(&present, &event) {
                 line.push_str(&format!(" ({count} in the chat)"));
             }
-            let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
             let _ = writeln!(out, "{line}");
             let _ = out.flush();
         }),

@@ -92,7 +92,9 @@ pub fn run(args: &WatchArgs, out: impl Write, err: &mut impl Write) -> Result<()
             received: stats.received,
             dropped_by_kernel: stats.dropped_by_kernel,
             dropped_by_interface: stats.dropped_by_interface,
-            loopback: device == "lo" || device == "any",
+            // The note explains a filter count above the captured one: on `any` that
+            // happens only when loopback traffic is among it, not for a LAN's alone.
+            loopback: (device == "lo" || device == "any") && u64::from(stats.received) > stats.captured,
         })
     )?;
     if stats.dropped_by_kernel > 0 {

@@ -475,3 +475,36 @@ fn lab_lan_seats_its_students_on_a_real_link() {
     let capture_line = of_type(&events, "capture");
     assert_eq!(capture_line[0]["frames"].as_u64(), Some(packets_in(&saved)), "{capture_line:?}");
 }
+
+/// Without root, `lab lan` builds the same LAN inside a user namespace of its own,
+/// where the system allows unprivileged ones (as the other labs do).
+#[test]
+fn lab_lan_runs_without_root_in_a_user_namespace() {
+    if !is_root() {
+        eprintln!("skipping lab_lan_runs_without_root_in_a_user_namespace: becoming uid 65534 needs root");
+        return;
+    }
+    // A copy that uid 65534 may run, in a directory it may enter.
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let bin = dir.path().join("tcplab");
+    std::fs::copy(BIN, &bin).expect("copy the binary");
+    use std::os::unix::fs::PermissionsExt;
+    for path in [dir.path(), bin.as_path()] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let bin_text = bin.to_str().unwrap();
+    let as_nobody = ["--reuid", "65534", "--regid", "65534", "--clear-groups", bin_text];
+    let out =
+        run("setpriv", &[&as_nobody[..], &["lab", "lan", "--clients", "2", "--format", "jsonl"]].concat());
+    let err = text(&out.stderr);
+    if err.contains("cannot make the server's network namespace") {
+        eprintln!("skipping lab_lan_runs_without_root_in_a_user_namespace: {err}");
+        return;
+    }
+    assert!(out.status.success(), "{}", show(&out));
+    let lines: Vec<String> = text(&out.stdout).lines().map(str::to_owned).collect();
+    let events = json_lines(&lines);
+    let connections = of_type(&events, "connection");
+    assert_eq!(connections.len(), 2, "{}", show(&out));
+    assert!(connections.iter().all(|c| c["conn_state"] == "SF"), "{connections:?}");
+}
