@@ -5,7 +5,7 @@ CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 TCPLAB := $(TARGET_DIR)/release/tcplab
 CAPTURES := handshake server-closes four-way merged-close half-close refused abort stale-syn \
-	simultaneous-open simultaneous-close syn-retry zero-window lossy
+	simultaneous-open simultaneous-close syn-retry zero-window lossy lan
 # Debian packages per need: libpcap's headers to build; the comparison tools, nftables (the
 # lab's dropping scenarios), jq (the docs' examples), python3 (the terminal tests), and
 # Chromium with its WebDriver and a Chinese font (the web page's tests) to test.

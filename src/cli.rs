@@ -1,5 +1,6 @@
 //! The command line (clap derive), validated into the settings each command runs with.
 
+use crate::chat::Endpoint;
 use crate::i18n::{Lang, TimeWaitRule};
 use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 use clap_complete::engine::{ArgValueCompleter, CompletionCandidate, PathCompleter};
@@ -52,15 +53,24 @@ pub enum Command {
         tcplab client --send hello --abort")]
     Client(ClientArgs),
 
-    /// Everything at once, no set-up: server, client and live capture on loopback
+    /// Everything at once, no set-up: server, client and live capture on loopback (or on a LAN of its own with --lan)
     #[command(
-        after_help = "Examples:\n  tcplab demo\n  tcplab demo --lang zh\n  tcplab demo --close-delay 0"
+        after_help = "Examples:\n  tcplab demo\n  tcplab demo --lang zh\n  tcplab demo --close-delay 0\n  \
+        sudo tcplab demo --lan --clients 3"
     )]
     Demo(DemoArgs),
 
     /// Play one real TCP scenario on loopback and tell its story
-    #[command(after_help = "Examples:\n  tcplab lab --list\n  tcplab lab refused\n  \
-        tcplab lab server-closes --write server-closes.pcap")]
+    #[command(after_help = "The lan scenario builds a classroom LAN of network namespaces: the \
+        server's host (10.77.0.1, the chat server on 0.0.0.0) and one host per student \
+        (10.77.0.11, .12, …, each with an eth0 of its own), joined by veth pairs and a bridge \
+        like machines on one switch: Ethernet frames with real MAC addresses, ARP, a subnet of \
+        its own. The students chat in turn; the capture runs on the server's interface \
+        (tcplab-lan). As root, or without root where unprivileged user namespaces are \
+        allowed. Everything is gone when tcplab exits.\n\n\
+        Examples:\n  tcplab lab --list\n  tcplab lab refused\n  \
+        tcplab lab server-closes --write server-closes.pcap\n  \
+        sudo tcplab lab lan --clients 5 --summary")]
     Lab(LabArgs),
 
     /// Show one segment's TCP header field by field (the textbook figure of the TCP header)
@@ -135,6 +145,11 @@ impl Command {
                 args.view.tag_from_start = true;
                 let words: Vec<OsString> = args.expression.iter().map(OsString::from).collect();
                 args.filter.add_expression(words_to_expression(&words)?);
+            }
+            Command::Lab(args)
+                if args.clients.is_some() && args.scenario != Some(crate::lab::Scenario::Lan) =>
+            {
+                return Err("--clients seats students on the LAN: it goes with `tcplab lab lan`".into());
             }
             _ => {}
         }
@@ -285,7 +300,8 @@ pub struct InspectArgs {
 
 #[derive(Debug, Args)]
 pub struct WatchArgs {
-    /// Capture device [default: lo when --port is served here, else any]
+    /// Capture device [default: where --port's traffic flows: lo when the port is served on
+    /// loopback only, else every interface (any)]
     #[arg(short = 'i', long = "interface", value_name = "IFACE", add = ArgValueCompleter::new(interface_names))]
     pub interface: Option<String>,
     /// Also save every captured packet to this pcap file
@@ -316,9 +332,10 @@ pub struct WatchArgs {
 
 #[derive(Debug, Args)]
 pub struct ServerArgs {
-    /// Address to listen on
+    /// Address to listen on: HOST:PORT, a name or an address (0.0.0.0:8080 takes
+    /// clients from the whole LAN)
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
-    pub bind: std::net::SocketAddr,
+    pub bind: Endpoint,
     /// Send every message back, so data flows both ways
     #[arg(long)]
     pub reply: bool,
@@ -330,12 +347,12 @@ pub struct ServerArgs {
 
 #[derive(Debug, Args)]
 pub struct ClientArgs {
-    /// Server to connect to
+    /// Server to connect to: HOST:PORT, a name or an address
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
-    pub connect: std::net::SocketAddr,
-    /// Send this message and carry on (repeatable); without it, type messages
+    pub connect: Endpoint,
+    /// Send this message as one line and carry on (repeatable); without it, type lines
     #[arg(long = "send", value_name = "MSG")]
-    pub send: Vec<String>,
+    pub send: Vec<OsString>,
     /// Close with RST (SO_LINGER 0) instead of FIN
     #[arg(long)]
     pub abort: bool,
@@ -346,6 +363,13 @@ pub struct DemoArgs {
     /// How long the server stays in CLOSE-WAIT before its FIN (0 merges ACK and FIN)
     #[arg(long, default_value = "50ms", value_parser = parse_duration, value_name = "DURATION")]
     pub close_delay: std::time::Duration,
+    /// Play on a LAN of its own instead of loopback: the server and each student in a
+    /// network namespace, joined by veth pairs and a bridge (as `tcplab lab lan`)
+    #[arg(long)]
+    pub lan: bool,
+    /// How many students chat on the LAN (1–50) [default: 3]
+    #[arg(long, value_name = "N", requires = "lan", value_parser = clap::value_parser!(u16).range(1..=50))]
+    pub clients: Option<u16>,
     /// Also show the kernel's own TCP state changes beside tcplab's (Linux: tracefs as root)
     #[arg(long)]
     pub kernel: bool,
@@ -367,11 +391,53 @@ pub struct LabArgs {
     /// How long the passive closer waits before its FIN
     #[arg(long, default_value = "50ms", value_parser = parse_duration, value_name = "DURATION")]
     pub close_delay: std::time::Duration,
+    /// lan: how many students chat with the server, each from a network namespace of
+    /// its own (1–50) [default: 3]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=50))]
+    pub clients: Option<u16>,
     /// Also show the kernel's own TCP state changes beside tcplab's (Linux: tracefs as root)
     #[arg(long)]
     pub kernel: bool,
     #[command(flatten)]
     pub view: ViewArgs,
+}
+
+/// How many students the LAN seats when `--clients` does not say.
+pub const DEFAULT_CLIENTS: u16 = 3;
+
+/// A host of `--host`: the word given and the address it stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    pub given: String,
+    pub ip: IpAddr,
+}
+
+impl Host {
+    /// `localhost is 127.0.0.1`, when a name was given; nothing for an address.
+    pub fn resolved_note(&self) -> Option<String> {
+        (self.given.parse::<IpAddr>().is_err()).then(|| format!("--host {} is {}", self.given, self.ip))
+    }
+}
+
+/// An address, or a name resolved now (its IPv4 address first, as `host NAME` in a
+/// BPF filter would pick): the filter compares addresses, once.
+fn parse_host(s: &str) -> Result<Host, String> {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(Host { given: s.to_owned(), ip });
+    }
+    use std::net::ToSocketAddrs;
+    let addrs: Vec<IpAddr> = (s, 0)
+        .to_socket_addrs()
+        .map_err(|e| format!("'{s}' is neither an address nor a name that resolves: {e}"))?
+        .map(|a| a.ip())
+        .collect();
+    let ip = addrs
+        .iter()
+        .find(|ip| ip.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("'{s}' resolves to no address"))?;
+    Ok(Host { given: s.to_owned(), ip })
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {
@@ -444,9 +510,9 @@ pub struct FilterArgs {
     /// Only segments to or from this TCP port
     #[arg(long, value_name = "N")]
     pub port: Option<u16>,
-    /// Only segments to or from this address
-    #[arg(long, value_name = "ADDR")]
-    pub host: Option<IpAddr>,
+    /// Only segments to or from this address (a name is resolved once, and shown)
+    #[arg(long, value_name = "ADDR", value_parser = parse_host)]
+    pub host: Option<Host>,
     /// A BPF filter expression, as tcpdump takes it (e.g. 'tcp port 80')
     #[arg(short = 'f', long = "filter", value_name = "BPF")]
     pub bpf: Option<String>,

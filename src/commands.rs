@@ -2,7 +2,8 @@
 //! takes its parsed arguments and writers, so tests can run them in-process.
 
 use crate::chat::client::ChatClient;
-use crate::chat::server::{ChatServer, ServerOptions};
+use crate::chat::server::{ChatEvent, ChatServer, ServerOptions};
+use crate::chat::session::{self, Console, Script};
 use crate::cli::{ClientArgs, DemoArgs, LabArgs, ServerArgs};
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
@@ -10,57 +11,100 @@ use crate::lab::{self, LabRun, Scenario};
 use crate::render::sanitize::sanitize_str;
 use crate::replay::{renderer, track_config};
 use crate::source::live;
-use std::io::{self, Write};
+use std::collections::HashSet;
+use std::ffi::OsStr;
+use std::io::{self, IsTerminal, Write};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 pub fn server(args: &ServerArgs, out: impl Write + Send + 'static) -> Result<()> {
-    let server = ChatServer::bind(args.bind).map_err(Error::Capture)?;
+    let addrs = args.bind.resolve().map_err(Error::Capture)?;
+    let server = ChatServer::bind(addrs[0]).map_err(Error::Capture)?;
     let out = Arc::new(Mutex::new(out));
     {
         let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
-        writeln!(out, "listening on {} (backlog 128); Ctrl-C to stop", server.local_addr()?)?;
+        let shown = args.bind.shown(server.local_addr()?);
+        writeln!(out, "listening on {shown} (backlog 128); Ctrl-C to stop")?;
         out.flush()?;
     }
     let options = ServerOptions { reply: args.reply, close_delay: args.close_delay };
     let delay = args.close_delay;
+    // Who is in the chat now, for the count after each join and leave. Counted and
+    // printed under the one lock of the output, so that the counts come out in order.
+    let present = Mutex::new(HashSet::new());
     server.serve(
         options,
         None,
         Arc::new(move |event| {
             let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
-            let _ = writeln!(out, "{}", event.describe(delay));
+            let mut line = event.describe(delay);
+            if let Some(count) = count_after(&present, &event) {
+                line.push_str(&format!(" ({count} in the chat)"));
+            }
+            let _ = writeln!(out, "{line}");
             let _ = out.flush();
         }),
     )?;
     Ok(())
 }
 
-pub fn client(args: &ClientArgs, out: impl Write + Send + 'static) -> Result<()> {
-    let mut client = ChatClient::connect(args.connect).map_err(Error::Capture)?;
-    client.print_replies(out)?;
-    if args.send.is_empty() {
-        let stdin = io::stdin();
-        client.interactive(stdin.lock(), &mut io::stderr())?;
+/// How many clients are in the chat after `event`, when it is a join or a leave.
+fn count_after(present: &Mutex<HashSet<SocketAddr>>, event: &ChatEvent) -> Option<usize> {
+    let mut present = present.lock().unwrap_or_else(|e| e.into_inner());
+    let changed = match event {
+        ChatEvent::Connected(peer) => present.insert(*peer),
+        ChatEvent::Closed(peer) | ChatEvent::Reset(peer) | ChatEvent::Failed(peer, _) => present.remove(peer),
+        _ => false,
+    };
+    changed.then_some(present.len())
+}
+
+pub fn client(args: &ClientArgs, out: impl Write) -> Result<()> {
+    let addrs = args.connect.resolve().map_err(Error::Capture)?;
+    let client = ChatClient::connect(&addrs).map_err(Error::Capture)?;
+    let mut out = out;
+    writeln!(out, "connected to {} from {}", args.connect.shown(client.peer_addr()?), client.local_addr()?)?;
+    out.flush()?;
+    let prompt = io::stderr();
+    let mut console = Console { out, prompt_is_terminal: prompt.is_terminal(), prompt };
+    let script = if args.send.is_empty() {
+        Script::Typed(io::BufReader::new(io::stdin()))
     } else {
-        for message in &args.send {
-            client.send(message.as_bytes())?;
-        }
+        Script::Given(args.send.iter().map(|m| os_bytes(m)).collect())
+    };
+    session::converse(client, script, args.abort, &mut console).map_err(|e| match e.kind() {
+        // A broken pipe would pass for a reader that went away and exit quietly.
+        io::ErrorKind::Other => Error::Capture(e.to_string()),
+        _ => Error::Io(e),
+    })
+}
+
+/// The bytes of a message given on the command line, as the shell passed them (on
+/// Windows, where arguments are UTF-16, as UTF-8).
+fn os_bytes(message: &OsStr) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        message.as_bytes().to_vec()
     }
-    client.close(args.abort)?;
-    Ok(())
+    #[cfg(not(unix))]
+    {
+        message.to_string_lossy().into_owned().into_bytes()
+    }
 }
 
 pub fn demo(args: &DemoArgs, out: impl Write, err: &mut impl Write) -> Result<()> {
     let page = crate::replay::serve(&args.view, err)?;
     let mut renderer = renderer(&args.view, out, page.as_ref())?;
     let run = LabRun {
-        scenario: Scenario::Handshake,
+        scenario: if args.lan { Scenario::Lan } else { Scenario::Handshake },
         close_delay: args.close_delay,
         write: None,
         lang: args.view.lang(),
         config: track_config(&args.view),
         demo: true,
         kernel: args.kernel,
+        clients: usize::from(args.clients.unwrap_or(crate::cli::DEFAULT_CLIENTS)),
     };
     lab::run(&run, renderer.as_mut(), err)?;
     drop(renderer);
@@ -96,6 +140,7 @@ pub fn lab(args: &LabArgs, out: impl Write, err: &mut impl Write) -> Result<()> 
         config: track_config(&args.view),
         demo: false,
         kernel: args.kernel,
+        clients: usize::from(args.clients.unwrap_or(crate::cli::DEFAULT_CLIENTS)),
     };
     lab::run(&run, renderer.as_mut(), err)?;
     drop(renderer);

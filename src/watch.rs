@@ -7,23 +7,21 @@ use crate::live::{self, Until};
 use crate::pipeline::{Pipeline, SegmentFilter};
 use crate::replay::{renderer, track_config};
 use crate::source::live::{self as capture_device, Keep, LiveCapture};
-use crate::source::{kernel, privilege};
+use crate::source::{device_choice, kernel, privilege};
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Where to capture: `-i` if given; loopback when the port is served here; else `any`
-/// on Linux, libpcap's default device elsewhere.
+/// Where to capture: `-i` if given; with `--port`, where that port's traffic flows
+/// (see [`device_choice`]); else `any` on Linux, libpcap's default device elsewhere.
 pub fn choose_device(args: &WatchArgs) -> (String, DeviceChoice) {
     if let Some(device) = &args.interface {
         return (device.clone(), DeviceChoice::Asked);
     }
     match args.filter.port {
-        Some(port) if kernel::is_listening(port) => {
-            (capture_device::loopback_device(), DeviceChoice::LocalPort(port))
-        }
-        _ if cfg!(target_os = "linux") => ("any".into(), DeviceChoice::AnyInterface),
-        _ => (capture_device::default_device(), DeviceChoice::DefaultInterface),
+        Some(port) => device_choice::for_port(port, kernel::listening_on(port).as_deref()),
+        None if cfg!(target_os = "linux") => ("any".into(), DeviceChoice::AnyInterface),
+        None => (capture_device::default_device(), DeviceChoice::DefaultInterface),
     }
 }
 
@@ -33,8 +31,8 @@ pub fn kernel_filter(args: &WatchArgs) -> String {
     if let Some(port) = args.filter.port {
         parts.push(format!("port {port}"));
     }
-    if let Some(host) = args.filter.host {
-        parts.push(format!("host {host}"));
+    if let Some(host) = &args.filter.host {
+        parts.push(format!("host {}", host.ip));
     }
     if let Some(expr) = &args.filter.bpf {
         parts.push(format!("({expr})"));
@@ -85,6 +83,9 @@ pub fn run(args: &WatchArgs, out: impl Write, err: &mut impl Write) -> Result<()
     let stop = live::stop_on_signals()?;
     let link = capture.link_name();
     writeln!(err, "tcplab: {}", lang.text(&Msg::Listening { device: &device, link: &link, why }))?;
+    if let Some(note) = args.filter.host.as_ref().and_then(|h| h.resolved_note()) {
+        writeln!(err, "tcplab: {note}")?;
+    }
     if !kernel::has_view() {
         writeln!(err, "tcplab: {}", lang.text(&Msg::NoKernelView))?;
     }
@@ -93,7 +94,7 @@ pub fn run(args: &WatchArgs, out: impl Write, err: &mut impl Write) -> Result<()
 
     let mut renderer = renderer(&args.view, out, page.as_ref())?;
     renderer.begin(&format!("live {device}"))?;
-    let filter = SegmentFilter { port: args.filter.port, host: args.filter.host };
+    let filter = SegmentFilter { port: args.filter.port, host: args.filter.host.as_ref().map(|h| h.ip) };
     let mut pipeline = Pipeline::new(renderer.as_mut(), track_config(&args.view), filter);
     if let Some(every) = args.summary_every {
         pipeline.table_every(every, table_on_enter());
@@ -117,7 +118,9 @@ pub fn run(args: &WatchArgs, out: impl Write, err: &mut impl Write) -> Result<()
             received: stats.received,
             dropped_by_kernel: stats.dropped_by_kernel,
             dropped_by_interface: stats.dropped_by_interface,
-            loopback: device == "lo" || device == "any",
+            // The note explains a filter count above the captured one: on `any` that
+            // happens only when loopback traffic is among it, not for a LAN's alone.
+            loopback: (device == "lo" || device == "any") && u64::from(stats.received) > stats.captured,
         })
     )?;
     if stats.dropped_by_kernel > 0 {

@@ -1,8 +1,9 @@
-//! The chat client: connect, send lines (typed, or given with `--send`), print what the
-//! server sends back, then close with FIN (or RST with `--abort`).
+//! The chat client's socket: connect (trying each address a name resolves to), send
+//! lines, hear what the server sends (its data, its FIN, its RST) from a thread of its
+//! own, and close with FIN (or RST with `--abort`). What is said on the terminal is
+//! [`super::session`]'s business.
 
-use crate::render::sanitize::sanitize;
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -10,88 +11,99 @@ use std::time::Duration;
 /// How long to wait for the SYN-ACK before giving up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// What arrived from the server.
+#[derive(Debug)]
+pub enum FromServer {
+    Data(Vec<u8>),
+    /// The server's FIN: it will send nothing more.
+    Closed,
+    /// The server's RST: the connection is gone.
+    Reset,
+    Failed(io::Error),
+}
+
 pub struct ChatClient {
     stream: TcpStream,
+    /// The thread that reads what the server sends, once [`ChatClient::hear`] started it.
     reader: Option<JoinHandle<()>>,
 }
 
 impl ChatClient {
-    /// Connects to `addr`; a refused or unreachable server gives one clear line.
-    pub fn connect(addr: SocketAddr) -> Result<ChatClient, String> {
-        let stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)
-            .map_err(|e| super::explain_connect_error(addr, &e))?;
-        Ok(ChatClient { stream, reader: None })
+    /// Connects to the first of `addrs` that answers (a name may resolve to ::1 and
+    /// 127.0.0.1, and a server listen on only one); when none does, the first refusal
+    /// or timeout explains why, in one line.
+    pub fn connect(addrs: &[SocketAddr]) -> Result<ChatClient, String> {
+        let mut first_error = None;
+        for &addr in addrs {
+            match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
+                Ok(stream) => return Ok(ChatClient { stream, reader: None }),
+                Err(e) => {
+                    first_error.get_or_insert_with(|| super::explain_connect_error(addr, &e));
+                }
+            }
+        }
+        Err(first_error.unwrap_or_else(|| "no address to connect to".into()))
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.stream.local_addr()
     }
 
-    /// Prints everything the server sends on `out`, from a thread of its own, until
-    /// the server closes.
-    pub fn print_replies(&mut self, mut out: impl Write + Send + 'static) -> io::Result<()> {
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.stream.peer_addr()
+    }
+
+    /// Hands everything the server sends to `deliver`, from a thread of its own,
+    /// ending with its FIN, its RST or a failure; stops early when `deliver` says no
+    /// one listens any more (returns `false`).
+    pub fn hear(&mut self, deliver: impl Fn(FromServer) -> bool + Send + 'static) -> io::Result<()> {
         let mut stream = self.stream.try_clone()?;
-        self.reader = Some(thread::spawn(move || {
-            let mut buf = [0u8; 1024];
+        let reader = thread::Builder::new().name("chat-client-reader".into()).spawn(move || {
+            let mut buf = [0u8; 4096];
             loop {
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => {
-                        let _ = writeln!(out, "server: {}", sanitize(&buf[..n]));
-                    }
+                let heard = match stream.read(&mut buf) {
+                    Ok(0) => FromServer::Closed,
+                    Ok(n) => FromServer::Data(buf[..n].to_vec()),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) if e.kind() == io::ErrorKind::ConnectionReset => FromServer::Reset,
+                    Err(e) => FromServer::Failed(e),
+                };
+                let last = !matches!(heard, FromServer::Data(_));
+                if !deliver(heard) || last {
+                    return;
                 }
             }
-        }));
+        })?;
+        self.reader = Some(reader);
         Ok(())
     }
 
-    pub fn send(&mut self, message: &[u8]) -> io::Result<()> {
-        self.stream.write_all(message)
+    /// Sends `line` ending with a newline (added when missing), so that a server that
+    /// reads lines sees one.
+    pub fn send_line(&mut self, line: &[u8]) -> io::Result<()> {
+        if line.ends_with(b"\n") {
+            self.stream.write_all(line)
+        } else {
+            self.stream.write_all(&[line, b"\n"].concat())
+        }
     }
 
-    /// Reads exactly `n` bytes (an echo the caller expects).
-    pub fn read_exact(&mut self, n: usize) -> io::Result<Vec<u8>> {
-        let mut buf = vec![0u8; n];
-        self.stream.read_exact(&mut buf)?;
-        Ok(buf)
+    /// Closes our side with FIN; the server's data and FIN still arrive.
+    pub fn finish_sending(&self) -> io::Result<()> {
+        self.stream.shutdown(Shutdown::Write)
     }
 
-    /// Like the document's client: type lines, `exit` quits.
-    pub fn interactive(&mut self, input: impl BufRead, prompt: &mut impl Write) -> io::Result<()> {
-        write!(prompt, "message (`exit` to quit): ")?;
-        prompt.flush()?;
-        for line in input.lines() {
-            let line = line?;
-            if line.trim() == "exit" {
-                break;
-            }
-            self.send(line.as_bytes())?;
-            write!(prompt, "message (`exit` to quit): ")?;
-            prompt.flush()?;
+    /// Closes at once with RST (SO_LINGER 0) instead of the wave.
+    pub fn abort(mut self) -> io::Result<()> {
+        super::set_abortive_close(&self.stream)?;
+        // The reader holds a second descriptor of the socket, and only closing the
+        // last one sends the RST: end its read (shutting down the reading side sends
+        // nothing) and wait for it to let go.
+        if let Some(reader) = self.reader.take() {
+            let _ = self.stream.shutdown(Shutdown::Read);
+            let _ = reader.join();
         }
-        Ok(())
-    }
-
-    /// Closes gracefully: FIN first, then wait for the server's FIN (reading whatever
-    /// it still sends), so the wave completes and this end holds TIME-WAIT. With
-    /// `abort`, RST at once instead.
-    pub fn close(mut self, abort: bool) -> io::Result<()> {
-        if abort {
-            super::set_abortive_close(&self.stream)?;
-            drop(self.stream);
-            return Ok(());
-        }
-        self.stream.shutdown(Shutdown::Write)?;
-        match self.reader.take() {
-            Some(reader) => {
-                let _ = reader.join();
-            }
-            None => {
-                // Nobody reads: drain until the server's FIN.
-                let mut sink = [0u8; 1024];
-                while matches!(self.stream.read(&mut sink), Ok(n) if n > 0) {}
-            }
-        }
+        drop(self.stream);
         Ok(())
     }
 }

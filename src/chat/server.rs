@@ -1,7 +1,7 @@
 //! The chat server: accepts many clients at once, one thread each, and reports what
-//! every client does (connects, says something, half-closes, resets) through a callback.
+//! every client does (joins, says something, half-closes, resets, leaves) through a
+//! callback.
 
-use crate::render::sanitize::sanitize;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -26,8 +26,13 @@ impl ChatEvent {
     /// One line for the server's terminal; message bytes are sanitized.
     pub fn describe(&self, close_delay: Duration) -> String {
         match self {
-            ChatEvent::Connected(peer) => format!("{peer} connected"),
-            ChatEvent::Message(peer, bytes) => format!("[{peer}] {}", sanitize(bytes)),
+            ChatEvent::Connected(peer) => format!("{peer} joined"),
+            // A line per line the client sent (its newline ends it), each escaped.
+            ChatEvent::Message(peer, bytes) => super::message_lines(bytes)
+                .iter()
+                .map(|line| format!("[{peer}] {line}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
             ChatEvent::HalfClosed(peer) if close_delay.is_zero() => {
                 format!("{peer} closed its side (FIN); closing ours")
             }
@@ -36,7 +41,7 @@ impl ChatEvent {
                 close_delay.as_millis()
             ),
             ChatEvent::Reset(peer) => format!("{peer} reset the connection (RST)"),
-            ChatEvent::Closed(peer) => format!("{peer} closed"),
+            ChatEvent::Closed(peer) => format!("{peer} left"),
             ChatEvent::Failed(peer, why) => format!("{peer}: {why}"),
         }
     }
@@ -63,6 +68,12 @@ impl ChatServer {
         TcpListener::bind(addr)
             .map(|listener| ChatServer { listener })
             .map_err(|e| super::explain_bind_error(addr, &e))
+    }
+
+    /// Serves on a socket that already listens (the LAN lab binds it in the server's
+    /// network namespace).
+    pub fn from_listener(listener: TcpListener) -> ChatServer {
+        ChatServer { listener }
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {

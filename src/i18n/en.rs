@@ -3,6 +3,11 @@
 use super::{DeviceChoice, HeaderField, Msg, TableColumn, TimeWaitRule, ms, secs};
 use crate::track::{Differs, Note, Role, Step};
 
+/// `0.0.0.0, every address` for a wildcard, the address itself otherwise.
+fn served_on(addr: std::net::IpAddr) -> String {
+    if addr.is_unspecified() { format!("{addr}, every address") } else { addr.to_string() }
+}
+
 /// Linux's table that lists a socket of `local`'s family.
 fn proc_table(local: std::net::SocketAddr) -> &'static str {
     if local.is_ipv6() { "/proc/net/tcp6" } else { "/proc/net/tcp" }
@@ -414,9 +419,29 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             DeviceChoice::Asked => {
                 format!("listening on {device}, link-type {link}")
             }
-            DeviceChoice::LocalPort(port) => {
-                format!("listening on {device} (port {port} is served on this machine), link-type {link}")
-            }
+            DeviceChoice::LoopbackOnly { port, addr } => format!(
+                "listening on {device} (port {port} is served on {addr} only, so its traffic is on \
+                 loopback), link-type {link}"
+            ),
+            DeviceChoice::ServedEverywhere { port, addr } => format!(
+                "listening on {device} (port {port} is served on {}: clients may come over any \
+                 interface, so all are captured), link-type {link}",
+                served_on(addr)
+            ),
+            DeviceChoice::ServedOnDevice { port, addr } => format!(
+                "listening on {device} (port {port} is served on {addr}, an address of {device}), link-type {link}"
+            ),
+            DeviceChoice::ServedDefault { port } => format!(
+                "listening on {device} (port {port} is served on every address; this is libpcap's default \
+                 device: clients on this machine show with -i and the loopback device), link-type {link}"
+            ),
+            DeviceChoice::LanServer => format!(
+                "listening on {device} (the server's interface on the lab's LAN, 10.77.0.0/24), link-type {link}"
+            ),
+            DeviceChoice::NotServedYet { port } => format!(
+                "listening on {device} (nothing listens on port {port} here yet: all interfaces, so a \
+                 server started later is seen too), link-type {link}"
+            ),
             DeviceChoice::AnyInterface => {
                 format!("listening on {device} (all interfaces; choose one with -i), link-type {link}")
             }
@@ -444,6 +469,14 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::OwnNetwork => "this scenario drops packets with nftables, so it runs in a network namespace \
              of its own, which disappears with this process; the host's network is untouched"
             .into(),
+        Msg::LanBuilt { students } => format!(
+            "the LAN runs in network namespaces of this process: the server's host (10.77.0.1) and {students} \
+             {}, joined by veth pairs and a bridge; it disappears with this process, and the host's network \
+             is untouched",
+            if students == 1 { "student's host (10.77.0.11)".to_owned() } else {
+                format!("students' hosts (10.77.0.11 to 10.77.0.{})", 10 + students)
+            }
+        ),
         Msg::DemoIntro { server } => format!(
             "demo: a chat server on {server}, a client that says two things and hangs up, \
              and everything they send, captured live on loopback"
@@ -490,6 +523,10 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             crate::lab::Scenario::Lossy => {
                 "an upload over a delayed link that loses and reorders chosen segments: duplicate ACKs, \
                  a fast retransmission, a retransmission after the timeout, data out of order"
+            }
+            crate::lab::Scenario::Lan => {
+                "a classroom LAN: the chat server on 0.0.0.0 in one network namespace, students in \
+                 others, joined by veth pairs and a bridge (Ethernet, ARP); each student chats in turn"
             }
         }
         .into(),

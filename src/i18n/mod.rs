@@ -334,6 +334,10 @@ pub enum Msg<'a> {
     PrivateNetwork,
     /// A scenario that drops packets runs in a network namespace of its own.
     OwnNetwork,
+    /// The LAN lab's namespaces are built: the server's host and the students'.
+    LanBuilt {
+        students: usize,
+    },
     DemoIntro {
         server: SocketAddr,
     },
@@ -505,8 +509,36 @@ impl TableColumn {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceChoice {
     Asked,
-    /// The port is served on this machine, so its traffic is on loopback.
-    LocalPort(u16),
+    /// The port is served on loopback addresses only (`addr` is one), so its traffic
+    /// is on loopback.
+    LoopbackOnly {
+        port: u16,
+        addr: std::net::IpAddr,
+    },
+    /// The port is served on `addr`, a wildcard (`0.0.0.0`, `::`) or a LAN address:
+    /// clients may come over any interface, so all of them are captured (Linux's `any`).
+    ServedEverywhere {
+        port: u16,
+        addr: std::net::IpAddr,
+    },
+    /// The port is served on `addr`, an address of the device chosen (systems without
+    /// an `any` device).
+    ServedOnDevice {
+        port: u16,
+        addr: std::net::IpAddr,
+    },
+    /// The port is served on every address, and this system has no `any` device:
+    /// libpcap's default device, which leaves out clients on this machine.
+    ServedDefault {
+        port: u16,
+    },
+    /// The LAN lab's capture: the server's interface on its LAN.
+    LanServer,
+    /// Nothing listens on the port here yet: every interface, so that a server that
+    /// starts later is seen wherever its clients come from.
+    NotServedYet {
+        port: u16,
+    },
     /// Nothing says where the traffic is: every interface.
     AnyInterface,
     /// Nothing says where the traffic is, and this system has no `any` device:
@@ -592,7 +624,27 @@ mod tests {
                 shown_at: TcpState::Established,
             },
             Msg::Listening { device: "lo", link: "EN10MB", why: DeviceChoice::Asked },
-            Msg::Listening { device: "lo", link: "EN10MB", why: DeviceChoice::LocalPort(8080) },
+            Msg::Listening {
+                device: "lo",
+                link: "EN10MB",
+                why: DeviceChoice::LoopbackOnly { port: 8080, addr: addr.ip() },
+            },
+            Msg::Listening {
+                device: "any",
+                link: "LINUX_SLL",
+                why: DeviceChoice::ServedEverywhere { port: 8080, addr: addr.ip() },
+            },
+            Msg::Listening {
+                device: "en0",
+                link: "EN10MB",
+                why: DeviceChoice::ServedOnDevice { port: 8080, addr: addr.ip() },
+            },
+            Msg::Listening { device: "en0", link: "EN10MB", why: DeviceChoice::ServedDefault { port: 8080 } },
+            Msg::Listening {
+                device: "any",
+                link: "LINUX_SLL",
+                why: DeviceChoice::NotServedYet { port: 8080 },
+            },
             Msg::Listening { device: "any", link: "LINUX_SLL", why: DeviceChoice::AnyInterface },
             Msg::Listening { device: "en0", link: "EN10MB", why: DeviceChoice::DefaultInterface },
             Msg::LiveStats {
@@ -605,6 +657,8 @@ mod tests {
             Msg::KernelDropped { count: 3 },
             Msg::PrivateNetwork,
             Msg::OwnNetwork,
+            Msg::LanBuilt { students: 3 },
+            Msg::Listening { device: "tcplab-lan", link: "EN10MB", why: DeviceChoice::LanServer },
             Msg::DemoIntro { server: addr },
             Msg::LabIntro { scenario: "refused", about: "x" },
             Msg::Saved { path: "a.pcap", packets: 3 },

@@ -3,6 +3,11 @@
 use super::{DeviceChoice, HeaderField, Msg, TableColumn, TimeWaitRule, ms, secs};
 use crate::track::{Differs, Note, Role, Step};
 
+/// `0.0.0.0，即所有地址` for a wildcard, the address itself otherwise.
+fn served_on(addr: std::net::IpAddr) -> String {
+    if addr.is_unspecified() { format!("{addr}，即所有地址") } else { addr.to_string() }
+}
+
 /// Linux's table that lists a socket of `local`'s family.
 fn proc_table(local: std::net::SocketAddr) -> &'static str {
     if local.is_ipv6() { "/proc/net/tcp6" } else { "/proc/net/tcp" }
@@ -354,9 +359,25 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         },
         Msg::Listening { device, link, why } => match why {
             DeviceChoice::Asked => format!("正在 {device} 上抓包，链路类型 {link}"),
-            DeviceChoice::LocalPort(port) => {
-                format!("正在 {device} 上抓包（端口 {port} 由本机提供服务），链路类型 {link}")
+            DeviceChoice::LoopbackOnly { port, addr } => {
+                format!("正在 {device} 上抓包（端口 {port} 只在 {addr} 上提供服务，流量走回环网卡），链路类型 {link}")
             }
+            DeviceChoice::ServedEverywhere { port, addr } => format!(
+                "正在 {device} 上抓包（端口 {port} 在 {} 上提供服务：客户端可能从任何网卡连进来，所以抓所有网卡），链路类型 {link}",
+                served_on(addr)
+            ),
+            DeviceChoice::ServedOnDevice { port, addr } => {
+                format!("正在 {device} 上抓包（端口 {port} 在 {addr} 上提供服务，这是 {device} 的地址），链路类型 {link}")
+            }
+            DeviceChoice::ServedDefault { port } => format!(
+                "正在 {device} 上抓包（端口 {port} 在所有地址上提供服务；这是 libpcap 的默认网卡：本机上的客户端要用 -i 指定回环网卡才能看到），链路类型 {link}"
+            ),
+            DeviceChoice::LanServer => {
+                format!("正在 {device} 上抓包（实验局域网 10.77.0.0/24 上服务器的网卡），链路类型 {link}")
+            }
+            DeviceChoice::NotServedYet { port } => format!(
+                "正在 {device} 上抓包（本机的端口 {port} 还没有程序监听：抓所有网卡，之后启动的服务器也能看到），链路类型 {link}"
+            ),
             DeviceChoice::AnyInterface => {
                 format!("正在 {device} 上抓包（所有网卡；可用 -i 指定），链路类型 {link}")
             }
@@ -377,6 +398,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::OwnNetwork => {
             "这个实验用 nftables 丢弃报文，所以在自己专用的网络命名空间中运行；进程结束时它随之消失，主机的网络不受影响".into()
         }
+        Msg::LanBuilt { students } => format!(
+            "局域网运行在本进程的网络命名空间里：服务器主机（10.77.0.1）和 {students} 台学生主机（从 10.77.0.11 起），用 veth 对和网桥连接；进程结束时随之消失，主机的网络不受影响"
+        ),
         Msg::DemoIntro { server } => format!(
             "演示：{server} 上的聊天服务器，一个说两句话后挂断的客户端，以及它们发送的全部报文（在回环网卡上实时抓取）"
         ),
@@ -392,6 +416,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                 crate::lab::Needs::LossyLink => "用 TAP 设备连接的两个网络命名空间（仅 Linux）",
                 crate::lab::Needs::ProbeCount => "Linux 的 TCP_INFO 来计数零窗口探测",
                 crate::lab::Needs::RawSocket => "原始 TCP 套接字（Windows 不允许）",
+                crate::lab::Needs::Lan => "用 veth 对和网桥连接的网络命名空间（仅 Linux）",
             }
         ),
         Msg::ScenarioAbout(scenario) => match scenario {
@@ -419,6 +444,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             }
             crate::lab::Scenario::Lossy => {
                 "经过一条有延迟、会丢失并打乱指定报文段的链路上传数据：重复 ACK、快速重传、超时重传、乱序到达"
+            }
+            crate::lab::Scenario::Lan => {
+                "一个教室局域网：聊天服务器在一个网络命名空间里监听 0.0.0.0，学生各在自己的命名空间里，用 veth 对和网桥连起来（以太网、ARP）；学生依次聊天"
             }
         }
         .into(),

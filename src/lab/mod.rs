@@ -1,9 +1,11 @@
 //! `tcplab lab` and `tcplab demo`: make real traffic on loopback, capture it live and
 //! tell its story. Without root on Linux the whole run moves into a private network
 //! namespace. The `lossy` scenario plays over a link of its own between two namespaces
-//! instead. The scenarios that need Linux's namespaces, nftables or TCP_INFO are built
+//! instead, and `lan` on a LAN of namespaces (a server's host and students' hosts). The scenarios that need Linux's namespaces, nftables or TCP_INFO are built
 //! on Linux only; elsewhere they say what they need and stop.
 
+#[cfg(target_os = "linux")]
+pub mod lan;
 #[cfg(target_os = "linux")]
 pub mod link;
 #[cfg(target_os = "linux")]
@@ -53,6 +55,8 @@ pub struct LabRun<'a> {
     pub demo: bool,
     /// Also show the kernel's own state changes (`--kernel`).
     pub kernel: bool,
+    /// How many students the `lan` scenario seats.
+    pub clients: usize,
 }
 
 /// Opens a capture on loopback, moving into a private network namespace first when
@@ -100,33 +104,50 @@ pub fn open_feed(port: Option<u16>, lang: Lang, err: &mut impl Write) -> Option<
     }
 }
 
-/// Where a scenario plays: the capture, its device, the server's listening socket and,
-/// for `lossy`, the link, which must outlive the capture.
+/// Where a scenario plays: the capture, its device, the server's listening socket and
+/// the address clients connect to; for `lossy` the link and for `lan` the LAN, which
+/// must outlive the capture.
 struct Stage {
     capture: LiveCapture,
     device: String,
     listener: TcpListener,
+    server: SocketAddr,
     #[cfg(target_os = "linux")]
     link: Option<link::Link>,
+    #[cfg(target_os = "linux")]
+    lan: Option<lan::Lan>,
 }
 
 impl Stage {
-    /// Must run before any thread is started: both ways move this thread into a new
+    /// Must run before any thread is started: each way moves this thread into a new
     /// network namespace, and threads started afterwards follow it there.
-    fn set_up(scenario: Scenario, err: &mut impl Write, lang: Lang, keep: Keep) -> Result<Stage> {
-        if scenario != Scenario::Lossy {
-            let capture = open_loopback(err, lang, keep)?;
-            let listener = TcpListener::bind("127.0.0.1:0")?;
-            let device = capture.device().to_owned();
+    fn set_up(run: &LabRun<'_>, err: &mut impl Write, keep: Keep) -> Result<Stage> {
+        match run.scenario {
             #[cfg(target_os = "linux")]
-            return Ok(Stage { capture, device, listener, link: None });
+            Scenario::Lossy => Stage::set_up_lossy(keep),
+            #[cfg(target_os = "linux")]
+            Scenario::Lan => Stage::set_up_lan(run.clients, err, run.lang, keep),
             #[cfg(not(target_os = "linux"))]
-            return Ok(Stage { capture, device, listener });
+            Scenario::Lossy | Scenario::Lan => {
+                Err(Error::Capture(format!("lab {} is not available on this system", run.scenario.name())))
+            }
+            _ => {
+                let capture = open_loopback(err, run.lang, keep)?;
+                let listener = TcpListener::bind("127.0.0.1:0")?;
+                let server = listener.local_addr()?;
+                let device = capture.device().to_owned();
+                Ok(Stage {
+                    capture,
+                    device,
+                    listener,
+                    server,
+                    #[cfg(target_os = "linux")]
+                    link: None,
+                    #[cfg(target_os = "linux")]
+                    lan: None,
+                })
+            }
         }
-        #[cfg(not(target_os = "linux"))]
-        return Err(Error::Capture(format!("lab {} is not available on this system", scenario.name())));
-        #[cfg(target_os = "linux")]
-        Stage::set_up_lossy(keep)
     }
 
     /// `lossy` captures on the client's end of its own link.
@@ -142,7 +163,46 @@ impl Stage {
         let (link, listener) = link::build(lossy::PLAN)
             .map_err(|e| Error::Capture(format!("cannot build the lossy link: {e}")))?;
         let capture = LiveCapture::open(link::CLIENT_DEVICE, None, keep)?;
-        Ok(Stage { capture, device: link::CLIENT_DEVICE.to_owned(), listener, link: Some(link) })
+        let server = listener.local_addr()?;
+        Ok(Stage {
+            capture,
+            device: link::CLIENT_DEVICE.to_owned(),
+            listener,
+            server,
+            link: Some(link),
+            lan: None,
+        })
+    }
+
+    /// `lan` captures on the server's interface, in the server's namespace, which this
+    /// thread enters: as root a network namespace is enough; without root, a user
+    /// namespace too, where this process may build networks.
+    #[cfg(target_os = "linux")]
+    fn set_up_lan(students: usize, err: &mut impl Write, lang: Lang, keep: Keep) -> Result<Stage> {
+        let entered = if privilege::is_root() {
+            privilege::enter_network_namespace()
+        } else {
+            privilege::enter_private_network()
+        };
+        entered.map_err(|e| {
+            Error::Capture(format!(
+                "lab lan cannot make the server's network namespace ({e}): run it as root \
+                 (sudo tcplab lab lan), or allow unprivileged user namespaces"
+            ))
+        })?;
+        writeln!(err, "tcplab: {}", lang.text(&Msg::LanBuilt { students }))?;
+        let (lan, listener) =
+            lan::build(students).map_err(|e| Error::Capture(format!("cannot build the LAN: {e}")))?;
+        let capture = LiveCapture::open(lan::SERVER_DEVICE, None, keep)?;
+        let server = SocketAddr::from((lan::SERVER_IP, listener.local_addr()?.port()));
+        Ok(Stage {
+            capture,
+            device: lan::SERVER_DEVICE.to_owned(),
+            listener,
+            server,
+            link: None,
+            lan: Some(lan),
+        })
     }
 }
 
@@ -163,18 +223,17 @@ pub fn run(run: &LabRun<'_>, renderer: &mut dyn Renderer, err: &mut impl Write) 
     }
     // The stage (and, for `lossy`, its link, which carries the traffic) lives to the
     // end of this function, until the capture is over.
-    let stage = Stage::set_up(run.scenario, err, run.lang, keep)?;
-    let (mut capture, device, listener) = (stage.capture, stage.device, stage.listener);
+    let stage = Stage::set_up(run, err, keep)?;
+    let (mut capture, device, listener, addr) = (stage.capture, stage.device, stage.listener, stage.server);
     #[cfg(target_os = "linux")]
-    let _link = stage.link;
-    let addr: SocketAddr = listener.local_addr()?;
+    let (_link, lan) = (stage.link, stage.lan);
     // The refused scenario needs a port that nobody listens on: this one, now freed.
     let listener = run.scenario.needs_server().then_some(listener);
     capture.set_filter(&format!("tcp port {}", addr.port()))?;
     if let Some(path) = run.write {
         capture.save_to(path)?;
     }
-    let intro = if run.demo {
+    let intro = if run.demo && run.scenario != Scenario::Lan {
         run.lang.text(&Msg::DemoIntro { server: addr })
     } else {
         let about = run.lang.text(&Msg::ScenarioAbout(run.scenario));
@@ -182,10 +241,12 @@ pub fn run(run: &LabRun<'_>, renderer: &mut dyn Renderer, err: &mut impl Write) 
     };
     writeln!(err, "tcplab: {intro}")?;
     let link = capture.link_name();
+    let stage_choice =
+        if run.scenario == Scenario::Lan { DeviceChoice::LanServer } else { DeviceChoice::Asked };
     writeln!(
         err,
         "tcplab: {}",
-        run.lang.text(&Msg::Listening { device: &device, link: &link, why: DeviceChoice::Asked })
+        run.lang.text(&Msg::Listening { device: &device, link: &link, why: stage_choice })
     )?;
     if !crate::source::kernel::has_view() {
         writeln!(err, "tcplab: {}", run.lang.text(&Msg::NoKernelView))?;
@@ -197,6 +258,12 @@ pub fn run(run: &LabRun<'_>, renderer: &mut dyn Renderer, err: &mut impl Write) 
     let traffic_done = Arc::new(AtomicBool::new(false));
     let (scenario, close_delay, done) = (run.scenario, run.close_delay, Arc::clone(&traffic_done));
     let traffic = thread::spawn(move || {
+        #[cfg(target_os = "linux")]
+        let result = match (lan, listener) {
+            (Some(lan), Some(listener)) => lan.play(listener, addr, close_delay),
+            (_, listener) => scenario.play(listener, addr, close_delay),
+        };
+        #[cfg(not(target_os = "linux"))]
         let result = scenario.play(listener, addr, close_delay);
         done.store(true, Ordering::Release);
         result

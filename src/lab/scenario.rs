@@ -40,6 +40,10 @@ pub enum Scenario {
     /// network namespaces: duplicate ACKs, fast retransmission, a retransmission on
     /// timeout, out-of-order data (needs root)
     Lossy,
+    /// A classroom LAN: the chat server in one network namespace on 0.0.0.0, students
+    /// in others, joined by veth pairs and a bridge (Ethernet, ARP, a subnet of its
+    /// own); each student chats in turn, captured on the server's interface
+    Lan,
 }
 
 /// What a scenario needs beyond plain sockets, where some systems lack it.
@@ -53,11 +57,13 @@ pub enum Needs {
     ProbeCount,
     /// A raw TCP socket to send a SYN no socket sent (not allowed on Windows).
     RawSocket,
+    /// Network namespaces joined by veth pairs and a bridge (Linux).
+    Lan,
 }
 
 impl Needs {
-    pub const ALL: [Needs; 4] =
-        [Needs::DroppedPackets, Needs::LossyLink, Needs::ProbeCount, Needs::RawSocket];
+    pub const ALL: [Needs; 5] =
+        [Needs::DroppedPackets, Needs::LossyLink, Needs::ProbeCount, Needs::RawSocket, Needs::Lan];
 
     /// For error messages, which are English.
     pub fn english(self) -> &'static str {
@@ -66,12 +72,13 @@ impl Needs {
             Needs::LossyLink => "two network namespaces joined by TAP devices (Linux only)",
             Needs::ProbeCount => "Linux's TCP_INFO to count the zero-window probes",
             Needs::RawSocket => "a raw TCP socket (Windows allows none)",
+            Needs::Lan => "network namespaces joined by veth pairs and a bridge (Linux only)",
         }
     }
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 13] = [
+    pub const ALL: [Scenario; 14] = [
         Scenario::Handshake,
         Scenario::ServerCloses,
         Scenario::FourWay,
@@ -85,6 +92,7 @@ impl Scenario {
         Scenario::SynRetry,
         Scenario::ZeroWindow,
         Scenario::Lossy,
+        Scenario::Lan,
     ];
 
     /// The name on the command line.
@@ -103,6 +111,7 @@ impl Scenario {
             Scenario::SynRetry => "syn-retry",
             Scenario::ZeroWindow => "zero-window",
             Scenario::Lossy => "lossy",
+            Scenario::Lan => "lan",
         }
     }
 
@@ -114,6 +123,7 @@ impl Scenario {
                 Some(Needs::DroppedPackets)
             }
             Scenario::Lossy if !linux => Some(Needs::LossyLink),
+            Scenario::Lan if !linux => Some(Needs::Lan),
             Scenario::ZeroWindow if !linux => Some(Needs::ProbeCount),
             Scenario::StaleSyn if cfg!(windows) => Some(Needs::RawSocket),
             _ => None,
@@ -148,6 +158,9 @@ impl Scenario {
                 Scenario::SynRetry => return syn_retry::play(given(listener)?, addr),
                 Scenario::ZeroWindow => return zero_window::play(given(listener)?, addr),
                 Scenario::Lossy => return super::lossy::play(given(listener)?, addr),
+                // Its students live in namespaces of their own: `lab::run` plays it
+                // with the LAN it built.
+                Scenario::Lan => return Err(io::Error::other("the lan scenario plays on its LAN")),
                 _ => {}
             }
         }

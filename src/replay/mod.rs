@@ -119,7 +119,10 @@ pub fn run(args: &ReplayArgs, out: impl Write, err: &mut impl Write) -> Result<O
     } else {
         plain
     };
-    let filter = SegmentFilter { port: args.filter.port, host: args.filter.host };
+    let filter = SegmentFilter { port: args.filter.port, host: args.filter.host.as_ref().map(|h| h.ip) };
+    if let Some(note) = args.filter.host.as_ref().and_then(|h| h.resolved_note()) {
+        writeln!(err, "tcplab: {note}")?;
+    }
     let show_progress = progress::wanted(pacing.is_paced());
     let mut outcome = Outcome::Complete;
     for path in &args.files {

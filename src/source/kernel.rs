@@ -74,7 +74,25 @@ pub fn has_view() -> bool {
 
 /// Whether something listens on TCP `port` here.
 pub fn is_listening(port: u16) -> bool {
-    sockets().unwrap_or_default().iter().any(|s| s.state == TcpState::Listen && s.local.port() == port)
+    listening_on(port).is_some_and(|addrs| !addrs.is_empty())
+}
+
+/// The addresses TCP `port` is listened on here (`0.0.0.0` or `::` for every
+/// address), empty when nothing listens; `None` when the table cannot be read. On
+/// Linux one `sock_diag` dump of the port's listening sockets, elsewhere the table.
+pub fn listening_on(port: u16) -> Option<Vec<std::net::IpAddr>> {
+    #[cfg(target_os = "linux")]
+    if let Some(addrs) = super::sockdiag::listening_on(port) {
+        return Some(addrs);
+    }
+    let sockets = sockets()?;
+    Some(
+        sockets
+            .iter()
+            .filter(|s| s.state == TcpState::Listen && s.local.port() == port)
+            .map(|s| s.local.ip())
+            .collect(),
+    )
 }
 
 /// The kernel's TIME-WAIT sockets at one moment, keyed by their own address and their

@@ -384,6 +384,11 @@ pub fn default_device() -> String {
     Device::lookup().ok().flatten().map_or_else(loopback_device, |d| d.name)
 }
 
+/// The capture device that holds `ip` among its addresses, as libpcap lists them.
+pub fn device_holding(ip: std::net::IpAddr) -> Option<String> {
+    Device::list().ok()?.into_iter().find(|d| d.addresses.iter().any(|a| a.addr == ip)).map(|d| d.name)
+}
+
 /// Every capture device, for `tcplab interfaces`.
 pub fn devices() -> Result<Vec<Device>> {
     Device::list().map_err(|e| Error::Capture(format!("cannot list capture devices: {e}")))

@@ -3,6 +3,7 @@
 //! Every source hands out [`Frame`]s: the bytes of one captured record with its
 //! timestamp, its 1-based record number and the capture's link type.
 
+pub mod device_choice;
 pub mod file;
 pub mod kernel;
 pub mod live;

@@ -31,6 +31,9 @@ const INET_DIAG_BC_S_EQ: u8 = 11;
 const INET_DIAG_BC_D_EQ: u8 = 12;
 /// The kernel's TCP_TIME_WAIT, as a bit of `idiag_states`.
 const TCP_TIME_WAIT: u32 = 6;
+/// The kernel's TCP_LISTEN, as a bit of `idiag_states`.
+#[cfg(target_os = "linux")]
+const TCP_LISTEN: u32 = 10;
 /// `inet_diag_msg`: family, state, timer, retransmits, the 48-byte socket id, then
 /// expires, queues, uid and inode.
 const DIAG_MSG: usize = 72;
@@ -284,6 +287,16 @@ pub fn time_waits(ports: &[u16]) -> Option<Vec<KernelSocket>> {
         timer_left: Some(Duration::from_millis(u64::from(s.expires_ms))),
     });
     Some(sockets.collect())
+}
+
+/// The addresses (IPv4 and IPv6) on which TCP `port` is listened on, as the kernel
+/// lists its listening sockets: `0.0.0.0` or `::` for every address. `None` when the
+/// kernel cannot be asked this way.
+#[cfg(target_os = "linux")]
+pub fn listening_on(port: u16) -> Option<Vec<IpAddr>> {
+    let sockets = dump(&open().ok()?, 1 << TCP_LISTEN, &[port]).ok()?;
+    // The filter matches either port; a listening socket's remote port is 0.
+    Some(sockets.into_iter().filter(|s| s.local.port() == port).map(|s| s.local.ip()).collect())
 }
 
 #[cfg(test)]
