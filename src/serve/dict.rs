@@ -16,11 +16,13 @@ const UNTIL: f64 = 987_654.321;
 const LEFT: f64 = 876_543.2;
 
 /// Notes without numbers of their own; the others are shown by their JSON name.
-const NOTES: [Note; 17] = [
+const NOTES: [Note; 19] = [
     Note::ClientGuessed,
     Note::ConnectionRefused,
     Note::OldDuplicateSyn,
     Note::PortsReused,
+    Note::RstIgnored,
+    Note::FinInSynSent,
     Note::MergedClose,
     Note::HalfCloseData,
     Note::SimultaneousClose,
