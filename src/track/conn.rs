@@ -491,9 +491,10 @@ impl Conn {
     /// Whether `receiver` accepts a RST (RFC 9293 §3.10.7.3–4, RFC 5961 §3). In
     /// SYN-SENT it must acknowledge the SYN: SND.UNA < SEG.ACK ≤ SND.NXT. In the
     /// synchronized states its seq must lie in the receiver's window, RCV.NXT ≤ SEG.SEQ
-    /// < RCV.NXT + RCV.WND (= RCV.NXT when the window is closed); RCV.NXT and RCV.WND
-    /// are the receiver's last ack and window, and while it has sent no ACK nothing
-    /// can be judged, so the reset counts. LISTEN and CLOSED ignore resets anyway.
+    /// < RCV.NXT + RCV.WND (= RCV.NXT when the window is closed; the edge itself is
+    /// accepted, see below). RCV.NXT and RCV.WND are the receiver's last ack and
+    /// window; while it has sent no ACK nothing can be judged, so the reset counts.
+    /// LISTEN and CLOSED ignore resets anyway.
     fn rst_acceptable(&self, receiver: Role, seg: &Segment) -> bool {
         let side = self.side(receiver);
         match side.state {
@@ -509,7 +510,10 @@ impl Conn {
                 Some(rcv_nxt) => {
                     let shift = self.window_shift(receiver).unwrap_or(0);
                     let window = u32::from(side.last_window) << shift;
-                    rcv_nxt.before_or_at(seg.seq) && seg.seq.before(rcv_nxt.plus(window))
+                    // The right edge counts too: the receiver's RCV.NXT is known only
+                    // from its last ACK, so a sender that has filled that window resets
+                    // at its edge while the real RCV.NXT has moved on.
+                    rcv_nxt.before_or_at(seg.seq) && seg.seq.before_or_at(rcv_nxt.plus(window))
                 }
             },
         }
