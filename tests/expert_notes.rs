@@ -186,8 +186,14 @@ fn acknowledging_bytes_never_seen_is_acked_unseen() {
     assert_eq!(w.at(0.030, c(ACK, X + 1, Y + 1, 100)), []);
     // The client's second segment was not captured, but the server has it.
     assert_eq!(w.at(0.050, s(ACK, Y + 1, X + 201, 0)), [note("acked_unseen")]);
-    // As in Wireshark 4.0, the gap stays open, so the same ACK again says it again.
-    assert_eq!(names(&w.at(0.051, s(ACK, Y + 1, X + 201, 0))), ["dup_ack", "acked_unseen"]);
+    // As in tshark, the hole is noted once: the same ACK again is only a duplicate,
+    assert_eq!(names(&w.at(0.051, s(ACK, Y + 1, X + 201, 0))), ["dup_ack"]);
+    // until the client sends again while the hole stays open.
+    assert_eq!(names(&w.at(0.060, c(ACK, X + 201, Y + 1, 0))), ["previous_segment_not_captured"]);
+    assert_eq!(
+        names(&w.at(0.061, s(ACK, Y + 1, X + 201, 0).win(WIN + 1))),
+        ["window_update", "acked_unseen"]
+    );
 }
 
 #[test]

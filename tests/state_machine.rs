@@ -491,7 +491,10 @@ mod reset_from_every_state {
             .unwrap()
             .state(tcplab::track::Role::Server);
         assert_eq!(before, state, "fixture did not reach {state}");
-        (before, p.c(RST, X + 1, 0))
+        // The reset at the client's next sequence number, in the server's window (past
+        // the client's FIN when it sent one).
+        let next = if matches!(state, CloseWait | LastAck) { X + 2 } else { X + 1 };
+        (before, p.c(RST, next, 0))
     }
 
     #[test]

@@ -208,6 +208,15 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::PortsReused => {
                 "A new SYN on a 4-tuple seen before: a new connection on the same ports.".into()
             }
+            Note::RstIgnored => "Reset ignored: the receiver does not accept this RST (RFC 9293 \
+                 §3.10.7, RFC 5961 §3). In SYN-SENT a RST counts only if it acknowledges the SYN; \
+                 later only if its seq lies in the receiver's window. The receiver drops it and both \
+                 ends' states stay, as the segments that follow show. A forged (injected) or stale \
+                 reset looks like this."
+                .into(),
+            Note::FinInSynSent => "A FIN from an end still in SYN-SENT: nothing is open yet, so this \
+                 is no close. Real stacks do not send it; a port scan (or a forged segment) does."
+                .into(),
             Note::MergedClose => "Three segments instead of four: the passive closer merged steps 2 and 3 \
                  of the wave."
                 .into(),
@@ -666,6 +675,8 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::ConnectionRefused => "connection refused".into(),
             Note::OldDuplicateSyn => "an old duplicate SYN, reset".into(),
             Note::PortsReused => "ports reused: a new connection".into(),
+            Note::RstIgnored => "reset ignored: not acceptable to the receiver".into(),
+            Note::FinInSynSent => "FIN in SYN-SENT: no connection to close".into(),
             Note::MergedClose => "ACK and FIN merged".into(),
             Note::HalfCloseData => "half-close: data sent in CLOSE-WAIT".into(),
             Note::TimeWait(role) => {

@@ -718,6 +718,8 @@ mod tests {
             Note::ConnectionRefused,
             Note::OldDuplicateSyn,
             Note::PortsReused,
+            Note::RstIgnored,
+            Note::FinInSynSent,
             Note::MergedClose,
             Note::HalfCloseData,
             Note::TimeWait(Role::Client),

@@ -198,6 +198,13 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                  这正是第三次握手的作用：如果只有两次握手，服务器会一直保持连接，白白等待永远不会到来的数据。"
                 .into(),
             Note::PortsReused => "在已经出现过的四元组上又出现了新的 SYN：这是同一对端口上的新连接。".into(),
+            Note::RstIgnored => "RST 被忽略：接收方不接受这个 RST（RFC 9293 §3.10.7，RFC 5961 §3）。\
+                 在 SYN-SENT 状态下，只有确认了 SYN 的 RST 才有效；此后只有序号落在接收方窗口内的 RST 才有效。\
+                 接收方丢弃它，两端状态不变，后续报文也说明了这一点。伪造（注入）或过期的 RST 就是这个样子。"
+                .into(),
+            Note::FinInSynSent => "仍处于 SYN-SENT 状态的一端发出了 FIN：连接尚未建立，这并不是关闭。\
+                 正常的协议栈不会这样做，端口扫描（或伪造的报文）才会。"
+                .into(),
             Note::MergedClose => "三个报文而不是四个：被动关闭方把第二次和第三次挥手合并了。".into(),
             Note::HalfCloseData => {
                 "半关闭：处于 CLOSE-WAIT 的一端仍在向处于 FIN-WAIT-2 的一端发送数据。".into()
@@ -549,6 +556,8 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::ConnectionRefused => "连接被拒绝".into(),
             Note::OldDuplicateSyn => "旧的重复 SYN，已被复位".into(),
             Note::PortsReused => "端口复用：新的连接".into(),
+            Note::RstIgnored => "RST 被忽略：接收方不接受它".into(),
+            Note::FinInSynSent => "SYN-SENT 状态下的 FIN：没有可关闭的连接".into(),
             Note::MergedClose => "ACK 与 FIN 合并".into(),
             Note::HalfCloseData => "半关闭：CLOSE-WAIT 中发送的数据".into(),
             Note::TimeWait(role) => format!("{}进入 TIME-WAIT（不在线路上），直到 t={until:.6}", side(role)),

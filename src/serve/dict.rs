@@ -26,11 +26,13 @@ const FROM: TcpState = TcpState::Listen;
 const TO: TcpState = TcpState::SynSent;
 
 /// Notes without numbers of their own; those with numbers follow ([`numbered_notes`]).
-const NOTES: [Note; 20] = [
+const NOTES: [Note; 22] = [
     Note::ClientGuessed,
     Note::ConnectionRefused,
     Note::OldDuplicateSyn,
     Note::PortsReused,
+    Note::RstIgnored,
+    Note::FinInSynSent,
     Note::MergedClose,
     Note::HalfCloseData,
     Note::SimultaneousClose,

@@ -39,6 +39,13 @@ struct Flow {
     /// The ack field and window of this direction's last segment, and when it was sent.
     last_ack: Option<SeqNum>,
     last_ack_ts: f64,
+    /// The ack of this direction's last segment with the ACK flag: a segment without
+    /// it (a bare RST carries 0 there) acknowledges nothing.
+    acked: Option<SeqNum>,
+    /// The ack that was last noted as acknowledging bytes the capture missed, while
+    /// the other end has sent nothing since: the same ack is not noted again for the
+    /// same hole (as Wireshark does); a higher one is a new hole.
+    unseen_noted: Option<SeqNum>,
     window: Option<u16>,
     /// Duplicate ACKs in a row, and the frame of the ACK they repeat.
     dup_acks: u32,
@@ -164,12 +171,19 @@ impl SeqAnalysis {
         }
 
         // An acknowledgment of bytes this capture never saw go the other way. As in
-        // Wireshark 4.0, the mark moves to the other end's next sequence number, so a
-        // gap that stays open is noted again on later ACKs.
-        if flags.ack() && rev.max_seq_to_be_acked.is_some_and(|max| ack.after(max)) {
+        // Wireshark 4.0, the mark moves to the other end's next sequence number, and
+        // the hole is noted once: the same ack again only after the other end sends
+        // more, a higher ack (a further hole) at once.
+        if flags.ack()
+            && fwd.unseen_noted != Some(ack)
+            && rev.max_seq_to_be_acked.is_some_and(|max| ack.after(max))
+        {
             notes.push(Note::AckedUnseen);
             rev.max_seq_to_be_acked = rev.next_seq;
+            fwd.unseen_noted = Some(ack);
         }
+        // The other end has sent something since: a hole still open is noted again.
+        rev.unseen_noted = None;
 
         // In a simultaneous open an end answers the other's SYN with a SYN-ACK that
         // repeats its own SYN's sequence number: RFC 9293's "rcv SYN / snd SYN,ACK",
@@ -206,15 +220,17 @@ impl SeqAnalysis {
                     notes.push(Note::FastRetransmission { of });
                 }
                 notes.push(resend);
+            } else if len > 0 && rev.acked.is_some_and(|peer_ack| seq.plus(len).before_or_at(peer_ack)) {
+                // Bytes already acknowledged, whatever the timing: checked before
+                // out-of-order, as in Wireshark 4.0. Wireshark shows it as a
+                // retransmission too.
+                notes.push(Note::SpuriousRetransmission);
+                notes.push(original());
             } else if not_advanced
                 && ts - fwd.next_seq_ts < out_of_order_within
                 && fwd.next_seq != Some(seq.plus(len + u32::from(flags.syn() || flags.fin())))
             {
                 notes.push(Note::OutOfOrder);
-            } else if len > 0 && rev.last_ack.is_some_and(|peer_ack| seq.plus(len).before_or_at(peer_ack)) {
-                // Wireshark shows it as a retransmission too.
-                notes.push(Note::SpuriousRetransmission);
-                notes.push(original());
             } else if not_advanced {
                 notes.push(original());
             }
@@ -257,6 +273,9 @@ impl SeqAnalysis {
         fwd.window = Some(window);
         fwd.last_ack = Some(ack);
         fwd.last_ack_ts = ts;
+        if flags.ack() {
+            fwd.acked = Some(ack);
+        }
         fwd.last_was_keep_alive = keep_alive;
         fwd.last_was_zero_window_probe = zero_window_probe;
     }

@@ -65,6 +65,10 @@ pub struct Side {
     pub fin_step: Option<Step>,
     /// The window-scale shift this end offered in its SYN (RFC 7323).
     pub window_scale: Option<u8>,
+    /// The ack and window of this end's last segment with the ACK flag: its RCV.NXT
+    /// and RCV.WND as the wire shows them, to judge the resets that come to it.
+    pub last_ack: Option<SeqNum>,
+    pub last_window: u16,
 }
 
 impl Side {
@@ -85,6 +89,8 @@ impl Side {
             syn_ack_step: None,
             fin_step: None,
             window_scale: None,
+            last_ack: None,
+            last_window: 0,
         }
     }
 }
@@ -109,6 +115,9 @@ struct Acks {
     peer_fin: bool,
     /// The first acknowledgment of the other end's SYN from this end.
     first_peer_syn: bool,
+    /// A SYN-ACK with a new ISN after a reset or a close: the sender starts over on
+    /// the same ports (Wireshark's "reused ports").
+    reopened: bool,
 }
 
 /// A SYN, SYN-ACK or FIN whose arrival at `receiver` is not settled yet: its effect on
@@ -236,6 +245,9 @@ pub struct Conn {
     analysis: Option<Box<SeqAnalysis>>,
     /// A bare SYN or FIN whose arrival is not settled yet.
     pending: Option<Pending>,
+    /// A RST was seen on this connection (accepted or not): a later SYN-ACK with a
+    /// new ISN starts over.
+    rst_seen: bool,
 }
 
 impl Conn {
@@ -272,6 +284,7 @@ impl Conn {
             time_wait: None,
             analysis: None,
             pending: None,
+            rst_seen: false,
         }
     }
 
@@ -368,13 +381,15 @@ impl Conn {
             Some(pending) => self.settle_before(pending, seg, dir.sender(), cfg, &mut outcome),
             None => None,
         };
+        // A reset the receiver does not accept changes no state (RFC 9293 §3.10.7).
+        let rst_ignored = seg.flags.rst() && !self.rst_acceptable(dir.sender().peer(), seg);
         if cfg.detail {
-            self.show(seg, dir, frame, ts, crossed, cfg, out);
+            self.show(seg, dir, frame, ts, crossed, rst_ignored, cfg, out);
         } else {
             // Only summaries are wanted (`--summary`): the counters, the history and the
             // states, without Wireshark's analysis, the steps, the notes or any event.
-            let acks = self.observe(seg, dir, frame, ts);
-            self.change_states(seg, dir.sender(), acks, crossed, frame, ts, cfg);
+            let acks = self.observe(seg, dir, frame, ts, rst_ignored);
+            self.change_states(seg, dir.sender(), acks, crossed, rst_ignored, frame, ts, cfg);
         }
         outcome.pending = self.pending.is_some_and(|p| p.frame == frame);
         outcome
@@ -475,6 +490,37 @@ impl Conn {
         })
     }
 
+    /// Whether `receiver` accepts a RST (RFC 9293 §3.10.7.3–4, RFC 5961 §3). In
+    /// SYN-SENT it must acknowledge the SYN: SND.UNA < SEG.ACK ≤ SND.NXT. In the
+    /// synchronized states its seq must lie in the receiver's window, RCV.NXT ≤ SEG.SEQ
+    /// < RCV.NXT + RCV.WND (= RCV.NXT when the window is closed; the edge itself is
+    /// accepted, see below). RCV.NXT and RCV.WND are the receiver's last ack and
+    /// window; while it has sent no ACK nothing can be judged, so the reset counts.
+    /// LISTEN and CLOSED ignore resets anyway.
+    fn rst_acceptable(&self, receiver: Role, seg: &Segment) -> bool {
+        let side = self.side(receiver);
+        match side.state {
+            TcpState::SynSent => {
+                seg.flags.ack()
+                    && side.isn.is_some_and(|isn| seg.ack.after(isn))
+                    && side.highest_seq.is_none_or(|next| seg.ack.before_or_at(next))
+            }
+            TcpState::Closed | TcpState::Listen => true,
+            _ => match side.last_ack {
+                None => true,
+                Some(rcv_nxt) if side.last_window == 0 => seg.seq == rcv_nxt,
+                Some(rcv_nxt) => {
+                    let shift = self.window_shift(receiver).unwrap_or(0);
+                    let window = u32::from(side.last_window) << shift;
+                    // The right edge counts too: the receiver's RCV.NXT is known only
+                    // from its last ACK, so a sender that has filled that window resets
+                    // at its edge while the real RCV.NXT has moved on.
+                    rcv_nxt.before_or_at(seg.seq) && seg.seq.before_or_at(rcv_nxt.plus(window))
+                }
+            },
+        }
+    }
+
     /// Whether an arrival waits to be settled.
     pub fn is_pending(&self) -> bool {
         self.pending.is_some()
@@ -491,6 +537,7 @@ impl Conn {
         frame: FrameNumber,
         ts: f64,
         crossed: Option<Arrival>,
+        rst_ignored: bool,
         cfg: &TrackConfig,
         out: &mut Vec<Event>,
     ) {
@@ -513,15 +560,15 @@ impl Conn {
         });
         let analysis = self.analysis.get_or_insert_with(Box::default);
         analysis.analyse(me, seg, frame, ts, peer_window_shift, &mut notes);
-        // Only the segment views scale windows; reading the options of every SYN was a
-        // twentieth of what `--summary` spent tracking.
-        if flags.syn() && self.side(me).isn.is_none() {
-            self.side_mut(me).window_scale = seg.options().window_scale;
-        }
 
-        let acks = self.observe(seg, dir, frame, ts);
+        let acks = self.observe(seg, dir, frame, ts, rst_ignored);
+        if acks.reopened {
+            // A new SYN-ACK, not the first one sent again.
+            notes.retain(|n| !matches!(n, Note::SynRetransmission { .. }));
+            notes.push(Note::PortsReused);
+        }
         let (step, label) = self.step_and_label(seg, me, acks, &mut notes);
-        let (changes, note) = self.change_states(seg, me, acks, crossed, frame, ts, cfg);
+        let (changes, note) = self.change_states(seg, me, acks, crossed, rst_ignored, frame, ts, cfg);
         notes.extend(note);
         for &(role, _, to) in &changes {
             if to == TcpState::TimeWait {
@@ -566,12 +613,60 @@ impl Conn {
     /// Zeek's history. Returns what the segment acknowledges of the other end's SYN
     /// and FIN.
     #[inline(always)] // See `on_segment`.
-    fn observe(&mut self, seg: &Segment, dir: Direction, frame: FrameNumber, ts: f64) -> Acks {
+    fn observe(
+        &mut self,
+        seg: &Segment,
+        dir: Direction,
+        frame: FrameNumber,
+        ts: f64,
+        rst_ignored: bool,
+    ) -> Acks {
         let me = dir.sender();
         let peer = me.peer();
         let flags = seg.flags;
         self.last_frame = frame;
         self.last_ts = ts;
+
+        // A SYN-ACK with a new ISN after a reset or a close: the end starts over on
+        // the same ports, and its numbers count from the new ISN (a SYN is always at
+        // relative 0). Wireshark does the same, keeping the stream; a new bare SYN is
+        // a new connection altogether (`Conn::is_reopened_by`).
+        let reopened = flags.syn()
+            && flags.ack()
+            && self.side(me).base.is_some_and(|base| base != seg.seq)
+            && self.side(me).isn != Some(seg.seq)
+            && (self.rst_seen || self.side(me).fin.is_some());
+        if reopened {
+            let side = self.side_mut(me);
+            side.base = Some(seg.seq);
+            side.isn = None;
+            side.fin = None;
+            side.highest_seq = None;
+            side.syn_step = None;
+            side.syn_ack_step = None;
+            side.fin_step = None;
+            side.window_scale = None;
+            // The other end's SYN, not captured, is the one this SYN-ACK acknowledges;
+            // its old FIN belongs to the connection before.
+            let other = self.side_mut(peer);
+            other.isn = Some(seg.ack.plus(u32::MAX));
+            other.highest_seq = Some(seg.ack);
+            other.fin = None;
+            other.fin_acked = false;
+            other.fin_step = None;
+            other.syn_acked = false;
+            self.wave = Wave::default();
+        }
+        self.rst_seen |= flags.rst();
+        // The window scale each SYN offers, to judge resets by the receiver's window.
+        if flags.syn() && self.side(me).isn.is_none() {
+            self.side_mut(me).window_scale = seg.options().window_scale;
+        }
+        if flags.ack() && !flags.rst() {
+            let side = self.side_mut(me);
+            side.last_ack = Some(seg.ack);
+            side.last_window = seg.window;
+        }
 
         // Relative numbering, as Wireshark does it: a SYN's seq is the base; otherwise
         // the first seq seen minus one, so that the first segment shows 1; an end's base
@@ -607,6 +702,7 @@ impl Conn {
             peer_syn,
             peer_fin: flags.ack() && self.side(peer).fin.is_some_and(|fin| seg.ack.after(fin)),
             first_peer_syn: peer_syn && !self.side(peer).syn_acked,
+            reopened,
         };
         if acks.peer_syn {
             self.side_mut(peer).syn_acked = true;
@@ -625,10 +721,10 @@ impl Conn {
             self.both_opened |= self.opened_by.is_some_and(|first| first != me);
             self.opened_by.get_or_insert(me);
         }
-        if (flags.fin() || flags.rst()) && self.closed_by.is_none() {
+        if (flags.fin() || (flags.rst() && !rst_ignored)) && self.closed_by.is_none() {
             self.closed_by = Some(me);
         }
-        if flags.rst() && self.reset_by.is_none() {
+        if flags.rst() && !rst_ignored && self.reset_by.is_none() {
             self.reset_by = Some(me);
         }
         acks
@@ -647,11 +743,21 @@ impl Conn {
         me: Role,
         acks: Acks,
         crossed: Option<Arrival>,
+        rst_ignored: bool,
         frame: FrameNumber,
         ts: f64,
         cfg: &TrackConfig,
     ) -> (Changes, Option<Note>) {
         let mut changes = Changes::new();
+        if rst_ignored {
+            // Dropped by the receiver; and its sender is no end of this connection as
+            // the states know it (a forged reset, or one from an old connection).
+            if let Some(arrival) = crossed {
+                self.arrive(me, arrival, &mut changes);
+            }
+            self.record_changes(&changes, ts, cfg);
+            return (changes, Some(Note::RstIgnored));
+        }
         let note = self.sender_transitions(seg, me, acks, &mut changes);
         if let Some(arrival) = crossed {
             self.arrive(me, arrival, &mut changes);
@@ -729,6 +835,17 @@ impl Conn {
             }
             return None;
         }
+        if acks.reopened {
+            // Both ends start over: the SYN-ACK's sender from CLOSED, the other end in
+            // SYN-SENT with the SYN the capture missed.
+            for role in [me.peer(), me] {
+                if !matches!(self.state(role), Closed | Listen | SynSent) {
+                    self.set_state(role, Closed, changes);
+                }
+            }
+            self.set_state(me.peer(), SynSent, changes);
+        }
+        let state = self.state(me);
         if flags.syn() {
             match (state, flags.ack()) {
                 // Active open: "OPEN / snd SYN". An end taken to be listening because
@@ -799,7 +916,8 @@ impl Conn {
             match state {
                 Closed | Listen => {}
                 SynReceived if side.passive_open => self.set_state(role, Listen, changes),
-                // In SYN-SENT a reset counts only if it acknowledges our SYN.
+                // In SYN-SENT a reset counts only if it acknowledges our SYN (checked
+                // by `rst_acceptable` for a reset as it arrives).
                 SynSent if ack.is_none() => {}
                 _ => self.set_state(role, Closed, changes),
             }
@@ -817,6 +935,11 @@ impl Conn {
                 SynSent | SynReceived if acks_syn => self.set_state(role, Established, changes),
                 _ => {}
             }
+            return;
+        }
+        if ack.is_none() && !matches!(state, SynSent | Listen | Closed) {
+            // "If the ACK bit is off, drop the segment" (RFC 9293 §3.10.7.4, fifth): a
+            // FIN without ACK closes nothing once the connection is synchronized.
             return;
         }
         if ack.is_some() {
@@ -900,8 +1023,23 @@ impl Conn {
             };
             return (step, label);
         }
+        // An end whose lane says CLOSED (reset, or done) tells no more of the wave:
+        // no teardown step and no half-close note from it.
+        let sender_closed = self.state(me) == TcpState::Closed;
+        let plain_step = if seg.payload_len > 0 { Step::Data } else { Step::Ack };
+        if flags.fin() && self.state(me) == TcpState::SynSent {
+            // No connection is open for this FIN to close: no wave begins.
+            notes.push(Note::FinInSynSent);
+            return (plain_step, plain());
+        }
+        if flags.fin() && sender_closed && self.side(me).fin_step.is_none() {
+            return (plain_step, plain());
+        }
         if flags.fin() {
             return self.fin_step(seg, me, notes);
+        }
+        if sender_closed {
+            return (plain_step, plain());
         }
         // An ACK that completes the handshake: the client's first of the server's SYN.
         if me == Role::Client && acks.first_peer_syn && !self.simultaneous_open {

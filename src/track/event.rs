@@ -129,6 +129,13 @@ pub enum Note {
     OldDuplicateSyn,
     /// A SYN with a new ISN on a 4-tuple already seen: a new connection.
     PortsReused,
+    /// A RST the receiver does not accept (RFC 9293 §3.10.7, RFC 5961 §3): in SYN-SENT
+    /// it does not acknowledge the SYN, later its seq is outside the receiver's window.
+    /// It is dropped; no state changes.
+    RstIgnored,
+    /// A FIN from an end still in SYN-SENT: its connection is not open, so this is no
+    /// close (a scan, or a forged segment).
+    FinInSynSent,
     /// FIN and ACK of the passive closer travel together: three segments, not four.
     MergedClose,
     /// Data sent by the passive closer after it acknowledged the peer's FIN.
@@ -188,6 +195,8 @@ impl Note {
             Note::ConnectionRefused => "connection_refused",
             Note::OldDuplicateSyn => "old_duplicate_syn",
             Note::PortsReused => "ports_reused",
+            Note::RstIgnored => "rst_ignored",
+            Note::FinInSynSent => "fin_in_syn_sent",
             Note::MergedClose => "merged_close",
             Note::HalfCloseData => "half_close_data",
             Note::TimeWait(_) => "time_wait",
@@ -231,6 +240,8 @@ impl Note {
                 | Note::ConnectionRefused
                 | Note::OldDuplicateSyn
                 | Note::PortsReused
+                | Note::RstIgnored
+                | Note::FinInSynSent
                 | Note::MergedClose
                 | Note::HalfCloseData
                 | Note::TimeWait(_)
@@ -253,6 +264,8 @@ impl Note {
                     | Note::WindowFull
                     | Note::ConnectionRefused
                     | Note::OldDuplicateSyn
+                    | Note::RstIgnored
+                    | Note::FinInSynSent
             )
     }
 }

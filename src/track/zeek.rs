@@ -3,7 +3,14 @@
 //!
 //! Letters: S SYN, H SYN-ACK, A pure ACK, D payload, F FIN, R RST, T retransmitted
 //! payload; upper case for the originator (our client), lower case for the responder.
-//! Each letter is recorded once per direction, in order of first appearance.
+//! Each letter is recorded once per direction, in order of first appearance; `^` first
+//! when the connection's first segment came from the responder (Zeek flips the roles
+//! then, and writes `^`).
+//!
+//! `conn_state` is decided as Zeek decides it: from two endpoint states that follow
+//! Zeek's TCP analyzer (`TCPSessionAdapter::UpdateStateMachine`: INACTIVE, SYN_SENT,
+//! SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET), read by the `conn_state`
+//! function of Zeek's `base/protocols/conn/main.zeek`.
 
 use super::event::Direction;
 use crate::decode::Segment;
@@ -35,20 +42,131 @@ impl Letter {
     }
 }
 
-/// The letters so far. Each of the 14 (7 each way) is written once, so they fit
-/// inline, and a bit per letter says which were seen: the conn_state is read off
-/// those bits, and a segment costs a few bit tests, not a search and an allocation.
+/// One endpoint's state in Zeek's TCP analyzer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Endpoint {
+    /// Nothing seen from it.
+    #[default]
+    Inactive,
+    /// A SYN seen, no answer.
+    SynSent,
+    /// A SYN-ACK from the originator, no SYN.
+    SynAckSent,
+    /// Data or ACKs seen, but no SYN.
+    Partial,
+    Established,
+    /// A FIN seen.
+    Closed,
+    /// A RST seen.
+    Reset,
+}
+
+/// Both endpoints, with the state each was in before its last change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Endpoints {
+    /// Originator, responder.
+    state: [Endpoint; 2],
+    prev: [Endpoint; 2],
+}
+
+impl Endpoints {
+    fn set(&mut self, i: usize, to: Endpoint) {
+        self.prev[i] = self.state[i];
+        self.state[i] = to;
+    }
+
+    /// One segment from the originator (`orig`) or the responder, as Zeek's
+    /// `UpdateStateMachine` takes it.
+    fn update(&mut self, orig: bool, f: crate::track::flags::TcpFlags, len: u32) {
+        use Endpoint::*;
+        let (me, peer) = if orig { (0, 1) } else { (1, 0) };
+        match self.state[me] {
+            Inactive => {
+                if f.syn() {
+                    if orig {
+                        self.set(me, if f.ack() { SynAckSent } else { SynSent });
+                    } else {
+                        if self.state[peer] == SynSent {
+                            self.set(peer, Established);
+                        }
+                        self.set(me, Established);
+                    }
+                }
+                if f.fin() {
+                    self.set(me, Closed);
+                }
+                if f.rst() {
+                    self.set(me, Reset);
+                }
+                if self.state[me] == Inactive {
+                    if !orig && len == 0 && self.state[0] == SynSent {
+                        // An ACK of the SYN before the SYN-ACK: not a partial connection.
+                    } else if f.ack() && self.state[peer] == Established {
+                        // A SYN-ACK was seen, its SYN was missed: established.
+                        self.set(me, Established);
+                    } else {
+                        self.set(me, Partial);
+                    }
+                }
+            }
+            SynSent | SynAckSent => {
+                if f.fin() {
+                    self.set(me, Closed);
+                }
+                if f.rst() {
+                    self.set(me, Reset);
+                }
+            }
+            Established | Partial => {
+                if f.syn() && self.state[me] == Partial && self.state[peer] == Inactive && !f.ack() {
+                    self.set(me, SynSent);
+                }
+                if f.fin() && !f.rst() {
+                    self.set(me, Closed);
+                    if self.state[peer] == Reset && self.prev[peer] == Closed {
+                        // The peer's FIN then RST was a normal close after all.
+                        self.set(peer, Closed);
+                    }
+                }
+                if f.rst() {
+                    self.set(me, Reset);
+                }
+            }
+            // After a FIN exchange a RST changes nothing.
+            Closed => {
+                if f.rst() && self.state[peer] != Closed {
+                    self.set(me, Reset);
+                }
+            }
+            Reset => {}
+        }
+    }
+}
+
+/// The letters so far. Each of the 14 (7 each way) is written once, plus `^`, so they
+/// fit inline, and a bit per letter says which were seen: a segment costs a few bit
+/// tests, not a search and an allocation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct History {
-    letters: [u8; 14],
+    letters: [u8; 15],
     len: u8,
     seen: u16,
+    endpoints: Endpoints,
+    /// Payload bytes from the originator and the responder (Zeek's endpoint sizes).
+    sizes: [u64; 2],
 }
 
 impl History {
     pub fn record(&mut self, dir: Direction, seg: &Segment, retransmitted: bool) {
         let orig = dir == Direction::ClientToServer;
         let f = seg.flags;
+        if self.len == 0 && !orig {
+            // The first segment came from the responder: Zeek flips the roles.
+            self.letters[0] = b'^';
+            self.len = 1;
+        }
+        self.endpoints.update(orig, f, seg.payload_len);
+        self.sizes[usize::from(!orig)] += u64::from(seg.payload_len);
         if f.syn() && f.ack() {
             self.push(orig, Letter::SynAck);
         } else if f.syn() {
@@ -74,11 +192,6 @@ impl History {
         1 << (letter as u16 + if orig { 0 } else { 7 })
     }
 
-    /// Whether the originator (`orig`) or the responder sent `letter`.
-    fn has(&self, orig: bool, letter: Letter) -> bool {
-        self.seen & History::bit(orig, letter) != 0
-    }
-
     fn push(&mut self, orig: bool, letter: Letter) {
         let bit = History::bit(orig, letter);
         if self.seen & bit == 0 {
@@ -89,57 +202,55 @@ impl History {
         }
     }
 
+    /// Zeek's `/\^?S[^HAFGIQ]*R.*/` (case-sensitive): the originator's SYN, then its
+    /// RST with no originator's SYN-ACK, ACK or FIN letter between them.
+    fn syn_then_reset(&self) -> bool {
+        let letters = self.letters().trim_start_matches('^').as_bytes();
+        letters.first() == Some(&b'S')
+            && letters[1..].iter().take_while(|&&l| l != b'R').all(|l| !b"HAFGIQ".contains(l))
+            && letters.contains(&b'R')
+    }
+
     pub fn letters(&self) -> &str {
         // Only ASCII letters are ever written.
         std::str::from_utf8(&self.letters[..usize::from(self.len)]).unwrap_or_default()
     }
 
-    /// Zeek's summary of how the connection went.
+    /// Zeek's summary of how the connection went: `conn_state` of Zeek's
+    /// `base/protocols/conn/main.zeek`, on the endpoint states.
     pub fn conn_state(&self) -> &'static str {
-        use Letter::*;
-        let orig = |letter| self.has(true, letter);
-        let resp = |letter| self.has(false, letter);
-        let established = orig(Syn) && resp(SynAck) && (orig(Ack) || orig(Data) || orig(Fin));
-        if orig(Syn) && !resp(SynAck) {
-            return if resp(Rst) {
+        use Endpoint::*;
+        let [os, rs] = self.endpoints.state;
+        let o_inactive = matches!(os, Inactive | Partial);
+        let r_inactive = matches!(rs, Inactive | Partial);
+        if rs == Reset {
+            if matches!(os, SynSent | SynAckSent) || (os == Reset && self.sizes == [0, 0]) {
                 "REJ"
-            } else if orig(Rst) {
-                "RSTOS0"
-            } else if orig(Fin) {
-                "SH"
-            } else {
-                "S0"
-            };
-        }
-        if !orig(Syn) && resp(SynAck) {
-            return if resp(Rst) {
+            } else if o_inactive {
                 "RSTRH"
-            } else if resp(Fin) {
-                "SHR"
+            } else {
+                "RSTR"
+            }
+        } else if os == Reset {
+            if !r_inactive {
+                "RSTO"
+            } else if self.syn_then_reset() {
+                "RSTOS0"
             } else {
                 "OTH"
-            };
-        }
-        if !established {
-            // A handshake answered but never completed, then aborted.
-            return match (orig(Syn) && resp(SynAck), orig(Rst), resp(Rst)) {
-                (true, true, _) => "RSTO",
-                (true, _, true) => "RSTR",
-                _ => "OTH",
-            };
-        }
-        if orig(Rst) {
-            "RSTO"
-        } else if resp(Rst) {
-            "RSTR"
-        } else if orig(Fin) && resp(Fin) {
+            }
+        } else if rs == Closed && os == Closed {
             "SF"
-        } else if orig(Fin) {
-            "S2"
-        } else if resp(Fin) {
-            "S3"
-        } else {
+        } else if os == Closed {
+            if r_inactive { "SH" } else { "S2" }
+        } else if rs == Closed {
+            if o_inactive { "SHR" } else { "S3" }
+        } else if os == SynSent && rs == Inactive {
+            "S0"
+        } else if os == Established && rs == Established {
             "S1"
+        } else {
+            "OTH"
         }
     }
 }

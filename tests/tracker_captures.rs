@@ -1,0 +1,156 @@
+//! The tracker's scenario captures (`tests/data/tracker/`, written by `make.py` there):
+//! each shows one rule of the state machine, the notes or Zeek's conn_state, and this
+//! test holds tcplab's JSON to what RFC 9293, RFC 5961 and Zeek say of it.
+//! tests/tshark_corpus.rs holds the same files' numbers and notes to tshark.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+/// A capture's segment events (frame order) and connection summaries.
+fn replay(name: &str) -> (Vec<Value>, Vec<Value>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tracker").join(name);
+    let out = Command::new(env!("CARGO_BIN_EXE_tcplab"))
+        .args(["replay", "--format", "jsonl"])
+        .arg(&path)
+        .output()
+        .expect("run tcplab");
+    assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+    let events: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    let of = |kind: &str| events.iter().filter(|e| e["type"] == kind).cloned().collect::<Vec<_>>();
+    (of("segment"), of("connection"))
+}
+
+/// Frame `n`'s (client state, server state, notes).
+fn at(segments: &[Value], n: u64) -> (String, String, Vec<String>) {
+    let e = segments.iter().find(|e| e["frame"] == n).unwrap_or_else(|| panic!("no frame {n}"));
+    let notes =
+        e["notes"].as_array().expect("notes").iter().map(|n| n.as_str().unwrap().to_string()).collect();
+    (e["client_state"].as_str().unwrap().into(), e["server_state"].as_str().unwrap().into(), notes)
+}
+
+fn states(segments: &[Value], n: u64) -> (String, String) {
+    let (c, s, _) = at(segments, n);
+    (c, s)
+}
+
+fn has(segments: &[Value], n: u64, note: &str) -> bool {
+    at(segments, n).2.iter().any(|x| x == note)
+}
+
+fn pair(c: &str, s: &str) -> (String, String) {
+    (c.into(), s.into())
+}
+
+#[test]
+fn an_injected_rst_that_acks_the_iss_is_ignored_in_syn_sent() {
+    let (segs, conns) = replay("rst-injected-in-syn-sent.pcap");
+    assert!(has(&segs, 2, "rst_ignored"));
+    assert_eq!(states(&segs, 2), pair("SYN-SENT", "LISTEN"), "the client keeps waiting");
+    assert_eq!(states(&segs, 4), pair("ESTABLISHED", "ESTABLISHED"));
+    // The real SYN-ACK starts the server's numbers again: a SYN is at relative 0.
+    assert_eq!(segs[2]["seq"], 0);
+    assert!(has(&segs, 3, "ports_reused"));
+    assert_eq!(conns[0]["reset_by"], Value::Null, "an ignored reset resets nothing");
+    assert_eq!(conns[0]["client_final"], "TIME-WAIT");
+}
+
+#[test]
+fn a_rst_outside_the_receivers_window_changes_no_state() {
+    let (segs, _) = replay("rst-outside-window.pcap");
+    assert!(has(&segs, 6, "rst_ignored"));
+    for frame in 6..=8 {
+        assert_eq!(states(&segs, frame), pair("ESTABLISHED", "ESTABLISHED"), "frame {frame}");
+    }
+    assert_eq!(segs[8]["step"], "teardown 1/4");
+}
+
+#[test]
+fn an_ack_field_without_the_ack_bit_acknowledges_nothing() {
+    let (segs, _) = replay("rst-without-ack.pcap");
+    assert_eq!(segs[4]["ack"], Value::Null);
+    // The timeout resend after the bare RST is a retransmission, not a spurious one,
+    // and the new data after it is neither.
+    assert!(has(&segs, 6, "retransmission") && !has(&segs, 6, "spurious_retransmission"));
+    assert!(at(&segs, 8).2.is_empty());
+}
+
+#[test]
+fn a_new_syn_or_syn_ack_after_a_reset_or_close_starts_a_new_base() {
+    let (segs, conns) = replay("ports-reused-after-reset.pcap");
+    assert_eq!(conns.len(), 2, "the new SYN is a new connection");
+    assert!(has(&segs, 6, "ports_reused"));
+    assert_eq!((segs[5]["conn"].clone(), segs[5]["seq"].clone()), (Value::from(1), Value::from(0)));
+    // A SYN-ACK with a new ISN after the close: same connection, numbered afresh, not a
+    // SYN retransmission, and both ends open again.
+    assert_eq!(segs[13]["seq"], 0);
+    assert!(has(&segs, 14, "ports_reused") && !has(&segs, 14, "syn_retransmission"));
+    assert_eq!(states(&segs, 15), pair("ESTABLISHED", "ESTABLISHED"));
+    assert!(!has(&segs, 17, "half_close_data"));
+}
+
+#[test]
+fn acked_unseen_is_noted_once_per_hole() {
+    let (segs, _) = replay("acked-unseen-once.pcap");
+    let flagged: Vec<u64> = (1..=12).filter(|&f| has(&segs, f, "acked_unseen")).collect();
+    // Frame 5 finds the hole; 6 and 7 repeat the same ack; after the client sends
+    // more (frame 8), frame 9 notes it again, as tshark does.
+    assert_eq!(flagged, [5, 9]);
+}
+
+#[test]
+fn bytes_already_acknowledged_are_spurious_even_within_a_round_trip() {
+    let (segs, _) = replay("spurious-before-out-of-order.pcap");
+    let (_, _, notes) = at(&segs, 7);
+    assert_eq!(notes, ["spurious_retransmission", "retransmission"]);
+}
+
+#[test]
+fn a_fin_that_acknowledges_ours_leads_to_time_wait_not_closing() {
+    let (segs, _) = replay("fin-acks-fin.pcap");
+    assert_eq!(states(&segs, 4), pair("FIN-WAIT-1", "CLOSE-WAIT"));
+    assert_eq!(states(&segs, 5), pair("TIME-WAIT", "LAST-ACK"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tracker/fin-acks-fin.pcap");
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_tcplab")).args(["replay", "--format", "jsonl"]).arg(path).output();
+    let text = String::from_utf8(out.expect("run").stdout).expect("utf-8");
+    let client_path: Vec<&str> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("JSON"))
+        .filter(|e| e["type"] == "transition" && e["side"] == "client")
+        .map(|e| if e["to"] == "CLOSING" { "CLOSING" } else { "" })
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert!(client_path.is_empty(), "no CLOSING for a FIN that already acks ours");
+    let through_fin_wait_2 = text.contains(r#""side":"client","from":"FIN-WAIT-1","to":"FIN-WAIT-2""#)
+        && text.contains(r#""side":"client","from":"FIN-WAIT-2","to":"TIME-WAIT""#);
+    assert!(through_fin_wait_2, "FIN-WAIT-1 → FIN-WAIT-2 → TIME-WAIT on frame 5");
+}
+
+#[test]
+fn a_fin_in_syn_sent_is_a_warning_not_a_close() {
+    let (segs, _) = replay("fin-in-syn-sent.pcap");
+    assert!(has(&segs, 2, "fin_in_syn_sent"));
+    assert_ne!(segs[1]["step"], "teardown 1/4");
+    assert_eq!(states(&segs, 2), pair("SYN-SENT", "SYN-RECEIVED"), "a FIN without ACK closes nothing");
+}
+
+#[test]
+fn zeek_conn_state_follows_zeeks_rules() {
+    let state = |name| replay(name).1[0]["conn_state"].as_str().unwrap().to_string();
+    // A reset after both FINs: both of Zeek's endpoints are already closed.
+    assert_eq!(state("rst-after-both-fins.pcap"), "SF");
+    // S, F, R and a bare ACK back: not Zeek's `S[^HAFGIQ]*R`, so OTH, not RSTOS0.
+    assert_eq!(state("syn-fin-rst-bare-ack.pcap"), "OTH");
+    assert_eq!(state("fin-acks-fin.pcap"), "SF");
+    // Zeek answers a RST with `REJ` only while the originator is still in SYN-SENT; after
+    // its FIN (Zeek's CLOSED) the responder's RST makes it `RSTR`.
+    assert_eq!(state("fin-in-syn-sent.pcap"), "RSTR");
+    // No SYN captured: judged by the endpoints, not called OTH.
+    assert_eq!(state("midstream-closed.pcap"), "SF");
+    let (_, conns) = replay("syn-ack-first.pcap");
+    assert_eq!((conns[0]["conn_state"].as_str(), conns[0]["history"].as_str()), (Some("S1"), Some("^hADa")));
+}
