@@ -57,6 +57,29 @@ fn json_lines() {
     }
 }
 
+/// The old duplicate SYN of `stale-syn` was sent by no socket: no line may put the
+/// client in SYN-SENT for it, and the SYN itself is marked as a stray segment.
+#[test]
+fn a_stale_syn_puts_no_client_in_syn_sent() {
+    let lines: Vec<serde_json::Value> = replay("stale-syn", &["--format", "jsonl"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let first: Vec<&serde_json::Value> = lines.iter().filter(|v| v["conn"] == 0).collect();
+    let segments: Vec<_> = first.iter().filter(|v| v["type"] == "segment").collect();
+    assert_eq!(segments.len(), 3, "{first:#?}");
+    for seg in &segments {
+        assert_eq!(seg["client_state"], "CLOSED", "{seg}");
+    }
+    assert_eq!(segments[0]["notes"], serde_json::json!(["stray_syn"]));
+    assert_eq!(segments[2]["notes"], serde_json::json!(["old_duplicate_syn"]));
+    let client_moves: Vec<_> =
+        first.iter().filter(|v| v["type"] == "transition" && v["side"] == "client").collect();
+    assert!(client_moves.is_empty(), "{client_moves:#?}");
+    // The real connection after it opens as usual.
+    assert!(lines.iter().any(|v| v["conn"] == 1 && v["side"] == "client" && v["to"] == "SYN-SENT"));
+}
+
 #[test]
 fn summaries() {
     for capture in captures() {
@@ -269,4 +292,64 @@ fn svg_ladders_have_no_text_on_text_and_no_label_across_a_lane() {
             }
         }
     }
+}
+
+/// `--frames` and `--conn` draw part of a capture in every view: the segments asked
+/// for, with the states the whole capture leads to, and the summaries of their
+/// connections only.
+#[test]
+fn part_of_a_capture() {
+    insta::assert_snapshot!(
+        "four-way.frames-8-11.ladder.txt",
+        replay("four-way", &["--ladder", "--frames", "8-11"])
+    );
+    let lines: Vec<serde_json::Value> =
+        replay("stale-syn", &["--format", "jsonl", "--conn", "1", "--frames", "5-"])
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    let frames: Vec<u64> =
+        lines.iter().filter(|v| v["type"] == "segment").map(|v| v["frame"].as_u64().unwrap()).collect();
+    assert_eq!(frames, (5..=16).collect::<Vec<_>>());
+    assert!(lines.iter().filter(|v| v["conn"].is_u64()).all(|v| v["conn"] == 1));
+    let first = lines.iter().find(|v| v["type"] == "segment").unwrap();
+    assert_eq!(first["client_state"], "ESTABLISHED", "the state frame 4 led to");
+    assert_eq!(lines.iter().filter(|v| v["type"] == "connection").count(), 1);
+    let text = replay("stale-syn", &["--conn", "0"]);
+    assert!(text.contains("connection 0: client") && !text.contains("connection 1: client"), "{text}");
+}
+
+/// `--aspect 16:9` gives the SVG a slide's shape, the ladder whole and centred in it.
+#[test]
+fn svg_for_a_slide() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slide.svg");
+    replay("handshake", &["--frames", "1-3", "--aspect", "16:9", "--svg", path.to_str().unwrap()]);
+    let svg = std::fs::read_to_string(&path).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let root = doc.root_element();
+    let number = |name: &str| root.attribute(name).unwrap().parse::<f64>().unwrap();
+    let (width, height) = (number("width"), number("height"));
+    assert!((width / height - 16.0 / 9.0).abs() < 0.01, "{width}x{height}");
+    let view: Vec<f64> = root.attribute("viewBox").unwrap().split(' ').map(|n| n.parse().unwrap()).collect();
+    assert_eq!((view[2], view[3]), (width, height));
+    // Every lane and arrow lies inside the page.
+    for line in doc.descendants().filter(|n| n.has_tag_name("line")) {
+        for (attr, lo, hi) in [("x1", view[0], view[0] + width), ("y2", view[1], view[1] + height)] {
+            let v: f64 = line.attribute(attr).unwrap().parse().unwrap();
+            assert!((lo..=hi).contains(&v), "{attr}={v} outside {lo}..{hi}");
+        }
+    }
+    assert_eq!(
+        doc.descendants().filter(|n| n.has_tag_name("line")).count(),
+        3 + 2,
+        "three arrows, two lanes"
+    );
+    let refused = Command::cargo_bin("tcplab")
+        .unwrap()
+        .args(["replay", "--aspect", "16:9"])
+        .arg(format!("{}/captures/handshake.pcap", env!("CARGO_MANIFEST_DIR")))
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "--aspect without --svg");
 }

@@ -16,10 +16,11 @@ const UNTIL: f64 = 987_654.321;
 const LEFT: f64 = 876_543.2;
 
 /// Notes without numbers of their own; the others are shown by their JSON name.
-const NOTES: [Note; 17] = [
+const NOTES: [Note; 18] = [
     Note::ClientGuessed,
     Note::ConnectionRefused,
     Note::OldDuplicateSyn,
+    Note::StraySyn,
     Note::PortsReused,
     Note::MergedClose,
     Note::HalfCloseData,

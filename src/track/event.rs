@@ -127,6 +127,9 @@ pub enum Note {
     ConnectionRefused,
     /// The client reset a SYN-ACK that answered a SYN it did not send (RFC 9293 Figure 8).
     OldDuplicateSyn,
+    /// A SYN that no socket of the client's sent: the old duplicate that the client's
+    /// reset later showed it to be. The client never was in SYN-SENT for it.
+    StraySyn,
     /// A SYN with a new ISN on a 4-tuple already seen: a new connection.
     PortsReused,
     /// FIN and ACK of the passive closer travel together: three segments, not four.
@@ -187,6 +190,7 @@ impl Note {
             Note::ClientGuessed => "client_guessed",
             Note::ConnectionRefused => "connection_refused",
             Note::OldDuplicateSyn => "old_duplicate_syn",
+            Note::StraySyn => "stray_syn",
             Note::PortsReused => "ports_reused",
             Note::MergedClose => "merged_close",
             Note::HalfCloseData => "half_close_data",
@@ -230,6 +234,7 @@ impl Note {
             Note::ClientGuessed
                 | Note::ConnectionRefused
                 | Note::OldDuplicateSyn
+                | Note::StraySyn
                 | Note::PortsReused
                 | Note::MergedClose
                 | Note::HalfCloseData
@@ -253,6 +258,7 @@ impl Note {
                     | Note::WindowFull
                     | Note::ConnectionRefused
                     | Note::OldDuplicateSyn
+                    | Note::StraySyn
             )
     }
 }
