@@ -464,7 +464,7 @@ pub struct ReplayArgs {
     /// Stop after N packets that pass the filters
     #[arg(short = 'c', long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
-    /// One segment at a time: Enter shows the next, q stops
+    /// One segment at a time: on a terminal space/Enter/→ show the next, ← goes back, q quits, Ctrl-C summarises; from a pipe each line shows the next
     #[arg(long)]
     pub step: bool,
     /// Replay with the capture's own timing scaled (0.1 = ten times slower; 0 = no waiting)

@@ -21,6 +21,9 @@ fn tcplab(command: &str, capture: &str, args: &[&str]) -> String {
         .args(["--color", "never", &path])
         .env_remove("LANG")
         .env_remove("LC_ALL")
+        // The snapshots keep the SVG's Chinese as text, whatever fonts this machine has;
+        // `svg_chinese_is_drawn_as_outlines` checks the outlines.
+        .env("TCPLAB_CJK_FONT", "none")
         .output()
         .unwrap();
     assert!(
@@ -352,4 +355,59 @@ fn svg_for_a_slide() {
         .output()
         .unwrap();
     assert_eq!(refused.status.code(), Some(2), "--aspect without --svg");
+}
+
+/// With a CJK font, `--lang zh --svg` draws every Chinese label as the outlines of its
+/// glyphs, so that it looks the same where no CJK font is installed; without one it
+/// keeps text and says so in one line.
+#[test]
+fn svg_chinese_is_drawn_as_outlines() {
+    let path = format!("{}/captures/server-closes.pcap", env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zh.svg");
+    let run = |font: &str| {
+        Command::cargo_bin("tcplab")
+            .unwrap()
+            .args([
+                "replay",
+                "--summary",
+                "--lang",
+                "zh",
+                "--color",
+                "never",
+                "--svg",
+                file.to_str().unwrap(),
+                &path,
+            ])
+            .env("TCPLAB_CJK_FONT", font)
+            .output()
+            .unwrap()
+    };
+    let cjk = |c: char| ('\u{4e00}'..='\u{9fff}').contains(&c);
+    let without = run("none");
+    assert!(without.status.success());
+    let said = String::from_utf8_lossy(&without.stderr);
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(said.contains("没有找到中文字体"), "{said}");
+    let font = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
+    if !std::path::Path::new(font).exists() {
+        eprintln!("{font} is not installed (apt-get install fonts-wqy-microhei): outlines not checked");
+        return;
+    }
+    let with = run(font);
+    assert!(with.status.success() && with.stderr.is_empty(), "{}", String::from_utf8_lossy(&with.stderr));
+    let svg = std::fs::read_to_string(&file).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let texts: Vec<&str> =
+        doc.descendants().filter(|n| n.has_tag_name("text")).filter_map(|n| n.text()).collect();
+    assert!(texts.iter().all(|t| !t.chars().any(cjk)), "Chinese left as text: {texts:?}");
+    let titles: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("title") && n.parent().is_some_and(|p| p.has_tag_name("path")))
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(titles.iter().any(|t| t.contains("客户端")), "{titles:?}");
+    assert!(titles.iter().any(|t| t.contains("挥手")), "{titles:?}");
+    // Latin labels stay text.
+    assert!(texts.iter().any(|t| t.contains("FIN=1")), "{texts:?}");
 }

@@ -593,6 +593,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         }
         Msg::OptionsMalformed => "malformed option".into(),
         Msg::StepPrompt => "[Enter: next segment, q: stop] ".into(),
+        Msg::SvgNoCjkFont => "no CJK font found (WenQuanYi Micro Hei or Noto Sans CJK, or TCPLAB_CJK_FONT=FILE): \
+             the SVG's Chinese stays text, which shows as boxes where no CJK font is installed"
+            .into(),
         Msg::StepKeys => "[space/Enter/→: next · ←: back · q: quit · Ctrl-C: summary] ".into(),
         Msg::QuizAsk { frame, flags, from, side: role } => format!(
             "frame {frame}: the {} sends [{flags}]. What state is the {} in after it?",

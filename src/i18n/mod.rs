@@ -421,6 +421,8 @@ pub enum Msg<'a> {
     /// `--quiz`: how the answers are judged, said once.
     QuizIntro,
     /// `--step`: waiting for Enter.
+    /// `--svg --lang zh` with no CJK font to draw the Chinese from.
+    SvgNoCjkFont,
     StepPrompt,
     /// `--step`'s prompt on a terminal, where single keys act at once.
     StepKeys,
@@ -621,6 +623,7 @@ mod tests {
         msgs.push(Msg::HexTitle { start: 34, end: 54 });
         msgs.push(Msg::OptionsMalformed);
         msgs.push(Msg::StepPrompt);
+        msgs.push(Msg::SvgNoCjkFont);
         msgs.push(Msg::StepKeys);
         msgs.push(Msg::TimeWaitExpired { side: Role::Client, ts: 61.5 });
         msgs.push(Msg::QuizIntro);

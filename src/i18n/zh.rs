@@ -494,6 +494,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::HexTitle { start, end } => format!("帧的字节；TCP 首部是第 {start}–{} 字节", end - 1),
         Msg::OptionsMalformed => "格式错误的选项".into(),
         Msg::StepPrompt => "[回车：下一个报文，q：停止] ".into(),
+        Msg::SvgNoCjkFont => "没有找到中文字体（文泉驿微米黑或 Noto Sans CJK，也可用 TCPLAB_CJK_FONT=字体文件 指定）：\
+             SVG 中的中文仍是文字，在没有安装中文字体的电脑上会显示为方框"
+            .into(),
         Msg::StepKeys => "[空格/回车/→：下一个 · ←：上一个 · q：退出 · Ctrl-C：摘要] ".into(),
         Msg::QuizAsk { frame, flags, from, side: role } => {
             format!("第 {frame} 帧：{}发送 [{flags}]。之后{}处于什么状态？", side(from), side(role))

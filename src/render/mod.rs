@@ -3,6 +3,7 @@
 
 pub mod ascii;
 pub mod fit;
+pub mod glyphs;
 pub mod inspect;
 pub mod jsonl;
 pub mod ladder;

@@ -1,6 +1,7 @@
 //! The ladder as a self-contained SVG for slides: same lanes, labels and states as the
 //! terminal ladder, sized to read on a projector. Written when the input ends.
 
+use super::glyphs::{CjkFont, draw_cjk};
 use super::{CaptureStats, Renderer, TextStyle, textbook};
 use crate::cli::Aspect;
 use crate::i18n::Msg;
@@ -36,6 +37,8 @@ pub struct SvgLadder {
     drawings: Vec<Drawing>,
     /// The shape of the page (`--aspect`), the ladder centred in it.
     aspect: Option<Aspect>,
+    /// Where Chinese labels are drawn as outlines (`--lang zh`, a CJK font found).
+    cjk: Option<CjkFont>,
 }
 
 impl SvgLadder {
@@ -44,7 +47,8 @@ impl SvgLadder {
     pub fn create(path: &std::path::Path, style: TextStyle) -> crate::Result<SvgLadder> {
         let file = std::fs::File::create(path)
             .map_err(|e| crate::Error::Output { path: path.to_owned(), reason: e.to_string() })?;
-        Ok(SvgLadder { file, style, drawings: Vec::new(), aspect: None })
+        let cjk = if style.lang == crate::i18n::Lang::Zh { CjkFont::find() } else { None };
+        Ok(SvgLadder { file, style, drawings: Vec::new(), aspect: None, cjk })
     }
 
     /// Gives the page the shape of a slide (`--aspect 16:9`).
@@ -85,7 +89,10 @@ impl SvgLadder {
 {body}</svg>
 "##
         );
-        out
+        match &self.cjk {
+            Some(font) => draw_cjk(&out, font),
+            None => out,
+        }
     }
 
     fn draw(&self, out: &mut String, d: &Drawing, top: u32, say: &dyn Fn(&Msg<'_>) -> String) -> u32 {

@@ -13,6 +13,7 @@ use crate::progress::{self, Progress};
 use crate::relay::{Batch, Emptier, relay};
 use crate::render::Both;
 use crate::render::fit::FitWidth;
+use crate::render::glyphs::CjkFont;
 use crate::render::jsonl::JsonLines;
 use crate::render::ladder::{Glyphs, Ladder};
 use crate::render::pace::{Paced, Pacing, Recorder, Screen};
@@ -110,6 +111,9 @@ pub fn track_config(view: &ViewArgs) -> TrackConfig {
 /// Replays every file of `args` to `out`; warnings go to `err`.
 pub fn run(args: &ReplayArgs, out: impl Write, err: &mut impl Write) -> Result<Outcome> {
     let page = serve(&args.view, err)?;
+    if args.view.svg.is_some() && args.view.lang() == crate::i18n::Lang::Zh && CjkFont::find().is_none() {
+        writeln!(err, "tcplab: {}", args.view.lang().text(&crate::i18n::Msg::SvgNoCjkFont))?;
+    }
     let pacing = Pacing { step: args.step, speed: args.speed, quiz: args.quiz };
     // `--step` on a terminal takes single keys, and keeps what it showed to go back.
     let on_terminal = {
