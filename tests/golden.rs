@@ -320,6 +320,12 @@ fn part_of_a_capture() {
     assert_eq!(lines.iter().filter(|v| v["type"] == "connection").count(), 1);
     let text = replay("stale-syn", &["--conn", "0"]);
     assert!(text.contains("connection 0: client") && !text.contains("connection 1: client"), "{text}");
+    let summary = replay("stale-syn", &["--summary", "--conn", "1"]);
+    assert!(
+        summary.contains("connection 1: client") && !summary.contains("connection 0: client"),
+        "{summary}"
+    );
+    assert!(!summary.contains("handshake 1/3"), "only the summary: {summary}");
 }
 
 /// `--aspect 16:9` gives the SVG a slide's shape, the ladder whole and centred in it.

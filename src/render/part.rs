@@ -69,7 +69,9 @@ impl<R: Renderer> Renderer for Only<R> {
     }
 
     fn wants_segments(&self) -> bool {
-        self.inner.wants_segments()
+        // The segments tell which connections are in the part, also when only their
+        // summaries are shown (`--summary --conn 1`).
+        true
     }
 
     fn end(&mut self, name: &str, stats: &CaptureStats) -> io::Result<()> {

@@ -259,8 +259,13 @@ impl Tracker {
                 _ => self.holds.push_back(hold),
             }
         }
+        // Only while the opening SYN is still held with its SYN-ACK: a SYN settled
+        // otherwise (answered by a reset) has been shown already, and stays as shown.
         let stray_from = match ended {
-            Some((_, hold)) if shows_old_duplicate_reset(out.get(start..).unwrap_or_default()) => {
+            Some((_, hold))
+                if hold.keep_from < hold.index
+                    && shows_old_duplicate_reset(out.get(start..).unwrap_or_default()) =>
+            {
                 Some(hold.keep_from)
             }
             _ => None,
