@@ -109,15 +109,18 @@ impl Command {
     /// files and the filter expression of `replay`, the expression of `watch`.
     /// The message says what was wrong and what to do instead.
     pub fn resolve(&mut self) -> Result<(), String> {
+        let lang = self.lang();
         if let Some(view) = self.view() {
-            view.check()?;
+            view.check(lang)?;
         }
         match self {
             Command::Replay(args) => {
                 if args.view.format == Format::Jsonl && (args.step || args.quiz) {
-                    return Err(
-                        "--step and --quiz pace the text views; leave them out with --format jsonl".into()
-                    );
+                    return Err(say(
+                        lang,
+                        "--step and --quiz pace the text views; leave them out with --format jsonl",
+                        "--step 和 --quiz 控制的是文本视图的节奏；使用 --format jsonl 时请去掉它们",
+                    ));
                 }
                 let (files, expression) = if args.read.is_empty() {
                     split_files_and_expression(&args.words)?
@@ -126,10 +129,11 @@ impl Command {
                     (args.read.clone(), words_to_expression(&args.words)?)
                 };
                 if files.is_empty() {
-                    return Err(
-                        "no capture file given: name one (tcplab replay FILE), or read one with -r FILE"
-                            .into(),
-                    );
+                    return Err(say(
+                        lang,
+                        "no capture file given: name one (tcplab replay FILE), or read one with -r FILE",
+                        "没有给出抓包文件：请指定一个（tcplab replay 文件），或用 -r 文件 读取",
+                    ));
                 }
                 args.files = files;
                 args.filter.add_expression(expression);
@@ -157,7 +161,24 @@ impl Command {
     }
 }
 
+/// A message of the command line's own in the user's language.
+fn say(lang: Lang, en: &str, zh: &str) -> String {
+    match lang {
+        Lang::En => en.to_owned(),
+        Lang::Zh => zh.to_owned(),
+    }
+}
+
 impl Command {
+    /// The language messages are given in: `--lang`, else the environment's.
+    pub fn lang(&self) -> Lang {
+        let given = match self {
+            Command::Inspect(a) => a.lang,
+            _ => self.view().and_then(|v| v.lang),
+        };
+        given.unwrap_or_else(Lang::from_env)
+    }
+
     /// The view options of a command that shows captured traffic.
     fn view(&self) -> Option<&ViewArgs> {
         match self {
@@ -172,14 +193,20 @@ impl Command {
 
 impl ViewArgs {
     /// Views that cannot be shown together are refused, not quietly dropped.
-    fn check(&self) -> Result<(), String> {
+    fn check(&self, lang: Lang) -> Result<(), String> {
         if self.ladder && self.format == Format::Jsonl {
-            return Err("--ladder draws text; with --format jsonl the JSON lines carry the same events \
-                        (leave one out)"
-                .into());
+            return Err(say(
+                lang,
+                "--ladder draws text; with --format jsonl the JSON lines carry the same events (leave one out)",
+                "--ladder 画的是文本；使用 --format jsonl 时 JSON 行已包含同样的事件（二者去掉一个）",
+            ));
         }
         if self.ladder && self.summary {
-            return Err("--ladder and --summary are two different views: pick one".into());
+            return Err(say(
+                lang,
+                "--ladder and --summary are two different views: pick one",
+                "--ladder 和 --summary 是两种不同的视图：请选一个",
+            ));
         }
         if let Some(explain) = self.explain {
             let without = if self.format == Format::Jsonl {
@@ -440,6 +467,61 @@ fn parse_host(s: &str) -> Result<Host, String> {
     Ok(Host { given: s.to_owned(), ip })
 }
 
+/// The frames `--frames` shows, both ends included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameRange {
+    pub first: u64,
+    pub last: u64,
+}
+
+impl FrameRange {
+    pub fn contains(self, frame: u64) -> bool {
+        (self.first..=self.last).contains(&frame)
+    }
+}
+
+/// `A-B`, `A-` (to the end), `-B` (from the start) or `N` (one frame).
+fn parse_frames(s: &str) -> Result<FrameRange, String> {
+    let bad = || format!("'{s}' is not a frame range like 1-3, 5-, -10 or 7 (frames count from 1)");
+    let number = |t: &str, empty: u64| -> Result<u64, String> {
+        match t.trim() {
+            "" => Ok(empty),
+            t => t.parse::<u64>().ok().filter(|&n| n >= 1).ok_or_else(bad),
+        }
+    };
+    let (first, last) = match s.split_once('-') {
+        Some((a, b)) => (number(a, 1)?, number(b, u64::MAX)?),
+        None => {
+            let n = number(s, 0)?;
+            (n, n)
+        }
+    };
+    if first == 0 || first > last {
+        return Err(bad());
+    }
+    Ok(FrameRange { first, last })
+}
+
+/// The shape `--aspect` gives the SVG: width to height.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Aspect {
+    pub width: f64,
+    pub height: f64,
+}
+
+/// `16:9`, `4:3`, `1.6:1`.
+fn parse_aspect(s: &str) -> Result<Aspect, String> {
+    let bad = || format!("'{s}' is not an aspect ratio like 16:9 or 4:3");
+    let (w, h) = s.split_once(':').ok_or_else(bad)?;
+    let number = |t: &str| t.trim().parse::<f64>().ok().filter(|x| x.is_finite() && *x > 0.0);
+    match (number(w), number(h)) {
+        (Some(width), Some(height)) if (0.1..=10.0).contains(&(width / height)) => {
+            Ok(Aspect { width, height })
+        }
+        _ => Err(bad()),
+    }
+}
+
 fn parse_speed(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
@@ -489,7 +571,7 @@ pub struct ReplayArgs {
     /// Stop after N packets that pass the filters
     #[arg(short = 'c', long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
-    /// One segment at a time: Enter shows the next, q stops
+    /// One segment at a time: on a terminal space/Enter/→ show the next, ← goes back, q quits, Ctrl-C summarises; from a pipe each line shows the next
     #[arg(long)]
     pub step: bool,
     /// Replay with the capture's own timing scaled (0.1 = ten times slower; 0 = no waiting)
@@ -498,6 +580,13 @@ pub struct ReplayArgs {
     /// Before each segment, ask for the next state of each end, then show the answer
     #[arg(long)]
     pub quiz: bool,
+    /// Show only frames A to B (e.g. 1-3, 5-, -10) in every view; the frames before are
+    /// still followed, so states stay right
+    #[arg(long, value_name = "A-B", value_parser = parse_frames)]
+    pub frames: Option<FrameRange>,
+    /// Show only connection N (as numbered in the timeline) in every view
+    #[arg(long, value_name = "N")]
+    pub conn: Option<u32>,
     #[command(flatten)]
     pub filter: FilterArgs,
     #[command(flatten)]
@@ -539,6 +628,9 @@ pub struct ViewArgs {
     /// Also write the ladder as a Mermaid sequence diagram, for Markdown
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub mermaid: Option<PathBuf>,
+    /// The SVG's shape, for a slide: 16:9, 4:3 or any W:H (the ladder centred in it)
+    #[arg(long, value_name = "W:H", value_parser = parse_aspect, requires = "svg")]
+    pub aspect: Option<Aspect>,
     /// Also write the animated ladder as one self-contained web page (opens offline)
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub html: Option<PathBuf>,

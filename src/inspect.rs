@@ -92,23 +92,12 @@ pub fn run(args: &InspectArgs, mut out: impl Write, color: bool) -> Result<()> {
     }
     let Some((event, frame, window_shift)) = found else {
         if !any_segment {
-            return Err(Error::NotFound(format!(
-                "{}: no TCP segment in this capture (tcplab inspects TCP headers only)",
-                crate::error::shown(&args.file)
-            )));
+            return Err(Error::NoTcp { path: args.file.clone() });
         }
-        return Err(Error::NotFound(match args.frame {
-            Some(n) => {
-                format!(
-                    "{}: frame {n} is not a TCP segment (or the file is shorter)",
-                    crate::error::shown(&args.file)
-                )
-            }
-            None => format!(
-                "{}: no SYN in this capture; pick a segment with --frame N",
-                crate::error::shown(&args.file)
-            ),
-        }));
+        return Err(match args.frame {
+            Some(frame) => Error::NotASegment { path: args.file.clone(), frame },
+            None => Error::NoSyn { path: args.file.clone() },
+        });
     };
     let view = Inspection {
         event: &event,

@@ -29,11 +29,17 @@ fn main() -> ExitCode {
         let sub = command.find_subcommand_mut(&name).expect("the subcommand just parsed");
         sub.error(clap::error::ErrorKind::ValueValidation, message).exit();
     }
+    // Errors are told in the language the views speak.
+    let lang = cli.command.lang();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(exit::OK),
         Err(e) => {
-            let _ = writeln!(io::stderr(), "tcplab: {e:#}");
+            let message = match e.downcast_ref::<tcplab::Error>() {
+                Some(own) => own.in_lang(lang),
+                None => format!("{e:#}"),
+            };
+            let _ = writeln!(io::stderr(), "tcplab: {message}");
             ExitCode::from(exit::ERROR)
         }
     }

@@ -221,32 +221,58 @@ fn the_server_explains_a_port_in_use() {
     assert!(one_line(&out.stderr).contains("already in use"));
 }
 
-/// `--step` on a real terminal: a pseudo-terminal driven by Python's `pty` module shows
-/// one segment, waits for Enter, shows the next, and stops cleanly on `q`.
+/// `--step` on a real terminal: a pseudo-terminal driven by Python's `pty` module. Keys
+/// act at once, with no Enter (raw mode): space and → show the next segment, ← goes
+/// back (the screen is drawn again up to the segment before), `q` quits at once; the
+/// prompt is taken back after each key; the terminal is as it was afterwards.
 #[test]
-fn step_mode_waits_for_enter_on_a_terminal() {
+fn step_mode_takes_single_keys_on_a_terminal() {
     let script = r#"
-import os, pty, sys, select, time
+import os, pty, sys, select, time, termios
 pid, fd = pty.fork()
 if pid == 0:
     os.environ["NO_COLOR"] = "1"
     os.execv(sys.argv[1], [sys.argv[1], "replay", "--step", "--lang", "en", sys.argv[2]])
+before = termios.tcgetattr(fd)
+PROMPT = b"[space/Enter/"
 def read_until(marker, limit=10.0):
     out, end = b"", time.time() + limit
-    while marker not in out:
+    while out.count(marker) == 0:
         if time.time() > end:
             sys.exit("timed out waiting for %r; got %r" % (marker, out))
         r, _, _ = select.select([fd], [], [], 0.2)
         if r:
             out += os.read(fd, 4096)
     return out.decode()
-first = read_until(b"[Enter: next segment")
+first = read_until(PROMPT)
 assert "handshake 1/3" in first and "handshake 2/3" not in first, first
-os.write(fd, b"\n")
-second = read_until(b"[Enter: next segment")
+os.write(fd, b" ")
+second = read_until(PROMPT)
+assert "\x1b[2K" in second.split("handshake 2/3")[0], "the prompt is taken back: %r" % second
 assert "handshake 2/3" in second and "handshake 3/3" not in second, second
-os.write(fd, b"q\n")
-_, status = os.waitpid(pid, 0)
+os.write(fd, b"\x1b[D")  # left arrow: back one segment
+back = read_until(PROMPT)
+assert "\x1b[2J" in back, "the screen is drawn again: %r" % back
+redrawn = back.split("\x1b[2J")[-1]
+assert "handshake 1/3" in redrawn and "handshake 2/3" not in redrawn, redrawn
+os.write(fd, b"\x1b[C")  # right arrow: forward again, from what was shown
+again = read_until(PROMPT)
+assert "handshake 2/3" in again and "handshake 3/3" not in again, again
+os.write(fd, b"\r")
+third = read_until(PROMPT)
+assert "handshake 3/3" in third, third
+os.write(fd, b"q")
+end = time.time() + 10
+while True:
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        break
+    if time.time() > end:
+        sys.exit("q did not quit")
+    time.sleep(0.05)
+after = termios.tcgetattr(fd)
+assert after[3] & termios.ICANON and after[3] & termios.ECHO, "raw mode left on"
+assert after == before, "terminal modes changed: %r -> %r" % (before, after)
 sys.exit(os.waitstatus_to_exitcode(status))
 "#;
     let status = std::process::Command::new("python3")
@@ -254,6 +280,59 @@ sys.exit(os.waitstatus_to_exitcode(status))
         .status()
         .unwrap();
     assert!(status.success(), "python pty driver: {status}");
+}
+
+/// Ctrl-C during `--step` stops the segments and prints the summary of those shown.
+#[test]
+fn step_mode_ctrl_c_prints_the_summary_so_far() {
+    let script = r#"
+import os, pty, sys, select, time, termios
+pid, fd = pty.fork()
+if pid == 0:
+    os.environ["NO_COLOR"] = "1"
+    os.execv(sys.argv[1], [sys.argv[1], "replay", "--step", "--lang", "en", sys.argv[2]])
+out, end = b"", time.time() + 10
+while b"[space/Enter/" not in out:
+    if time.time() > end:
+        sys.exit("no prompt: %r" % out)
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        out += os.read(fd, 4096)
+os.write(fd, b"\x03")
+rest = b""
+while True:
+    try:
+        chunk = os.read(fd, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    rest += chunk
+_, status = os.waitpid(pid, 0)
+rest = rest.decode()
+assert "── summary ──" in rest and "connection 0: client" in rest, rest
+assert "handshake 2/3" not in rest, rest
+assert os.waitstatus_to_exitcode(status) == 0, status
+"#;
+    let status = std::process::Command::new("python3")
+        .args(["-c", script, env!("CARGO_BIN_EXE_tcplab"), &capture("handshake")])
+        .status()
+        .unwrap();
+    assert!(status.success(), "python pty driver: {status}");
+}
+
+/// From a pipe, `--step` reads lines: one Enter a segment, `q` stops.
+#[test]
+fn step_mode_reads_lines_from_a_pipe() {
+    let out = tcplab()
+        .args(["replay", "--step", "--lang", "en", &capture("handshake")])
+        .write_stdin("\n\nq\n")
+        .output()
+        .unwrap();
+    let prompts = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(prompts.matches("[Enter: next segment, q: stop]").count(), 3, "{prompts}");
+    let shown = String::from_utf8(out.stdout).unwrap();
+    assert!(shown.contains("handshake 3/3") && !shown.contains("data ·"), "{shown}");
 }
 
 #[test]
@@ -568,4 +647,71 @@ fn inspect_on_a_capture_without_tcp_says_so() {
     let out = tcplab().args(["inspect", &stp]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(one_line(&out.stderr).contains("no TCP segment in this capture"));
+}
+
+/// On a terminal the timeline and the ladder follow its width: at 60, 80 and 120
+/// columns no line of any shipped capture is wider, and no word is split (every word
+/// at 60 or 80 columns is a word at 120, bar the short state names of a narrow
+/// terminal). `COLUMNS` is obeyed too.
+#[test]
+fn text_views_fit_the_terminal_width() {
+    let script = r#"
+import fcntl, os, pty, re, struct, sys, termios
+def run(width, args, env_columns=None):
+    pid, fd = pty.fork()
+    if pid == 0:
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, width, 0, 0))
+        env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+        env["NO_COLOR"] = "1"
+        if env_columns:
+            env["COLUMNS"] = str(env_columns)
+        os.execve(sys.argv[1], [sys.argv[1], "replay", "--lang", "en"] + args, env)
+    out = read_all(fd)
+    os.waitpid(pid, 0)
+    return out.decode().replace("\r\n", "\n")
+def words(text):
+    # A word cut short with "…" (a payload in a ladder's arrow) is not a split word.
+    return set(re.findall(r"[A-Za-z]{2,}(?![A-Za-z…])", text)) - {"ESTAB", "RCVD"}
+captures = sys.argv[2].split(",")
+for capture in captures:
+    for view in ([capture], ["--ladder", capture]):
+        wide = run(120, view)
+        assert "connection 0" in wide, wide
+        for width in (60, 80, 120):
+            text = run(width, view)
+            for line in text.splitlines():
+                assert len(line) <= width, "%s at %d: %d columns: %r" % (view, width, len(line), line)
+            split = words(text) - words(wide)
+            assert not split, "%s at %d: split words %r" % (view, width, split)
+text = run(120, [captures[0]], env_columns=70)
+assert max(len(l) for l in text.splitlines()) <= 70, "COLUMNS=70 not obeyed"
+assert max(len(l) for l in text.splitlines()) > 60
+"#;
+    let all: Vec<String> = tcplab::lab::Scenario::ALL.iter().map(|s| capture(s.name())).collect();
+    run_on_a_terminal(script, &all.join(","));
+}
+
+/// Errors and warnings follow `--lang zh` (and `LANG=zh_CN…`) too: tcplab's own
+/// words are Chinese, what the system says (the reason a file cannot be opened) is
+/// given as it is.
+#[test]
+fn errors_speak_the_language_asked_for() {
+    let missing = tcplab().args(["replay", "--lang", "zh", "/nonexistent/x.pcap"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    let said = one_line(&missing.stderr);
+    assert!(said.starts_with("tcplab: 无法打开 /nonexistent/x.pcap："), "{said}");
+    let views = tcplab()
+        .args(["replay", "--ladder", "--summary", &capture("handshake")])
+        .env("LANG", "zh_CN.UTF-8")
+        .output()
+        .unwrap();
+    assert_eq!(views.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&views.stderr).contains("--ladder 和 --summary 是两种不同的视图"));
+    let frame =
+        tcplab().args(["inspect", "--lang", "zh", "--frame", "999", &capture("refused")]).output().unwrap();
+    assert_eq!(frame.status.code(), Some(1));
+    assert!(one_line(&frame.stderr).contains("第 999 帧不是 TCP 报文"), "{}", one_line(&frame.stderr));
+    let english =
+        tcplab().args(["inspect", "--lang", "en", "--frame", "999", &capture("refused")]).output().unwrap();
+    assert!(one_line(&english.stderr).contains("frame 999 is not a TCP segment"));
 }

@@ -21,6 +21,9 @@ fn tcplab(command: &str, capture: &str, args: &[&str]) -> String {
         .args(["--color", "never", &path])
         .env_remove("LANG")
         .env_remove("LC_ALL")
+        // The snapshots keep the SVG's Chinese as text, whatever fonts this machine has;
+        // `svg_chinese_is_drawn_as_outlines` checks the outlines.
+        .env("TCPLAB_CJK_FONT", "none")
         .output()
         .unwrap();
     assert!(
@@ -55,6 +58,29 @@ fn json_lines() {
     for capture in captures() {
         insta::assert_snapshot!(format!("{capture}.jsonl"), replay(capture, &["--format", "jsonl"]));
     }
+}
+
+/// The old duplicate SYN of `stale-syn` was sent by no socket: no line may put the
+/// client in SYN-SENT for it, and the SYN itself is marked as a stray segment.
+#[test]
+fn a_stale_syn_puts_no_client_in_syn_sent() {
+    let lines: Vec<serde_json::Value> = replay("stale-syn", &["--format", "jsonl"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let first: Vec<&serde_json::Value> = lines.iter().filter(|v| v["conn"] == 0).collect();
+    let segments: Vec<_> = first.iter().filter(|v| v["type"] == "segment").collect();
+    assert_eq!(segments.len(), 3, "{first:#?}");
+    for seg in &segments {
+        assert_eq!(seg["client_state"], "CLOSED", "{seg}");
+    }
+    assert_eq!(segments[0]["notes"], serde_json::json!(["stray_syn"]));
+    assert_eq!(segments[2]["notes"], serde_json::json!(["old_duplicate_syn"]));
+    let client_moves: Vec<_> =
+        first.iter().filter(|v| v["type"] == "transition" && v["side"] == "client").collect();
+    assert!(client_moves.is_empty(), "{client_moves:#?}");
+    // The real connection after it opens as usual.
+    assert!(lines.iter().any(|v| v["conn"] == 1 && v["side"] == "client" && v["to"] == "SYN-SENT"));
 }
 
 #[test]
@@ -284,4 +310,125 @@ fn mermaid_diagrams() {
         insta::assert_snapshot!(format!("{capture}.en.mmd"), mermaid(capture, "en"));
     }
     insta::assert_snapshot!("handshake.zh.mmd", mermaid("handshake", "zh"));
+}
+
+/// `--frames` and `--conn` draw part of a capture in every view: the segments asked
+/// for, with the states the whole capture leads to, and the summaries of their
+/// connections only.
+#[test]
+fn part_of_a_capture() {
+    insta::assert_snapshot!(
+        "four-way.frames-8-11.ladder.txt",
+        replay("four-way", &["--ladder", "--frames", "8-11"])
+    );
+    let lines: Vec<serde_json::Value> =
+        replay("stale-syn", &["--format", "jsonl", "--conn", "1", "--frames", "5-"])
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    let frames: Vec<u64> =
+        lines.iter().filter(|v| v["type"] == "segment").map(|v| v["frame"].as_u64().unwrap()).collect();
+    assert_eq!(frames, (5..=16).collect::<Vec<_>>());
+    assert!(lines.iter().filter(|v| v["conn"].is_u64()).all(|v| v["conn"] == 1));
+    let first = lines.iter().find(|v| v["type"] == "segment").unwrap();
+    assert_eq!(first["client_state"], "ESTABLISHED", "the state frame 4 led to");
+    assert_eq!(lines.iter().filter(|v| v["type"] == "connection").count(), 1);
+    let text = replay("stale-syn", &["--conn", "0"]);
+    assert!(text.contains("connection 0: client") && !text.contains("connection 1: client"), "{text}");
+    let summary = replay("stale-syn", &["--summary", "--conn", "1"]);
+    assert!(
+        summary.contains("connection 1: client") && !summary.contains("connection 0: client"),
+        "{summary}"
+    );
+    assert!(!summary.contains("handshake 1/3"), "only the summary: {summary}");
+}
+
+/// `--aspect 16:9` gives the SVG a slide's shape, the ladder whole and centred in it.
+#[test]
+fn svg_for_a_slide() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slide.svg");
+    replay("handshake", &["--frames", "1-3", "--aspect", "16:9", "--svg", path.to_str().unwrap()]);
+    let svg = std::fs::read_to_string(&path).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let root = doc.root_element();
+    let number = |name: &str| root.attribute(name).unwrap().parse::<f64>().unwrap();
+    let (width, height) = (number("width"), number("height"));
+    assert!((width / height - 16.0 / 9.0).abs() < 0.01, "{width}x{height}");
+    let view: Vec<f64> = root.attribute("viewBox").unwrap().split(' ').map(|n| n.parse().unwrap()).collect();
+    assert_eq!((view[2], view[3]), (width, height));
+    // Every lane and arrow lies inside the page.
+    for line in doc.descendants().filter(|n| n.has_tag_name("line")) {
+        for (attr, lo, hi) in [("x1", view[0], view[0] + width), ("y2", view[1], view[1] + height)] {
+            let v: f64 = line.attribute(attr).unwrap().parse().unwrap();
+            assert!((lo..=hi).contains(&v), "{attr}={v} outside {lo}..{hi}");
+        }
+    }
+    assert_eq!(
+        doc.descendants().filter(|n| n.has_tag_name("line")).count(),
+        3 + 2,
+        "three arrows, two lanes"
+    );
+    let refused = Command::cargo_bin("tcplab")
+        .unwrap()
+        .args(["replay", "--aspect", "16:9"])
+        .arg(format!("{}/captures/handshake.pcap", env!("CARGO_MANIFEST_DIR")))
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "--aspect without --svg");
+}
+
+/// With a CJK font, `--lang zh --svg` draws every Chinese label as the outlines of its
+/// glyphs, so that it looks the same where no CJK font is installed; without one it
+/// keeps text and says so in one line.
+#[test]
+fn svg_chinese_is_drawn_as_outlines() {
+    let path = format!("{}/captures/server-closes.pcap", env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zh.svg");
+    let run = |font: &str| {
+        Command::cargo_bin("tcplab")
+            .unwrap()
+            .args([
+                "replay",
+                "--summary",
+                "--lang",
+                "zh",
+                "--color",
+                "never",
+                "--svg",
+                file.to_str().unwrap(),
+                &path,
+            ])
+            .env("TCPLAB_CJK_FONT", font)
+            .output()
+            .unwrap()
+    };
+    let cjk = |c: char| ('\u{4e00}'..='\u{9fff}').contains(&c);
+    let without = run("none");
+    assert!(without.status.success());
+    let said = String::from_utf8_lossy(&without.stderr);
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(said.contains("没有找到中文字体"), "{said}");
+    let font = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
+    if !std::path::Path::new(font).exists() {
+        eprintln!("{font} is not installed (apt-get install fonts-wqy-microhei): outlines not checked");
+        return;
+    }
+    let with = run(font);
+    assert!(with.status.success() && with.stderr.is_empty(), "{}", String::from_utf8_lossy(&with.stderr));
+    let svg = std::fs::read_to_string(&file).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let texts: Vec<&str> =
+        doc.descendants().filter(|n| n.has_tag_name("text")).filter_map(|n| n.text()).collect();
+    assert!(texts.iter().all(|t| !t.chars().any(cjk)), "Chinese left as text: {texts:?}");
+    let titles: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("title") && n.parent().is_some_and(|p| p.has_tag_name("path")))
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(titles.iter().any(|t| t.contains("客户端")), "{titles:?}");
+    assert!(titles.iter().any(|t| t.contains("挥手")), "{titles:?}");
+    // Latin labels stay text.
+    assert!(texts.iter().any(|t| t.contains("FIN=1")), "{texts:?}");
 }

@@ -205,6 +205,10 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                  half-open connection. This is what the third handshake is for: with only two, the \
                  server would hold the connection open, waiting for data that never comes."
                 .into(),
+            Note::StraySyn => "No connection of the client's sent this SYN: it is an old duplicate \
+                 from an earlier connection, still in the network. The client was never in SYN-SENT \
+                 for it, as its reset below shows."
+                .into(),
             Note::PortsReused => {
                 "A new SYN on a 4-tuple seen before: a new connection on the same ports.".into()
             }
@@ -312,7 +316,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             write(&mut text, msg);
             text
         }
-        Msg::ColumnHeader => super::columns("#", "time", "client", "server"),
+        Msg::ColumnHeader { state, arrow } => super::columns("#", "time", "client", "server", state, arrow),
         Msg::FileHeader { path } => format!("capture {path}"),
         Msg::SummaryTitle => "summary".into(),
         Msg::TableTitle { count, secs } => {
@@ -648,6 +652,10 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         }
         Msg::OptionsMalformed => "malformed option".into(),
         Msg::StepPrompt => "[Enter: next segment, q: stop] ".into(),
+        Msg::SvgNoCjkFont => "no CJK font found (WenQuanYi Micro Hei or Noto Sans CJK, or TCPLAB_CJK_FONT=FILE): \
+             the SVG's Chinese stays text, which shows as boxes where no CJK font is installed"
+            .into(),
+        Msg::StepKeys => "[space/Enter/→: next · ←: back · q: quit · Ctrl-C: summary] ".into(),
         Msg::QuizAsk { frame, flags, from, side: role } => format!(
             "frame {frame}: the {} sends [{flags}]. What state is the {} in after it?",
             side(from),
@@ -674,6 +682,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::ClientGuessed => "client guessed (no SYN seen)".into(),
             Note::ConnectionRefused => "connection refused".into(),
             Note::OldDuplicateSyn => "an old duplicate SYN, reset".into(),
+            Note::StraySyn => "stray: no connection of the client's sent this".into(),
             Note::PortsReused => "ports reused: a new connection".into(),
             Note::RstIgnored => "reset ignored: not acceptable to the receiver".into(),
             Note::FinInSynSent => "FIN in SYN-SENT: no connection to close".into(),

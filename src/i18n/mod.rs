@@ -128,14 +128,15 @@ fn secs(us: u64) -> String {
 
 /// The timeline's column header, padded by display width so that Chinese headings
 /// (two columns a character) line up with the rows beneath them.
-fn columns(frame: &str, time: &str, client: &str, server: &str) -> String {
+/// `state` and `arrow` are the widths of the client's state column and of the arrow.
+fn columns(frame: &str, time: &str, client: &str, server: &str, state: usize, arrow: usize) -> String {
     let pad = |s: &str, width: usize| " ".repeat(width.saturating_sub(textwrap::core::display_width(s)));
     format!(
         "{}{frame} {}{time}  {client}{}{} {server}",
         pad(frame, 5),
         pad(time, 10),
-        pad(client, 12),
-        " ".repeat(37)
+        pad(client, state),
+        " ".repeat(arrow + 1)
     )
 }
 
@@ -193,7 +194,12 @@ pub enum Msg<'a> {
         server: SocketAddr,
         guessed: bool,
     },
-    ColumnHeader,
+    ColumnHeader {
+        /// The width of the client's state column.
+        state: usize,
+        /// The width of the arrow after it.
+        arrow: usize,
+    },
     FileHeader {
         path: &'a str,
     },
@@ -431,7 +437,11 @@ pub enum Msg<'a> {
     /// `--quiz`: how the answers are judged, said once.
     QuizIntro,
     /// `--step`: waiting for Enter.
+    /// `--svg --lang zh` with no CJK font to draw the Chinese from.
+    SvgNoCjkFont,
     StepPrompt,
+    /// `--step`'s prompt on a terminal, where single keys act at once.
+    StepKeys,
     /// `--quiz`: the question about one side's next state.
     QuizAsk {
         frame: u64,
@@ -557,7 +567,7 @@ mod tests {
     fn every_message_has_both_languages() {
         let addr: SocketAddr = "127.0.0.1:8080".parse().unwrap();
         let mut msgs = vec![
-            Msg::ColumnHeader,
+            Msg::ColumnHeader { state: 12, arrow: 36 },
             Msg::FileHeader { path: "a.pcap" },
             Msg::SummaryTitle,
             Msg::TableTitle { count: 30, secs: 10.0 },
@@ -703,6 +713,8 @@ mod tests {
         msgs.push(Msg::HexTitle { start: 34, end: 54 });
         msgs.push(Msg::OptionsMalformed);
         msgs.push(Msg::StepPrompt);
+        msgs.push(Msg::SvgNoCjkFont);
+        msgs.push(Msg::StepKeys);
         msgs.push(Msg::TimeWaitExpired { side: Role::Client, ts: 61.5 });
         msgs.push(Msg::QuizIntro);
         msgs.push(Msg::QuizAsk { frame: 3, flags: "ACK", from: Role::Client, side: Role::Server });
@@ -717,6 +729,7 @@ mod tests {
             Note::ClientGuessed,
             Note::ConnectionRefused,
             Note::OldDuplicateSyn,
+            Note::StraySyn,
             Note::PortsReused,
             Note::RstIgnored,
             Note::FinInSynSent,

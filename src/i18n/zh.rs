@@ -197,6 +197,9 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                  那是一个已失效的旧 SYN（RFC 9293 图 8）。服务器随即释放这个半开连接。\
                  这正是第三次握手的作用：如果只有两次握手，服务器会一直保持连接，白白等待永远不会到来的数据。"
                 .into(),
+            Note::StraySyn => "客户端的任何连接都没有发送这个 SYN：它是早先连接留在网络中的旧的重复报文。\
+                 客户端从未因它进入 SYN-SENT，后面它发出的 RST 说明了这一点。"
+                .into(),
             Note::PortsReused => "在已经出现过的四元组上又出现了新的 SYN：这是同一对端口上的新连接。".into(),
             Note::RstIgnored => "RST 被忽略：接收方不接受这个 RST（RFC 9293 §3.10.7，RFC 5961 §3）。\
                  在 SYN-SENT 状态下，只有确认了 SYN 的 RST 才有效；此后只有序号落在接收方窗口内的 RST 才有效。\
@@ -286,7 +289,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             write(&mut text, msg);
             text
         }
-        Msg::ColumnHeader => super::columns("#", "时间", "客户端", "服务器"),
+        Msg::ColumnHeader { state, arrow } => super::columns("#", "时间", "客户端", "服务器", state, arrow),
         Msg::FileHeader { path } => format!("抓包 {path}"),
         Msg::SummaryTitle => "汇总".into(),
         Msg::TableTitle { count, secs } => format!("目前的连接：{count} 个，t={secs:.1} 秒"),
@@ -537,6 +540,10 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
         Msg::HexTitle { start, end } => format!("帧的字节；TCP 首部是第 {start}–{} 字节", end - 1),
         Msg::OptionsMalformed => "格式错误的选项".into(),
         Msg::StepPrompt => "[回车：下一个报文，q：停止] ".into(),
+        Msg::SvgNoCjkFont => "没有找到中文字体（文泉驿微米黑或 Noto Sans CJK，也可用 TCPLAB_CJK_FONT=字体文件 指定）：\
+             SVG 中的中文仍是文字，在没有安装中文字体的电脑上会显示为方框"
+            .into(),
+        Msg::StepKeys => "[空格/回车/→：下一个 · ←：上一个 · q：退出 · Ctrl-C：摘要] ".into(),
         Msg::QuizAsk { frame, flags, from, side: role } => {
             format!("第 {frame} 帧：{}发送 [{flags}]。之后{}处于什么状态？", side(from), side(role))
         }
@@ -555,6 +562,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::ClientGuessed => "客户端为推测（未看到 SYN）".into(),
             Note::ConnectionRefused => "连接被拒绝".into(),
             Note::OldDuplicateSyn => "旧的重复 SYN，已被复位".into(),
+            Note::StraySyn => "游离报文：客户端的任何连接都没有发送它".into(),
             Note::PortsReused => "端口复用：新的连接".into(),
             Note::RstIgnored => "RST 被忽略：接收方不接受它".into(),
             Note::FinInSynSent => "SYN-SENT 状态下的 FIN：没有可关闭的连接".into(),

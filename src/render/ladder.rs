@@ -6,14 +6,35 @@
 use super::sanitize::sanitize;
 use super::{CaptureStats, Renderer, TextStyle, textbook};
 use crate::i18n::Msg;
-use crate::track::{ConnId, Event, Role, SegmentEvent, Step, TcpState, Transition};
+use crate::track::{ConnId, Event, Note, Role, SegmentEvent, Step, TcpState, Transition};
 use colored::Colorize;
 use std::io::{self, Write};
 
-/// Width of the state column on each side of the lanes.
+/// Width of the state column on each side of the lanes, at 80 columns.
 const STATE: usize = 13;
-/// Width between the two lanes.
+/// Width between the two lanes, at 80 columns.
 const LANE: usize = 50;
+
+/// The ladder's columns at one width: state, lane, middle, lane, state.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    state: usize,
+    lane: usize,
+    /// States written short (ESTAB, SYN-RCVD) to fit ten columns.
+    short_states: bool,
+}
+
+impl Layout {
+    fn for_width(width: usize) -> Layout {
+        let width = width.clamp(super::fit::NARROWEST, super::fit::WIDEST);
+        if width >= 80 {
+            // Wider than 80, the lanes part further, up to where an arrow still reads.
+            Layout { state: STATE, lane: (LANE + width - 80).min(70), short_states: false }
+        } else {
+            Layout { state: 10, lane: width - 24, short_states: true }
+        }
+    }
+}
 
 /// The characters a ladder is drawn with.
 #[derive(Debug, Clone, Copy)]
@@ -56,10 +77,12 @@ pub struct Ladder<W: Write> {
     /// is live): from then on each connection's header and lanes take its colour.
     first: Option<ConnId>,
     several: bool,
+    layout: Layout,
 }
 
 impl<W: Write> Ladder<W> {
     pub fn new(out: W, style: TextStyle, glyphs: Glyphs) -> Ladder<W> {
+        let layout = Layout::for_width(style.width);
         Ladder {
             out,
             style,
@@ -70,7 +93,13 @@ impl<W: Write> Ladder<W> {
             marks: [false; 2],
             first: None,
             several: style.tag_from_start,
+            layout,
         }
+    }
+
+    /// A state as this layout writes it, coloured.
+    fn paint(&self, state: TcpState) -> String {
+        paint(state, self.layout.short_states)
     }
 
     fn say(&self, msg: &Msg<'_>) -> String {
@@ -86,14 +115,14 @@ impl<W: Write> Ladder<W> {
             (false, true) => g.held,
             (false, false) => g.lane,
         };
-        let middle = fit(middle, LANE);
+        let middle = fit(middle, self.layout.lane);
         // The lanes in the connection's colour, once there are several to tell apart.
         let own = self.current.filter(|_| self.several);
         let lane = |i: usize| match own {
             Some(conn) => super::palette::paint(conn, lane(i)).to_string(),
             None => lane(i).to_string(),
         };
-        let row = format!("{} {}{middle}{} {right}", pad_left(left, STATE), lane(0), lane(1));
+        let row = format!("{} {}{middle}{} {right}", pad_left(left, self.layout.state), lane(0), lane(1));
         writeln!(self.out, "{}", row.trim_end())
     }
 
@@ -105,9 +134,9 @@ impl<W: Write> Ladder<W> {
         let c = self.say(&Msg::Side(Role::Client));
         let s = self.say(&Msg::Side(Role::Server));
         // Each name stands over its own lane.
-        writeln!(self.out, "{}{}{s}", pad_left(&c, STATE + 2), " ".repeat(LANE))?;
+        writeln!(self.out, "{}{}{s}", pad_left(&c, self.layout.state + 2), " ".repeat(self.layout.lane))?;
         let (c0, s0) = ev.states_before(transitions);
-        self.row(&paint(c0), "", &paint(s0), [false, false])
+        self.row(&self.paint(c0), "", &self.paint(s0), [false, false])
     }
 
     fn draw(&mut self, ev: SegmentEvent, transitions: Vec<Transition>) -> io::Result<()> {
@@ -122,8 +151,9 @@ impl<W: Write> Ladder<W> {
         }
         let g = self.glyphs;
         let changed = |role: Role| transitions.iter().any(|t| t.side == role);
-        let left = if changed(Role::Client) { paint(ev.client_state) } else { String::new() };
-        let right = if changed(Role::Server) { paint(ev.server_state) } else { String::new() };
+        let left = if changed(Role::Client) { self.paint(ev.client_state) } else { String::new() };
+        let right = if changed(Role::Server) { self.paint(ev.server_state) } else { String::new() };
+        let lane = self.layout.lane;
         let held = [ev.client_state == TcpState::TimeWait, ev.server_state == TcpState::TimeWait];
         let routine = matches!(ev.step, Step::Data | Step::Ack);
         let real = format!("#{} {}", ev.frame.0, ev.numbers());
@@ -133,11 +163,14 @@ impl<W: Write> Ladder<W> {
             if !ev.payload.is_empty() {
                 text += &format!(" \"{}\"", sanitize(&ev.payload));
             }
-            let arrow = arrow(&text, ev.dir.sender(), g.data, g);
+            let arrow = arrow(&text, ev.dir.sender(), g.data, g, lane);
             self.marks = marks;
             self.row(&left, &arrow.dimmed().to_string(), &right, held)?;
         } else {
-            let arrow = arrow(&textbook(&ev.label), ev.dir.sender(), g.line, g);
+            // A stray segment (no socket sent it) is drawn dotted, as no exchange of the
+            // connection's: its note says why.
+            let line = if ev.notes.contains(&Note::StraySyn) { g.data } else { g.line };
+            let arrow = arrow(&textbook(&ev.label), ev.dir.sender(), line, g, lane);
             let painted = if ev.flags.rst() {
                 arrow.red().to_string()
             } else if ev.flags.syn() {
@@ -148,15 +181,20 @@ impl<W: Write> Ladder<W> {
             self.marks = marks;
             self.row(&left, &painted, &right, held)?;
             let step = self.say(&Msg::StepName(ev.step));
-            let under = center(&format!("{step} · {real}"), LANE);
-            self.row("", &under.dimmed().to_string(), "", held)?;
+            for line in super::wrap(&format!("{step} · {real}"), lane) {
+                self.row("", &center(&line, lane).dimmed().to_string(), "", held)?;
+            }
         }
-        // What Wireshark's analysis says, in a few words, under the arrow.
-        for note in ev.notes_to_tell().filter(|n| n.is_analysis()) {
+        // What Wireshark's analysis says, in a few words, under the arrow; and that a
+        // stray segment was sent by no connection.
+        for note in ev.notes_to_tell().filter(|n| n.is_analysis() || *n == Note::StraySyn) {
             let text = self.say(&Msg::NoteShort { note, until: ev.ts });
-            let under = center(&format!("{} {text}", g.note), LANE);
-            let painted = if note.is_trouble() { under.yellow() } else { under.normal() };
-            self.row("", &painted.to_string(), "", held)?;
+            // Wrapped, never cut, in a narrow lane.
+            for line in super::wrap(&format!("{} {text}", g.note), lane) {
+                let under = center(&line, lane);
+                let painted = if note.is_trouble() { under.yellow() } else { under.normal() };
+                self.row("", &painted.to_string(), "", held)?;
+            }
         }
         for t in transitions.iter().filter(|t| t.to == TcpState::TimeWait) {
             self.time_wait(t.side, ev.ts)?;
@@ -172,11 +210,12 @@ impl<W: Write> Ladder<W> {
         let held = self.lingering;
         let note = self
             .say(&Msg::LadderTimeWait { rule: self.style.time_wait, until: super::time_wait_end(ts, secs) });
-        let lines = super::wrap(&note, LANE - 4);
+        let lane = self.layout.lane;
+        let lines = super::wrap(&note, lane - 4);
         for line in &lines {
             let text = match side {
                 Role::Client => format!("  {line}"),
-                Role::Server => format!("{}  ", pad_left(line, LANE - 2)),
+                Role::Server => format!("{}  ", pad_left(line, lane - 2)),
             };
             self.row("", &text.magenta().to_string(), "", held)?;
         }
@@ -189,7 +228,7 @@ impl<W: Write> Ladder<W> {
         if self.lingering == [false; 2] {
             return Ok(());
         }
-        let closed = paint(TcpState::Closed);
+        let closed = self.paint(TcpState::Closed);
         let [client, server] = self.lingering.map(|l| if l { closed.as_str() } else { "" });
         let row = (client.to_owned(), server.to_owned());
         self.lingering = [false; 2];
@@ -232,7 +271,7 @@ impl<W: Write> Renderer for Ladder<W> {
                         if self.current == Some(t.conn) {
                             self.lingering[t.side.index()] = false;
                         }
-                        let state = paint(t.to);
+                        let state = self.paint(t.to);
                         match t.side {
                             Role::Client => self.row(&state, "", "", [false, false])?,
                             Role::Server => self.row("", "", &state, [false, false])?,
@@ -279,10 +318,10 @@ impl<W: Write> Renderer for Ladder<W> {
     }
 }
 
-/// An arrow across the lanes with `text` in it, pointing away from `from`.
-fn arrow(text: &str, from: Role, line: &str, g: Glyphs) -> String {
-    let text = cut(text, LANE - 6);
-    let free = LANE.saturating_sub(width(&text) + 3);
+/// An arrow `lane` columns long with `text` in it, pointing away from `from`.
+fn arrow(text: &str, from: Role, line: &str, g: Glyphs, lane: usize) -> String {
+    let text = cut(text, lane - 6);
+    let free = lane.saturating_sub(width(&text) + 3);
     let (before, after) = (free / 2, free - free / 2);
     match from {
         Role::Client => format!("{} {text} {}{}", line.repeat(before), line.repeat(after), g.right),
@@ -290,8 +329,13 @@ fn arrow(text: &str, from: Role, line: &str, g: Glyphs) -> String {
     }
 }
 
-fn paint(state: TcpState) -> String {
-    let name = state.name();
+fn paint(state: TcpState, short: bool) -> String {
+    let name = match state {
+        // Written as `ss` and RFC 793's figure do, in a narrow terminal.
+        TcpState::Established if short => "ESTAB",
+        TcpState::SynReceived if short => "SYN-RCVD",
+        _ => state.name(),
+    };
     match state {
         TcpState::Established => name.green().to_string(),
         TcpState::TimeWait => name.magenta().bold().to_string(),
@@ -351,7 +395,7 @@ mod tests {
     #[test]
     fn arrows_fill_the_lane_exactly() {
         for from in [Role::Client, Role::Server] {
-            let a = arrow("SYN=1 seq=x", from, "─", Glyphs::UNICODE);
+            let a = arrow("SYN=1 seq=x", from, "─", Glyphs::UNICODE, LANE);
             assert_eq!(width(&a), LANE, "{a}");
         }
         assert_eq!(width(&fit("a very long label that does not fit in the lane at all, really", 20)), 20);

@@ -2,6 +2,8 @@
 //! `impl Write`. None of them decodes or tracks anything.
 
 pub mod ascii;
+pub mod fit;
+pub mod glyphs;
 pub mod inspect;
 pub mod jsonl;
 pub mod ladder;
@@ -9,6 +11,7 @@ pub mod mermaid;
 pub mod pace;
 pub mod page;
 pub mod palette;
+pub mod part;
 pub mod sanitize;
 pub mod summary;
 pub mod svg;
@@ -83,6 +86,11 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 
 /// [`wrap`] with every line indented by `indent`.
 pub fn wrap_indented(text: &str, width: usize, indent: &str) -> Vec<String> {
+    wrap_indented_after(text, width, indent, indent)
+}
+
+/// [`wrap`] with the first line indented by `first` and the others by `rest`.
+pub fn wrap_indented_after(text: &str, width: usize, first: &str, rest: &str) -> Vec<String> {
     // First-fit wrapping and, without Chinese, splitting at spaces only: much cheaper
     // than the defaults, and a timeline may wrap a great many notes.
     let cjk = |c: char| ('\u{2e80}'..='\u{9fff}').contains(&c) || ('\u{ff00}'..='\u{ffef}').contains(&c);
@@ -92,12 +100,23 @@ pub fn wrap_indented(text: &str, width: usize, indent: &str) -> Vec<String> {
         textwrap::WordSeparator::UnicodeBreakProperties
     };
     let options = textwrap::Options::new(width)
-        .initial_indent(indent)
-        .subsequent_indent(indent)
+        .initial_indent(first)
+        .subsequent_indent(rest)
         .word_separator(separator)
         .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit)
         .word_splitter(textwrap::WordSplitter::NoHyphenation)
         .break_words(false);
+    textwrap::wrap(text, options).into_iter().map(|line| line.into_owned()).collect()
+}
+
+/// Wraps bytes from the wire (a payload) at `width` columns: at spaces where it can,
+/// and inside a run without spaces where it must, since data has no words to keep.
+pub fn wrap_data(text: &str, width: usize) -> Vec<String> {
+    let options = textwrap::Options::new(width)
+        .word_separator(textwrap::WordSeparator::AsciiSpace)
+        .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation)
+        .break_words(true);
     textwrap::wrap(text, options).into_iter().map(|line| line.into_owned()).collect()
 }
 
@@ -114,6 +133,12 @@ pub struct TextStyle {
     pub time_wait: TimeWaitRule,
     /// Print the per-segment timeline (false for `--summary`).
     pub timeline: bool,
+    /// The columns the text views fit in: the terminal's (see [`fit::terminal_width`]),
+    /// or [`fit::PIPE_WIDTH`].
+    pub width: usize,
+    /// The text goes to a terminal: payloads are wrapped to its width. In a pipe or a
+    /// file each payload stays on one line, for `grep` and `sed`.
+    pub terminal: bool,
     /// Which connections the long explanations are told for (`--explain`).
     pub explain: Explain,
     /// Tag every connection's lines with `[n]` from the first connection on (a live

@@ -64,6 +64,8 @@ impl SummaryWriter {
         }
         let zeek = Msg::SummaryZeek { conn_state: s.conn_state, history: s.history.letters() };
         self.line(style, "  ", &zeek, Some(|t| t.dimmed()));
+        // Long addresses and big counts still fit the width (a pipe's 80 included).
+        super::fit::fit_lines(&mut self.block, style.width);
         out.write_all(self.block.as_bytes())
     }
 
@@ -95,20 +97,20 @@ pub fn write_stats(
     stats: &CaptureStats,
 ) -> io::Result<()> {
     let say = |m: &Msg<'_>| style.lang.text(m);
-    writeln!(
-        out,
-        "\n{}",
-        say(&Msg::CaptureStats {
-            frames: stats.frames,
-            segments: stats.segments,
-            other: stats.other,
-            filtered: stats.filtered,
-            evicted: stats.evicted_half_open,
-            retired: stats.retired,
-            undecodable: stats.undecodable_total,
-            connections: stats.connections,
-        })
-    )?;
+    let counts = say(&Msg::CaptureStats {
+        frames: stats.frames,
+        segments: stats.segments,
+        other: stats.other,
+        filtered: stats.filtered,
+        evicted: stats.evicted_half_open,
+        retired: stats.retired,
+        undecodable: stats.undecodable_total,
+        connections: stats.connections,
+    });
+    // The closing count fits the width too (a pipe's 80 columns included).
+    let mut counts = format!("\n{counts}\n");
+    super::fit::fit_lines(&mut counts, style.width);
+    out.write_all(counts.as_bytes())?;
     for (frame, reason) in stats.undecodable.iter().take(LISTED_UNDECODABLE) {
         writeln!(out, "  {}", say(&Msg::Undecodable { frame: *frame, reason }).yellow())?;
     }

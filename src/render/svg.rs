@@ -1,9 +1,11 @@
 //! The ladder as a self-contained SVG for slides: same lanes, labels and states as the
 //! terminal ladder, sized to read on a projector. Written when the input ends.
 
+use super::glyphs::{CjkFont, draw_cjk};
 use super::{CaptureStats, Renderer, TextStyle, textbook};
+use crate::cli::Aspect;
 use crate::i18n::Msg;
-use crate::track::{ConnId, Event, Role, SegmentEvent, Step, TcpState, Transition};
+use crate::track::{ConnId, Event, Note, Role, SegmentEvent, Step, TcpState, Transition};
 use std::fmt::Write as _;
 use std::io;
 
@@ -33,6 +35,10 @@ pub struct SvgLadder {
     file: std::fs::File,
     style: TextStyle,
     drawings: Vec<Drawing>,
+    /// The shape of the page (`--aspect`), the ladder centred in it.
+    aspect: Option<Aspect>,
+    /// Where Chinese labels are drawn as outlines (`--lang zh`, a CJK font found).
+    cjk: Option<CjkFont>,
 }
 
 impl SvgLadder {
@@ -41,7 +47,14 @@ impl SvgLadder {
     pub fn create(path: &std::path::Path, style: TextStyle) -> crate::Result<SvgLadder> {
         let file = std::fs::File::create(path)
             .map_err(|e| crate::Error::Output { path: path.to_owned(), reason: e.to_string() })?;
-        Ok(SvgLadder { file, style, drawings: Vec::new() })
+        let cjk = if style.lang == crate::i18n::Lang::Zh { CjkFont::find() } else { None };
+        Ok(SvgLadder { file, style, drawings: Vec::new(), aspect: None, cjk })
+    }
+
+    /// Gives the page the shape of a slide (`--aspect 16:9`).
+    pub fn with_aspect(mut self, aspect: Option<Aspect>) -> SvgLadder {
+        self.aspect = aspect;
+        self
     }
 
     /// The whole document.
@@ -57,18 +70,33 @@ impl SvgLadder {
             y = self.draw(&mut body, d, y, own, &say);
             y += 40;
         }
+        // The page: the drawing's own size, or a slide's shape around it, the drawing
+        // centred (the view box starts left of and above it by half the margin).
+        let (width, height) = (f64::from(WIDTH), f64::from(y));
+        let (page_w, page_h) = match self.aspect {
+            Some(a) if height * a.width / a.height > width => (height * a.width / a.height, height),
+            Some(a) => (width, width * a.height / a.width),
+            None => (width, height),
+        };
+        let (x0, y0) = (-(page_w - width) / 2.0, -(page_h - height) / 2.0);
+        let (page_w, page_h) = (page_w.round(), page_h.round());
+        // (+ 0.0: an empty margin is 0, not -0.)
+        let (x0, y0) = (x0.round() + 0.0, y0.round() + 0.0);
         let mut out = String::new();
         let _ = write!(
             out,
-            r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{y}" viewBox="0 0 {WIDTH} {y}" font-family="{FONT}">
+            r##"<svg xmlns="http://www.w3.org/2000/svg" width="{page_w}" height="{page_h}" viewBox="{x0} {y0} {page_w} {page_h}" font-family="{FONT}">
 <defs>
   <marker id="head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="context-stroke"/></marker>
 </defs>
-<rect width="100%" height="100%" fill="white"/>
+<rect x="{x0}" y="{y0}" width="{page_w}" height="{page_h}" fill="white"/>
 {body}</svg>
 "##
         );
-        out
+        match &self.cjk {
+            Some(font) => draw_cjk(&out, font),
+            None => out,
+        }
     }
 
     fn draw(
@@ -108,10 +136,12 @@ impl SvgLadder {
         let mut time_waits: Vec<(Role, u32, f64)> = Vec::new();
         for (ev, transitions) in &d.rows {
             let routine = matches!(ev.step, Step::Data | Step::Ack);
-            // What Wireshark's analysis says of this segment, in a few words under it.
+            // What Wireshark's analysis says of this segment, in a few words under it;
+            // and that a stray segment was sent by no connection.
+            let stray = ev.notes.contains(&Note::StraySyn);
             let notes: Vec<String> = ev
                 .notes_to_tell()
-                .filter(|n| n.is_analysis())
+                .filter(|n| n.is_analysis() || *n == Note::StraySyn)
                 .map(|note| format!("⚑ {}", say(&Msg::NoteShort { note, until: ev.ts })))
                 .collect();
             let height = if routine { SMALL_ROW } else { ROW } + NOTE_LINE * notes.len() as u32;
@@ -129,7 +159,13 @@ impl SvgLadder {
                 "#757575"
             };
             let (ay1, ay2) = (y + 14, y + 14 + if routine { DROP / 2 } else { DROP });
-            let dash = if routine { r#" stroke-dasharray="6 4""# } else { "" };
+            let dash = if stray {
+                r#" stroke-dasharray="2 5""#
+            } else if routine {
+                r#" stroke-dasharray="6 4""#
+            } else {
+                ""
+            };
             let _ = writeln!(
                 out,
                 r#"<line x1="{x1}" y1="{ay1}" x2="{x2}" y2="{ay2}" stroke="{color}" stroke-width="2.5"{dash} marker-end="url(#head)"/>"#

@@ -15,10 +15,32 @@ use std::io::{self, Write};
 
 /// Column where the explanations under a segment line start.
 const INDENT: usize = 18;
-/// Width of the arrow between the two state columns.
-const ARROW: usize = 36;
-/// Explanations wrap at this width.
-const WIDTH: usize = 80;
+
+/// The columns of the timeline at one width: a segment line is the frame and time
+/// (`INDENT`), the client's state, the arrow, the server's state.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    /// Every line fits in this many columns.
+    width: usize,
+    /// The client's state column.
+    state: usize,
+    /// The arrow between the two states.
+    arrow: usize,
+    /// States written short (ESTAB, SYN-RCVD) to fit ten columns.
+    short_states: bool,
+}
+
+impl Layout {
+    fn for_width(width: usize) -> Layout {
+        let width = width.clamp(super::fit::NARROWEST, super::fit::WIDEST);
+        // The longest state is 12 columns (SYN-RECEIVED); short ones are 10 at most.
+        let (state, short_states) = if width >= 80 { (12, false) } else { (10, true) };
+        // The arrow takes what the rest leaves, up to a length that still reads as one
+        // arrow (80 columns leave it 36).
+        let arrow = (width - INDENT - 2 * state - 2).min(60);
+        Layout { width, state, arrow, short_states }
+    }
+}
 
 pub struct Timeline<W: Write> {
     out: W,
@@ -51,6 +73,7 @@ pub struct Timeline<W: Write> {
     summaries_started: bool,
     /// The kernel's changes before a connection's first segment, told under its header.
     early: String,
+    layout: Layout,
 }
 
 /// Spaces before the explanations under a segment line.
@@ -74,6 +97,7 @@ impl<W: Write> Timeline<W> {
             summaries: SummaryWriter::new(color),
             summaries_started: false,
             early: String::new(),
+            layout: Layout::for_width(style.width),
         }
     }
 
@@ -99,7 +123,7 @@ impl<W: Write> Timeline<W> {
 
     /// Queues `text` under the segment line, wrapped and indented.
     fn explain(&mut self, text: &str, paint: fn(&str) -> ColoredString) {
-        for line in super::wrap(text, WIDTH - INDENT) {
+        for line in super::wrap(text, self.layout.width - INDENT) {
             self.pending.body.push_str(PAD);
             paint_into(self.color, &mut self.pending.body, &line, paint);
             self.pending.body.push('\n');
@@ -115,7 +139,7 @@ impl<W: Write> Timeline<W> {
         }
         let tag = palette::tag(conn);
         let tagged = format!("{tag} {text}");
-        for (i, line) in super::wrap(&tagged, WIDTH - INDENT).iter().enumerate() {
+        for (i, line) in super::wrap(&tagged, self.layout.width - INDENT).iter().enumerate() {
             self.pending.body.push_str(PAD);
             match line.strip_prefix(tag.as_str()).filter(|_| i == 0 && self.color) {
                 Some(rest) => {
@@ -146,19 +170,29 @@ impl<W: Write> Timeline<W> {
             // colour of its tag on every line after it.
             let header = if self.color { palette::paint(ev.conn, &header).bold() } else { header.normal() };
             writeln!(self.out, "\n{header}")?;
-            writeln!(self.out, "{}", self.say(&Msg::ColumnHeader).dimmed())?;
+            let columns = Msg::ColumnHeader { state: self.layout.state, arrow: self.layout.arrow };
+            writeln!(self.out, "{}", self.say(&columns).dimmed())?;
             self.out.write_all(self.early.as_bytes())?;
             self.early.clear();
         }
         let color = self.color;
+        let layout = self.layout;
         let head = &mut self.pending.head;
         let _ = write!(head, "{:>5} {:>10}  ", ev.frame.0, Fixed::<6>(ev.ts));
-        paint_state(color, head, ev.client_state, 12);
+        paint_state(color, head, ev.client_state, layout);
         head.push(' ');
-        arrow(color, head, &mut self.scratch, ev);
+        // The arrow may take what the server's state leaves of its column.
+        let slack = layout.state.saturating_sub(state_name(ev.server_state, layout).len());
+        let whole = arrow(color, head, &mut self.scratch, ev, layout.arrow, slack);
         head.push(' ');
-        paint_state(color, head, ev.server_state, 0);
+        paint_state(color, head, ev.server_state, Layout { state: 0, ..layout });
         head.push('\n');
+        if !whole {
+            // The numbers did not fit in a narrow arrow: on a line of their own.
+            head.push_str(PAD);
+            head.push_str(&self.scratch);
+            head.push('\n');
+        }
 
         head.push_str(PAD);
         if self.several {
@@ -173,14 +207,27 @@ impl<W: Write> Timeline<W> {
         head.push('\n');
         if !ev.payload.is_empty() {
             let text = sanitize(&ev.payload);
-            let payload = Msg::Payload { text: &text, shown: ev.payload.len(), total: ev.len };
-            head.push_str(PAD);
-            say_into(head, lang, color, &payload, |s| s.cyan());
-            head.push('\n');
+            let payload = lang.text(&Msg::Payload { text: &text, shown: ev.payload.len(), total: ev.len });
+            // On a terminal, wrapped as the notes are (data has no words: a long run is
+            // broken); elsewhere on one line, so that a script can pick it out.
+            let lines = if self.style.terminal {
+                super::wrap_data(&payload, layout.width - INDENT)
+            } else {
+                vec![payload]
+            };
+            for line in lines {
+                head.push_str(PAD);
+                paint_into(color, head, &line, |s| s.cyan());
+                head.push('\n');
+            }
         }
-        // A refused or stale SYN is explained by its note; the generic RST text would mislead.
-        let told_by_note =
-            ev.notes.iter().any(|n| matches!(n, Note::ConnectionRefused | Note::OldDuplicateSyn));
+        // A refused or stale SYN is explained by its note; the generic text would mislead,
+        // as it would for a SYN-ACK that reaches a client with no connection.
+        let told_by_note = ev
+            .notes
+            .iter()
+            .any(|n| matches!(n, Note::ConnectionRefused | Note::OldDuplicateSyn | Note::StraySyn))
+            || (ev.flags.syn() && ev.flags.ack() && ev.client_state == TcpState::Closed);
         // Each step is explained the first time it happens in a capture (or, with
         // `--explain all`, in each connection); a long capture would otherwise repeat
         // the same paragraphs for every connection.
@@ -385,18 +432,37 @@ pub(super) fn paint_into(color: bool, buf: &mut String, text: &str, style: fn(&s
     }
 }
 
-/// `─ [SYN] seq=0 ──────▶` or `◀────── [SYN,ACK] seq=0 ack=1 ─`, coloured by flags.
-/// `content` is room for the bracketed part.
-fn arrow(color: bool, out: &mut String, content: &mut String, ev: &SegmentEvent) {
+/// `─ [SYN] seq=0 ──────▶` or `◀────── [SYN,ACK] seq=0 ack=1 ─`, coloured by flags,
+/// `width` columns long. `content` is room for the bracketed part. When the numbers
+/// do not fit, the arrow holds the flags alone, `content` keeps the numbers, and this
+/// returns false.
+fn arrow(
+    color: bool,
+    out: &mut String,
+    content: &mut String,
+    ev: &SegmentEvent,
+    width: usize,
+    slack: usize,
+) -> bool {
     content.clear();
     let _ = write!(content, "[{}] {}", ev.flags, ev.numbers());
-    let fill = ARROW.saturating_sub(content.len() + 4).max(1);
+    let whole = content.len() + 5 <= width + slack;
+    let mut flags_only = String::new();
+    let shown: &str = if whole {
+        content
+    } else {
+        let _ = write!(flags_only, "[{}]", ev.flags);
+        content.clear();
+        let _ = write!(content, "{}", ev.numbers());
+        &flags_only
+    };
+    let fill = width.saturating_sub(shown.len() + 4).max(1);
     // Written plain in place; painted afterwards only when colour is on.
     let start = out.len();
     match ev.dir.sender() {
         Role::Client => {
             out.push_str("─ ");
-            out.push_str(content);
+            out.push_str(shown);
             out.push(' ');
             (0..fill).for_each(|_| out.push('─'));
             out.push('▶');
@@ -405,12 +471,12 @@ fn arrow(color: bool, out: &mut String, content: &mut String, ev: &SegmentEvent)
             out.push('◀');
             (0..fill).for_each(|_| out.push('─'));
             out.push(' ');
-            out.push_str(content);
+            out.push_str(shown);
             out.push_str(" ─");
         }
     }
     if !color {
-        return;
+        return whole;
     }
     let text = out.split_off(start);
     let flags = ev.flags;
@@ -426,10 +492,13 @@ fn arrow(color: bool, out: &mut String, content: &mut String, ev: &SegmentEvent)
         |s| s.normal()
     };
     paint_into(true, out, &text, paint);
+    whole
 }
 
-fn paint_state(color: bool, out: &mut String, state: TcpState, width: usize) {
-    let text = state.name();
+/// A state, padded to the layout's state column.
+fn paint_state(color: bool, out: &mut String, state: TcpState, layout: Layout) {
+    let width = layout.state;
+    let text = state_name(state, layout);
     let paint: fn(&str) -> ColoredString = match state {
         TcpState::Established => |s| s.green(),
         TcpState::Closed => |s| s.dimmed(),
@@ -439,6 +508,16 @@ fn paint_state(color: bool, out: &mut String, state: TcpState, width: usize) {
     };
     paint_into(color, out, text, paint);
     (text.len()..width).for_each(|_| out.push(' '));
+}
+
+/// A state's name as the layout writes it: short (as `ss` and RFC 793's figure write
+/// them) in a narrow terminal.
+fn state_name(state: TcpState, layout: Layout) -> &'static str {
+    match state {
+        TcpState::Established if layout.short_states => "ESTAB",
+        TcpState::SynReceived if layout.short_states => "SYN-RCVD",
+        _ => state.name(),
+    }
 }
 
 fn step_paint(step: Step) -> fn(&str) -> ColoredString {

@@ -12,10 +12,13 @@ use crate::pipeline::{Analyzer, SegmentFilter};
 use crate::progress::{self, Progress};
 use crate::relay::{Batch, Emptier, relay};
 use crate::render::Both;
+use crate::render::fit::FitWidth;
+use crate::render::glyphs::CjkFont;
 use crate::render::jsonl::JsonLines;
 use crate::render::ladder::{Glyphs, Ladder};
-use crate::render::pace::{Paced, Pacing};
+use crate::render::pace::{Paced, Pacing, Recorder, Screen};
 use crate::render::page::{HtmlFile, PageFeed};
+use crate::render::part::{Only, Part};
 use crate::render::svg::SvgLadder;
 use crate::render::timeline::Timeline;
 use crate::render::{CaptureStats, Renderer, TextStyle};
@@ -50,6 +53,8 @@ pub fn renderer<'w>(
         timeline: !view.summary,
         explain: view.explain.unwrap_or_default(),
         tag_from_start: view.tag_from_start,
+        width: crate::render::fit::terminal_width(),
+        terminal: std::io::IsTerminal::is_terminal(&std::io::stdout()),
     };
     let mut all = if view.ascii {
         main_renderer(view, style, crate::render::ascii::Ascii::new(out))
@@ -57,7 +62,7 @@ pub fn renderer<'w>(
         main_renderer(view, style, out)
     };
     if let Some(path) = &view.svg {
-        all = Box::new(Both(all, SvgLadder::create(path, style)?));
+        all = Box::new(Both(all, SvgLadder::create(path, style)?.with_aspect(view.aspect)));
     }
     if let Some(path) = &view.mermaid {
         all = Box::new(Both(all, crate::render::mermaid::MermaidFile::create(path, style)?));
@@ -81,14 +86,14 @@ fn main_renderer<'w>(view: &ViewArgs, style: TextStyle, out: impl Write + 'w) ->
         Format::Jsonl => Box::new(JsonLines::new(out)),
         Format::Text if view.ladder && !view.summary => {
             // Both write to the same stream, one after the other.
-            let shared = std::rc::Rc::new(std::cell::RefCell::new(out));
+            let shared = std::rc::Rc::new(std::cell::RefCell::new(FitWidth::new(out, style.width)));
             let glyphs = if view.ascii { Glyphs::ASCII } else { Glyphs::UNICODE };
             Box::new(Both(
                 Ladder::new(SharedWriter(shared.clone()), style, glyphs),
                 Timeline::new(SharedWriter(shared), TextStyle { timeline: false, ..style }),
             ))
         }
-        Format::Text => Box::new(Timeline::new(out, style)),
+        Format::Text => Box::new(Timeline::new(FitWidth::new(out, style.width), style)),
     }
 }
 
@@ -111,14 +116,37 @@ pub fn track_config(view: &ViewArgs) -> TrackConfig {
 /// Replays every file of `args` to `out`; warnings go to `err`.
 pub fn run(args: &ReplayArgs, out: impl Write, err: &mut impl Write) -> Result<Outcome> {
     let page = serve(&args.view, err)?;
-    let plain = renderer(&args.view, out, page.as_ref())?;
+    if args.view.svg.is_some() && args.view.lang() == crate::i18n::Lang::Zh && CjkFont::find().is_none() {
+        writeln!(err, "tcplab: {}", args.view.lang().text(&crate::i18n::Msg::SvgNoCjkFont))?;
+    }
     let pacing = Pacing { step: args.step, speed: args.speed, quiz: args.quiz };
+    // `--step` on a terminal takes single keys, and keeps what it showed to go back.
+    let on_terminal = {
+        use std::io::IsTerminal;
+        args.step
+            && !args.quiz
+            && std::io::stdin().is_terminal()
+            && std::io::stdout().is_terminal()
+            && std::io::stderr().is_terminal()
+    };
+    let out = Recorder::new(out, on_terminal);
+    let screen = Screen::of(&out);
+    let plain = renderer(&args.view, out, page.as_ref())?;
     let mut renderer: Box<dyn Renderer + '_> = if pacing.is_paced() {
         // Answers come from the terminal; prompts go to stderr, beside the timeline.
-        Box::new(Paced::new(plain, pacing, args.view.lang(), std::io::stdin().lock(), std::io::stderr()))
+        let paced = Paced::new(plain, pacing, args.view.lang(), std::io::stdin().lock(), std::io::stderr());
+        match screen {
+            Some(screen) => Box::new(paced.on_terminal(screen)),
+            None => Box::new(paced),
+        }
     } else {
         plain
     };
+    // Outside the pacing, so that only the segments shown are waited for.
+    let part = Part { frames: args.frames, conn: args.conn };
+    if !part.is_whole() {
+        renderer = Box::new(Only::new(renderer, part));
+    }
     let filter = SegmentFilter { port: args.filter.port, host: args.filter.host.as_ref().map(|h| h.ip) };
     if let Some(note) = args.filter.host.as_ref().and_then(|h| h.resolved_note()) {
         writeln!(err, "tcplab: {note}")?;
@@ -134,7 +162,7 @@ pub fn run(args: &ReplayArgs, out: impl Write, err: &mut impl Write) -> Result<O
             // still read (as tcpdump and tshark would not, but a class's folder of
             // captures is better served this way).
             Err(e) => {
-                writeln!(err, "tcplab: {e}")?;
+                writeln!(err, "tcplab: {}", e.in_lang(args.view.lang()))?;
                 outcome = outcome.max(Outcome::Failed);
                 continue;
             }

@@ -26,10 +26,11 @@ const FROM: TcpState = TcpState::Listen;
 const TO: TcpState = TcpState::SynSent;
 
 /// Notes without numbers of their own; those with numbers follow ([`numbered_notes`]).
-const NOTES: [Note; 22] = [
+const NOTES: [Note; 23] = [
     Note::ClientGuessed,
     Note::ConnectionRefused,
     Note::OldDuplicateSyn,
+    Note::StraySyn,
     Note::PortsReused,
     Note::RstIgnored,
     Note::FinInSynSent,

@@ -127,6 +127,9 @@ pub enum Note {
     ConnectionRefused,
     /// The client reset a SYN-ACK that answered a SYN it did not send (RFC 9293 Figure 8).
     OldDuplicateSyn,
+    /// A SYN that no socket of the client's sent: the old duplicate that the client's
+    /// reset later showed it to be. The client never was in SYN-SENT for it.
+    StraySyn,
     /// A SYN with a new ISN on a 4-tuple already seen: a new connection.
     PortsReused,
     /// A RST the receiver does not accept (RFC 9293 §3.10.7, RFC 5961 §3): in SYN-SENT
@@ -194,6 +197,7 @@ impl Note {
             Note::ClientGuessed => "client_guessed",
             Note::ConnectionRefused => "connection_refused",
             Note::OldDuplicateSyn => "old_duplicate_syn",
+            Note::StraySyn => "stray_syn",
             Note::PortsReused => "ports_reused",
             Note::RstIgnored => "rst_ignored",
             Note::FinInSynSent => "fin_in_syn_sent",
@@ -239,6 +243,7 @@ impl Note {
             Note::ClientGuessed
                 | Note::ConnectionRefused
                 | Note::OldDuplicateSyn
+                | Note::StraySyn
                 | Note::PortsReused
                 | Note::RstIgnored
                 | Note::FinInSynSent
@@ -266,6 +271,7 @@ impl Note {
                     | Note::OldDuplicateSyn
                     | Note::RstIgnored
                     | Note::FinInSynSent
+                    | Note::StraySyn
             )
     }
 }

@@ -4,6 +4,7 @@
 
 use super::conn::{Conn, TrackConfig};
 use super::event::{ConnId, Event, Note};
+use super::state::TcpState;
 use crate::decode::Segment;
 use crate::source::FrameNumber;
 use hashbrown::HashTable;
@@ -64,8 +65,23 @@ struct Hold {
     conn: Queued,
     /// Its number among all events (see `Tracker::held_base`).
     index: u64,
+    /// The number of the first event it keeps back: its own, or the opening SYN's
+    /// when it is the SYN-ACK that answered it (see [`Tracker::on_segment`]).
+    keep_from: u64,
     /// The capture time by which it is settled whatever comes.
     due: f64,
+}
+
+/// Whether the events of one segment are the client's reset of a SYN-ACK that
+/// acknowledged its SYN: the reset that shows the SYN was an old duplicate and takes the
+/// client out of the SYN-SENT it never was in.
+fn shows_old_duplicate_reset(events: &[Event]) -> bool {
+    let Some(Event::Segment(seg)) = events.first() else { return false };
+    seg.notes.contains(&Note::OldDuplicateSyn)
+        && events.iter().any(|e| {
+            matches!(e, Event::Transition(t) if t.side == super::Role::Client
+                && t.from == TcpState::SynSent && t.to == TcpState::Closed)
+        })
 }
 
 /// How long, in capture seconds, an arrival may wait to be settled by the receiver's
@@ -223,9 +239,7 @@ impl Tracker {
         let was_finished = conn.is_finished();
         let outcome = conn.on_segment(seg, frame, ts, &self.config, out);
         let now_finished = conn.is_finished();
-        if let Some(settled) = outcome.settled {
-            self.show_settled(queued.id, settled);
-        }
+        let ended = outcome.settled.and_then(|settled| self.show_settled(queued.id, settled));
         if !was_finished && now_finished {
             self.finished.push_back((queued, ts));
         }
@@ -234,12 +248,35 @@ impl Tracker {
         }
         if outcome.pending && self.config.detail {
             let index = self.held_base + self.held.len() as u64;
-            self.holds.push_back(Hold { conn: queued, index, due: ts + SETTLE_WITHIN });
+            let hold = Hold { conn: queued, index, keep_from: index, due: ts + SETTLE_WITHIN };
+            match ended {
+                // A SYN-ACK answering the SYN that opened the connection keeps that SYN
+                // held with it, in its place: only the client's answer tells whether a
+                // socket of the client's sent that SYN or it was an old duplicate.
+                Some((at, syn)) if self.answers_opening_syn(syn, out.get(start)) => {
+                    self.holds.insert(at, Hold { keep_from: syn.keep_from, ..hold });
+                }
+                _ => self.holds.push_back(hold),
+            }
         }
+        // Only while the opening SYN is still held with its SYN-ACK: a SYN settled
+        // otherwise (answered by a reset) has been shown already, and stays as shown.
+        let stray_from = match ended {
+            Some((_, hold))
+                if hold.keep_from < hold.index
+                    && shows_old_duplicate_reset(out.get(start..).unwrap_or_default()) =>
+            {
+                Some(hold.keep_from)
+            }
+            _ => None,
+        };
         self.forget_old(ts, out);
         // Behind anything still held, in order.
         if !self.held.is_empty() || !self.holds.is_empty() {
             self.held.extend(out.drain(start..));
+        }
+        if let Some(from) = stray_from {
+            self.unsend_stray_syn(queued.id, from);
         }
         self.settle_due(ts, out);
     }
@@ -263,17 +300,21 @@ impl Tracker {
         let settled =
             self.conns.get_mut(queued.place).filter(|c| c.id == queued.id).and_then(|c| c.settle(&config));
         match settled {
-            Some(settled) => self.show_settled(queued.id, settled),
+            Some(settled) => {
+                self.show_settled(queued.id, settled);
+            }
             // Forgotten already: nothing to add to its event.
             None => self.holds.retain(|h| h.conn.id != queued.id),
         }
     }
 
     /// Adds what settling an arrival changed to the segment event held back for it:
-    /// the states it shows and the transitions after it. The hold ends.
-    fn show_settled(&mut self, conn: ConnId, settled: super::conn::Settled) {
-        let Some(at) = self.holds.iter().position(|h| h.conn.id == conn) else { return };
-        let Some(hold) = self.holds.remove(at) else { return };
+    /// the states it shows and the transitions after it. The hold ends; returns it,
+    /// with the place it had among the holds.
+    fn show_settled(&mut self, conn: ConnId, settled: super::conn::Settled) -> Option<(usize, Hold)> {
+        let at = self.holds.iter().position(|h| h.conn.id == conn)?;
+        let hold = self.holds.remove(at)?;
+        let ended = Some((at, hold));
         let first = (hold.index - self.held_base) as usize;
         if let Some(Event::Segment(ev)) = self.held.get_mut(first) {
             ev.client_state = settled.client_state;
@@ -287,7 +328,7 @@ impl Tracker {
             );
         }
         if settled.changes.is_empty() {
-            return;
+            return ended;
         }
         // After the segment's own transitions.
         let mut at = first + 1;
@@ -301,8 +342,74 @@ impl Tracker {
                 super::Transition { conn, frame: settled.frame, ts: settled.ts, time: None, side, from, to };
             self.held.insert(at + i, Event::Transition(transition));
         }
-        for later in self.holds.iter_mut().filter(|h| h.index > hold.index) {
-            later.index += added as u64;
+        for later in self.holds.iter_mut() {
+            if later.index > hold.index {
+                later.index += added as u64;
+            }
+            if later.keep_from > hold.index {
+                later.keep_from += added as u64;
+            }
+        }
+        ended
+    }
+
+    /// Whether `next`, the event of a segment whose arrival is now pending, is the
+    /// SYN-ACK that answers the bare SYN whose hold `syn` just ended.
+    fn answers_opening_syn(&self, syn: Hold, next: Option<&Event>) -> bool {
+        let held = self.held.get((syn.index - self.held_base) as usize);
+        matches!(
+            (held, next),
+            (Some(Event::Segment(s)), Some(Event::Segment(a)))
+                if s.flags.syn() && !s.flags.ack() && a.flags.syn() && a.flags.ack() && s.conn == a.conn
+        )
+    }
+
+    /// The client reset the SYN-ACK as an old duplicate's answer (RFC 9293 Figure 8):
+    /// no socket of the client's sent the SYN that opened connection `conn`, so its
+    /// events from number `from` on (still held) take back the client's SYN-SENT. The
+    /// SYN is marked as a stray segment; its own note tells the rest.
+    fn unsend_stray_syn(&mut self, conn: ConnId, from: u64) {
+        let first = (from - self.held_base) as usize;
+        let mut marked = false;
+        let mut kept = VecDeque::with_capacity(self.held.len());
+        // How many events before each place were taken out, to move the holds after.
+        let mut removed_before = Vec::with_capacity(self.held.len());
+        let mut removed = 0u64;
+        for (i, mut event) in self.held.drain(..).enumerate() {
+            removed_before.push(removed);
+            if i >= first {
+                match &mut event {
+                    Event::Segment(ev) if ev.conn == conn => {
+                        ev.client_state = TcpState::Closed;
+                        if !marked {
+                            ev.notes.push(Note::StraySyn);
+                            marked = true;
+                        }
+                    }
+                    Event::Transition(t)
+                        if t.conn == conn
+                            && t.side == super::Role::Client
+                            && matches!(
+                                (t.from, t.to),
+                                (TcpState::Closed, TcpState::SynSent) | (TcpState::SynSent, TcpState::Closed)
+                            ) =>
+                    {
+                        removed += 1;
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+            kept.push_back(event);
+        }
+        self.held = kept;
+        let shift = |n: &mut u64, base: u64| {
+            let place = (*n - base) as usize;
+            *n -= removed_before.get(place).copied().unwrap_or(removed);
+        };
+        for hold in self.holds.iter_mut() {
+            shift(&mut hold.index, self.held_base);
+            shift(&mut hold.keep_from, self.held_base);
         }
     }
 
@@ -313,7 +420,7 @@ impl Tracker {
 
     /// Hands out the held events before the first one still waiting.
     fn release(&mut self, out: &mut Vec<Event>) {
-        let upto = self.holds.front().map_or(self.held.len(), |h| (h.index - self.held_base) as usize);
+        let upto = self.holds.front().map_or(self.held.len(), |h| (h.keep_from - self.held_base) as usize);
         if upto > 0 {
             out.extend(self.held.drain(..upto));
             self.held_base += upto as u64;
