@@ -7,10 +7,10 @@ TCPLAB := $(TARGET_DIR)/release/tcplab
 CAPTURES := handshake server-closes four-way merged-close half-close refused abort stale-syn \
 	simultaneous-open simultaneous-close syn-retry zero-window lossy lan
 # Debian packages per need: libpcap's headers to build; the comparison tools, nftables (the
-# lab's dropping scenarios), jq (the docs' examples), python3 (the terminal tests), and
+# lab's dropping scenarios), iproute2 (`ip`: the LAN lab's namespaces and links), jq (the docs' examples), python3 (the terminal tests), and
 # Chromium with its WebDriver and a Chinese font (the web page's tests) to test.
 BUILD_PACKAGES := libpcap-dev
-TEST_PACKAGES := $(BUILD_PACKAGES) tcpdump tshark nftables jq python3 chromium chromium-driver fonts-wqy-microhei
+TEST_PACKAGES := $(BUILD_PACKAGES) tcpdump tshark nftables iproute2 jq python3 chromium chromium-driver fonts-wqy-microhei
 # The other systems tcplab runs on, checked from this one by check-targets.
 CHECK_TARGETS := x86_64-apple-darwin aarch64-apple-darwin x86_64-pc-windows-msvc x86_64-unknown-freebsd
 # Installs whichever of $(1) are missing, naming them.
