@@ -213,14 +213,15 @@ fn a_class_of_thirty_is_told_connection_by_connection() {
     }
     assert_eq!(expired_for, (0..CLASS as u64).collect(), "each client's TIME-WAIT ran out once\n{context}");
 
-    // The last table: thirty rows, both ends CLOSED, the student's bytes, Zeek's SF.
+    // The last table: thirty rows, both ends CLOSED, the student's bytes ("student 07"
+    // and its newline: 11), Zeek's SF.
     let title = stdout.iter().rposition(|l| l.contains("connections so far: 30,")).expect("a table");
     let rows = &stdout[title + 2..title + 2 + CLASS];
     for (n, row) in rows.iter().enumerate() {
         let cells: Vec<&str> = row.split_whitespace().collect();
         let client = &client_of_conn[&(n as u64)];
         let want =
-            [format!("[{n}]").as_str(), client, "CLOSED", "CLOSED", "10", "0", "SF"].map(str::to_owned);
+            [format!("[{n}]").as_str(), client, "CLOSED", "CLOSED", "11", "0", "SF"].map(str::to_owned);
         assert_eq!(cells, want, "table row {n}\n{context}");
     }
     drop(server);

@@ -90,17 +90,19 @@ impl Renderer for HtmlFile {
     }
     fn event(&mut self, event: &Event) -> io::Result<()> {
         let conn = match event {
-            Event::Segment(ev) => {
-                if self.kept.len() < HTML_CONNECTIONS {
-                    self.kept.insert(ev.conn.0);
-                }
-                Some(ev.conn)
-            }
+            Event::Segment(ev) => Some(ev.conn),
             Event::Transition(t) => Some(t.conn),
             Event::Connection(c) => Some(c.conn),
             Event::Kernel(k) => Some(k.conn),
             Event::KernelState(k) => k.conn,
         };
+        // A connection is kept from its first event on, while there is room: the
+        // kernel's connect comes before the connection's first segment.
+        if let (Event::Segment(_) | Event::KernelState(_), Some(conn)) = (event, conn)
+            && self.kept.len() < HTML_CONNECTIONS
+        {
+            self.kept.insert(conn.0);
+        }
         match conn {
             Some(conn) if !self.kept.contains(&conn.0) => Ok(()),
             _ => self.lines.event(event),

@@ -191,13 +191,15 @@ mod tests {
             COUNT.to_string(),
             "765432".into(),
             "765.432".into(),
-            FROM.name().into(),
-            TO.name().into(),
         ] {
             assert!(!text.contains(&sentinel), "{sentinel} left in the dictionary");
         }
         assert!(text.contains("三次握手"), "the Chinese step names are the catalogue's");
         assert!(text.contains("{len}") && text.contains("{until}") && text.contains("{local}"));
+        // The kernel's words name states only by their placeholders (other texts name
+        // states of their own).
+        let kernel = dictionary(TimeWaitRule::Linux)["en"]["kernel_state"].to_string();
+        assert!(!kernel.contains(FROM.name()) && !kernel.contains(TO.name()), "{kernel}");
         for placeholder in
             ["{from}", "{to}", "{frame}", "{ms}", "{shown}", "{of}", "{s}", "{attempt}", "{count}"]
         {

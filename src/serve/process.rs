@@ -10,7 +10,7 @@ use super::http::Prepared;
 use super::hub::Hub;
 use std::io;
 #[cfg(unix)]
-use std::io::Write;
+use std::io::{Read, Write};
 use std::sync::Arc;
 
 /// Where the capture's side sends each JSON line for the page.
@@ -50,9 +50,12 @@ pub fn start(prepared: Prepared, hub: Arc<Hub>) -> io::Result<Sink> {
     use nix::fcntl::{FcntlArg, FdFlag, fcntl};
     use nix::unistd::{ForkResult, fork, pipe};
     let (read_end, write_end) = pipe()?;
-    // Neither end may leak into programs tcplab runs (nft, the lab's tools): the server
-    // must see the pipe close when tcplab ends.
-    for end in [&read_end, &write_end] {
+    // The server says on this one that it has given up its rights and is serving: only
+    // then does tcplab print the page's address.
+    let (ready_read, ready_write) = pipe()?;
+    // No end may leak into programs tcplab runs (nft, the lab's tools): the server must
+    // see the pipe close when tcplab ends.
+    for end in [&read_end, &write_end, &ready_read, &ready_write] {
         fcntl(end, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
     }
     // SAFETY: called while this process has one thread (see above), so the child gets
@@ -60,11 +63,19 @@ pub fn start(prepared: Prepared, hub: Arc<Hub>) -> io::Result<Sink> {
     match unsafe { fork() }? {
         ForkResult::Parent { .. } => {
             drop(read_end);
-            Ok(Sink::Pipe { pipe: std::fs::File::from(write_end), gone: false })
+            drop(ready_write);
+            let mut ready = [0u8; 1];
+            match std::fs::File::from(ready_read).read(&mut ready) {
+                Ok(1) => Ok(Sink::Pipe { pipe: std::fs::File::from(write_end), gone: false }),
+                // It said why on stderr and ended.
+                _ => Err(io::Error::other("the page server did not start")),
+            }
         }
         ForkResult::Child => {
             drop(write_end);
-            let code = serve_child(prepared, hub, std::fs::File::from(read_end));
+            drop(ready_read);
+            let code =
+                serve_child(prepared, hub, std::fs::File::from(read_end), std::fs::File::from(ready_write));
             // SAFETY: _exit ends the child without running the parent's exit handlers
             // or flushing buffers copied from it, which would then be written twice.
             unsafe { libc::_exit(code) }
@@ -82,7 +93,7 @@ pub fn start(prepared: Prepared, hub: Arc<Hub>) -> io::Result<Sink> {
 /// The server's process: give up every right, serve, keep the lines coming from the
 /// pipe, and end when it closes.
 #[cfg(unix)]
-fn serve_child(prepared: Prepared, hub: Arc<Hub>, pipe: std::fs::File) -> i32 {
+fn serve_child(prepared: Prepared, hub: Arc<Hub>, pipe: std::fs::File, mut ready: std::fs::File) -> i32 {
     use std::io::BufRead;
     // Ctrl-C reaches the whole terminal's process group: tcplab decides when to stop,
     // and its end closes the pipe.
@@ -98,9 +109,10 @@ fn serve_child(prepared: Prepared, hub: Arc<Hub>, pipe: std::fs::File) -> i32 {
         );
         return 1;
     }
-    if prepared.spawn().is_err() {
+    if prepared.spawn().is_err() || ready.write_all(b"1").is_err() {
         return 1;
     }
+    drop(ready);
     let mut lines = io::BufReader::new(pipe);
     let mut line = String::new();
     loop {
