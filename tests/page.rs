@@ -349,6 +349,52 @@ fn a_hostile_payload_and_file_name_stay_text() {
     assert!(browser.text("#title").contains("<img src=x onerror=alert(2)>"), "{}", browser.text("#title"));
 }
 
+/// A capture of `n` connections, each one SYN from its own port.
+fn many_connections(dir: &Path, n: u16) -> PathBuf {
+    use etherparse::PacketBuilder;
+    use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
+    let path = dir.join("many.pcap");
+    let file = std::fs::File::create(&path).unwrap();
+    let mut writer = PcapWriter::with_header(file, PcapHeader::default()).unwrap();
+    for i in 0..n {
+        let tcp = PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4([127, 0, 0, 1], [127, 0, 0, 2], 64)
+            .tcp(20000 + i, 8080, 1000, 64240)
+            .syn();
+        let mut bytes = Vec::new();
+        tcp.write(&mut bytes, &[]).unwrap();
+        let packet = PcapPacket::new(Duration::from_millis(u64::from(i)), bytes.len() as u32, &bytes);
+        writer.write_packet(&packet).unwrap();
+    }
+    path
+}
+
+#[test]
+fn the_picker_lists_the_newest_200_connections_and_counts_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = html_of(&many_connections(dir.path(), 250), dir.path());
+    let browser = Browser::start();
+    browser.open(&format!("file://{}", page.display()));
+    assert_eq!(browser.count("#conn option:not(:disabled)"), 200);
+    assert_eq!(browser.text("#conn option.earlier"), "+50 earlier, not listed");
+    // The first connection stays listed while it is shown; the next 50 went.
+    assert_eq!(
+        browser.js("return document.getElementById('conn').options[1].textContent.split(' ')[0];"),
+        json!("#0")
+    );
+    assert_eq!(
+        browser.js("return document.getElementById('conn').options[2].textContent.split(' ')[0];"),
+        json!("#51")
+    );
+    // One not listed is still reached by its address.
+    browser.open(&format!("file://{}#conn=10&step=end", page.display()));
+    browser.until(
+        "connection 10",
+        "return document.getElementById('status').textContent.startsWith('segment 1 of 1');",
+    );
+    assert!(browser.text("#ladder").contains(":20010"), "{}", browser.text("#ladder"));
+}
+
 /// Sends one raw HTTP request and gives the status line.
 fn status_of(port: u16, request: &str) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
