@@ -8,16 +8,20 @@
 //! and system: tcplab's replay works on several threads), the ratios and the peak
 //! memory, and checks the goals of the performance issue. Finally it measures a
 //! live `tcplab watch` under the fastest traffic the generator makes, and the default
-//! view with `-w` beside `tcpdump -w` under short connections at fixed rates.
+//! view with `-w` beside `tcpdump -w` under short connections at fixed rates, and the
+//! served page in Chromium while short connections bring 2,000 segments a second.
 //!
 //! Nothing here is a test: numbers depend on the machine. They are printed, not asserted.
 //!
 //! Linux only: it times tcpdump and tshark as Debian ships them and stops the live watch
-//! with a signal. Elsewhere the bench is an empty crate, so `cargo clippy --all-targets`
-//! checks every system without it.
+//! with a signal. The `page-live` phase drives headless Chromium through chromedriver
+//! (`make setup` installs both); without them it says so and is skipped. Elsewhere the
+//! bench is an empty crate, so `cargo clippy --all-targets` checks every system without
+//! it.
 #![cfg_attr(not(target_os = "linux"), no_main)]
 #![cfg(target_os = "linux")]
 
+use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -46,8 +50,9 @@ fn main() {
     let machine = machine();
     println!("machine: {machine}");
 
-    // BENCH_PHASES=real,flood,kinds,page,live (the default) picks what to run.
-    let phases = std::env::var("BENCH_PHASES").unwrap_or_else(|_| "real,flood,kinds,page,live".into());
+    // BENCH_PHASES=real,flood,kinds,page,page-live,live (the default) picks what to run.
+    let phases =
+        std::env::var("BENCH_PHASES").unwrap_or_else(|_| "real,flood,kinds,page,page-live,live".into());
     let real = dir.join("loopback-100k.pcap");
     let flood = dir.join("synflood-1m.pcap");
     let mut files = Vec::new();
@@ -73,16 +78,19 @@ fn main() {
         );
         compare(&bin, file, label == "SYN flood");
     }
-    if phases.contains("kinds") {
+    if phases.split(',').any(|p| p == "kinds") {
         kinds(&bin, &dir, &real);
     }
-    if phases.contains("page") {
+    if phases.split(',').any(|p| p == "page") {
         if !real.exists() || packets_in(&real) < MIN_PACKETS {
             generate_real(&real);
         }
         page_file(&bin, &real, &dir);
     }
-    if phases.contains("live") {
+    if phases.contains("page-live") {
+        page_live(&bin);
+    }
+    if phases.split(',').any(|p| p == "live") {
         live(&bin);
         live_rate(&bin, &dir);
     }
@@ -759,4 +767,433 @@ fn machine() -> String {
     let cores = thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     format!("{cpu}, {cores} cores, Linux {}", kernel.trim())
+}
+
+/// Connections a second the `page-live` phase offers (`BENCH_PAGE_RATE` changes it),
+/// each with `PAGE_EXCHANGES` requests and replies: about 2,000 segments a second.
+const PAGE_RATE: u64 = 170;
+const PAGE_EXCHANGES: usize = 2;
+const PAGE_SECS: u64 = 10;
+
+/// The served page (`watch --summary --serve`) in headless Chromium while short
+/// connections arrive at about 2,000 segments a second: the lines the server published
+/// beside those the page ingested, the page's main-thread delays during the load, how
+/// long a step (→) takes after it, and tcplab's CPU time and peak memory.
+fn page_live(bin: &Path) {
+    let rate = std::env::var("BENCH_PAGE_RATE").ok().and_then(|n| n.parse().ok()).unwrap_or(PAGE_RATE);
+    println!(
+        "\n== page-live: watch --summary --serve, the page in headless Chromium, {rate} connections/s for {PAGE_SECS} s"
+    );
+    let Some(browser) = Browser::start() else { return };
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            thread::spawn(move || exchange_server(stream));
+        }
+    });
+    let page_port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut watch = Command::new(bin);
+    watch
+        .args(["watch", "--port", &addr.port().to_string(), "--summary"])
+        .arg(format!("--serve=127.0.0.1:{page_port}"))
+        .env("LC_ALL", "C");
+    let Some((mut watch, watch_err)) = started(&mut watch, "listening on") else {
+        println!("  tcplab watch --serve did not start");
+        return;
+    };
+    // The rest of stderr, read as it comes so tcplab never blocks on it.
+    let rest = thread::spawn(move || {
+        let mut watch_err = watch_err;
+        let mut rest = String::new();
+        let _ = watch_err.read_to_string(&mut rest);
+        rest
+    });
+    let page_server = children(watch.id());
+    // The lines the server publishes, counted as a second reader of the event stream.
+    let published = Arc::new(AtomicU64::new(0));
+    let segments = Arc::new(AtomicU64::new(0));
+    {
+        let (published, segments) = (Arc::clone(&published), Arc::clone(&segments));
+        thread::spawn(move || count_stream(page_port, &published, &segments));
+    }
+    let url = format!("http://127.0.0.1:{page_port}/");
+    if !browser.open(&url) {
+        println!("  the page did not open");
+        interrupt(&watch);
+        let _ = watch.wait();
+        return;
+    }
+    // The page's main thread with nothing arriving (what this machine's load alone
+    // costs), then under the load.
+    browser.js(LAG);
+    thread::sleep(Duration::from_secs(3));
+    let idle = Lag::take(&browser);
+    browser.js(LAG);
+    let start = Instant::now();
+    let total = rate * PAGE_SECS;
+    let made = Arc::new(AtomicU64::new(0));
+    let clients: Vec<_> = (0..CLIENT_THREADS as u64)
+        .map(|t| {
+            let made = Arc::clone(&made);
+            thread::spawn(move || {
+                let mut i = t;
+                while i < total {
+                    let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
+                    thread::sleep(due.saturating_duration_since(Instant::now()));
+                    if exchanges(addr).is_ok() {
+                        made.fetch_add(1, Ordering::Relaxed);
+                    }
+                    i += CLIENT_THREADS as u64;
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    let load_secs = start.elapsed().as_secs_f64();
+    let at_end = (
+        published.load(Ordering::Relaxed),
+        browser.js("return Number(document.body.dataset.events || 0);").as_u64().unwrap_or(0),
+    );
+    let busy = Lag::take(&browser);
+    // When did the page have every line published? Settled once the stream has been
+    // quiet for a second (the capture has nothing more) and the page has them all.
+    let mut quiet = (published.load(Ordering::Relaxed), Instant::now());
+    let mut level: Option<f64> = None;
+    let caught_up = loop {
+        let now = published.load(Ordering::Relaxed);
+        if now != quiet.0 {
+            quiet = (now, Instant::now());
+        }
+        let ingested = browser.js("return Number(document.body.dataset.events || 0);").as_u64().unwrap_or(0);
+        if ingested < now {
+            level = None;
+        } else if level.is_none() {
+            level = Some(start.elapsed().as_secs_f64() - load_secs);
+        }
+        if let Some(secs) = level.filter(|_| quiet.1.elapsed() > Duration::from_secs(1)) {
+            break Some((now, secs));
+        }
+        if start.elapsed().as_secs_f64() - load_secs > 30.0 {
+            break None;
+        }
+        thread::sleep(Duration::from_millis(100));
+    };
+    let ingested = browser.js("return Number(document.body.dataset.events || 0);").as_u64().unwrap_or(0);
+    // The same once everything is in: the page playing the connection it shows.
+    browser.js(LAG);
+    thread::sleep(Duration::from_secs(3));
+    let after = Lag::take(&browser);
+    let options = browser.js("return document.querySelectorAll('#conn option:not(:disabled)').length;");
+    let unlisted = browser
+        .js("const e = document.querySelector('#conn option.earlier'); return e ? e.textContent : '';");
+    let step_ms = browser.step_ms();
+    let cpu = page_server.iter().map(|&p| (p, cpu_and_peak(p))).collect::<Vec<_>>();
+    let own = cpu_and_peak(watch.id());
+    interrupt(&watch);
+    let _ = watch.wait();
+    let rest = rest.join().unwrap_or_default();
+    let stats = rest.lines().find(|l| l.contains("packets captured")).unwrap_or("no statistics printed");
+
+    let segs = segments.load(Ordering::Relaxed);
+    println!(
+        "  offered: {} connections in {load_secs:.1} s, {segs} segments published ({:.0}/s); tcplab: {}",
+        made.load(Ordering::Relaxed),
+        segs as f64 / load_secs,
+        stats.trim_start_matches("tcplab: ")
+    );
+    println!("  {:<44} {} / {}", "lines published / ingested, load's end", at_end.0, at_end.1);
+    match caught_up {
+        Some((lines, secs)) => println!(
+            "  {:<44} {lines} / {ingested}, {secs:.1} s after the load's end",
+            "lines published / ingested, caught up"
+        ),
+        None => println!("  {:<44} ? / {ingested}, NOT within 30 s", "lines published / ingested, caught up"),
+    }
+    println!(
+        "  {:<44} {options} {}",
+        "connections in the picker (<option>s)",
+        unlisted.as_str().unwrap_or("")
+    );
+    println!(
+        "  {:<44} {:>24} {:>24} {:>24}",
+        "the page's main thread", "before, nothing drawn", "under the load", "after, playing"
+    );
+    let row = |what: &str, f: &dyn Fn(&Lag) -> String| {
+        println!("  {what:<44} {:>24} {:>24} {:>24}", f(&idle), f(&busy), f(&after))
+    };
+    row("10 ms timer late by (p99 / worst)", &|l| {
+        format!("{:.0} / {:.0} ms ({} fired)", p99(&l.timer), worst(&l.timer), l.timer.len())
+    });
+    row("gap between animation frames (p99 / worst)", &|l| {
+        format!("{:.0} / {:.0} ms ({} frames)", p99(&l.frame), worst(&l.frame), l.frame.len())
+    });
+    row("long tasks > 50 ms (count, total, longest)", &|l| {
+        format!("{}, {:.0} ms, {:.0} ms", l.long.len(), l.long.iter().sum::<f64>() + 0.0, worst(&l.long))
+    });
+    println!(
+        "  {:<44} {}",
+        "→ pressed to the arrow drawn, after the load",
+        step_ms.map_or("no change seen".to_string(), |ms| format!("{ms:.0} ms"))
+    );
+    for (name, figures) in std::iter::once(("tcplab (capture)".to_string(), own))
+        .chain(cpu.into_iter().map(|(p, f)| (format!("tcplab (page server, pid {p})"), f)))
+    {
+        if let Some((secs, kib)) = figures {
+            println!("  {:<44} cpu {secs:.2} s, peak {:.1} MiB", name, kib as f64 / 1024.0);
+        }
+    }
+}
+
+/// What `page_live` measures in the page's main thread: it starts measuring anew.
+const LAG: &str = "if (window.__lag) window.__lag.stop = true;
+    const M = window.__lag = { timer: [], frame: [], long: [], stop: false };
+    try { new PerformanceObserver((list) => { for (const e of list.getEntries()) if (!M.stop) M.long.push(e.duration); })
+      .observe({ entryTypes: ['longtask'] }); } catch (e) { M.long = null; }
+    let due = performance.now() + 10;
+    const tick = () => { const now = performance.now(); M.timer.push(Math.max(0, now - due));
+      due = now + 10; if (!M.stop) setTimeout(tick, 10); };
+    setTimeout(tick, 10);
+    let last = null;
+    const frame = (now) => { if (last !== null) M.frame.push(now - last); last = now;
+      if (!M.stop) requestAnimationFrame(frame); };
+    requestAnimationFrame(frame);
+    return true;";
+
+/// The page's main-thread delays over a spell, in milliseconds, each list sorted: how
+/// late a 10 ms timer fired, the gaps between animation frames, and the long tasks
+/// (over 50 ms) Chromium reported.
+struct Lag {
+    timer: Vec<f64>,
+    frame: Vec<f64>,
+    long: Vec<f64>,
+}
+
+impl Lag {
+    /// Stops the measuring `LAG` started and gives what it found.
+    fn take(browser: &Browser) -> Lag {
+        let v = browser.js("const L = window.__lag; L.stop = true; return L;");
+        let sorted = |v: &Value| -> Vec<f64> {
+            let mut v: Vec<f64> =
+                v.as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
+            v.sort_by(f64::total_cmp);
+            v
+        };
+        Lag { timer: sorted(&v["timer"]), frame: sorted(&v["frame"]), long: sorted(&v["long"]) }
+    }
+}
+
+fn p99(v: &[f64]) -> f64 {
+    v.get((v.len() * 99 / 100).min(v.len().saturating_sub(1))).copied().unwrap_or(0.0)
+}
+
+fn worst(v: &[f64]) -> f64 {
+    v.last().copied().unwrap_or(0.0)
+}
+
+/// Serves one bench connection: a reply of 300 bytes to each request, until the
+/// client closes.
+fn exchange_server(mut stream: TcpStream) {
+    let mut request = [0u8; 256];
+    while let Ok(n) = stream.read(&mut request) {
+        if n == 0 || stream.write_all(&[b'r'; 300]).is_err() {
+            break;
+        }
+    }
+}
+
+/// One short connection with `PAGE_EXCHANGES` requests, each waiting for its reply.
+fn exchanges(addr: SocketAddr) -> std::io::Result<()> {
+    let mut stream = TcpStream::connect(addr)?;
+    let mut reply = [0u8; 300];
+    for i in 0..PAGE_EXCHANGES {
+        stream.write_all(format!("GET /part/{i} HTTP/1.1\r\nHost: bench\r\n\r\n").as_bytes())?;
+        stream.read_exact(&mut reply)?;
+    }
+    Ok(())
+}
+
+/// Reads the page's event stream as a second page would, counting its lines and the
+/// segment lines among them, until the server ends.
+fn count_stream(port: u16, lines: &AtomicU64, segments: &AtomicU64) {
+    let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) else { return };
+    if write!(&stream, "GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n").is_err() {
+        return;
+    }
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stream)).map_while(Result::ok) {
+        if let Some(data) = line.strip_prefix("data: ") {
+            lines.fetch_add(1, Ordering::Relaxed);
+            if data.contains("\"type\":\"segment\"") {
+                segments.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// The processes whose parent is `pid` (tcplab's page server).
+fn children(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
+        if status.lines().any(|l| l.strip_prefix("PPid:").is_some_and(|p| p.trim() == pid.to_string())) {
+            found.push(child);
+        }
+    }
+    found
+}
+
+/// A running process's CPU time so far (user and system, s) and peak resident memory
+/// (KiB), from /proc.
+fn cpu_and_peak(pid: u32) -> Option<(f64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let cpu = (fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?) / ticks;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some((cpu, kib))
+}
+
+/// A child process killed when the bench is done with it.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Headless Chromium through chromedriver's WebDriver HTTP API, as tests/page.rs
+/// drives it.
+struct Browser {
+    base: String,
+    _driver: Running,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// `None`, saying why, when chromedriver is missing or no session starts.
+    fn start() -> Option<Browser> {
+        if !Command::new("chromedriver").arg("--version").output().is_ok_and(|o| o.status.success()) {
+            println!(
+                "  not run: chromedriver is missing (make setup: apt-get install chromium chromium-driver)"
+            );
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let driver = Running(driver);
+        let base = format!("http://127.0.0.1:{port}");
+        let ready = Instant::now();
+        let up = || -> Option<bool> {
+            let status: Value = ureq::get(&format!("{base}/status")).call().ok()?.into_json().ok()?;
+            status["value"]["ready"].as_bool()
+        };
+        while up() != Some(true) {
+            if ready.elapsed() > Duration::from_secs(20) {
+                println!("  not run: chromedriver did not start");
+                return None;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        let profile = tempfile::tempdir().ok()?;
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--window-size=1400,1000",
+            &format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args},
+        }}});
+        let session: Value = match ureq::post(&format!("{base}/session")).send_json(caps) {
+            Ok(r) => r.into_json().ok()?,
+            Err(e) => {
+                println!("  not run: no browser session ({e})");
+                return None;
+            }
+        };
+        let id = session["value"]["sessionId"].as_str()?.to_string();
+        Some(Browser { base: format!("{base}/session/{id}"), _driver: driver, _profile: profile })
+    }
+
+    fn post(&self, path: &str, body: Value) -> Option<Value> {
+        let r = ureq::post(&format!("{}{path}", self.base)).send_json(body).ok()?;
+        Some(r.into_json::<Value>().ok()?["value"].take())
+    }
+
+    /// Navigates to `url` and waits until the page says it is ready.
+    fn open(&self, url: &str) -> bool {
+        self.post("/url", json!({ "url": url }));
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            if self.js("return document.body && document.body.dataset.ready === 'yes'") == json!(true) {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// Runs `script` in the page and gives its return value (null when it fails).
+    fn js(&self, script: &str) -> Value {
+        self.post("/execute/sync", json!({ "script": script, "args": [] })).unwrap_or(Value::Null)
+    }
+
+    /// Presses a key as a user does (WebDriver's key codes).
+    fn press(&self, key: &str) {
+        let actions = json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+            {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]}]});
+        self.post("/actions", actions);
+    }
+
+    /// Pauses on the connection shown, goes back to its start (Home), then times one
+    /// → from the key press to one more arrow in the figure, in milliseconds.
+    fn step_ms(&self) -> Option<f64> {
+        self.js("document.getElementById('follow').checked = false; return true;");
+        if self.js("return document.getElementById('play').textContent.includes('pause');") == json!(true) {
+            self.press("\u{E00D}");
+        }
+        self.press("\u{E011}");
+        let arrows = "return document.querySelectorAll('#ladder g.arrow').length;";
+        let before = self.js(arrows);
+        let start = Instant::now();
+        self.press("\u{E014}");
+        while start.elapsed() < Duration::from_secs(10) {
+            if self.js(arrows) != before {
+                return Some(start.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        None
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = ureq::delete(&self.base).call();
+    }
 }

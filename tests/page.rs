@@ -349,6 +349,52 @@ fn a_hostile_payload_and_file_name_stay_text() {
     assert!(browser.text("#title").contains("<img src=x onerror=alert(2)>"), "{}", browser.text("#title"));
 }
 
+/// A capture of `n` connections, each one SYN from its own port.
+fn many_connections(dir: &Path, n: u16) -> PathBuf {
+    use etherparse::PacketBuilder;
+    use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
+    let path = dir.join("many.pcap");
+    let file = std::fs::File::create(&path).unwrap();
+    let mut writer = PcapWriter::with_header(file, PcapHeader::default()).unwrap();
+    for i in 0..n {
+        let tcp = PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4([127, 0, 0, 1], [127, 0, 0, 2], 64)
+            .tcp(20000 + i, 8080, 1000, 64240)
+            .syn();
+        let mut bytes = Vec::new();
+        tcp.write(&mut bytes, &[]).unwrap();
+        let packet = PcapPacket::new(Duration::from_millis(u64::from(i)), bytes.len() as u32, &bytes);
+        writer.write_packet(&packet).unwrap();
+    }
+    path
+}
+
+#[test]
+fn the_picker_lists_the_newest_200_connections_and_counts_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = html_of(&many_connections(dir.path(), 250), dir.path());
+    let browser = Browser::start();
+    browser.open(&format!("file://{}", page.display()));
+    assert_eq!(browser.count("#conn option:not(:disabled)"), 200);
+    assert_eq!(browser.text("#conn option.earlier"), "+50 earlier, not listed");
+    // The first connection stays listed while it is shown; the next 50 went.
+    assert_eq!(
+        browser.js("return document.getElementById('conn').options[1].textContent.split(' ')[0];"),
+        json!("[0]")
+    );
+    assert_eq!(
+        browser.js("return document.getElementById('conn').options[2].textContent.split(' ')[0];"),
+        json!("[51]")
+    );
+    // One not listed is still reached by its address.
+    browser.open(&format!("file://{}#conn=10&step=end", page.display()));
+    browser.until(
+        "connection 10",
+        "return document.getElementById('status').textContent.startsWith('segment 1 of 1');",
+    );
+    assert!(browser.text("#ladder").contains(":20010"), "{}", browser.text("#ladder"));
+}
+
 /// Sends one raw HTTP request and gives the status line.
 fn status_of(port: u16, request: &str) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -637,36 +683,15 @@ fn expert_notes_are_told_in_sentences_with_their_numbers() {
     );
 }
 
-/// 1,200 connections that each send one SYN, from as many client ports.
-fn many_connections(dir: &Path) -> PathBuf {
-    use etherparse::PacketBuilder;
-    use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
-    let path = dir.join("many.pcap");
-    let mut writer =
-        PcapWriter::with_header(std::fs::File::create(&path).unwrap(), PcapHeader::default()).unwrap();
-    for n in 0..1200u16 {
-        let mut bytes = Vec::new();
-        PacketBuilder::ethernet2([1; 6], [2; 6])
-            .ipv4([127, 0, 0, 1], [127, 0, 0, 2], 64)
-            .tcp(20000 + n, 8080, 1000, 64240)
-            .syn()
-            .write(&mut bytes, b"")
-            .unwrap();
-        let packet = PcapPacket::new(Duration::from_millis(u64::from(n)), bytes.len() as u32, &bytes);
-        writer.write_packet(&packet).unwrap();
-    }
-    path
-}
-
 #[test]
 fn an_html_file_of_a_big_capture_holds_its_first_thousand_connections_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let page = html_of(&many_connections(dir.path()), dir.path());
+    let page = html_of(&many_connections(dir.path(), 1200), dir.path());
     let text = std::fs::read_to_string(&page).unwrap();
     assert_eq!(text.matches(r#"{"type":"segment""#).count(), 1000);
     let browser = Browser::start();
     browser.open(&format!("file://{}", page.display()));
-    assert_eq!(browser.count("#conn option"), 1000);
+    assert_eq!(browser.text("#conn option.earlier"), "+800 earlier, not listed");
     let status = browser.text("#status");
     assert!(status.contains("first 1000 of the capture's 1200 connections"), "{status}");
 }

@@ -14,6 +14,9 @@
   const CROSS_MS = 1400, GAP_MS = 700;
   // Only this many rows of a long connection are drawn at once: the newest ones.
   const WINDOW = 300;
+  // The picker lists only the newest connections: a busy live capture makes
+  // hundreds a second, and a <select> re-measures every option whenever one is added.
+  const PICKER = 200;
   const COLORS = { syn: "#2e7d32", fin: "#1565c0", rst: "#c62828", other: "#757575", tw: "#e69f00", kernel: "#8e24aa" };
 
   // The page's own few words (buttons); everything that explains TCP comes from the
@@ -27,14 +30,14 @@
       options: "options", optionsNone: "not in the events: tcplab inspect FILE FRAME shows them", none: "none",
       bytes: "the header's bytes, 32 bits a row as in Figure 1",
       partial: "this file holds the first {held} of the capture's {total} connections", cut: "the capture kept only these bytes of the header",
-      live: "live", left: "s left", relative: "relative", raw: "on the wire" },
+      live: "live", left: "s left", relative: "relative", raw: "on the wire", earlier: "earlier, not listed" },
     zh: { connection: "连接", speed: "速度", follow: "跟随最新", play: "▶ 播放", pause: "❚❚ 暂停",
       back: "◀ 后退", forward: "单步 ▶", restart: "|◀ 重新开始", exportSvg: "导出 SVG", other: "English",
       waiting: "等待第一个报文段……", segment: "报文段", of: "/", press: "空格或 → 前进，← 后退",
       header: "报文段首部，帧", frame: "帧", time: "时间", src: "源", dst: "目的", len: "数据长度",
       notes: "提示", options: "选项", optionsNone: "事件中没有：tcplab inspect 文件 帧号 可显示", none: "无",
       bytes: "首部的字节，如图 1 每行 32 位", partial: "本文件只包含抓包中 {total} 个连接的前 {held} 个", cut: "抓包只保留了首部的这些字节",
-      live: "实时", left: "秒后结束", relative: "相对值", raw: "线上值" },
+      live: "实时", left: "秒后结束", relative: "相对值", raw: "线上值", earlier: "个较早的连接未列出" },
   };
 
   const $ = (id) => document.getElementById(id);
@@ -55,6 +58,13 @@
   let live = false;
   let token = null;
   let wantHeader = null; // a row whose header `#frame=F` asked to open
+  // Lines ingested so far, shown as `data-events` on body (live, once per message):
+  // how a benchmark (benches/compare.rs, page-live) tells whether the page keeps up.
+  let events = 0;
+  // A redraw asked for by new events or a new selection, done once in the next
+  // animation frame: a live burst of hundreds of messages a second costs one draw a
+  // frame, not one a message.
+  let drawSoon = 0;
 
   function say(key) { return UI[lang][key]; }
   function text(tag, cls, content) {
@@ -107,6 +117,7 @@
   // ---- events in ----
 
   function ingest(ev) {
+    events += 1;
     const key = input + ":" + ev.conn;
     let c = conns.get(key);
     if (ev.type === "capture") {
@@ -162,7 +173,23 @@
     opt.value = c.key;
     // Tagged as the terminal tags the connection's lines: [n].
     opt.textContent = "[" + c.id + "]  " + c.client + " ⇄ " + c.server;
-    $("conn").appendChild(opt);
+    const pick = $("conn");
+    pick.appendChild(opt);
+    // Past PICKER, the oldest listed one goes (never the one shown), and the first
+    // line counts those not listed; `#conn=K` still reaches them.
+    let earlier = pick.querySelector("option.earlier");
+    if (pick.options.length > PICKER + (earlier ? 1 : 0)) {
+      if (!earlier) {
+        earlier = text("option", "earlier");
+        earlier.disabled = true;
+        earlier.dataset.count = "0";
+        pick.insertBefore(earlier, pick.firstChild);
+      }
+      const old = earlier.nextSibling.value === selected ? earlier.nextSibling.nextSibling : earlier.nextSibling;
+      old.remove();
+      earlier.dataset.count = String(Number(earlier.dataset.count) + 1);
+      earlier.textContent = "+" + earlier.dataset.count + " " + say("earlier");
+    }
     $("conn-label").hidden = order.length < 2;
   }
 
@@ -175,8 +202,11 @@
     pos = 0;
     $("conn").value = key;
     $("header-panel").hidden = true;
-    draw();
+    redraw();
     schedule(0);
+  }
+  function redraw() {
+    if (!drawSoon) drawSoon = requestAnimationFrame(() => { drawSoon = 0; if (!anim) draw(); });
   }
 
   // ---- playback ----
@@ -192,8 +222,9 @@
     if (pos < c.rows.length) travel();
     else if (live && $("follow").checked) {
       // This one is done: the newest connection with something to show goes next.
-      const next = order.find((k) => order.indexOf(k) > order.indexOf(selected) && conns.get(k).rows.length);
-      if (next !== undefined) select(next);
+      for (let i = order.indexOf(selected) + 1; i < order.length; i++) {
+        if (conns.get(order[i]).rows.length) { select(order[i]); break; }
+      }
     }
   }
   // The next arrow leaves its sender's lane and crosses; `instant` skips the travel.
@@ -330,9 +361,10 @@
       if (t >= 1) kernelMarks(fig, row.kernelStates, y + h - 6);
       y += h;
     });
-    // The newest arrow stays in view on a long ladder.
+    // The newest arrow stays in view on a long ladder: scrolled to as it sets off, not
+    // on every frame of its travel (each scroll makes the browser lay out the page).
     const newest = fig.querySelector('g.arrow[data-row="' + (pos - 1) + '"]');
-    if (newest && (anim || follow)) newest.scrollIntoView({ block: "nearest" });
+    if (newest && ((anim && anim.t === 0) || follow)) newest.scrollIntoView({ block: "nearest" });
     if (timeWait) {
       const gone = pos === c.rows.length && c.late.find((x) => x.side === timeWait.side && x.from === "TIME-WAIT");
       timeWaitBar(fig, timeWait, height - 30, gone);
@@ -537,6 +569,8 @@
     $("export").textContent = say("exportSvg");
     $("lang").textContent = say("other");
     $("play").textContent = playing ? say("pause") : say("play");
+    const earlier = document.querySelector("#conn option.earlier");
+    if (earlier) earlier.textContent = "+" + earlier.dataset.count + " " + say("earlier");
     $("header-panel").hidden = true;
     draw();
     if (wantHeader) { showHeader(wantHeader); wantHeader = null; }
@@ -584,8 +618,9 @@
     const source = new EventSource("events" + query);
     source.onmessage = (m) => {
       for (const line of m.data.split("\n")) if (line) ingest(JSON.parse(line));
+      document.body.dataset.events = events;
       if (playing && !anim) schedule(0);
-      if (!anim) draw();
+      if (!anim) redraw();
     };
   }
 
@@ -607,6 +642,7 @@
     if (embedded) {
       dict = JSON.parse($("dict").textContent);
       for (const line of embedded.textContent.split("\n")) if (line.trim()) ingest(JSON.parse(line));
+      document.body.dataset.events = events;
       fromHash();
       applyLang();
       if (playing) setPlaying(true);
