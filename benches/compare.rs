@@ -427,7 +427,9 @@ fn time_in_rounds(tools: &[Tool]) -> Vec<Timing> {
 fn closing_line(bin: &Path, file: &str) -> String {
     let output = Command::new(bin).args(["replay", "--summary", "--color", "never", file]).output();
     let stdout = output.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
-    stdout.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or_default().to_string()
+    // The closing line is wrapped to 80 columns: its last paragraph, joined again.
+    let last = stdout.trim_end().rsplit("\n\n").next().unwrap_or_default();
+    last.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn compare(bin: &Path, file: &Path, flood: bool) {

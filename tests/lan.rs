@@ -9,33 +9,18 @@
 
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tcplab");
-/// How long a child may take to say it is ready.
-const READY: Duration = Duration::from_secs(10);
+mod support;
+use support::*;
+
 /// How long traffic may take to go through and be reported.
 const SETTLE: Duration = Duration::from_secs(30);
 const STUDENTS: usize = 5;
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn show(out: &Output) -> String {
-    format!("{}\n--- stdout ---\n{}\n--- stderr ---\n{}", out.status, text(&out.stdout), text(&out.stderr))
-}
 
 /// Runs a command to completion and returns its output; panics if it cannot start.
 fn run(program: &str, args: &[&str]) -> Output {
@@ -127,121 +112,6 @@ impl Drop for Classroom {
     }
 }
 
-// ---------------------------------------------------------------------------------
-// Children whose output arrives line by line.
-
-fn line_channel(reader: impl Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(reader).lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    rx
-}
-
-/// A running child; killed when dropped, so a failed assertion leaves nothing behind.
-struct Running {
-    name: String,
-    child: Child,
-    stdout: Receiver<String>,
-    stderr: Receiver<String>,
-}
-
-impl Running {
-    fn start(program: &str, args: &[&str]) -> Running {
-        let mut child = Command::new(program)
-            .args(args)
-            .env("LC_ALL", "C")
-            .env_remove("SUDO_UID")
-            .env_remove("SUDO_GID")
-            .env_remove("SUDO_USER")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {program} {args:?}: {e}"));
-        let stdout = line_channel(child.stdout.take().expect("piped stdout"));
-        let stderr = line_channel(child.stderr.take().expect("piped stderr"));
-        Running { name: format!("{program} {}", args.join(" ")), child, stdout, stderr }
-    }
-
-    /// Reads lines of stdout (or stderr) until one satisfies `done`; returns them all.
-    fn wait_for(
-        &self,
-        on_stderr: bool,
-        what: &str,
-        within: Duration,
-        mut done: impl FnMut(&str) -> bool,
-    ) -> Vec<String> {
-        let channel = if on_stderr { &self.stderr } else { &self.stdout };
-        let deadline = Instant::now() + within;
-        let mut seen = Vec::new();
-        loop {
-            match channel.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(line) => {
-                    let finished = done(&line);
-                    seen.push(line);
-                    if finished {
-                        return seen;
-                    }
-                }
-                Err(e) => panic!("`{}`: waited for {what}: {e:?}; so far:\n{}", self.name, seen.join("\n")),
-            }
-        }
-    }
-
-    fn interrupt(&self) {
-        let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits pid_t");
-        // SAFETY: kill(2) on the pid of a child we have not reaped yet.
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0, "cannot interrupt `{}`", self.name);
-    }
-
-    /// The rest of its output and its exit status, once it has ended.
-    fn finish(&mut self, within: Duration) -> (ExitStatus, Vec<String>, Vec<String>) {
-        let deadline = Instant::now() + within;
-        let mut rest = [Vec::new(), Vec::new()];
-        for (channel, lines) in [&self.stdout, &self.stderr].into_iter().zip(&mut rest) {
-            loop {
-                match channel.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                    Ok(line) => lines.push(line),
-                    Err(RecvTimeoutError::Disconnected) => break,
-                    Err(RecvTimeoutError::Timeout) => panic!("`{}` did not end within {within:?}", self.name),
-                }
-            }
-        }
-        let status = self.child.wait().unwrap_or_else(|e| panic!("cannot wait for `{}`: {e}", self.name));
-        let [out, err] = rest;
-        (status, out, err)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The packets in a capture file, as libpcap counts them.
-fn packets_in(path: &Path) -> u64 {
-    let mut capture = pcap::Capture::from_file(path)
-        .unwrap_or_else(|e| panic!("libpcap cannot open {}: {e}", path.display()));
-    let mut count = 0;
-    loop {
-        match capture.next_packet() {
-            Ok(_) => count += 1,
-            Err(pcap::Error::NoMorePackets) => return count,
-            // tcpdump's file while it writes: a record may be cut short.
-            Err(e) => panic!("libpcap cannot read packet {} of {}: {e}", count + 1, path.display()),
-        }
-    }
-}
-
-/// The packets of a capture file that pass the BPF filter `expr`.
 fn packets_matching(path: &Path, expr: &str) -> u64 {
     count_matching(path, expr, true)
 }
@@ -301,7 +171,7 @@ fn watch_without_an_interface_sees_every_student_on_the_lan() {
             &["server", "--bind", &format!("0.0.0.0:{port}"), "--reply"],
         ),
     );
-    server.wait_for(false, "`listening on`", READY, |l| l.contains("listening on"));
+    server.wait_for(Stream::Stdout, "`listening on`", READY, |l| l.contains("listening on"));
 
     let dir = tempfile::tempdir().expect("temporary directory");
     let ours = dir.path().join("watch.pcap");
@@ -315,7 +185,7 @@ fn watch_without_an_interface_sees_every_student_on_the_lan() {
             &["watch", "--port", port, "-w", ours_text, "--format", "jsonl"],
         ),
     );
-    let said = watch.wait_for(true, "`listening on`", READY, |l| l.contains("listening on"));
+    let said = watch.wait_for(Stream::Stderr, "`listening on`", READY, |l| l.contains("listening on"));
     let choice = said.last().expect("the line waited for");
     assert!(
         choice.contains("listening on any")
@@ -347,7 +217,7 @@ fn watch_without_an_interface_sees_every_student_on_the_lan() {
             ],
         ),
     );
-    tcpdump.wait_for(true, "tcpdump's `listening on`", READY, |l| l.contains("listening on"));
+    tcpdump.wait_for(Stream::Stderr, "tcpdump's `listening on`", READY, |l| l.contains("listening on"));
 
     // Five students at once, each from its own namespace and address.
     let students: Vec<_> = classroom
@@ -368,7 +238,7 @@ fn watch_without_an_interface_sees_every_student_on_the_lan() {
     }
 
     let mut waves = 0;
-    let mut stdout = watch.wait_for(false, "five `teardown 4/4` segments", SETTLE, |l| {
+    let mut stdout = watch.wait_for(Stream::Stdout, "five `teardown 4/4` segments", SETTLE, |l| {
         waves += usize::from(l.contains("\"step\":\"teardown 4/4\""));
         waves == STUDENTS
     });

@@ -94,20 +94,6 @@ fn only_connection<'a>(events: &'a [Value], context: &str) -> &'a Value {
     }
 }
 
-/// The packets in a capture file, as libpcap counts them.
-fn packets_in(path: &Path) -> u64 {
-    let mut capture = pcap::Capture::from_file(path)
-        .unwrap_or_else(|e| panic!("libpcap cannot open {}: {e}", path.display()));
-    let mut count = 0;
-    loop {
-        match capture.next_packet() {
-            Ok(_) => count += 1,
-            Err(pcap::Error::NoMorePackets) => return count,
-            Err(e) => panic!("libpcap cannot read packet {} of {}: {e}", count + 1, path.display()),
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------
 // watch, server and client as separate processes, with a client we did not write.
 
