@@ -135,9 +135,7 @@ impl<R: Renderer, I: BufRead, P: Write> Paced<R, I, P> {
     fn step_on_terminal(&mut self) -> io::Result<bool> {
         let prompt = self.lang.text(&Msg::StepKeys);
         loop {
-            write!(self.prompt, "{prompt}")?;
-            self.prompt.flush()?;
-            let key = keys::read();
+            let key = keys::read_after(&mut self.prompt, &prompt);
             // The prompt's line is taken back whatever the key, so that no prompt is
             // left between two segments.
             keys::erase_line(&mut self.prompt)?;
@@ -340,9 +338,13 @@ mod keys {
         }
     }
 
-    /// The next key that means something to `--step`.
-    pub fn read() -> io::Result<Key> {
+    /// Shows `prompt`, then waits for the next key that means something to `--step`.
+    /// Raw mode comes first: a key pressed as soon as the prompt shows must not wait
+    /// in the terminal's line buffer for an Enter.
+    pub fn read_after(out: &mut impl Write, prompt: &str) -> io::Result<Key> {
         let _raw = Raw::enable()?;
+        write!(out, "{prompt}")?;
+        out.flush()?;
         loop {
             let Event::Key(key) = event::read()? else { continue };
             // Windows reports releases too.

@@ -10,8 +10,10 @@ use crate::numfmt::Fixed;
 use crate::track::{ConnId, Event, Note, Role, SegmentEvent, Step, TcpState, Transition};
 use colored::{ColoredString, Colorize};
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::io::{self, Write};
+use std::rc::Rc;
 
 /// Column where the explanations under a segment line start.
 const INDENT: usize = 18;
@@ -400,7 +402,12 @@ impl<W: Write> Renderer for Timeline<W> {
 /// Appends connection `conn`'s tag, `[n]`, in its colour when colour is on.
 fn paint_into_conn(color: bool, buf: &mut String, conn: ConnId) {
     if color {
-        let _ = write!(buf, "{}", palette::paint(conn, &palette::tag(conn)));
+        // Keyed by the palette's place, which no function's address can be.
+        let place = conn.0 as usize % palette::PALETTE.len();
+        let (start, end) = escapes(usize::MAX - place, || palette::paint(conn, "\0").to_string());
+        buf.push_str(&start);
+        let _ = write!(buf, "[{}]", conn.0);
+        buf.push_str(&end);
     } else {
         // Written in place: a replay of many connections writes one per segment.
         let _ = write!(buf, "[{}]", conn.0);
@@ -426,10 +433,37 @@ pub(super) fn say_into(
 /// Appends `text` to `buf`, painted only when colour is on.
 pub(super) fn paint_into(color: bool, buf: &mut String, text: &str, style: fn(&str) -> ColoredString) {
     if color {
-        let _ = write!(buf, "{}", style(text));
+        let (start, end) = escapes(style as usize, || style("\0").to_string());
+        buf.push_str(&start);
+        buf.push_str(text);
+        buf.push_str(&end);
     } else {
         buf.push_str(text);
     }
+}
+
+/// The escape codes a style writes before and after its text, learnt once per style
+/// (`key`) from `colored` itself, around a NUL that no text holds (`painted`): `colored`
+/// would make two strings of its own for every piece it paints, which made colour cost
+/// more than the rest of a segment line. Text from a packet is sanitized before, so it
+/// holds no reset that `colored` would have to repeat the codes after.
+fn escapes(key: usize, painted: impl FnOnce() -> String) -> (Rc<str>, Rc<str>) {
+    /// A style's key, and the codes before and after its text.
+    type Learnt = (usize, Rc<str>, Rc<str>);
+    thread_local! {
+        static LEARNT: RefCell<Vec<Learnt>> = const { RefCell::new(Vec::new()) };
+    }
+    LEARNT.with(|learnt| {
+        let mut learnt = learnt.borrow_mut();
+        if let Some((_, start, end)) = learnt.iter().find(|(k, ..)| *k == key) {
+            return (start.clone(), end.clone());
+        }
+        let whole = painted();
+        let (start, end) = whole.split_once('\0').unwrap_or(("", ""));
+        let (start, end): (Rc<str>, Rc<str>) = (start.into(), end.into());
+        learnt.push((key, start.clone(), end.clone()));
+        (start, end)
+    })
 }
 
 /// `─ [SYN] seq=0 ──────▶` or `◀────── [SYN,ACK] seq=0 ack=1 ─`, coloured by flags,
