@@ -20,6 +20,7 @@ const MS: f64 = 765_432.125;
 /// A resend's delay in microseconds: said as `765432.1` ms or `765.432` s.
 const AFTER_US: u64 = 765_432_100;
 const COUNT: u32 = 3_876_543_210;
+const ATTEMPT: u32 = 3_765_432_109;
 /// Stand-ins for a kernel change's states: their RFC names become `{from}`, `{to}` and
 /// `{shown}` (no message names them otherwise).
 const FROM: TcpState = TcpState::Listen;
@@ -158,19 +159,16 @@ fn numbered_notes(notes: &mut Map<String, Value>, say: &impl Fn(&Msg<'_>) -> Str
             .replace(&format!("{:.1}", AFTER_US as f64 / 1e3), "{ms}")
             .replace(&format!("{:.3}", AFTER_US as f64 / 1e6), "{s}")
             .replace(&COUNT.to_string(), "{count}")
+            .replace(&ATTEMPT.to_string(), "{attempt}")
     };
     for note in [
         Note::Retransmission { of: frame, after_us: AFTER_US },
         Note::FastRetransmission { of: frame },
-        Note::SynRetransmission { attempt: COUNT, after_us: AFTER_US },
+        Note::SynRetransmission { attempt: ATTEMPT, after_us: AFTER_US },
         Note::DupAck { of: frame, count: COUNT },
     ] {
         let text = say(&Msg::NoteExplain { note, port: PORT, rule: TimeWaitRule::Linux, until: UNTIL });
-        let text = placeholders(text).replace(
-            "{count}",
-            if matches!(note, Note::SynRetransmission { .. }) { "{attempt}" } else { "{count}" },
-        );
-        notes.insert(note.name().into(), text.into());
+        notes.insert(note.name().into(), placeholders(text).into());
     }
 }
 
@@ -189,6 +187,7 @@ mod tests {
             "987654".into(),
             FRAME.to_string(),
             COUNT.to_string(),
+            ATTEMPT.to_string(),
             "765432".into(),
             "765.432".into(),
         ] {
