@@ -101,6 +101,14 @@ impl Addr {
         }
     }
 
+    /// Appends the text to a byte buffer (JSON lines), the pieces straight in.
+    pub fn push_to_bytes(self, out: &mut Vec<u8>) {
+        if !self.pieces(|piece| out.extend_from_slice(piece.as_bytes())) {
+            use std::io::Write as _;
+            let _ = write!(out, "{}", self.0);
+        }
+    }
+
     /// Hands an IPv4 address to `put` in pieces: octets, dots, colon and port.
     /// `false`, with nothing handed, for IPv6, which is left to core::fmt.
     fn pieces(self, mut put: impl FnMut(&str)) -> bool {

@@ -1,121 +1,16 @@
 //! JSON lines: one object per event, field names as `design.md` fixes them.
 //!
-//! The serde types here are the public contract and are kept apart from the tracker's
-//! own types, so that changing the tracker cannot change the output by accident.
+//! The lines are written here, field by field, apart from the tracker's own types, so
+//! that changing the tracker cannot change the output by accident. The lines every
+//! segment brings (segment, transition, connection) go through [`JsonObject`], which
+//! writes them directly; the rare ones (kernel, capture) through serde types.
 
+use super::json_object::JsonObject;
 use super::{CaptureStats, Renderer};
 use crate::source::Timestamp;
 use crate::track::{ConnSummary, Event, Note, SegmentEvent, Transition};
 use serde::Serialize;
 use std::io::{self, Write};
-
-#[derive(Serialize)]
-struct SegmentLine<'a> {
-    r#type: &'static str,
-    conn: u32,
-    frame: u64,
-    ts: f64,
-    #[serde(serialize_with = "exact_time")]
-    time: Option<Timestamp>,
-    #[serde(serialize_with = "address")]
-    src: std::net::SocketAddr,
-    #[serde(serialize_with = "address")]
-    dst: std::net::SocketAddr,
-    dir: &'static str,
-    flags: Vec<&'static str>,
-    seq: u32,
-    ack: Option<u32>,
-    seq_raw: u32,
-    ack_raw: u32,
-    len: u32,
-    win: u16,
-    label: &'a str,
-    #[serde(serialize_with = "display")]
-    step: crate::track::Step,
-    client_state: &'static str,
-    server_state: &'static str,
-    notes: Vec<&'static str>,
-    /// The numbers behind some notes, present only with them.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    retransmission: Option<ResendLine>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    syn_retransmission: Option<SynResendLine>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    dup_ack: Option<DupAckLine>,
-    /// The page's Figure 1 only ([`JsonLines::with_header`]): the TCP header's bytes as
-    /// hex, and its options decoded.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    header: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    options: Option<Vec<String>>,
-}
-
-/// `retransmission`: the frame that first carried these bytes (when still remembered;
-/// else the one that last advanced the sequence space), and the time since.
-#[derive(Serialize)]
-struct ResendLine {
-    of_frame: u64,
-    after_ms: f64,
-}
-
-/// `syn_retransmission`: which try this SYN is (2 = first resend) and the time since the
-/// previous one.
-#[derive(Serialize)]
-struct SynResendLine {
-    attempt: u32,
-    after_s: f64,
-}
-
-/// `dup_ack`: the frame whose ACK this repeats, and how many times so far.
-#[derive(Serialize)]
-struct DupAckLine {
-    of_frame: u64,
-    count: u32,
-}
-
-#[derive(Serialize)]
-struct TransitionLine {
-    r#type: &'static str,
-    conn: u32,
-    frame: u64,
-    ts: f64,
-    #[serde(serialize_with = "exact_time")]
-    time: Option<Timestamp>,
-    side: &'static str,
-    from: &'static str,
-    to: &'static str,
-}
-
-#[derive(Serialize)]
-struct ConnectionLine<'a> {
-    r#type: &'static str,
-    conn: u32,
-    #[serde(serialize_with = "address")]
-    client: std::net::SocketAddr,
-    #[serde(serialize_with = "address")]
-    server: std::net::SocketAddr,
-    first_frame: u64,
-    last_frame: u64,
-    handshake_rtt_ms: Option<f64>,
-    bytes_c2s: u64,
-    bytes_s2c: u64,
-    segments_c2s: u64,
-    segments_s2c: u64,
-    duration: f64,
-    opened_by: Option<&'static str>,
-    closed_by: Option<&'static str>,
-    reset_by: Option<&'static str>,
-    conn_state: &'static str,
-    history: &'a str,
-    client_final: &'static str,
-    server_final: &'static str,
-    client_guessed: bool,
-    time_wait_until: Option<f64>,
-    /// Present (true) only on a connection summarised while still open because the
-    /// table was full, so that every other line stays as it was.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    retired_for_space: bool,
-}
 
 #[derive(Serialize)]
 struct KernelLine {
@@ -210,6 +105,13 @@ impl<W: Write> JsonLines<W> {
         &self.out
     }
 
+    /// Writes one line that `write` builds in the line buffer.
+    fn write_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> io::Result<()> {
+        self.line.clear();
+        write(&mut self.line);
+        self.out.write_all(&self.line)
+    }
+
     fn line(&mut self, value: &impl Serialize) -> io::Result<()> {
         self.line.clear();
         serde_json::to_writer(&mut self.line, value)?;
@@ -227,11 +129,6 @@ fn address<S: serde::Serializer>(value: &std::net::SocketAddr, s: S) -> Result<S
     s.serialize_str(&text)
 }
 
-/// Serializes any `Display` value as a JSON string without an intermediate `String`.
-fn display<T: std::fmt::Display, S: serde::Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(value)
-}
-
 /// The exact capture time as a string (a JSON number is a double: it would round).
 fn exact_time<S: serde::Serializer>(value: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
     match value {
@@ -240,96 +137,105 @@ fn exact_time<S: serde::Serializer>(value: &Option<Timestamp>, s: S) -> Result<S
     }
 }
 
-fn segment_line(ev: &SegmentEvent, with_header: bool) -> SegmentLine<'_> {
+/// A segment line: the contract's fields in the contract's order (docs/json.md).
+fn segment_line(out: &mut Vec<u8>, ev: &SegmentEvent, with_header: bool) {
+    let mut line = JsonObject::start(out, "segment");
+    line.uint("conn", ev.conn.0.into())
+        .uint("frame", ev.frame.0)
+        .float("ts", secs(ev.ts))
+        .time("time", ev.time)
+        .address("src", ev.src)
+        .address("dst", ev.dst)
+        .name("dir", ev.dir.name())
+        .names("flags", ev.flags.names())
+        .uint("seq", ev.seq.into())
+        .opt_uint("ack", ev.ack.map(u64::from))
+        .uint("seq_raw", ev.seq_raw.0.into())
+        .uint("ack_raw", ev.ack_raw.0.into())
+        .uint("len", ev.len.into())
+        .uint("win", ev.win.into())
+        .text("label", &ev.label)
+        .display("step", ev.step)
+        .name("client_state", ev.client_state.name())
+        .name("server_state", ev.server_state.name())
+        .names("notes", ev.notes.iter().map(|n| n.name()));
+    // The numbers behind some notes, present only with them.
+    if let Some((of, after_us)) = ev.notes.iter().find_map(|n| match *n {
+        Note::Retransmission { of, after_us } => Some((of, after_us)),
+        _ => None,
+    }) {
+        line.object("retransmission", |o| {
+            o.uint("of_frame", of.0).float("after_ms", after_us as f64 / 1e3);
+        });
+    }
+    if let Some((attempt, after_us)) = ev.notes.iter().find_map(|n| match *n {
+        Note::SynRetransmission { attempt, after_us } => Some((attempt, after_us)),
+        _ => None,
+    }) {
+        line.object("syn_retransmission", |o| {
+            o.uint("attempt", attempt.into()).float("after_s", after_us as f64 / 1e6);
+        });
+    }
+    if let Some((of, count)) = ev.notes.iter().find_map(|n| match *n {
+        Note::DupAck { of, count } => Some((of, count)),
+        _ => None,
+    }) {
+        line.object("dup_ack", |o| {
+            o.uint("of_frame", of.0).uint("count", count.into());
+        });
+    }
+    // The page's Figure 1 only ([`JsonLines::with_header`]): the TCP header's bytes as
+    // hex, and its options decoded.
     let header = ev.header.as_slice();
-    let (header, options) = if with_header && !header.is_empty() {
-        let hex = header.iter().map(|b| format!("{b:02x}")).collect();
+    if with_header && !header.is_empty() {
+        let hex: String = header.iter().map(|b| format!("{b:02x}")).collect();
         let options =
             super::inspect::describe_options(crate::i18n::Lang::En, header.get(20..).unwrap_or_default());
-        (Some(hex), Some(options))
-    } else {
-        (None, None)
-    };
-    SegmentLine {
-        r#type: "segment",
-        conn: ev.conn.0,
-        frame: ev.frame.0,
-        ts: secs(ev.ts),
-        time: ev.time,
-        src: ev.src,
-        dst: ev.dst,
-        dir: ev.dir.name(),
-        flags: ev.flags.names().collect(),
-        seq: ev.seq,
-        ack: ev.ack,
-        seq_raw: ev.seq_raw.0,
-        ack_raw: ev.ack_raw.0,
-        len: ev.len,
-        win: ev.win,
-        label: &ev.label,
-        step: ev.step,
-        client_state: ev.client_state.name(),
-        server_state: ev.server_state.name(),
-        notes: ev.notes.iter().map(|n| n.name()).collect(),
-        retransmission: ev.notes.iter().find_map(|n| match *n {
-            Note::Retransmission { of, after_us } => {
-                Some(ResendLine { of_frame: of.0, after_ms: after_us as f64 / 1e3 })
-            }
-            _ => None,
-        }),
-        syn_retransmission: ev.notes.iter().find_map(|n| match *n {
-            Note::SynRetransmission { attempt, after_us } => {
-                Some(SynResendLine { attempt, after_s: after_us as f64 / 1e6 })
-            }
-            _ => None,
-        }),
-        dup_ack: ev.notes.iter().find_map(|n| match *n {
-            Note::DupAck { of, count } => Some(DupAckLine { of_frame: of.0, count }),
-            _ => None,
-        }),
-        header,
-        options,
+        line.text("header", &hex).texts("options", options.iter().map(String::as_str));
     }
+    line.end();
 }
 
-fn transition_line(t: &Transition) -> TransitionLine {
-    TransitionLine {
-        r#type: "transition",
-        conn: t.conn.0,
-        frame: t.frame.0,
-        ts: secs(t.ts),
-        time: t.time,
-        side: t.side.name(),
-        from: t.from.name(),
-        to: t.to.name(),
-    }
+fn transition_line(out: &mut Vec<u8>, t: &Transition) {
+    JsonObject::start(out, "transition")
+        .uint("conn", t.conn.0.into())
+        .uint("frame", t.frame.0)
+        .float("ts", secs(t.ts))
+        .time("time", t.time)
+        .name("side", t.side.name())
+        .name("from", t.from.name())
+        .name("to", t.to.name())
+        .end();
 }
 
-fn connection_line(s: &ConnSummary) -> ConnectionLine<'_> {
-    ConnectionLine {
-        r#type: "connection",
-        conn: s.conn.0,
-        client: s.client,
-        server: s.server,
-        first_frame: s.first_frame.0,
-        last_frame: s.last_frame.0,
-        handshake_rtt_ms: s.handshake_rtt_ms,
-        bytes_c2s: s.bytes_c2s,
-        bytes_s2c: s.bytes_s2c,
-        segments_c2s: s.segments_c2s,
-        segments_s2c: s.segments_s2c,
-        duration: secs(s.last_ts - s.first_ts),
-        opened_by: s.opened_by.map(|r| r.name()),
-        closed_by: s.closed_by.map(|r| r.name()),
-        reset_by: s.reset_by.map(|r| r.name()),
-        conn_state: s.conn_state,
-        history: s.history.letters(),
-        client_final: s.client_final.name(),
-        server_final: s.server_final.name(),
-        client_guessed: s.client_guessed,
-        time_wait_until: s.time_wait_until.map(|(_, t)| secs(t)),
-        retired_for_space: s.retired,
+fn connection_line(out: &mut Vec<u8>, s: &ConnSummary) {
+    let mut line = JsonObject::start(out, "connection");
+    line.uint("conn", s.conn.0.into())
+        .address("client", s.client)
+        .address("server", s.server)
+        .uint("first_frame", s.first_frame.0)
+        .uint("last_frame", s.last_frame.0)
+        .opt_float("handshake_rtt_ms", s.handshake_rtt_ms)
+        .uint("bytes_c2s", s.bytes_c2s)
+        .uint("bytes_s2c", s.bytes_s2c)
+        .uint("segments_c2s", s.segments_c2s)
+        .uint("segments_s2c", s.segments_s2c)
+        .float("duration", secs(s.last_ts - s.first_ts))
+        .opt_name("opened_by", s.opened_by.map(|r| r.name()))
+        .opt_name("closed_by", s.closed_by.map(|r| r.name()))
+        .opt_name("reset_by", s.reset_by.map(|r| r.name()))
+        .name("conn_state", s.conn_state)
+        .text("history", s.history.letters())
+        .name("client_final", s.client_final.name())
+        .name("server_final", s.server_final.name())
+        .bool("client_guessed", s.client_guessed)
+        .opt_float("time_wait_until", s.time_wait_until.map(|(_, t)| secs(t)));
+    // Present (true) only on a connection summarised while still open because the
+    // table was full, so that every other line stays as it was.
+    if s.retired {
+        line.bool("retired_for_space", true);
     }
+    line.end();
 }
 
 impl<W: Write> Renderer for JsonLines<W> {
@@ -339,9 +245,12 @@ impl<W: Write> Renderer for JsonLines<W> {
 
     fn event(&mut self, event: &Event) -> io::Result<()> {
         match event {
-            Event::Segment(ev) => self.line(&segment_line(ev, self.header)),
-            Event::Transition(t) => self.line(&transition_line(t)),
-            Event::Connection(s) => self.line(&connection_line(s)),
+            Event::Segment(ev) => {
+                let with_header = self.header;
+                self.write_with(|line| segment_line(line, ev, with_header))
+            }
+            Event::Transition(t) => self.write_with(|line| transition_line(line, t)),
+            Event::Connection(s) => self.write_with(|line| connection_line(line, s)),
             Event::Kernel(k) => self.line(&KernelLine {
                 r#type: "kernel",
                 conn: k.conn.0,

@@ -5,6 +5,7 @@ pub mod ascii;
 pub mod fit;
 pub mod glyphs;
 pub mod inspect;
+pub mod json_object;
 pub mod jsonl;
 pub mod ladder;
 pub mod mermaid;
