@@ -2,7 +2,7 @@
 //! server column, then what it means, then the per-connection summary.
 
 use super::palette;
-use super::sanitize::sanitize;
+use super::sanitize::{sanitize, sanitize_within};
 use super::summary::{SummaryWriter, write_stats};
 use super::{CaptureStats, Explain, Renderer, TextStyle};
 use crate::i18n::{Lang, Msg};
@@ -80,6 +80,13 @@ pub struct Timeline<W: Write> {
 
 /// Spaces before the explanations under a segment line.
 const PAD: &str = "                  ";
+
+/// The most a payload line shows, in characters of its escaped text: all of a text
+/// preview (decode keeps 256 bytes, and a line end or tab in every four is room for
+/// its two-character escape), the first 80 bytes of a binary one (`\xNN` each).
+/// A segment of binary data is a few lines of escapes on a terminal, not a screenful,
+/// and escaping what would not be shown is not paid for.
+const PAYLOAD_TEXT: usize = 320;
 
 impl<W: Write> Timeline<W> {
     pub fn new(out: W, style: TextStyle) -> Timeline<W> {
@@ -208,8 +215,8 @@ impl<W: Write> Timeline<W> {
         paint_into(color, head, &ev.label, |s| s.bold());
         head.push('\n');
         if !ev.payload.is_empty() {
-            let text = sanitize(&ev.payload);
-            let payload = lang.text(&Msg::Payload { text: &text, shown: ev.payload.len(), total: ev.len });
+            let (text, shown) = sanitize_within(&ev.payload, PAYLOAD_TEXT);
+            let payload = lang.text(&Msg::Payload { text: &text, shown, total: ev.len });
             // On a terminal, wrapped as the notes are (data has no words: a long run is
             // broken); elsewhere on one line, so that a script can pick it out.
             let lines = if self.style.terminal {
