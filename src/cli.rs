@@ -647,6 +647,11 @@ pub struct ViewArgs {
     /// How long TIME-WAIT lasts: linux (60 s), rfc (2×MSL = 240 s) or a number of seconds
     #[arg(long, default_value = "linux", value_parser = parse_time_wait, value_name = "RULE")]
     pub time_wait: TimeWaitRule,
+    /// The most memory, in MiB, for following connections: past it the least recently
+    /// active connection is summarised and retired for space (at least 32)
+    #[arg(long, value_name = "MIB", default_value_t = crate::track::conn::DEFAULT_MEMORY_MIB,
+          value_parser = clap::value_parser!(u64).range(32..))]
+    pub max_memory: u64,
     /// When the timeline explains a step in full: the first time it appears, for every
     /// connection (a class that joins late), or never [default: first]
     #[arg(long, value_enum, value_name = "WHEN")]

@@ -715,3 +715,34 @@ fn errors_speak_the_language_asked_for() {
         tcplab().args(["inspect", "--lang", "en", "--frame", "999", &capture("refused")]).output().unwrap();
     assert!(one_line(&english.stderr).contains("frame 999 is not a TCP segment"));
 }
+
+#[test]
+fn the_connection_table_is_sized_by_max_memory() {
+    // 20,000 unanswered SYNs: within 256 MiB every one is followed to the end; within
+    // 32 MiB the table holds a few thousand, and the oldest are summarised early. The
+    // count of connections is the same either way, and every one is reported.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("syns.pcap");
+    syns(&path, 20_000);
+    let capture_line = |budget: &str| -> serde_json::Value {
+        let out = tcplab()
+            .args(["replay", "--format", "jsonl", "--max-memory", budget])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(text.lines().filter(|l| l.contains(r#""type":"connection""#)).count(), 20_000);
+        serde_json::from_str(text.lines().last().unwrap()).unwrap()
+    };
+    let roomy = capture_line("256");
+    let tight = capture_line("32");
+    assert_eq!((roomy["connections"].as_u64(), roomy["evicted_half_open"].as_u64()), (Some(20_000), Some(0)));
+    let evicted = tight["evicted_half_open"].as_u64().unwrap();
+    let held = tcplab::track::table::connections_within(32, true) as u64;
+    assert_eq!((tight["connections"].as_u64(), evicted), (Some(20_000), 20_000 - held), "{tight}");
+
+    let too_small = tcplab().args(["replay", "--max-memory", "8"]).arg(&path).output().unwrap();
+    assert_eq!(too_small.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&too_small.stderr).contains("--max-memory"));
+}

@@ -353,7 +353,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                 },
                 if retired > 0 {
                     format!(
-                        "; {retired} open {} retired for space (the connection table was full)",
+                        "; {retired} open {} retired for space (the connection table, sized by --max-memory, was full)",
                         plural(retired, "connection was", "connections were")
                     )
                 } else {

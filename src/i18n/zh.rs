@@ -315,7 +315,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                 String::new()
             },
             if retired > 0 {
-                format!("；连接表已满，{retired} 个未关闭的连接因空间不足而提前汇总")
+                format!("；连接表（大小由 --max-memory 决定）已满，{retired} 个未关闭的连接因空间不足而提前汇总")
             } else {
                 String::new()
             }

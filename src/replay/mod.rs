@@ -110,7 +110,11 @@ impl<W: Write> Write for SharedWriter<W> {
 }
 
 pub fn track_config(view: &ViewArgs) -> TrackConfig {
-    TrackConfig { time_wait_secs: view.time_wait.secs(), ..TrackConfig::default() }
+    TrackConfig {
+        time_wait_secs: view.time_wait.secs(),
+        memory_mib: view.max_memory,
+        ..TrackConfig::default()
+    }
 }
 
 /// Replays every file of `args` to `out`; warnings go to `err`.

@@ -183,6 +183,9 @@ pub struct Outcome {
     pub pending: bool,
 }
 
+/// `--max-memory` when it is not given.
+pub const DEFAULT_MEMORY_MIB: u64 = 256;
+
 /// Settings that change what the tracker concludes.
 #[derive(Debug, Clone, Copy)]
 pub struct TrackConfig {
@@ -194,9 +197,15 @@ pub struct TrackConfig {
     /// At most this many finished connections are kept; older ones are summarised
     /// and freed first, so memory stays flat on long captures.
     pub max_finished: usize,
-    /// At most this many connections are followed at once. Beyond it the oldest
-    /// half-open ones (a SYN nobody answered: a SYN flood) are summarised and freed.
+    /// At most this many connections are followed at once. Beyond it the least
+    /// recently active one is summarised and freed (an unanswered SYN counted as such,
+    /// any other marked as retired for space). The tracker also holds it to what
+    /// `memory_mib` allows.
     pub max_live: usize,
+    /// The most memory, in MiB, that tcplab should use while following connections
+    /// (`--max-memory`): the connection table is sized from it
+    /// ([`crate::track::table::connections_within`]).
+    pub memory_mib: u64,
     /// Report every segment and transition, with its step and label. Without it only
     /// connection summaries come out, which is all `--summary` shows.
     pub detail: bool,
@@ -208,7 +217,8 @@ impl Default for TrackConfig {
             time_wait_secs: 60.0,
             linger_secs: 120.0,
             max_finished: 10_000,
-            max_live: 200_000,
+            max_live: usize::MAX,
+            memory_mib: DEFAULT_MEMORY_MIB,
             detail: true,
         }
     }

@@ -150,6 +150,53 @@ impl Recency {
     }
 }
 
+/// What tcplab holds apart from the connection table, within `--max-memory`: the
+/// program itself, the read buffer, the batches between its threads, the output
+/// buffer (about 12 MiB for a replay of a few connections, `/usr/bin/time`), with room.
+const OUTSIDE_THE_TABLE: usize = 24 << 20;
+
+/// The fewest connections followed at once, whatever the budget.
+const FEWEST_CONNECTIONS: usize = 1_000;
+
+/// What one followed connection costs: its place in the slab, its entries in the
+/// 4-tuple table (a place and a control byte, the table at most 7/8 full) and in the
+/// order of activity, its summary event and sort entry when the input ends (all
+/// connections still followed are summarised together, before the table is freed),
+/// and, in the views that show segments, its sequence analysis (a heap block with
+/// the allocator's header) and the timeline's mark that it was announced. A tenth more
+/// for what the allocator and the hash tables' growth lose besides. On 400,000
+/// connections that never close, the peak memory stays under the budget in every view
+/// at 64, 128 and 256 MiB (docs/performance.md).
+pub fn bytes_per_connection(detail: bool) -> usize {
+    // A slab place is the connection and the word that says whether it is taken.
+    let table = std::mem::size_of::<Conn>() + 8 + 9 * 8 / 7 + 17;
+    let at_the_end = std::mem::size_of::<Event>() + std::mem::size_of::<(ConnId, usize)>();
+    let table = table + at_the_end;
+    let detail = if detail { std::mem::size_of::<super::analysis::SeqAnalysis>() + 16 + 8 } else { 0 };
+    (table + detail) * 11 / 10
+}
+
+/// How many connections can be followed at once within `mib` MiB
+/// ([`TrackConfig::memory_mib`]).
+pub fn connections_within(mib: u64, detail: bool) -> usize {
+    let budget = usize::try_from(mib).unwrap_or(usize::MAX).saturating_mul(1 << 20);
+    (budget.saturating_sub(OUTSIDE_THE_TABLE) / bytes_per_connection(detail)).max(FEWEST_CONNECTIONS)
+}
+
+/// Makes room in the slab for one more connection. It grows by doubling, as a `Vec`
+/// does, but never past the table's size: the last doubling would otherwise reserve
+/// (and, moving the connections, touch) up to twice what the budget allows.
+fn make_room(conns: &mut Slab<Conn>, max_live: usize) {
+    let capacity = conns.capacity();
+    if conns.len() < capacity {
+        return;
+    }
+    // One over the cap: a new connection is counted before the oldest is retired.
+    let ceiling = max_live.saturating_add(1);
+    let more = capacity.max(1024).min(ceiling.saturating_sub(capacity)).max(1);
+    conns.reserve_exact(more);
+}
+
 /// The connections being followed, with what it takes to forget them in time.
 ///
 /// The connections live in a slab: one growing array whose places are reused once
@@ -194,7 +241,8 @@ pub struct Tracker {
 
 impl Tracker {
     pub fn new(config: TrackConfig) -> Tracker {
-        Tracker { config, ..Tracker::default() }
+        let max_live = config.max_live.min(connections_within(config.memory_mib, config.detail));
+        Tracker { config: TrackConfig { max_live, ..config }, ..Tracker::default() }
     }
 
     /// Follows one segment; what it shows is appended to `out`, and so are the
@@ -214,6 +262,7 @@ impl Tracker {
                 let place = *entry.get();
                 if self.conns[place].is_reopened_by(seg) {
                     // A new connection on the same 4-tuple: the old one waits aside.
+                    make_room(&mut self.conns, self.config.max_live);
                     let new = self.conns.insert(Conn::new(ConnId(self.next_id), seg, frame, ts));
                     self.next_id += 1;
                     *entry.get_mut() = new;
@@ -227,6 +276,7 @@ impl Tracker {
             Entry::Vacant(entry) => {
                 let id = ConnId(self.next_id);
                 self.next_id += 1;
+                make_room(&mut self.conns, self.config.max_live);
                 let place = self.conns.insert(Conn::new(id, seg, frame, ts));
                 entry.insert(place);
                 place
@@ -563,6 +613,8 @@ impl Tracker {
         // in order, which the sort sees in one pass.
         let mut left: Vec<(ConnId, usize)> = self.conns.iter().map(|(place, c)| (c.id, place)).collect();
         left.sort_unstable_by_key(|&(id, _)| id);
+        // Exactly: grown by doubling, the last summaries could take twice their room.
+        out.reserve_exact(left.len());
         out.extend(left.into_iter().map(|(_, place)| Event::Connection(self.conns[place].summary())));
         self.conns.clear();
         self.by_flow.clear();
@@ -583,6 +635,19 @@ mod tests {
 
     fn v6() -> impl Strategy<Value = SocketAddr> {
         (any::<[u8; 16]>(), any::<u16>()).prop_map(|(ip, port)| SocketAddr::from((ip, port)))
+    }
+
+    #[test]
+    fn the_table_grows_with_the_budget_and_shrinks_with_detail() {
+        assert!(connections_within(256, true) < connections_within(256, false));
+        assert!(connections_within(128, true) < connections_within(256, true));
+        // 256 MiB holds about 200,000 connections with their sequence analysis.
+        assert!(
+            (150_000..300_000).contains(&connections_within(256, true)),
+            "{}",
+            connections_within(256, true)
+        );
+        assert_eq!(connections_within(1, true), FEWEST_CONNECTIONS);
     }
 
     proptest! {
