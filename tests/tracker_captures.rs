@@ -154,3 +154,63 @@ fn zeek_conn_state_follows_zeeks_rules() {
     let (_, conns) = replay("syn-ack-first.pcap");
     assert_eq!((conns[0]["conn_state"].as_str(), conns[0]["history"].as_str()), (Some("S1"), Some("^hADa")));
 }
+
+#[test]
+fn an_in_window_rst_answered_by_a_challenge_ack_closes_nothing() {
+    let (segs, conns) = replay("rst-challenge-ack.pcap");
+    // The RST's own row is shown with its outcome: not believed, both ends still open.
+    assert!(has(&segs, 6, "rst_ignored"));
+    assert_eq!(states(&segs, 6), pair("ESTABLISHED", "ESTABLISHED"));
+    // The receiver's pure ACK of the byte it does expect; tshark calls it a duplicate ACK.
+    assert!(has(&segs, 7, "challenge_ack") && has(&segs, 7, "dup_ack"));
+    for frame in 7..=10 {
+        assert_eq!(states(&segs, frame), pair("ESTABLISHED", "ESTABLISHED"), "frame {frame}");
+    }
+    assert_eq!(segs[10]["step"], "teardown 1/4");
+    assert_eq!((conns[0]["reset_by"].clone(), conns[0]["closed_by"].clone()), (Value::Null, "client".into()));
+}
+
+#[test]
+fn a_challenge_ack_answered_by_a_rst_at_its_ack_closes_there() {
+    let (segs, conns) = replay("rst-challenge-then-exact.pcap");
+    assert!(has(&segs, 6, "rst_ignored"));
+    assert!(has(&segs, 7, "challenge_ack"));
+    assert_eq!(states(&segs, 7), pair("ESTABLISHED", "ESTABLISHED"));
+    assert_eq!(states(&segs, 8), pair("CLOSED", "CLOSED"));
+    assert!(at(&segs, 8).2.is_empty(), "the RST at the acknowledged seq is taken");
+    assert_eq!(conns[0]["reset_by"], "client");
+}
+
+#[test]
+fn an_in_window_rst_that_nothing_answers_or_one_at_the_next_byte_closes_on_its_own_row() {
+    for name in ["rst-in-window-unanswered.pcap", "rst-exact.pcap"] {
+        let (segs, conns) = replay(name);
+        assert_eq!(states(&segs, 6), pair("CLOSED", "CLOSED"), "{name}");
+        assert!(at(&segs, 6).2.is_empty(), "{name}");
+        assert_eq!(conns[0]["reset_by"], "client", "{name}");
+    }
+}
+
+#[test]
+fn no_teardown_data_or_half_close_is_drawn_from_a_closed_lane() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tracker");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("tracker captures")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".pcap"))
+        .collect();
+    names.sort();
+    for name in names {
+        for seg in replay(&name).0 {
+            let sender = if seg["dir"] == "c2s" { "client_state" } else { "server_state" };
+            let step = seg["step"].as_str().unwrap_or_default();
+            let tells_more = step.starts_with("teardown")
+                || step == "data"
+                || seg["notes"].as_array().is_some_and(|n| n.iter().any(|n| n == "half_close_data"));
+            let flags = seg["flags"].as_array().expect("flags");
+            if tells_more && !flags.iter().any(|f| f == "RST") {
+                assert_ne!(seg[sender], "CLOSED", "{name} frame {}: {step} from a CLOSED lane", seg["frame"]);
+            }
+        }
+    }
+}

@@ -170,3 +170,39 @@ write("syn-ack-first.pcap", [
     (0.020, True, PSH | ACK, X + 1, Y + 1, 10),
     (0.030, False, ACK, Y + 1, X + 11, 0),
 ])
+
+# 8. A RST in the server's window but not at the next byte it expects (RFC 5961 §3.2). The server
+# answers with a challenge ACK and keeps sending: the reset was not believed, nothing closes.
+write("rst-challenge-ack.pcap", handshake() + [
+    (0.030, True, PSH | ACK, X + 1, Y + 1, 10),
+    (0.040, False, ACK, Y + 1, X + 11, 0),
+    (0.050, True, RST | ACK, X + 11 + 100, Y + 1, 0),
+    (0.051, False, ACK, Y + 1, X + 11, 0),
+    (0.060, True, PSH | ACK, X + 11, Y + 1, 10),
+    (0.070, False, PSH | ACK, Y + 1, X + 21, 10),
+    (0.080, True, ACK, X + 21, Y + 11, 0),
+] + close(0.090, X + 21, Y + 11))
+
+# 8. The same RST from a peer that really reset: the challenge ACK is answered by a RST at exactly
+# the seq it acknowledges, which closes the connection.
+write("rst-challenge-then-exact.pcap", handshake() + [
+    (0.030, True, PSH | ACK, X + 1, Y + 1, 10),
+    (0.040, False, ACK, Y + 1, X + 11, 0),
+    (0.050, True, RST | ACK, X + 11 + 100, Y + 1, 0),
+    (0.051, False, ACK, Y + 1, X + 11, 0),
+    (0.052, True, RST, X + 11, 0, 0),
+])
+
+# 8. An in-window RST that nothing answers: a receiver without RFC 5961 took it; and a RST at
+# exactly the next byte, which closes at once.
+write("rst-in-window-unanswered.pcap", handshake() + [
+    (0.030, True, PSH | ACK, X + 1, Y + 1, 10),
+    (0.040, False, ACK, Y + 1, X + 11, 0),
+    (0.050, True, RST | ACK, X + 11 + 100, Y + 1, 0),
+])
+write("rst-exact.pcap", handshake() + [
+    (0.030, True, PSH | ACK, X + 1, Y + 1, 10),
+    (0.040, False, ACK, Y + 1, X + 11, 0),
+    (0.050, True, RST | ACK, X + 11, Y + 1, 0),
+])
+
