@@ -214,3 +214,20 @@ fn no_teardown_data_or_half_close_is_drawn_from_a_closed_lane() {
         }
     }
 }
+
+#[test]
+fn without_a_syn_the_client_is_zeeks_originator() {
+    // The first segment comes from port 80, one of Zeek's likely server ports: Zeek makes
+    // its receiver the originator and writes `^`; so does tcplab.
+    let (segs, conns) = replay("midstream-server-port-first.pcap");
+    assert!(has(&segs, 1, "client_guessed"));
+    assert_eq!(
+        (conns[0]["client"].as_str(), conns[0]["server"].as_str()),
+        (Some("192.0.2.1:40000"), Some("198.51.100.2:80"))
+    );
+    assert!(conns[0]["history"].as_str().unwrap().starts_with('^'));
+    // Ports 9000 and 51000 are on no list: the first sender is the originator.
+    let (_, conns) = replay("midstream-unlisted-ports.pcap");
+    assert_eq!(conns[0]["client"], "192.0.2.1:9000");
+    assert_eq!(conns[0]["history"], "Da");
+}

@@ -29,7 +29,7 @@ use super::event::{
 use super::flags::TcpFlags;
 use super::seq::SeqNum;
 use super::state::TcpState;
-use super::zeek::History;
+use super::zeek::{self, History};
 use crate::decode::Segment;
 use crate::source::FrameNumber;
 use smallvec::SmallVec;
@@ -280,14 +280,17 @@ pub struct Conn {
 
 impl Conn {
     /// A connection whose first segment is `seg`. The client is the sender of a bare
-    /// SYN, the receiver of a SYN-ACK, or else a guess from the port numbers.
+    /// SYN, the receiver of a SYN-ACK, or else Zeek's originator: the sender, unless
+    /// the ports say otherwise (`zeek::flips_first`), so that the guess is one a
+    /// familiar tool makes and `history` writes `^` exactly when Zeek does.
     pub fn new(id: ConnId, seg: &Segment, frame: FrameNumber, ts: f64) -> Conn {
         let (client, server, guessed, client_state, server_state) = if seg.flags.syn() && !seg.flags.ack() {
             (seg.src, seg.dst, false, TcpState::Closed, TcpState::Listen)
         } else if seg.flags.syn() {
             (seg.dst, seg.src, false, TcpState::SynSent, TcpState::Listen)
         } else {
-            let (c, s) = guess_client(seg.src, seg.dst);
+            let flipped = zeek::flips_first(seg.src.port(), seg.dst.port(), seg.flags);
+            let (c, s) = if flipped { (seg.dst, seg.src) } else { (seg.src, seg.dst) };
             (c, s, true, TcpState::Established, TcpState::Established)
         };
         Conn {
@@ -1276,14 +1279,4 @@ impl std::fmt::Display for Len {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.0 > 0 { write!(f, " len={}", self.0) } else { Ok(()) }
     }
-}
-
-/// With no SYN seen, the server is the end on a well-known port, else the end on a
-/// non-ephemeral port, else the destination of the first segment.
-fn guess_client(src: SocketAddr, dst: SocketAddr) -> (SocketAddr, SocketAddr) {
-    let (sp, dp) = (src.port(), dst.port());
-    let well_known = sp < 1024 && dp >= 1024;
-    let registered_vs_ephemeral = (1024..32768).contains(&sp) && dp >= 32768;
-    let src_is_server = well_known || registered_vs_ephemeral;
-    if src_is_server { (dst, src) } else { (src, dst) }
 }

@@ -37,12 +37,12 @@ def frame(src, dst, flags, seq, ack, length=0, win=64240):
     return ether + header + tcp + payload
 
 
-def write(name, segments):
+def write(name, segments, client=C, server=S):
     """segments: (time in seconds, from client?, flags, seq, ack, length[, window])."""
     with open(os.path.join(HERE, name), "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
         for ts, from_client, flags, seq, ack, length, *win in segments:
-            src, dst = (C, S) if from_client else (S, C)
+            src, dst = (client, server) if from_client else (server, client)
             data = frame(src, dst, flags, seq, ack, length, *win)
             sec, usec = int(ts), round((ts - int(ts)) * 1e6)
             f.write(struct.pack("<IIII", 1_000_000_000 + sec, usec, len(data), len(data)) + data)
@@ -206,3 +206,16 @@ write("rst-exact.pcap", handshake() + [
     (0.050, True, RST | ACK, X + 11, Y + 1, 0),
 ])
 
+# 9. No SYN captured: Zeek's originator is the first packet's sender unless its port is one of
+# Zeek's likely server ports and the other is not. From port 80 first: Zeek flips (`^`). Between
+# two ports off that list the first sender stays the originator, whatever the numbers look like.
+write("midstream-server-port-first.pcap", [
+    (0.000, False, PSH | ACK, Y + 1, X + 1, 10),
+    (0.010, True, ACK, X + 1, Y + 11, 0),
+    (0.020, True, PSH | ACK, X + 1, Y + 11, 10),
+    (0.030, False, ACK, Y + 11, X + 11, 0),
+])
+write("midstream-unlisted-ports.pcap", [
+    (0.000, True, PSH | ACK, X + 1, Y + 1, 10),
+    (0.010, False, ACK, Y + 1, X + 11, 0),
+], client=("192.0.2.1", 9000), server=("198.51.100.2", 51000))
