@@ -231,3 +231,16 @@ fn without_a_syn_the_client_is_zeeks_originator() {
     assert_eq!(conns[0]["client"], "192.0.2.1:9000");
     assert_eq!(conns[0]["history"], "Da");
 }
+
+#[test]
+fn a_fragmented_segment_is_whole_on_the_fragment_that_completes_it() {
+    let (segs, conns) = replay("ip-fragments.pcap");
+    let frames: Vec<u64> = segs.iter().map(|s| s["frame"].as_u64().unwrap()).collect();
+    // Frames 4 and 5 are fragments that complete nothing; 8 is a first fragment whose
+    // other fragment was never captured. As in tshark, none of them holds a segment.
+    assert_eq!(frames, [1, 2, 3, 6, 7, 9, 10, 11, 12]);
+    assert_eq!((segs[3]["seq"].clone(), segs[3]["len"].clone()), (Value::from(1), Value::from(3000)));
+    assert!(at(&segs, 6).2.is_empty(), "the whole segment, in order");
+    assert!(has(&segs, 9, "acked_unseen"));
+    assert_eq!(conns[0]["bytes_c2s"], 3000);
+}

@@ -219,3 +219,44 @@ write("midstream-unlisted-ports.pcap", [
     (0.000, True, PSH | ACK, X + 1, Y + 1, 10),
     (0.010, False, ACK, Y + 1, X + 11, 0),
 ], client=("192.0.2.1", 9000), server=("198.51.100.2", 51000))
+
+
+def fragments(data, size, ident=0x1234):
+    """The Ethernet frame `data` (from frame()) cut into IPv4 fragments of `size` payload
+    bytes at most (a multiple of 8), as a router would cut it."""
+    ether, header, payload = data[:14], data[14:34], data[34:]
+    pieces = []
+    for at in range(0, len(payload), size):
+        chunk = payload[at:at + size]
+        more = 0x2000 if at + size < len(payload) else 0
+        h = header[:2] + struct.pack("!HHH", 20 + len(chunk), ident, more | (at // 8)) + header[8:10] + b"\0\0" + header[12:]
+        h = h[:10] + struct.pack("!H", checksum(h)) + h[12:]
+        pieces.append(ether + h + chunk)
+    return pieces
+
+
+def write_frames(name, frames):
+    """frames: (time in seconds, the frame's bytes)."""
+    with open(os.path.join(HERE, name), "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for ts, data in frames:
+            sec, usec = int(ts), round((ts - int(ts)) * 1e6)
+            f.write(struct.pack("<IIII", 1_000_000_000 + sec, usec, len(data), len(data)) + data)
+
+
+# 10. A segment of 3000 bytes sent in three IPv4 fragments (the last first, as some stacks
+# send them), then one of 1000 bytes whose later fragment the capture missed: tshark shows
+# the first segment whole on the fragment that completes it, and nothing of the second.
+def segment_frames(segments):
+    return [(ts, frame(C if c else S, S if c else C, fl, seq, ack, n)) for ts, c, fl, seq, ack, n in segments]
+
+
+big = frame(C, S, PSH | ACK, X + 1, Y + 1, 3000)
+lost = frame(C, S, PSH | ACK, X + 3001, Y + 1, 1000)
+first, second, third = fragments(big, 1480)
+write_frames("ip-fragments.pcap", segment_frames(handshake()) + [
+    (0.030, third), (0.0301, first), (0.0302, second),
+    (0.040, segment_frames([(0, False, ACK, Y + 1, X + 3001, 0)])[0][1]),
+    (0.050, fragments(lost, 512, ident=0x1235)[0]),
+    (0.060, segment_frames([(0, False, ACK, Y + 1, X + 4001, 0)])[0][1]),
+] + segment_frames(close(0.070, X + 4001, Y + 1)))
