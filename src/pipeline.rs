@@ -6,6 +6,7 @@
 //! analyzer on a thread of its own beside the renderer (see
 //! [`replay`](crate::replay)).
 
+use crate::decode::defrag::Reassembly;
 use crate::decode::encap::Encap;
 use crate::decode::{self, DecodeError, Decoded, Segment};
 use crate::render::{CaptureStats, Renderer};
@@ -51,6 +52,8 @@ pub struct Analyzer {
     /// The exact capture time of each frame whose events the tracker may still hold
     /// back, oldest first, to stamp them with when they come out.
     times: std::collections::VecDeque<(FrameNumber, Timestamp)>,
+    /// IPv4 datagrams whose fragments are being put together.
+    reassembly: Reassembly,
 }
 
 impl Analyzer {
@@ -63,6 +66,7 @@ impl Analyzer {
             stats: CaptureStats::default(),
             epoch: None,
             times: std::collections::VecDeque::new(),
+            reassembly: Reassembly::default(),
         }
     }
 
@@ -82,6 +86,16 @@ impl Analyzer {
     /// Takes one frame through decoding and tracking.
     pub fn on_frame(&mut self, frame: &Frame<'_>, out: &mut Vec<Event>) {
         match decode::decode(frame) {
+            Ok(Decoded::Fragment(fragment)) => {
+                // The segment, if this fragment completes its datagram, borrows the
+                // datagram, which lives as long as this call.
+                let datagram = self.reassembly.offer(&fragment, frame.ts);
+                let decoded = match datagram.as_ref().and_then(|d| d.segment()) {
+                    Some(seg) => Decoded::Tcp(seg),
+                    None => Decoded::NotTcp,
+                };
+                self.on_decoded(frame.number, frame.ts, Ok(decoded), out)
+            }
             Ok(decoded) => self.on_decoded(frame.number, frame.ts, Ok(decoded), out),
             Err(e) => self.on_decoded(frame.number, frame.ts, Err(&e), out),
         }

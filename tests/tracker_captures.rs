@@ -154,3 +154,93 @@ fn zeek_conn_state_follows_zeeks_rules() {
     let (_, conns) = replay("syn-ack-first.pcap");
     assert_eq!((conns[0]["conn_state"].as_str(), conns[0]["history"].as_str()), (Some("S1"), Some("^hADa")));
 }
+
+#[test]
+fn an_in_window_rst_answered_by_a_challenge_ack_closes_nothing() {
+    let (segs, conns) = replay("rst-challenge-ack.pcap");
+    // The RST's own row is shown with its outcome: not believed, both ends still open.
+    assert!(has(&segs, 6, "rst_ignored"));
+    assert_eq!(states(&segs, 6), pair("ESTABLISHED", "ESTABLISHED"));
+    // The receiver's pure ACK of the byte it does expect; tshark calls it a duplicate ACK.
+    assert!(has(&segs, 7, "challenge_ack") && has(&segs, 7, "dup_ack"));
+    for frame in 7..=10 {
+        assert_eq!(states(&segs, frame), pair("ESTABLISHED", "ESTABLISHED"), "frame {frame}");
+    }
+    assert_eq!(segs[10]["step"], "teardown 1/4");
+    assert_eq!((conns[0]["reset_by"].clone(), conns[0]["closed_by"].clone()), (Value::Null, "client".into()));
+}
+
+#[test]
+fn a_challenge_ack_answered_by_a_rst_at_its_ack_closes_there() {
+    let (segs, conns) = replay("rst-challenge-then-exact.pcap");
+    assert!(has(&segs, 6, "rst_ignored"));
+    assert!(has(&segs, 7, "challenge_ack"));
+    assert_eq!(states(&segs, 7), pair("ESTABLISHED", "ESTABLISHED"));
+    assert_eq!(states(&segs, 8), pair("CLOSED", "CLOSED"));
+    assert!(at(&segs, 8).2.is_empty(), "the RST at the acknowledged seq is taken");
+    assert_eq!(conns[0]["reset_by"], "client");
+}
+
+#[test]
+fn an_in_window_rst_that_nothing_answers_or_one_at_the_next_byte_closes_on_its_own_row() {
+    for name in ["rst-in-window-unanswered.pcap", "rst-exact.pcap"] {
+        let (segs, conns) = replay(name);
+        assert_eq!(states(&segs, 6), pair("CLOSED", "CLOSED"), "{name}");
+        assert!(at(&segs, 6).2.is_empty(), "{name}");
+        assert_eq!(conns[0]["reset_by"], "client", "{name}");
+    }
+}
+
+#[test]
+fn no_teardown_data_or_half_close_is_drawn_from_a_closed_lane() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tracker");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("tracker captures")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".pcap"))
+        .collect();
+    names.sort();
+    for name in names {
+        for seg in replay(&name).0 {
+            let sender = if seg["dir"] == "c2s" { "client_state" } else { "server_state" };
+            let step = seg["step"].as_str().unwrap_or_default();
+            let tells_more = step.starts_with("teardown")
+                || step == "data"
+                || seg["notes"].as_array().is_some_and(|n| n.iter().any(|n| n == "half_close_data"));
+            let flags = seg["flags"].as_array().expect("flags");
+            if tells_more && !flags.iter().any(|f| f == "RST") {
+                assert_ne!(seg[sender], "CLOSED", "{name} frame {}: {step} from a CLOSED lane", seg["frame"]);
+            }
+        }
+    }
+}
+
+#[test]
+fn without_a_syn_the_client_is_zeeks_originator() {
+    // The first segment comes from port 80, one of Zeek's likely server ports: Zeek makes
+    // its receiver the originator and writes `^`; so does tcplab.
+    let (segs, conns) = replay("midstream-server-port-first.pcap");
+    assert!(has(&segs, 1, "client_guessed"));
+    assert_eq!(
+        (conns[0]["client"].as_str(), conns[0]["server"].as_str()),
+        (Some("192.0.2.1:40000"), Some("198.51.100.2:80"))
+    );
+    assert!(conns[0]["history"].as_str().unwrap().starts_with('^'));
+    // Ports 9000 and 51000 are on no list: the first sender is the originator.
+    let (_, conns) = replay("midstream-unlisted-ports.pcap");
+    assert_eq!(conns[0]["client"], "192.0.2.1:9000");
+    assert_eq!(conns[0]["history"], "Da");
+}
+
+#[test]
+fn a_fragmented_segment_is_whole_on_the_fragment_that_completes_it() {
+    let (segs, conns) = replay("ip-fragments.pcap");
+    let frames: Vec<u64> = segs.iter().map(|s| s["frame"].as_u64().unwrap()).collect();
+    // Frames 4 and 5 are fragments that complete nothing; 8 is a first fragment whose
+    // other fragment was never captured. As in tshark, none of them holds a segment.
+    assert_eq!(frames, [1, 2, 3, 6, 7, 9, 10, 11, 12]);
+    assert_eq!((segs[3]["seq"].clone(), segs[3]["len"].clone()), (Value::from(1), Value::from(3000)));
+    assert!(at(&segs, 6).2.is_empty(), "the whole segment, in order");
+    assert!(has(&segs, 9, "acked_unseen"));
+    assert_eq!(conns[0]["bytes_c2s"], 3000);
+}

@@ -53,9 +53,10 @@ const KNOWN_IN_ALL: [(&str, u64, &str, &str); 1] = [("sflow_expanded.pcap", 1, "
 const NOT_DECODED_SFLOW: &str = "a TCP header inside an sFlow sample: tcplab does not decode sFlow's \
     sampled packet headers";
 const NOT_DECODED_JUNIPER: &str = "link type 178 (Juniper Ethernet) is not one tcplab reads";
-const RAW_SEQ_ON_BROKEN_LENGTH: &str = "the IP length runs past the captured bytes (a fuzzed file): \
-    tshark leaves tcp.len empty, skips the sequence analysis and shows the raw seq; tcplab numbers \
-    the segment like any other (a SYN at 0, else the first seq at 1)";
+const RAW_SEQ_ON_BROKEN_LENGTH: &str = "a first IP fragment whose IP length runs past the captured \
+    bytes (a fuzzed file), so that neither tool can reassemble it: both read the TCP header in it, \
+    but tshark leaves tcp.len empty, skips the sequence analysis and shows the raw seq; tcplab \
+    numbers the segment like any other (a SYN at 0, else the first seq at 1)";
 
 /// One frame as tshark decodes it: its numbers, and the notes it flags.
 #[derive(Debug, Default)]

@@ -7,6 +7,7 @@
 //! every failure becomes a [`DecodeError`] that the caller counts and reports.
 
 pub mod anatomy;
+pub mod defrag;
 pub mod encap;
 mod fast;
 pub mod link;
@@ -74,8 +75,12 @@ impl Segment<'_> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decoded<'a> {
     Tcp(Segment<'a>),
-    /// A frame that is fine but carries no TCP segment (ARP, UDP, ICMP, IP fragments…).
+    /// A frame that is fine but carries no TCP segment (ARP, UDP, ICMP, fragments of
+    /// other protocols…).
     NotTcp,
+    /// A fragment of an IPv4 datagram that carries TCP: its segment is whole once
+    /// [`defrag::Reassembly`] has all the fragments.
+    Fragment(defrag::Fragment<'a>),
     /// A frame in an encapsulation tcplab does not look into: it may hold TCP, so it
     /// is counted by its kind.
     Unsupported(Encap),
@@ -182,35 +187,31 @@ fn segment_from<'a>(
         LaxNetSlice::Arp(_) => return Ok(Decoded::NotTcp),
     };
     if payload.fragmented {
-        // Fragments are not reassembled. The first carries the TCP header, read as
-        // tshark reads an unreassembled first fragment (its length: the bytes in this
-        // fragment); the later ones hold no header and are counted as other frames.
-        let first = matches!(net, LaxNetSlice::Ipv4(v4) if v4.header().fragments_offset().value() == 0);
-        if !(first && payload.ip_number == IpNumber::TCP) {
-            return Ok(Decoded::NotTcp);
-        }
-        return Ok(match TcpHeaderSlice::from_slice(payload.payload) {
-            Ok(tcp) => {
-                let header = tcp.slice();
-                let kept = &payload.payload[header.len()..];
-                let payload_len = claimed_ip_payload.saturating_sub(header.len());
-                Decoded::Tcp(Segment {
-                    src: SocketAddr::new(src_ip, tcp.source_port()),
-                    dst: SocketAddr::new(dst_ip, tcp.destination_port()),
-                    seq: SeqNum(tcp.sequence_number()),
-                    ack: SeqNum(tcp.acknowledgment_number()),
-                    flags: TcpFlags(header[13]),
-                    window: tcp.window_size(),
-                    header_len: header.len() as u8,
-                    payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
-                    header,
-                    payload: &kept[..kept.len().min(PAYLOAD_PREVIEW).min(payload_len)],
+        // Reassembled as tshark does (`defrag`): the segment is whole, and shown, on the
+        // fragment that completes its datagram. A first fragment that the snap length
+        // cut cannot be put together with the others: as tshark, tcplab reads the TCP
+        // header in it, its length being what the IP header claims for this fragment.
+        // Fragments of IPv6 and of other protocols are not looked into.
+        return Ok(match net {
+            LaxNetSlice::Ipv4(v4) if payload.ip_number == IpNumber::TCP => {
+                let header = v4.header();
+                if header.fragments_offset().value() == 0 && payload.payload.len() < claimed_ip_payload {
+                    return Ok(match tcp_in(payload.payload, claimed_ip_payload, src_ip, dst_ip) {
+                        Some(seg) => Decoded::Tcp(seg),
+                        None => Decoded::NotTcp,
+                    });
+                }
+                Decoded::Fragment(defrag::Fragment {
+                    src: header.source_addr(),
+                    dst: header.destination_addr(),
+                    id: header.identification(),
+                    offset: usize::from(header.fragments_offset().value()) * 8,
+                    more: header.more_fragments(),
+                    claimed: claimed_ip_payload,
+                    kept: &payload.payload[..payload.payload.len().min(claimed_ip_payload)],
                 })
             }
-            Err(_) => match fixed_header(payload.payload, claimed_ip_payload, src_ip, dst_ip) {
-                Some(seg) => Decoded::Tcp(seg),
-                None => Decoded::NotTcp,
-            },
+            _ => Decoded::NotTcp,
         });
     }
     if payload.ip_number != IpNumber::TCP {
@@ -252,6 +253,30 @@ fn segment_from<'a>(
         header: tcp.header_slice(),
         payload: &kept[..kept.len().min(PAYLOAD_PREVIEW).min(payload_len)],
     }))
+}
+
+/// The TCP segment in `bytes`, a whole TCP header and what was kept after it, whose
+/// IP header(s) claim `claimed` bytes: read as any segment is, or from its fixed part
+/// when its options were cut. `None` when not even that was kept.
+fn tcp_in<'a>(bytes: &'a [u8], claimed: usize, src: IpAddr, dst: IpAddr) -> Option<Segment<'a>> {
+    let Ok(tcp) = TcpHeaderSlice::from_slice(bytes) else {
+        return fixed_header(bytes, claimed, src, dst);
+    };
+    let header = tcp.slice();
+    let kept = &bytes[header.len()..];
+    let payload_len = claimed.saturating_sub(header.len());
+    Some(Segment {
+        src: SocketAddr::new(src, tcp.source_port()),
+        dst: SocketAddr::new(dst, tcp.destination_port()),
+        seq: SeqNum(tcp.sequence_number()),
+        ack: SeqNum(tcp.acknowledgment_number()),
+        flags: TcpFlags(header[13]),
+        window: tcp.window_size(),
+        header_len: header.len() as u8,
+        payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
+        header,
+        payload: &kept[..kept.len().min(PAYLOAD_PREVIEW).min(payload_len)],
+    })
 }
 
 /// A TCP header whose options run past the bytes the capture kept: its 20 fixed bytes

@@ -214,9 +214,16 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             }
             Note::RstIgnored => "Reset ignored: the receiver does not accept this RST (RFC 9293 \
                  §3.10.7, RFC 5961 §3). In SYN-SENT a RST counts only if it acknowledges the SYN; \
-                 later only if its seq lies in the receiver's window. The receiver drops it and both \
-                 ends' states stay, as the segments that follow show. A forged (injected) or stale \
-                 reset looks like this."
+                 later only if its seq lies in the receiver's window, and one in the window but \
+                 not at the next byte expected is answered with a challenge ACK and dropped, as \
+                 the receiver went on sending. Both ends' states stay, as the segments that \
+                 follow show. A forged (injected) or stale reset looks like this."
+                .into(),
+            Note::ChallengeAck => "Challenge ACK (RFC 5961): the RST's seq was in the window but \
+                 not the next expected; the receiver asks for proof and stays ESTABLISHED. This \
+                 pure ACK names the byte it does expect: a real peer that has reset answers it \
+                 with a RST at exactly that seq, which then closes; a blind attacker, who cannot \
+                 see it, cannot."
                 .into(),
             Note::FinInSynSent => "A FIN from an end still in SYN-SENT: nothing is open yet, so this \
                  is no close. Real stacks do not send it; a port scan (or a forged segment) does."
@@ -685,6 +692,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::StraySyn => "stray: no connection of the client's sent this".into(),
             Note::PortsReused => "ports reused: a new connection".into(),
             Note::RstIgnored => "reset ignored: not acceptable to the receiver".into(),
+            Note::ChallengeAck => "challenge ACK: the RST's seq was not the next expected".into(),
             Note::FinInSynSent => "FIN in SYN-SENT: no connection to close".into(),
             Note::MergedClose => "ACK and FIN merged".into(),
             Note::HalfCloseData => "half-close: data sent in CLOSE-WAIT".into(),

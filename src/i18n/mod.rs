@@ -732,6 +732,7 @@ mod tests {
             Note::StraySyn,
             Note::PortsReused,
             Note::RstIgnored,
+            Note::ChallengeAck,
             Note::FinInSynSent,
             Note::MergedClose,
             Note::HalfCloseData,

@@ -202,8 +202,13 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                 .into(),
             Note::PortsReused => "在已经出现过的四元组上又出现了新的 SYN：这是同一对端口上的新连接。".into(),
             Note::RstIgnored => "RST 被忽略：接收方不接受这个 RST（RFC 9293 §3.10.7，RFC 5961 §3）。\
-                 在 SYN-SENT 状态下，只有确认了 SYN 的 RST 才有效；此后只有序号落在接收方窗口内的 RST 才有效。\
-                 接收方丢弃它，两端状态不变，后续报文也说明了这一点。伪造（注入）或过期的 RST 就是这个样子。"
+                 在 SYN-SENT 状态下，只有确认了 SYN 的 RST 才有效；此后只有序号落在接收方窗口内的 RST 才有效，\
+                 而落在窗口内却不是下一个期望序号的 RST 会得到一个挑战 ACK 并被丢弃，因为接收方仍在继续发送。\
+                 两端状态不变，后续报文也说明了这一点。伪造（注入）或过期的 RST 就是这个样子。"
+                .into(),
+            Note::ChallengeAck => "挑战 ACK（RFC 5961）：RST 的序号在窗口内，但不是下一个期望的序号；\
+                 接收方要求对方证明，自己仍保持 ESTABLISHED。这个纯 ACK 给出它真正期望的序号：\
+                 真正已经复位的对端会以恰好这个序号的 RST 回答，连接随之关闭；看不到它的盲目攻击者则做不到。"
                 .into(),
             Note::FinInSynSent => "仍处于 SYN-SENT 状态的一端发出了 FIN：连接尚未建立，这并不是关闭。\
                  正常的协议栈不会这样做，端口扫描（或伪造的报文）才会。"
@@ -565,6 +570,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::StraySyn => "游离报文：客户端的任何连接都没有发送它".into(),
             Note::PortsReused => "端口复用：新的连接".into(),
             Note::RstIgnored => "RST 被忽略：接收方不接受它".into(),
+            Note::ChallengeAck => "挑战 ACK：RST 的序号不是下一个期望的序号".into(),
             Note::FinInSynSent => "SYN-SENT 状态下的 FIN：没有可关闭的连接".into(),
             Note::MergedClose => "ACK 与 FIN 合并".into(),
             Note::HalfCloseData => "半关闭：CLOSE-WAIT 中发送的数据".into(),

@@ -12,6 +12,7 @@
 //! of 152 bytes took nearly two and a half cache lines a frame, and each had to be
 //! dropped one by one before the batch was reused.
 
+use crate::decode::defrag::Reassembly;
 use crate::decode::encap::Encap;
 use crate::decode::{self, DecodeError, Decoded, Segment};
 use crate::relay::Batch;
@@ -95,10 +96,11 @@ pub struct DecodedBatch {
 
 impl DecodedBatch {
     /// Decodes `frame` (unless it fails the capture filter) and keeps what the
-    /// tracker needs of it. `frame` must be the one after the last frame pushed.
-    /// Without `with_bytes`, a segment comes back without its header bytes and payload:
-    /// the tracker reads them only for views that show segments.
-    pub fn push(&mut self, frame: &Frame<'_>, passes: bool, with_bytes: bool) {
+    /// tracker needs of it. `frame` must be the one after the last frame pushed; the
+    /// fragments of IPv4 datagrams are put together in `reassembly`, which lasts from
+    /// batch to batch. Without `with_bytes`, a segment comes back without its header
+    /// bytes and payload: the tracker reads them only for views that show segments.
+    pub fn push(&mut self, frame: &Frame<'_>, passes: bool, with_bytes: bool, reassembly: &mut Reassembly) {
         if self.entries.is_empty() {
             self.first = frame.number.0;
         }
@@ -109,6 +111,13 @@ impl DecodedBatch {
             match decode::decode(frame) {
                 Ok(Decoded::Tcp(seg)) => Content::Tcp(self.keep(&seg, with_bytes)),
                 Ok(Decoded::NotTcp) => Content::NotTcp,
+                Ok(Decoded::Fragment(fragment)) => match reassembly.offer(&fragment, frame.ts) {
+                    Some(datagram) => match datagram.segment() {
+                        Some(seg) => Content::Tcp(self.keep(&seg, with_bytes)),
+                        None => Content::NotTcp,
+                    },
+                    None => Content::NotTcp,
+                },
                 Ok(Decoded::Unsupported(kind)) => Content::Unsupported(kind),
                 Err(e) => {
                     self.errors.push(e);
@@ -285,7 +294,8 @@ mod tests {
             };
             let mut batch = DecodedBatch::empty();
             for (i, (.., passes)) in frames.iter().enumerate() {
-                batch.push(&frame(i), *passes, with_bytes);
+                // A fresh reassembly each frame: a lone fragment holds no segment.
+                batch.push(&frame(i), *passes, with_bytes, &mut Reassembly::default());
             }
             let back: Vec<_> = batch.frames().collect();
             prop_assert_eq!(back.len(), frames.len());
@@ -295,6 +305,7 @@ mod tests {
                 prop_assert_eq!((got.number, got.ts, got.captured), (original.number, original.ts, datas[i].len()));
                 let expected = decode::decode(&original).map(|decoded| match decoded {
                     Decoded::Tcp(seg) if !with_bytes => Decoded::Tcp(Segment { header: &[], payload: &[], ..seg }),
+                    Decoded::Fragment(_) => Decoded::NotTcp,
                     other => other,
                 });
                 match (got.decoded, passes) {

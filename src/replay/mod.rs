@@ -7,6 +7,7 @@
 mod decoded;
 
 use crate::cli::{Format, ReplayArgs, ViewArgs};
+use crate::decode::defrag::Reassembly;
 use crate::error::Result;
 use crate::pipeline::{Analyzer, SegmentFilter};
 use crate::progress::{self, Progress};
@@ -232,8 +233,9 @@ fn replay_file(
         let (events_in, events_out) = relay::<Vec<Event>>();
         let reading = scope.spawn(move || {
             let mut batch = DecodedBatch::empty();
+            let mut reassembly = Reassembly::default();
             let end = source.for_each(|frame, passes| {
-                batch.push(frame, passes, with_bytes);
+                batch.push(frame, passes, with_bytes, &mut reassembly);
                 frames_in.pass_if_full(&mut batch)
             });
             frames_in.pass_last(batch);

@@ -27,13 +27,14 @@ const FROM: TcpState = TcpState::Listen;
 const TO: TcpState = TcpState::SynSent;
 
 /// Notes without numbers of their own; those with numbers follow ([`numbered_notes`]).
-const NOTES: [Note; 23] = [
+const NOTES: [Note; 24] = [
     Note::ClientGuessed,
     Note::ConnectionRefused,
     Note::OldDuplicateSyn,
     Note::StraySyn,
     Note::PortsReused,
     Note::RstIgnored,
+    Note::ChallengeAck,
     Note::FinInSynSent,
     Note::MergedClose,
     Note::HalfCloseData,

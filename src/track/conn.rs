@@ -16,6 +16,11 @@
 //! after that answer left; anything else, a retransmission aside, means it arrived as
 //! captured. Until then the arrival is pending (see [`Pending`]), and the tracker holds
 //! back the segment's event so that it is shown with the states it led to.
+//!
+//! A RST whose seq is in the receiver's window but not the next byte it expects is
+//! pending the same way (RFC 5961 §3.2): a receiver that keeps sending (a challenge ACK,
+//! or data) did not believe it, and nothing changes; a receiver that resets too, or says
+//! nothing, took it, and both ends close on the RST's own segment.
 
 use super::analysis::SeqAnalysis;
 use super::event::{
@@ -24,7 +29,7 @@ use super::event::{
 use super::flags::TcpFlags;
 use super::seq::SeqNum;
 use super::state::TcpState;
-use super::zeek::History;
+use super::zeek::{self, History};
 use crate::decode::Segment;
 use crate::source::FrameNumber;
 use smallvec::SmallVec;
@@ -120,8 +125,9 @@ struct Acks {
     reopened: bool,
 }
 
-/// A SYN, SYN-ACK or FIN whose arrival at `receiver` is not settled yet: its effect on
-/// the receiver's state waits for what the receiver sends next (see the module doc).
+/// A SYN, SYN-ACK, FIN or in-window RST whose arrival at `receiver` is not settled yet:
+/// its effect on the receiver's state waits for what the receiver sends next (see the
+/// module doc).
 #[derive(Debug, Clone, Copy)]
 pub struct Pending {
     pub receiver: Role,
@@ -160,6 +166,25 @@ enum Fate {
     Crossed,
     /// It changed nothing: no connection took it, or a copy sent again replaces it.
     Lost,
+    /// A RST in the window but not at the next expected byte, after which an end kept
+    /// sending: the receiver answered it with a challenge ACK (RFC 5961 §3.2), or did
+    /// not see it at all. It changed nothing.
+    NotBelieved,
+}
+
+/// How the receiver of a segment takes its RST flag (RFC 9293 §3.10.7, RFC 5961 §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RstVerdict {
+    /// No RST, or one the receiver accepts at once: its seq is the next byte expected
+    /// (or nothing can be judged). It closes the connection.
+    Accepted,
+    /// Not acceptable: in SYN-SENT it does not acknowledge the SYN; later its seq lies
+    /// outside the receiver's window. Dropped; no state changes.
+    Ignored,
+    /// In the window but not at the next expected byte. An RFC 5961 receiver answers
+    /// with a challenge ACK and keeps the connection; an older one closes. What the
+    /// receiver sends next tells which, so its arrival is pending.
+    InWindow,
 }
 
 /// A pending arrival, settled: the changes it made at its own segment (none when it
@@ -172,6 +197,9 @@ pub struct Settled {
     pub changes: Changes,
     pub client_state: TcpState,
     pub server_state: TcpState,
+    /// A note the held segment gets now that its fate is known (`rst_ignored` for a
+    /// RST that was not believed).
+    pub note: Option<Note>,
 }
 
 /// What following one segment left for the tracker to do.
@@ -262,14 +290,17 @@ pub struct Conn {
 
 impl Conn {
     /// A connection whose first segment is `seg`. The client is the sender of a bare
-    /// SYN, the receiver of a SYN-ACK, or else a guess from the port numbers.
+    /// SYN, the receiver of a SYN-ACK, or else Zeek's originator: the sender, unless
+    /// the ports say otherwise (`zeek::flips_first`), so that the guess is one a
+    /// familiar tool makes and `history` writes `^` exactly when Zeek does.
     pub fn new(id: ConnId, seg: &Segment, frame: FrameNumber, ts: f64) -> Conn {
         let (client, server, guessed, client_state, server_state) = if seg.flags.syn() && !seg.flags.ack() {
             (seg.src, seg.dst, false, TcpState::Closed, TcpState::Listen)
         } else if seg.flags.syn() {
             (seg.dst, seg.src, false, TcpState::SynSent, TcpState::Listen)
         } else {
-            let (c, s) = guess_client(seg.src, seg.dst);
+            let flipped = zeek::flips_first(seg.src.port(), seg.dst.port(), seg.flags);
+            let (c, s) = if flipped { (seg.dst, seg.src) } else { (seg.src, seg.dst) };
             (c, s, true, TcpState::Established, TcpState::Established)
         };
         Conn {
@@ -387,19 +418,20 @@ impl Conn {
         let dir = if seg.src == self.client { Direction::ClientToServer } else { Direction::ServerToClient };
         let mut outcome = Outcome::default();
         // What this segment says of an arrival still pending, before it is followed.
-        let crossed = match self.pending {
+        let (crossed, challenge) = match self.pending {
             Some(pending) => self.settle_before(pending, seg, dir.sender(), cfg, &mut outcome),
-            None => None,
+            None => (None, false),
         };
         // A reset the receiver does not accept changes no state (RFC 9293 §3.10.7).
-        let rst_ignored = seg.flags.rst() && !self.rst_acceptable(dir.sender().peer(), seg);
+        let rst =
+            if seg.flags.rst() { self.rst_verdict(dir.sender().peer(), seg) } else { RstVerdict::Accepted };
         if cfg.detail {
-            self.show(seg, dir, frame, ts, crossed, rst_ignored, cfg, out);
+            self.show(seg, dir, frame, ts, crossed, challenge, rst, cfg, out);
         } else {
             // Only summaries are wanted (`--summary`): the counters, the history and the
             // states, without Wireshark's analysis, the steps, the notes or any event.
-            let acks = self.observe(seg, dir, frame, ts, rst_ignored);
-            self.change_states(seg, dir.sender(), acks, crossed, rst_ignored, frame, ts, cfg);
+            let acks = self.observe(seg, dir, frame, ts, rst);
+            self.change_states(seg, dir.sender(), acks, crossed, rst, frame, ts, cfg);
         }
         outcome.pending = self.pending.is_some_and(|p| p.frame == frame);
         outcome
@@ -407,7 +439,8 @@ impl Conn {
 
     /// Settles `pending` by the segment that follows it, from `me`: the receiver's
     /// answer tells whether it had arrived (see the module doc). Returns the arrival
-    /// when it crossed the answer, to be applied after it.
+    /// when it crossed the answer, to be applied after it, and whether this segment
+    /// is a challenge ACK: the receiver's answer to a RST it did not believe.
     fn settle_before(
         &mut self,
         pending: Pending,
@@ -415,10 +448,16 @@ impl Conn {
         me: Role,
         cfg: &TrackConfig,
         outcome: &mut Outcome,
-    ) -> Option<Arrival> {
+    ) -> (Option<Arrival>, bool) {
         let flags = seg.flags;
         let arrival = pending.arrival;
-        let fate = if me == pending.receiver {
+        let fate = if arrival.flags.rst() {
+            // A RST in the window, off the next expected byte. Whoever sends next
+            // tells: a RST from either end means the reset was taken (the receiver
+            // resets what comes to a closed port, the sender repeats itself); any
+            // other segment means an end is still there, sending.
+            if flags.rst() { Fate::Arrived } else { Fate::NotBelieved }
+        } else if me == pending.receiver {
             if flags.rst() && arrival.flags.syn() {
                 // A refusal (nothing listened for the SYN) or an old duplicate (nothing
                 // waited for the SYN-ACK): the receiver had no connection to change.
@@ -448,24 +487,22 @@ impl Conn {
         match fate {
             Fate::Lost => {
                 outcome.settled = Some(self.settled_without_change(pending));
-                None
+                (None, false)
             }
             Fate::Crossed => {
                 outcome.settled = Some(self.settled_without_change(pending));
-                Some(arrival)
+                (Some(arrival), false)
+            }
+            Fate::NotBelieved => {
+                outcome.settled =
+                    Some(Settled { note: Some(Note::RstIgnored), ..self.settled_without_change(pending) });
+                // RFC 5961 §3.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, nothing else.
+                let pure_ack = flags.ack() && !flags.syn() && !flags.fin() && seg.payload_len == 0;
+                (None, me == pending.receiver && pure_ack)
             }
             Fate::Arrived => {
-                let mut changes = Changes::new();
-                self.arrive(pending.receiver, arrival, &mut changes);
-                self.record_changes(&changes, pending.ts, cfg);
-                outcome.settled = Some(Settled {
-                    frame: pending.frame,
-                    ts: pending.ts,
-                    changes,
-                    client_state: self.state(Role::Client),
-                    server_state: self.state(Role::Server),
-                });
-                None
+                outcome.settled = Some(self.arrived(pending, cfg));
+                (None, false)
             }
         }
     }
@@ -477,58 +514,88 @@ impl Conn {
             changes: Changes::new(),
             client_state: self.state(Role::Client),
             server_state: self.state(Role::Server),
+            note: None,
         }
     }
 
-    /// The pending arrival, if any, when nothing more will settle it (its time is up,
-    /// the capture ended, or the connection is forgotten): a FIN is taken to have
-    /// arrived as captured; a SYN that nobody answered is taken not to have.
-    pub fn settle(&mut self, cfg: &TrackConfig) -> Option<Settled> {
-        let pending = self.pending.take()?;
-        if pending.arrival.flags.syn() {
-            return Some(self.settled_without_change(pending));
-        }
+    /// Applies a pending arrival as captured, at its own segment. For a RST, also its
+    /// sender's own change (an abort: CLOSED), which waited with it.
+    fn arrived(&mut self, pending: Pending, cfg: &TrackConfig) -> Settled {
         let mut changes = Changes::new();
+        if pending.arrival.flags.rst() {
+            let sender = pending.receiver.peer();
+            if !matches!(self.state(sender), TcpState::Closed | TcpState::Listen) {
+                self.set_state(sender, TcpState::Closed, &mut changes);
+            }
+            self.closed_by.get_or_insert(sender);
+            self.reset_by.get_or_insert(sender);
+        }
         self.arrive(pending.receiver, pending.arrival, &mut changes);
         self.record_changes(&changes, pending.ts, cfg);
-        Some(Settled {
+        Settled {
             frame: pending.frame,
             ts: pending.ts,
             changes,
             client_state: self.state(Role::Client),
             server_state: self.state(Role::Server),
-        })
+            note: None,
+        }
     }
 
-    /// Whether `receiver` accepts a RST (RFC 9293 §3.10.7.3–4, RFC 5961 §3). In
-    /// SYN-SENT it must acknowledge the SYN: SND.UNA < SEG.ACK ≤ SND.NXT. In the
-    /// synchronized states its seq must lie in the receiver's window, RCV.NXT ≤ SEG.SEQ
-    /// < RCV.NXT + RCV.WND (= RCV.NXT when the window is closed; the edge itself is
-    /// accepted, see below). RCV.NXT and RCV.WND are the receiver's last ack and
-    /// window; while it has sent no ACK nothing can be judged, so the reset counts.
-    /// LISTEN and CLOSED ignore resets anyway.
-    fn rst_acceptable(&self, receiver: Role, seg: &Segment) -> bool {
+    /// The pending arrival, if any, when nothing more will settle it (its time is up,
+    /// the capture ended, or the connection is forgotten): a FIN or a RST is taken to
+    /// have arrived as captured; a SYN that nobody answered is taken not to have.
+    pub fn settle(&mut self, cfg: &TrackConfig) -> Option<Settled> {
+        let pending = self.pending.take()?;
+        if pending.arrival.flags.syn() {
+            return Some(self.settled_without_change(pending));
+        }
+        Some(self.arrived(pending, cfg))
+    }
+
+    /// How `receiver` takes a RST (RFC 9293 §3.10.7.3–4, RFC 5961 §3). In SYN-SENT it
+    /// must acknowledge the SYN: SND.UNA < SEG.ACK ≤ SND.NXT. In the synchronized states
+    /// its seq must lie in the receiver's window, RCV.NXT ≤ SEG.SEQ < RCV.NXT + RCV.WND
+    /// (= RCV.NXT when the window is closed; the edge itself counts, see below), and
+    /// only a seq of exactly RCV.NXT resets at once. RCV.NXT and RCV.WND are the
+    /// receiver's last ack and window; while it has sent no ACK nothing can be judged,
+    /// so the reset counts. LISTEN and CLOSED ignore resets anyway.
+    fn rst_verdict(&self, receiver: Role, seg: &Segment) -> RstVerdict {
+        use TcpState::*;
         let side = self.side(receiver);
-        match side.state {
-            TcpState::SynSent => {
+        let acceptable = match side.state {
+            SynSent => {
                 seg.flags.ack()
                     && side.isn.is_some_and(|isn| seg.ack.after(isn))
                     && side.highest_seq.is_none_or(|next| seg.ack.before_or_at(next))
             }
-            TcpState::Closed | TcpState::Listen => true,
+            Closed | Listen => true,
             _ => match side.last_ack {
                 None => true,
-                Some(rcv_nxt) if side.last_window == 0 => seg.seq == rcv_nxt,
+                Some(rcv_nxt) if seg.seq == rcv_nxt => true,
+                Some(_) if side.last_window == 0 => false,
                 Some(rcv_nxt) => {
                     let shift = self.window_shift(receiver).unwrap_or(0);
                     let window = u32::from(side.last_window) << shift;
                     // The right edge counts too: the receiver's RCV.NXT is known only
                     // from its last ACK, so a sender that has filled that window resets
                     // at its edge while the real RCV.NXT has moved on.
-                    rcv_nxt.before_or_at(seg.seq) && seg.seq.before_or_at(rcv_nxt.plus(window))
+                    if !(rcv_nxt.before_or_at(seg.seq) && seg.seq.before_or_at(rcv_nxt.plus(window))) {
+                        return RstVerdict::Ignored;
+                    }
+                    // Off the next expected byte: a challenge ACK's case, between two
+                    // synchronized ends (TIME-WAIT takes any reset in its window).
+                    let synchronized = |s: TcpState| {
+                        matches!(s, Established | FinWait1 | FinWait2 | CloseWait | Closing | LastAck)
+                    };
+                    if synchronized(side.state) && synchronized(self.state(receiver.peer())) {
+                        return RstVerdict::InWindow;
+                    }
+                    true
                 }
             },
-        }
+        };
+        if acceptable { RstVerdict::Accepted } else { RstVerdict::Ignored }
     }
 
     /// Whether an arrival waits to be settled.
@@ -547,7 +614,8 @@ impl Conn {
         frame: FrameNumber,
         ts: f64,
         crossed: Option<Arrival>,
-        rst_ignored: bool,
+        challenge: bool,
+        rst: RstVerdict,
         cfg: &TrackConfig,
         out: &mut Vec<Event>,
     ) {
@@ -561,6 +629,9 @@ impl Conn {
         if seg.header_cut() {
             notes.push(Note::HeaderCut);
         }
+        if challenge {
+            notes.push(Note::ChallengeAck);
+        }
 
         // Wireshark's sequence analysis (retransmissions, duplicate ACKs, windows), with
         // the window scaling of the SYNs seen before this segment.
@@ -571,14 +642,14 @@ impl Conn {
         let analysis = self.analysis.get_or_insert_with(Box::default);
         analysis.analyse(me, seg, frame, ts, peer_window_shift, &mut notes);
 
-        let acks = self.observe(seg, dir, frame, ts, rst_ignored);
+        let acks = self.observe(seg, dir, frame, ts, rst);
         if acks.reopened {
             // A new SYN-ACK, not the first one sent again.
             notes.retain(|n| !matches!(n, Note::SynRetransmission { .. }));
             notes.push(Note::PortsReused);
         }
         let (step, label) = self.step_and_label(seg, me, acks, &mut notes);
-        let (changes, note) = self.change_states(seg, me, acks, crossed, rst_ignored, frame, ts, cfg);
+        let (changes, note) = self.change_states(seg, me, acks, crossed, rst, frame, ts, cfg);
         notes.extend(note);
         for &(role, _, to) in &changes {
             if to == TcpState::TimeWait {
@@ -629,7 +700,7 @@ impl Conn {
         dir: Direction,
         frame: FrameNumber,
         ts: f64,
-        rst_ignored: bool,
+        rst: RstVerdict,
     ) -> Acks {
         let me = dir.sender();
         let peer = me.peer();
@@ -731,10 +802,13 @@ impl Conn {
             self.both_opened |= self.opened_by.is_some_and(|first| first != me);
             self.opened_by.get_or_insert(me);
         }
-        if (flags.fin() || (flags.rst() && !rst_ignored)) && self.closed_by.is_none() {
+        // A reset counts once its receiver takes it; one in the window waits for that
+        // (`Conn::arrived`).
+        let reset = flags.rst() && rst == RstVerdict::Accepted;
+        if (flags.fin() || reset) && self.closed_by.is_none() {
             self.closed_by = Some(me);
         }
-        if flags.rst() && !rst_ignored && self.reset_by.is_none() {
+        if reset && self.reset_by.is_none() {
             self.reset_by = Some(me);
         }
         acks
@@ -753,19 +827,24 @@ impl Conn {
         me: Role,
         acks: Acks,
         crossed: Option<Arrival>,
-        rst_ignored: bool,
+        rst: RstVerdict,
         frame: FrameNumber,
         ts: f64,
         cfg: &TrackConfig,
     ) -> (Changes, Option<Note>) {
         let mut changes = Changes::new();
-        if rst_ignored {
-            // Dropped by the receiver; and its sender is no end of this connection as
-            // the states know it (a forged reset, or one from an old connection).
+        if rst != RstVerdict::Accepted {
+            // Dropped by the receiver, or waiting for what it sends next; and its sender
+            // is no end of this connection as the states know it (a forged reset, or one
+            // from an old connection) until the receiver shows it took the reset.
             if let Some(arrival) = crossed {
                 self.arrive(me, arrival, &mut changes);
             }
             self.record_changes(&changes, ts, cfg);
+            if rst == RstVerdict::InWindow {
+                self.pending = Some(Pending { receiver: me.peer(), frame, ts, arrival: Arrival::of(seg) });
+                return (changes, None);
+            }
             return (changes, Some(Note::RstIgnored));
         }
         let note = self.sender_transitions(seg, me, acks, &mut changes);
@@ -927,7 +1006,7 @@ impl Conn {
                 Closed | Listen => {}
                 SynReceived if side.passive_open => self.set_state(role, Listen, changes),
                 // In SYN-SENT a reset counts only if it acknowledges our SYN (checked
-                // by `rst_acceptable` for a reset as it arrives).
+                // by `rst_verdict` for a reset as it arrives).
                 SynSent if ack.is_none() => {}
                 _ => self.set_state(role, Closed, changes),
             }
@@ -1210,14 +1289,4 @@ impl std::fmt::Display for Len {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.0 > 0 { write!(f, " len={}", self.0) } else { Ok(()) }
     }
-}
-
-/// With no SYN seen, the server is the end on a well-known port, else the end on a
-/// non-ephemeral port, else the destination of the first segment.
-fn guess_client(src: SocketAddr, dst: SocketAddr) -> (SocketAddr, SocketAddr) {
-    let (sp, dp) = (src.port(), dst.port());
-    let well_known = sp < 1024 && dp >= 1024;
-    let registered_vs_ephemeral = (1024..32768).contains(&sp) && dp >= 32768;
-    let src_is_server = well_known || registered_vs_ephemeral;
-    if src_is_server { (dst, src) } else { (src, dst) }
 }

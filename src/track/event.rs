@@ -136,6 +136,10 @@ pub enum Note {
     /// it does not acknowledge the SYN, later its seq is outside the receiver's window.
     /// It is dropped; no state changes.
     RstIgnored,
+    /// The receiver of a RST whose seq was in its window but not the next byte it
+    /// expected answers with a pure ACK of that byte (RFC 5961 §3.2): it asks for proof
+    /// and keeps the connection.
+    ChallengeAck,
     /// A FIN from an end still in SYN-SENT: its connection is not open, so this is no
     /// close (a scan, or a forged segment).
     FinInSynSent,
@@ -200,6 +204,7 @@ impl Note {
             Note::StraySyn => "stray_syn",
             Note::PortsReused => "ports_reused",
             Note::RstIgnored => "rst_ignored",
+            Note::ChallengeAck => "challenge_ack",
             Note::FinInSynSent => "fin_in_syn_sent",
             Note::MergedClose => "merged_close",
             Note::HalfCloseData => "half_close_data",
@@ -246,6 +251,7 @@ impl Note {
                 | Note::StraySyn
                 | Note::PortsReused
                 | Note::RstIgnored
+                | Note::ChallengeAck
                 | Note::FinInSynSent
                 | Note::MergedClose
                 | Note::HalfCloseData
@@ -270,6 +276,7 @@ impl Note {
                     | Note::ConnectionRefused
                     | Note::OldDuplicateSyn
                     | Note::RstIgnored
+                    | Note::ChallengeAck
                     | Note::FinInSynSent
                     | Note::StraySyn
             )

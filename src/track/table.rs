@@ -338,7 +338,12 @@ impl Tracker {
             if hold.due > now {
                 break;
             }
+            let was_finished = self.find(hold.conn).is_some_and(|c| c.is_finished());
             self.settle(hold.conn);
+            // A reset taken for want of an answer can end the connection.
+            if !was_finished && self.find(hold.conn).is_some_and(|c| c.is_finished()) {
+                self.finished.push_back((hold.conn, now));
+            }
         }
         self.release(out);
     }
@@ -376,6 +381,7 @@ impl Tracker {
                     .filter(|c| c.2 == super::TcpState::TimeWait)
                     .map(|c| Note::TimeWait(c.0)),
             );
+            ev.notes.extend(settled.note);
         }
         if settled.changes.is_empty() {
             return ended;

@@ -7,6 +7,10 @@
 //! when the connection's first segment came from the responder (Zeek flips the roles
 //! then, and writes `^`).
 //!
+//! Which end is the originator of a connection whose opening SYN was not captured is
+//! also Zeek's guess (`TCPAnalyzer::WantConnection`): the first packet's sender, unless
+//! its port is one of Zeek's likely server ports (below) and the other port is not.
+//!
 //! `conn_state` is decided as Zeek decides it: from two endpoint states that follow
 //! Zeek's TCP analyzer (`TCPSessionAdapter::UpdateStateMachine`: INACTIVE, SYN_SENT,
 //! SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET), read by the `conn_state`
@@ -14,6 +18,31 @@
 
 use super::event::Direction;
 use crate::decode::Segment;
+
+/// Zeek's `likely_server_ports` for TCP: the server ports its base protocol scripts
+/// register (`Analyzer::register_for_ports` adds each analyzer's `ports` to it), in
+/// Zeek 7. Sorted, for a binary search.
+const LIKELY_SERVER_PORTS: [u16; 47] = [
+    21, 22, 25, 53, 79, 80, 81, 88, 135, 139, 143, 389, 443, 445, 502, 563, 585, 587, 614, 631, 636, 989,
+    990, 992, 993, 995, 1080, 1434, 1883, 2811, 3128, 3268, 3306, 3389, 5222, 5223, 5269, 5432, 6379, 6666,
+    6667, 6668, 6669, 8000, 8080, 8888, 20000,
+];
+
+/// Whether Zeek takes `port` to be a server's.
+pub fn likely_server_port(port: u16) -> bool {
+    LIKELY_SERVER_PORTS.binary_search(&port).is_ok()
+}
+
+/// Whether Zeek makes the receiver of a connection's first segment its originator
+/// (and writes `^`): the first segment is no bare SYN, its source port is a likely
+/// server port, and its destination port is not; or both are, and the segment is no
+/// SYN-ACK (a stealth scan's) and comes from the lower port (`WantConnection`).
+pub fn flips_first(src_port: u16, dst_port: u16, flags: crate::track::flags::TcpFlags) -> bool {
+    if (flags.syn() && !flags.ack()) || !likely_server_port(src_port) {
+        return false;
+    }
+    if likely_server_port(dst_port) { !flags.syn() && src_port < dst_port } else { true }
+}
 
 /// One kind of history letter, in either case.
 #[derive(Debug, Clone, Copy)]
@@ -252,5 +281,30 @@ impl History {
         } else {
             "OTH"
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::track::flags::TcpFlags;
+
+    #[test]
+    fn the_port_list_is_sorted_for_its_search() {
+        assert!(LIKELY_SERVER_PORTS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn zeek_flips_only_from_a_likely_server_port() {
+        let (ack, syn_ack) = (TcpFlags(0x10), TcpFlags(0x12));
+        assert!(flips_first(443, 51000, ack));
+        assert!(!flips_first(51000, 443, ack));
+        // Neither port on the list: the first sender stays the originator.
+        assert!(!flips_first(9000, 51000, ack));
+        // Both on it: the lower port is the server, unless it is a SYN-ACK.
+        assert!(flips_first(80, 8080, ack));
+        assert!(!flips_first(8080, 80, ack));
+        assert!(!flips_first(80, 8080, syn_ack));
+        assert!(flips_first(80, 51000, syn_ack));
     }
 }

@@ -37,12 +37,12 @@ def frame(src, dst, flags, seq, ack, length=0, win=64240):
     return ether + header + tcp + payload
 
 
-def write(name, segments):
+def write(name, segments, client=C, server=S):
     """segments: (time in seconds, from client?, flags, seq, ack, length[, window])."""
     with open(os.path.join(HERE, name), "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
         for ts, from_client, flags, seq, ack, length, *win in segments:
-            src, dst = (C, S) if from_client else (S, C)
+            src, dst = (client, server) if from_client else (server, client)
             data = frame(src, dst, flags, seq, ack, length, *win)
             sec, usec = int(ts), round((ts - int(ts)) * 1e6)
             f.write(struct.pack("<IIII", 1_000_000_000 + sec, usec, len(data), len(data)) + data)
@@ -170,3 +170,93 @@ write("syn-ack-first.pcap", [
     (0.020, True, PSH | ACK, X + 1, Y + 1, 10),
     (0.030, False, ACK, Y + 1, X + 11, 0),
 ])
+
+# 8. A RST in the server's window but not at the next byte it expects (RFC 5961 §3.2). The server
+# answers with a challenge ACK and keeps sending: the reset was not believed, nothing closes.
+write("rst-challenge-ack.pcap", handshake() + [
+    (0.030, True, PSH | ACK, X + 1, Y + 1, 10),
+    (0.040, False, ACK, Y + 1, X + 11, 0),
+    (0.050, True, RST | ACK, X + 11 + 100, Y + 1, 0),
+    (0.051, False, ACK, Y + 1, X + 11, 0),
+    (0.060, True, PSH | ACK, X + 11, Y + 1, 10),
+    (0.070, False, PSH | ACK, Y + 1, X + 21, 10),
+    (0.080, True, ACK, X + 21, Y + 11, 0),
+] + close(0.090, X + 21, Y + 11))
+
+# 8. The same RST from a peer that really reset: the challenge ACK is answered by a RST at exactly
+# the seq it acknowledges, which closes the connection.
+write("rst-challenge-then-exact.pcap", handshake() + [
+    (0.030, True, PSH | ACK, X + 1, Y + 1, 10),
+    (0.040, False, ACK, Y + 1, X + 11, 0),
+    (0.050, True, RST | ACK, X + 11 + 100, Y + 1, 0),
+    (0.051, False, ACK, Y + 1, X + 11, 0),
+    (0.052, True, RST, X + 11, 0, 0),
+])
+
+# 8. An in-window RST that nothing answers: a receiver without RFC 5961 took it; and a RST at
+# exactly the next byte, which closes at once.
+write("rst-in-window-unanswered.pcap", handshake() + [
+    (0.030, True, PSH | ACK, X + 1, Y + 1, 10),
+    (0.040, False, ACK, Y + 1, X + 11, 0),
+    (0.050, True, RST | ACK, X + 11 + 100, Y + 1, 0),
+])
+write("rst-exact.pcap", handshake() + [
+    (0.030, True, PSH | ACK, X + 1, Y + 1, 10),
+    (0.040, False, ACK, Y + 1, X + 11, 0),
+    (0.050, True, RST | ACK, X + 11, Y + 1, 0),
+])
+
+# 9. No SYN captured: Zeek's originator is the first packet's sender unless its port is one of
+# Zeek's likely server ports and the other is not. From port 80 first: Zeek flips (`^`). Between
+# two ports off that list the first sender stays the originator, whatever the numbers look like.
+write("midstream-server-port-first.pcap", [
+    (0.000, False, PSH | ACK, Y + 1, X + 1, 10),
+    (0.010, True, ACK, X + 1, Y + 11, 0),
+    (0.020, True, PSH | ACK, X + 1, Y + 11, 10),
+    (0.030, False, ACK, Y + 11, X + 11, 0),
+])
+write("midstream-unlisted-ports.pcap", [
+    (0.000, True, PSH | ACK, X + 1, Y + 1, 10),
+    (0.010, False, ACK, Y + 1, X + 11, 0),
+], client=("192.0.2.1", 9000), server=("198.51.100.2", 51000))
+
+
+def fragments(data, size, ident=0x1234):
+    """The Ethernet frame `data` (from frame()) cut into IPv4 fragments of `size` payload
+    bytes at most (a multiple of 8), as a router would cut it."""
+    ether, header, payload = data[:14], data[14:34], data[34:]
+    pieces = []
+    for at in range(0, len(payload), size):
+        chunk = payload[at:at + size]
+        more = 0x2000 if at + size < len(payload) else 0
+        h = header[:2] + struct.pack("!HHH", 20 + len(chunk), ident, more | (at // 8)) + header[8:10] + b"\0\0" + header[12:]
+        h = h[:10] + struct.pack("!H", checksum(h)) + h[12:]
+        pieces.append(ether + h + chunk)
+    return pieces
+
+
+def write_frames(name, frames):
+    """frames: (time in seconds, the frame's bytes)."""
+    with open(os.path.join(HERE, name), "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for ts, data in frames:
+            sec, usec = int(ts), round((ts - int(ts)) * 1e6)
+            f.write(struct.pack("<IIII", 1_000_000_000 + sec, usec, len(data), len(data)) + data)
+
+
+# 10. A segment of 3000 bytes sent in three IPv4 fragments (the last first, as some stacks
+# send them), then one of 1000 bytes whose later fragment the capture missed: tshark shows
+# the first segment whole on the fragment that completes it, and nothing of the second.
+def segment_frames(segments):
+    return [(ts, frame(C if c else S, S if c else C, fl, seq, ack, n)) for ts, c, fl, seq, ack, n in segments]
+
+
+big = frame(C, S, PSH | ACK, X + 1, Y + 1, 3000)
+lost = frame(C, S, PSH | ACK, X + 3001, Y + 1, 1000)
+first, second, third = fragments(big, 1480)
+write_frames("ip-fragments.pcap", segment_frames(handshake()) + [
+    (0.030, third), (0.0301, first), (0.0302, second),
+    (0.040, segment_frames([(0, False, ACK, Y + 1, X + 3001, 0)])[0][1]),
+    (0.050, fragments(lost, 512, ident=0x1235)[0]),
+    (0.060, segment_frames([(0, False, ACK, Y + 1, X + 4001, 0)])[0][1]),
+] + segment_frames(close(0.070, X + 4001, Y + 1)))
