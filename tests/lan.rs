@@ -356,12 +356,7 @@ fn lab_lan_runs_without_root_in_a_user_namespace() {
     }
     // A copy that uid 65534 may run, in a directory it may enter.
     let dir = tempfile::tempdir().expect("temporary directory");
-    let bin = dir.path().join("tcplab");
-    std::fs::copy(BIN, &bin).expect("copy the binary");
-    use std::os::unix::fs::PermissionsExt;
-    for path in [dir.path(), bin.as_path()] {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    }
+    let bin = binary_copy_for_nobody(dir.path());
     let bin_text = bin.to_str().unwrap();
     let as_nobody = ["--reuid", "65534", "--regid", "65534", "--clear-groups", bin_text];
     let out =

@@ -261,12 +261,7 @@ fn binary_for_nobody(copy_dir: &Path) -> PathBuf {
     if reachable.status.success() {
         return PathBuf::from(BIN);
     }
-    let copy = copy_dir.join("tcplab");
-    std::fs::copy(BIN, &copy).expect("copy the binary");
-    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod 755 the copy");
-    std::fs::set_permissions(copy_dir, std::fs::Permissions::from_mode(0o755))
-        .expect("chmod 755 the directory");
-    copy
+    binary_copy_for_nobody(copy_dir)
 }
 
 #[test]

@@ -46,6 +46,23 @@ pub fn run(program: impl AsRef<OsStr>, args: &[&str], within: Duration) -> Outpu
     cmd.output().unwrap_or_else(|e| panic!("cannot run {} {args:?}: {e}", program.to_string_lossy()))
 }
 
+/// A copy of the binary in `dir`, that uid 65534 may run (mode 755, the directory too).
+///
+/// Copied by `cp`, not by this process: a file this process held open for writing
+/// would be inherited by any child another test thread forks meanwhile, until that
+/// child execs, and running the copy then fails with "Text file busy" (ETXTBSY).
+#[allow(dead_code)]
+pub fn binary_copy_for_nobody(dir: &Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let copy = dir.join("tcplab");
+    let copied = Command::new("cp").arg(BIN).arg(&copy).status().expect("run cp");
+    assert!(copied.success(), "cp {BIN} {}", copy.display());
+    for path in [dir, copy.as_path()] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod 755");
+    }
+    copy
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
