@@ -92,6 +92,8 @@ fn main() {
     }
     if phases.split(',').any(|p| p == "live") {
         live(&bin);
+    }
+    if phases.split(',').any(|p| p == "live" || p == "live-rate") {
         live_rate(&bin, &dir);
     }
 }
@@ -672,54 +674,150 @@ fn live(bin: &Path) {
     println!("  {}", stats.trim_start_matches("tcplab: "));
 }
 
-/// Short connections at fixed rates for 3 s each (a class of 30 makes far fewer), with
-/// `tcplab watch --port P -w` in the default view and `tcpdump -w … port P` beside it:
-/// packets each kept, and how long tcplab takes to stop after SIGINT.
-fn live_rate(bin: &Path, dir: &Path) {
-    println!("\n== live: short connections at a fixed rate; watch (default view, -w) beside tcpdump -w");
-    println!(
-        "  {:>7} {:>9} {:>9} {:>7} {:>10}  tcplab's statistics",
-        "conn/s", "tcpdump", "tcplab", "ratio", "stop (s)"
-    );
-    for rate in [200u64, 2_000] {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        thread::spawn(move || serve(listener));
-        let port = addr.port().to_string();
-        let theirs = dir.join(format!("rate-{rate}-tcpdump.pcap"));
-        let ours = dir.join(format!("rate-{rate}-tcplab.pcap"));
-        let mut tcpdump = Command::new("tcpdump");
-        tcpdump.args(["-i", "lo", "-w"]).arg(&theirs).args(["tcp", "port", &port]);
-        let mut watch = Command::new(bin);
-        watch.args(["watch", "-i", "lo", "--port", &port, "-w"]).arg(&ours);
-        let (Some((mut tcpdump, _)), Some((mut watch, mut watch_err))) =
-            (started(&mut tcpdump, "listening on"), started(&mut watch, "listening on"))
-        else {
-            println!("  tcpdump or tcplab did not start");
-            return;
-        };
-        let start = Instant::now();
-        for i in 0..rate * 3 {
-            let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
-            thread::sleep(due.saturating_duration_since(Instant::now()));
-            let _ = one_connection(addr, i);
+/// The loads of the live comparison: short connections at a fixed rate, as fast as
+/// the generator makes them, and one bulk transfer at a fixed rate or as fast as
+/// loopback takes it. Each lasts `LIVE_SECS`.
+#[derive(Clone, Copy)]
+enum Load {
+    Connections(u64),
+    ConnectionsAsFast,
+    /// MiB a second, written 64 KiB at a time; `None`: as fast as it goes.
+    Bulk(Option<u64>),
+}
+
+const LIVE_SECS: u64 = 3;
+
+impl Load {
+    fn name(self) -> String {
+        match self {
+            Load::Connections(rate) => format!("{rate} conn/s"),
+            Load::ConnectionsAsFast => "conn, max".into(),
+            Load::Bulk(Some(mib)) => format!("bulk {mib} MiB/s"),
+            Load::Bulk(None) => "bulk, max".into(),
         }
-        thread::sleep(Duration::from_millis(300));
-        interrupt(&tcpdump);
-        let _ = tcpdump.wait();
-        let asked = Instant::now();
-        interrupt(&watch);
-        let mut rest = String::new();
-        let _ = watch_err.read_to_string(&mut rest);
-        let _ = watch.wait();
-        let stop = asked.elapsed().as_secs_f64();
-        let (kept_theirs, kept_ours) = (packets_in(&theirs), packets_in(&ours));
-        let stats = rest.lines().find(|l| l.contains("packets captured")).unwrap_or("no statistics printed");
-        println!(
-            "  {rate:>7} {kept_theirs:>9} {kept_ours:>9} {:>6.3}× {stop:>10.2}  {}",
-            kept_ours as f64 / kept_theirs.max(1) as f64,
-            stats.trim_start_matches("tcplab: ").split(" (").next().unwrap_or("")
-        );
+    }
+
+    /// Offers the load to `addr` (a server of [`serve`] or [`sink`]); returns what it did.
+    fn offer(self, addr: SocketAddr) -> String {
+        let start = Instant::now();
+        let end = start + Duration::from_secs(LIVE_SECS);
+        match self {
+            Load::Connections(rate) => {
+                for i in 0..rate * LIVE_SECS {
+                    let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
+                    thread::sleep(due.saturating_duration_since(Instant::now()));
+                    let _ = one_connection(addr, i);
+                }
+                format!("{} connections", rate * LIVE_SECS)
+            }
+            Load::ConnectionsAsFast => {
+                let mut made = 0;
+                while Instant::now() < end {
+                    let _ = one_connection(addr, made);
+                    made += 1;
+                }
+                format!("{made} connections, {:.0}/s", made as f64 / LIVE_SECS as f64)
+            }
+            Load::Bulk(rate) => {
+                let Ok(mut stream) = TcpStream::connect(addr) else { return "no connection".into() };
+                let chunk = vec![0x5a; 64 << 10];
+                let mut sent = 0u64;
+                while Instant::now() < end {
+                    if let Some(mib) = rate {
+                        let due = start + Duration::from_secs_f64(sent as f64 / (mib << 20) as f64);
+                        thread::sleep(due.saturating_duration_since(Instant::now()));
+                    }
+                    if stream.write_all(&chunk).is_err() {
+                        break;
+                    }
+                    sent += chunk.len() as u64;
+                }
+                let _ = stream.shutdown(Shutdown::Both);
+                format!("{:.0} MiB/s", sent as f64 / (1 << 20) as f64 / LIVE_SECS as f64)
+            }
+        }
+    }
+}
+
+/// A server that reads and discards everything (the bulk loads' receiver).
+fn sink(listener: TcpListener) {
+    for stream in listener.incoming().flatten() {
+        thread::spawn(move || {
+            let mut stream = stream;
+            let mut buf = vec![0u8; 1 << 20];
+            while stream.read(&mut buf).is_ok_and(|n| n > 0) {}
+        });
+    }
+}
+
+/// `tcplab watch -w` beside `tcpdump -w` on the same traffic, each load in each view
+/// (the default annotated view, JSON lines, the summary), both stopped with SIGINT: the
+/// packets each kept, their ratio, what the kernel dropped for tcplab, and how long
+/// tcplab took to stop. The files are deleted once counted (bulk ones are large).
+fn live_rate(bin: &Path, dir: &Path) {
+    println!("\n== live: watch -w beside tcpdump -w, {LIVE_SECS} s of each load, stopped with SIGINT");
+    println!(
+        "  {:<16} {:<10} {:>9} {:>9} {:>8} {:>8} {:>9}  offered",
+        "load", "view", "tcpdump", "tcplab", "ratio", "dropped", "stop (s)"
+    );
+    let views: [(&str, &[&str]); 3] =
+        [("timeline", &[]), ("jsonl", &["--format", "jsonl"]), ("summary", &["--summary"])];
+    let loads = [
+        Load::Connections(200),
+        Load::Connections(2_000),
+        Load::ConnectionsAsFast,
+        Load::Bulk(Some(100)),
+        Load::Bulk(Some(200)),
+        Load::Bulk(Some(1_000)),
+        Load::Bulk(None),
+    ];
+    for load in loads {
+        for (view, args) in views {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            match load {
+                Load::Bulk(_) => thread::spawn(move || sink(listener)),
+                _ => thread::spawn(move || serve(listener)),
+            };
+            let port = addr.port().to_string();
+            let theirs = dir.join("live-tcpdump.pcap");
+            let ours = dir.join("live-tcplab.pcap");
+            let mut tcpdump = Command::new("tcpdump");
+            tcpdump.args(["-i", "lo", "-w"]).arg(&theirs).args(["tcp", "port", &port]);
+            let mut watch = Command::new(bin);
+            watch.args(["watch", "-i", "lo", "--port", &port, "-w"]).arg(&ours).args(args);
+            let (Some((mut tcpdump, _)), Some((mut watch, mut watch_err))) =
+                (started(&mut tcpdump, "listening on"), started(&mut watch, "listening on"))
+            else {
+                println!("  tcpdump or tcplab did not start");
+                return;
+            };
+            let offered = load.offer(addr);
+            thread::sleep(Duration::from_millis(300));
+            interrupt(&tcpdump);
+            let _ = tcpdump.wait();
+            let asked = Instant::now();
+            interrupt(&watch);
+            let mut rest = String::new();
+            let _ = watch_err.read_to_string(&mut rest);
+            let _ = watch.wait();
+            let stop = asked.elapsed().as_secs_f64();
+            let (kept_theirs, kept_ours) = (packets_in(&theirs), packets_in(&ours));
+            // libpcap's count from tcplab's closing statistics: "…, N dropped by kernel, …".
+            let dropped = rest
+                .lines()
+                .filter(|l| l.contains("packets captured"))
+                .flat_map(|l| l.split(", "))
+                .find_map(|part| part.strip_suffix(" dropped by kernel").map(str::to_string))
+                .unwrap_or_else(|| "?".into());
+            println!(
+                "  {:<16} {view:<10} {kept_theirs:>9} {kept_ours:>9} {:>7.3}× {dropped:>8} {stop:>9.2}  {offered}",
+                load.name(),
+                kept_ours as f64 / kept_theirs.max(1) as f64,
+            );
+            let _ = std::fs::remove_file(&theirs);
+            let _ = std::fs::remove_file(&ours);
+        }
     }
 }
 
