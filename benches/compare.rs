@@ -530,7 +530,11 @@ fn faster(file: &str, goal: &str, ratio: f64, need: f64) {
 
 /// A quantity (memory, a cost ratio) that must stay at or under `limit`.
 fn within(file: &str, goal: &str, measured: f64, limit: f64, unit: &str) {
-    let text = if unit == "×" { format!("{measured:.2}×") } else { format!("{measured:.1} {unit}") };
+    let text = match unit {
+        "×" => format!("{measured:.2}×"),
+        "packets" => format!("{measured:.0} {unit}"),
+        _ => format!("{measured:.1} {unit}"),
+    };
     record_goal(file, goal, text, measured <= limit);
 }
 
