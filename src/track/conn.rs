@@ -24,7 +24,7 @@
 
 use super::analysis::SeqAnalysis;
 use super::event::{
-    ConnId, ConnSummary, Direction, Event, HeaderBytes, Note, Role, SegmentEvent, Step, Transition,
+    ConnId, ConnSummary, Direction, Event, HeaderBytes, Label, Note, Role, SegmentEvent, Step, Transition,
 };
 use super::flags::TcpFlags;
 use super::seq::SeqNum;
@@ -1060,7 +1060,7 @@ impl Conn {
         me: Role,
         acks: Acks,
         notes: &mut Vec<Note>,
-    ) -> (Step, String) {
+    ) -> (Step, Label) {
         let flags = seg.flags;
         let x = self.side(Role::Client).base.unwrap_or(SeqNum(0));
         let y = self.side(Role::Server).base.unwrap_or(SeqNum(0));
@@ -1070,20 +1070,23 @@ impl Conn {
         };
         let plain = || {
             if flags.ack() {
-                format!(
+                Label::of(format_args!(
                     "{flags} seq={} ack={}",
                     sym(own_name, own_base, seg.seq),
                     sym(peer_name, peer_base, seg.ack)
-                )
+                ))
             } else {
-                format!("{flags} seq={}", sym(own_name, own_base, seg.seq))
+                Label::of(format_args!("{flags} seq={}", sym(own_name, own_base, seg.seq)))
             }
         };
         if flags.rst() {
             // An end that never sent a SYN (a port nobody listens on) has no ISN to
             // name its seq after.
             if self.side(me).isn.is_none() && flags.ack() && !self.client_guessed {
-                return (Step::Reset, format!("{flags} ack={}", sym(peer_name, peer_base, seg.ack)));
+                return (
+                    Step::Reset,
+                    Label::of(format_args!("{flags} ack={}", sym(peer_name, peer_base, seg.ack))),
+                );
             }
             return (Step::Reset, plain());
         }
@@ -1103,12 +1106,13 @@ impl Conn {
             let kept = if flags.ack() { &mut side.syn_ack_step } else { &mut side.syn_step };
             let step = *kept.get_or_insert(step);
             let label = match step {
-                Step::Handshake(1) => "SYN seq=x".to_string(),
-                Step::Handshake(2) => format!("SYN,ACK seq=y ack={}", sym("x", x, seg.ack)),
-                _ if flags.ack() => {
-                    format!("SYN,ACK seq={own_name} ack={}", sym(peer_name, peer_base, seg.ack))
-                }
-                _ => format!("SYN seq={own_name}"),
+                Step::Handshake(1) => Label::from("SYN seq=x"),
+                Step::Handshake(2) => Label::of(format_args!("SYN,ACK seq=y ack={}", sym("x", x, seg.ack))),
+                _ if flags.ack() => Label::of(format_args!(
+                    "SYN,ACK seq={own_name} ack={}",
+                    sym(peer_name, peer_base, seg.ack)
+                )),
+                _ => Label::of(format_args!("SYN seq={own_name}")),
             };
             return (step, label);
         }
@@ -1134,7 +1138,7 @@ impl Conn {
         if me == Role::Client && acks.first_peer_syn && !self.simultaneous_open {
             return (
                 Step::Handshake(3),
-                format!("ACK seq={} ack={}", sym("x", x, seg.seq), sym("y", y, seg.ack)),
+                Label::of(format_args!("ACK seq={} ack={}", sym("x", x, seg.seq), sym("y", y, seg.ack))),
             );
         }
         // In a simultaneous open, each end's first acknowledgment of the other's SYN
@@ -1151,9 +1155,12 @@ impl Conn {
                 if seg.payload_len > 0 {
                     // It acknowledges the FIN and already carries data sent in CLOSE-WAIT.
                     notes.push(Note::HalfCloseData);
-                    return (Step::Teardown(2), format!("{flags} seq=v ack={ack} len={}", seg.payload_len));
+                    return (
+                        Step::Teardown(2),
+                        Label::of(format_args!("{flags} seq=v ack={ack} len={}", seg.payload_len)),
+                    );
                 }
-                return (Step::Teardown(2), format!("ACK seq=v ack={ack}"));
+                return (Step::Teardown(2), Label::of(format_args!("ACK seq=v ack={ack}")));
             }
             if let Some(w) = self.wave.w
                 && me == closer
@@ -1165,7 +1172,7 @@ impl Conn {
                 self.wave.fourth_seen = true;
                 return (
                     Step::Teardown(4),
-                    format!("ACK seq={} ack={}", sym("u", u, seg.seq), sym("w", w, seg.ack)),
+                    Label::of(format_args!("ACK seq={} ack={}", sym("u", u, seg.seq), sym("w", w, seg.ack))),
                 );
             }
             if self.wave.simultaneous && acks.peer_fin && seg.payload_len == 0 {
@@ -1180,19 +1187,21 @@ impl Conn {
     }
 
     /// Steps 1 and 3 of the wave (or 2+3 merged, or a simultaneous close).
-    fn fin_step(&mut self, seg: &Segment, me: Role, notes: &mut Vec<Note>) -> (Step, String) {
+    fn fin_step(&mut self, seg: &Segment, me: Role, notes: &mut Vec<Note>) -> (Step, Label) {
         let fin_at = seg.seq.plus(seg.payload_len);
         if let Some(step) = self.side(me).fin_step {
             // A retransmitted FIN keeps the step of the first one.
             let label = match step {
-                Step::Teardown(1) => {
-                    format!(
-                        "FIN seq={}{}",
-                        sym("u", self.wave.u.unwrap_or(fin_at), seg.seq),
-                        Len(seg.payload_len)
-                    )
-                }
-                _ => format!("{} seq={}", seg.flags, sym("w", self.wave.w.unwrap_or(fin_at), seg.seq)),
+                Step::Teardown(1) => Label::of(format_args!(
+                    "FIN seq={}{}",
+                    sym("u", self.wave.u.unwrap_or(fin_at), seg.seq),
+                    Len(seg.payload_len)
+                )),
+                _ => Label::of(format_args!(
+                    "{} seq={}",
+                    seg.flags,
+                    sym("w", self.wave.w.unwrap_or(fin_at), seg.seq)
+                )),
             };
             return (step, label);
         }
@@ -1201,26 +1210,41 @@ impl Conn {
                 self.wave.closer = Some(me);
                 self.wave.u = Some(fin_at);
                 // A FIN that carries data numbers its data first: u = seq + len.
-                (Step::Teardown(1), format!("FIN seq={}{}", sym("u", fin_at, seg.seq), Len(seg.payload_len)))
+                (
+                    Step::Teardown(1),
+                    Label::of(format_args!("FIN seq={}{}", sym("u", fin_at, seg.seq), Len(seg.payload_len))),
+                )
             }
             Some(closer) => {
                 debug_assert_ne!(closer, me);
                 self.wave.w = Some(fin_at);
                 let u = self.wave.u.unwrap_or(fin_at);
                 let acks_u = seg.flags.ack() && seg.ack.after(u);
-                let ack =
-                    if seg.flags.ack() { format!(" ack={}", sym("u", u, seg.ack)) } else { String::new() };
+                let ack = if seg.flags.ack() {
+                    Label::of(format_args!(" ack={}", sym("u", u, seg.ack)))
+                } else {
+                    Label::default()
+                };
                 if !acks_u {
                     self.wave.simultaneous = true;
                     notes.push(Note::SimultaneousClose);
-                    (Step::SimultaneousClose, format!("{} seq={}{ack}", seg.flags, sym("w", fin_at, seg.seq)))
+                    (
+                        Step::SimultaneousClose,
+                        Label::of(format_args!("{} seq={}{ack}", seg.flags, sym("w", fin_at, seg.seq))),
+                    )
                 } else if self.wave.second_seen {
-                    (Step::Teardown(3), format!("FIN,ACK seq={}{ack}", sym("w", fin_at, seg.seq)))
+                    (
+                        Step::Teardown(3),
+                        Label::of(format_args!("FIN,ACK seq={}{ack}", sym("w", fin_at, seg.seq))),
+                    )
                 } else {
                     self.wave.second_seen = true;
                     self.wave.v = Some(seg.seq);
                     notes.push(Note::MergedClose);
-                    (Step::TeardownMerged, format!("FIN,ACK seq={}{ack}", sym("w", fin_at, seg.seq)))
+                    (
+                        Step::TeardownMerged,
+                        Label::of(format_args!("FIN,ACK seq={}{ack}", sym("w", fin_at, seg.seq))),
+                    )
                 }
             }
         };

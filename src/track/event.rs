@@ -306,7 +306,7 @@ pub struct SegmentEvent {
     pub len: u32,
     pub win: u16,
     /// Textbook label: `SYN seq=x`, `ACK seq=u+1 ack=w+1`, …
-    pub label: String,
+    pub label: Label,
     pub step: Step,
     pub client_state: TcpState,
     pub server_state: TcpState,
@@ -316,6 +316,65 @@ pub struct SegmentEvent {
     /// The TCP header as captured, for the page's Figure 1 (empty for views that
     /// show no segments).
     pub header: HeaderBytes,
+}
+
+/// A segment's textbook label (`SYN,ACK seq=y ack=x+1`), kept inline: every segment
+/// has one, and a `String` each was an allocation and a free per segment on the
+/// tracking thread. The longest labels (every flag set and both numbers far from their
+/// symbols) spill to the heap.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Label(smallvec::SmallVec<[u8; 40]>);
+
+impl Label {
+    /// The label that `args` writes.
+    pub fn of(args: fmt::Arguments) -> Label {
+        let mut label = Label::default();
+        let _ = fmt::Write::write_fmt(&mut label, args);
+        label
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only `&str`s are ever written in (`fmt::Write`).
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl fmt::Write for Label {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Label {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq<&str> for Label {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl From<&str> for Label {
+    fn from(text: &str) -> Label {
+        Label(text.as_bytes().into())
+    }
 }
 
 /// A TCP header's bytes as captured (at most 60), kept inline: no allocation for it.

@@ -12,7 +12,7 @@ pub mod zeek;
 
 pub use conn::TrackConfig;
 pub use event::{
-    ConnId, ConnSummary, Differs, Direction, Event, HeaderBytes, KernelCheck, KernelState, Note, Role,
+    ConnId, ConnSummary, Differs, Direction, Event, HeaderBytes, KernelCheck, KernelState, Label, Note, Role,
     SegmentEvent, Step, Transition,
 };
 pub use state::TcpState;
