@@ -121,6 +121,57 @@ impl Play {
     }
 }
 
+/// Whether, in the order `events` were handed out, each transition starts where the
+/// last one of its end left off, and each segment shows the states its transitions
+/// led to.
+fn states_follow_transitions(events: &[Event]) -> Result<(), String> {
+    let mut states: std::collections::HashMap<ConnId, [Option<TcpState>; 2]> = Default::default();
+    let mut shown: Option<&SegmentEvent> = None;
+    let check = |shown: Option<&SegmentEvent>,
+                 states: &std::collections::HashMap<ConnId, [Option<TcpState>; 2]>| {
+        if let Some(ev) = shown
+            && let Some([c, s]) = states.get(&ev.conn)
+        {
+            for (role, tracked, at) in [("client", c, ev.client_state), ("server", s, ev.server_state)] {
+                if tracked.is_some_and(|t| t != at) {
+                    return Err(format!(
+                        "frame {}: {role} {} by its transitions, {at} as shown",
+                        ev.frame.0,
+                        tracked.unwrap()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    };
+    for event in events {
+        match event {
+            Event::Transition(t) => {
+                if !t.from.can_become(t.to) {
+                    return Err(format!("frame {}: illegal {} -> {}", t.frame.0, t.from, t.to));
+                }
+                let side = &mut states.entry(t.conn).or_default()[usize::from(t.side.name() == "server")];
+                if side.is_some_and(|s| s != t.from) {
+                    return Err(format!(
+                        "frame {}: {} -> {} after {}",
+                        t.frame.0,
+                        t.from,
+                        t.to,
+                        side.unwrap()
+                    ));
+                }
+                *side = Some(t.to);
+            }
+            Event::Segment(ev) => {
+                check(shown, &states)?;
+                shown = Some(ev);
+            }
+            _ => {}
+        }
+    }
+    check(shown, &states)
+}
+
 mod opening {
     use super::*;
 
@@ -210,12 +261,17 @@ mod opening {
     fn old_duplicate_syn_is_reset_and_the_server_returns_to_listen() {
         let mut p = Play::new();
         // An old SYN from an earlier incarnation arrives; the server answers it.
-        p.c(SYN, 90, 0);
+        let old = p.c(SYN, 90, 0);
         p.s(SYN | ACK, Y, 91);
         // The client has no such connection and resets the SYN-ACK.
         let rst = p.c(RST, 91, 0);
         assert!(rst.notes.contains(&Note::OldDuplicateSyn));
         assert_eq!(rst.server_state, Listen, "a passively opened SYN-RECEIVED returns to LISTEN");
+        // No socket of the client's sent the old SYN: it never was in SYN-SENT.
+        let old = p.event(old.frame);
+        assert!(old.notes.contains(&Note::StraySyn));
+        assert_eq!(old.client_state, Closed);
+        assert!(p.transitions().iter().all(|t| t.side.name() == "server"));
         // Then the real connection opens normally, as a new connection.
         let syn = p.c(SYN, X, 0);
         assert_eq!(syn.conn.0, 1);
@@ -235,6 +291,55 @@ mod opening {
         let rst = p.c(RST, 91, 0);
         assert!(rst.notes.contains(&Note::OldDuplicateSyn));
         assert_eq!(p.states(&rst), (SynSent, Listen));
+    }
+
+    #[test]
+    fn a_reset_syn_ack_to_a_syn_sent_again_takes_back_no_syn_sent_shown_already() {
+        // The client's SYN, sent again; the server answers; the client resets the
+        // SYN-ACK (it gave up meanwhile). The first SYN was handed out in SYN-SENT, so
+        // the second is no stray: the client leaves SYN-SENT at its reset.
+        let mut p = Play::new();
+        p.c(SYN, X, 0);
+        let again = p.c(SYN, X, 0);
+        p.s(SYN | ACK, Y, X + 1);
+        let rst = p.c(RST, X + 1, 0);
+        assert!(rst.notes.contains(&Note::OldDuplicateSyn));
+        assert_eq!(p.states(&rst), (Closed, Listen));
+        let again = p.event(again.frame);
+        assert!(!again.notes.contains(&Note::StraySyn));
+        assert_eq!(again.client_state, SynSent);
+        p.summaries();
+        states_follow_transitions(&p.events).unwrap();
+    }
+
+    #[test]
+    fn a_reset_of_a_reopening_syn_ack_keeps_the_state_the_syn_was_sent_in() {
+        // The seed in tests/state_machine.proptest-regressions, shrunk. The end that
+        // sends the first SYN here is the capture's S, so it is the tracker's client.
+        let (client, server) = (S, C);
+        let (x, y) = (0u32, u32::MAX - 20);
+        let mut p = Play::new();
+        p.send(client, server, SYN, x + 10, y, b"");
+        p.send(server, client, FIN | ACK, y, x, b"");
+        let answer = p.send(client, server, SYN | ACK, x, y, b"");
+        p.send(client, server, SYN | ACK, x, y, b"");
+        // A SYN with the first one's seq while the client is in SYN-RECEIVED...
+        let syn = p.send(client, server, SYN, x + 10, y, b"");
+        // ... a SYN-ACK with a new ISN after the FIN: the connection starts over, the
+        // client from CLOSED to SYN-SENT on this row...
+        let reopening = p.send(server, client, SYN | ACK, y, x, b"");
+        // ... and the client resets it.
+        let rst = p.send(client, server, RST, x, y, b"");
+        assert!(rst.notes.contains(&Note::OldDuplicateSyn));
+        assert_eq!(p.states(&rst), (Closed, Listen));
+        assert_eq!(p.states(&answer).0, SynReceived);
+        // The SYN took the client out of no CLOSED: it stays as it was sent.
+        let syn = p.event(syn.frame);
+        assert_eq!(syn.client_state, SynReceived);
+        assert!(!syn.notes.contains(&Note::StraySyn));
+        assert!(p.event(reopening.frame).notes.contains(&Note::PortsReused));
+        p.summaries();
+        states_follow_transitions(&p.events).unwrap();
     }
 
     #[test]
@@ -567,31 +672,7 @@ mod properties {
             }
             // In the order handed out, each transition starts where the last one of its
             // end left off, and each segment shows the states its transitions led to.
-            let mut states: std::collections::HashMap<ConnId, [Option<TcpState>; 2]> = Default::default();
-            let mut shown: Option<SegmentEvent> = None;
-            let check = |shown: &Option<SegmentEvent>, states: &std::collections::HashMap<ConnId, [Option<TcpState>; 2]>| {
-                if let Some(ev) = shown && let Some([c, s]) = states.get(&ev.conn) {
-                    prop_assert_eq!(c.unwrap_or(ev.client_state), ev.client_state, "frame {}", ev.frame.0);
-                    prop_assert_eq!(s.unwrap_or(ev.server_state), ev.server_state, "frame {}", ev.frame.0);
-                }
-                Ok(())
-            };
-            for event in &p.events {
-                match event {
-                    Event::Transition(t) => {
-                        prop_assert!(t.from.can_become(t.to), "illegal {} -> {}", t.from, t.to);
-                        let side = &mut states.entry(t.conn).or_default()[usize::from(t.side.name() == "server")];
-                        prop_assert_eq!(side.unwrap_or(t.from), t.from, "frame {}", t.frame.0);
-                        *side = Some(t.to);
-                    }
-                    Event::Segment(ev) => {
-                        check(&shown, &states)?;
-                        shown = Some(ev.clone());
-                    }
-                    _ => {}
-                }
-            }
-            check(&shown, &states)?;
+            states_follow_transitions(&p.events).map_err(TestCaseError::fail)?;
         }
 
         /// Relative numbers are the raw ones minus the ISN, modulo 2^32, wherever the

@@ -424,48 +424,59 @@ impl Tracker {
     /// no socket of the client's sent the SYN that opened connection `conn`, so its
     /// events from number `from` on (still held) take back the client's SYN-SENT. The
     /// SYN is marked as a stray segment; its own note tells the rest.
+    ///
+    /// Only a SYN-SENT that this SYN began, and that lasted until the reset, is taken
+    /// back: the client's first transition from the SYN on must be the SYN's own CLOSED
+    /// → SYN-SENT, and the next the reset's SYN-SENT → CLOSED, so that without both the
+    /// client stays CLOSED where it was CLOSED before. A SYN sent again after one
+    /// already handed out, or sent while the client was in another state (the SYN-ACK
+    /// then reopened the connection, closing the client and putting it in SYN-SENT on
+    /// its own row), leaves a SYN-SENT begun before the SYN or a state other than
+    /// CLOSED before it: the events stay as they are, and the reset's note tells the
+    /// story.
     fn unsend_stray_syn(&mut self, conn: ConnId, from: u64) {
+        use super::Role::Client;
         let first = (from - self.held_base) as usize;
-        let mut marked = false;
-        let mut kept = VecDeque::with_capacity(self.held.len());
-        // How many events before each place were taken out, to move the holds after.
-        let mut removed_before = Vec::with_capacity(self.held.len());
-        let mut removed = 0u64;
-        for (i, mut event) in self.held.drain(..).enumerate() {
-            removed_before.push(removed);
-            if i >= first {
-                match &mut event {
-                    Event::Segment(ev) if ev.conn == conn => {
-                        ev.client_state = TcpState::Closed;
-                        if !marked {
-                            ev.notes.push(Note::StraySyn);
-                            marked = true;
-                        }
-                    }
-                    Event::Transition(t)
-                        if t.conn == conn
-                            && t.side == super::Role::Client
-                            && matches!(
-                                (t.from, t.to),
-                                (TcpState::Closed, TcpState::SynSent) | (TcpState::SynSent, TcpState::Closed)
-                            ) =>
-                    {
-                        removed += 1;
-                        continue;
-                    }
-                    _ => {}
-                }
-            }
-            kept.push_back(event);
+        let Some(Event::Segment(syn)) = self.held.get(first) else { return };
+        if syn.conn != conn {
+            return;
         }
-        self.held = kept;
-        let shift = |n: &mut u64, base: u64| {
+        let syn_frame = syn.frame;
+        let client_change = |event: &Event| match event {
+            Event::Transition(t) if t.conn == conn && t.side == Client => Some((t.frame, t.from, t.to)),
+            _ => None,
+        };
+        let mut changes =
+            (first..self.held.len()).filter_map(|i| client_change(&self.held[i]).map(|change| (i, change)));
+        let (Some((open, opened)), Some((close, closed))) = (changes.next(), changes.next()) else { return };
+        if opened != (syn_frame, TcpState::Closed, TcpState::SynSent)
+            || (closed.1, closed.2) != (TcpState::SynSent, TcpState::Closed)
+        {
+            return;
+        }
+        // Between the two the client was in SYN-SENT on every row: now it stays CLOSED.
+        for event in self.held.range_mut(first..close) {
+            if let Event::Segment(ev) = event
+                && ev.conn == conn
+            {
+                ev.client_state = TcpState::Closed;
+            }
+        }
+        if let Some(Event::Segment(ev)) = self.held.get_mut(first) {
+            ev.notes.push(Note::StraySyn);
+        }
+        self.held.remove(close);
+        self.held.remove(open);
+        // The holds after the two transitions taken out move back (a hold is a
+        // segment's event, never one of them).
+        let base = self.held_base;
+        let shift = |n: &mut u64| {
             let place = (*n - base) as usize;
-            *n -= removed_before.get(place).copied().unwrap_or(removed);
+            *n -= u64::from(place > open) + u64::from(place > close);
         };
         for hold in self.holds.iter_mut() {
-            shift(&mut hold.index, self.held_base);
-            shift(&mut hold.keep_from, self.held_base);
+            shift(&mut hold.index);
+            shift(&mut hold.keep_from);
         }
     }
 
