@@ -196,10 +196,15 @@ fn segment_from<'a>(
             LaxNetSlice::Ipv4(v4) if payload.ip_number == IpNumber::TCP => {
                 let header = v4.header();
                 if header.fragments_offset().value() == 0 && payload.payload.len() < claimed_ip_payload {
-                    return Ok(match tcp_in(payload.payload, claimed_ip_payload, src_ip, dst_ip) {
-                        Some(seg) => Decoded::Tcp(seg),
-                        None => Decoded::NotTcp,
-                    });
+                    // Only what was on the wire counts, as for a whole packet below.
+                    let at = offset_of(frame.data, payload.payload);
+                    let on_wire = (frame.wire_len as usize).saturating_sub(at);
+                    return Ok(
+                        match tcp_in(payload.payload, claimed_ip_payload.min(on_wire), src_ip, dst_ip) {
+                            Some(seg) => Decoded::Tcp(seg),
+                            None => Decoded::NotTcp,
+                        },
+                    );
                 }
                 Decoded::Fragment(defrag::Fragment {
                     src: header.source_addr(),
