@@ -19,7 +19,8 @@ pub fn sanitize_within(bytes: &[u8], limit: usize) -> (String, usize) {
     // The common case, plain printable ASCII, needs no escaping at all.
     let plain = bytes.iter().take(limit).take_while(|&&b| ESCAPED[usize::from(b)].1 == 1).count();
     if plain == bytes.len() || plain == limit {
-        return (String::from_utf8_lossy(&bytes[..plain]).into_owned(), plain);
+        // Printable ASCII only: valid UTF-8 as it is.
+        return (std::str::from_utf8(&bytes[..plain]).unwrap_or_default().to_owned(), plain);
     }
     // Byte by byte through a table of what each ASCII byte becomes: a binary payload is
     // mostly escapes, and the general route (UTF-8 chunks, then each char matched, each

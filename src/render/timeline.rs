@@ -187,7 +187,17 @@ impl<W: Write> Timeline<W> {
         let color = self.color;
         let layout = self.layout;
         let head = &mut self.pending.head;
-        let _ = write!(head, "{:>5} {:>10}  ", ev.frame.0, Fixed::<6>(ev.ts));
+        // `{:>5} {:>10}  ` of the frame and the time, without core::fmt's padding:
+        // every segment line starts so.
+        let mut digits = itoa::Buffer::new();
+        let frame = digits.format(ev.frame.0);
+        head.push_str(&PAD[..5usize.saturating_sub(frame.len())]);
+        head.push_str(frame);
+        head.push(' ');
+        let time_at = head.len();
+        Fixed::<6>(ev.ts).push_to(head);
+        head.insert_str(time_at, &PAD[..10usize.saturating_sub(head.len() - time_at)]);
+        head.push_str("  ");
         paint_state(color, head, ev.client_state, layout);
         head.push(' ');
         // The arrow may take what the server's state leaves of its column.
