@@ -321,11 +321,23 @@ pub struct SegmentEvent {
 /// A segment's textbook label (`SYN,ACK seq=y ack=x+1`), kept inline: every segment
 /// has one, and a `String` each was an allocation and a free per segment on the
 /// tracking thread. The longest labels (every flag set and both numbers far from their
-/// symbols) spill to the heap.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Label(smallvec::SmallVec<[u8; 40]>);
+/// symbols) go to the heap.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Label {
+    Inline { len: u8, bytes: [u8; Label::INLINE] },
+    Heap(String),
+}
+
+impl Default for Label {
+    fn default() -> Label {
+        Label::Inline { len: 0, bytes: [0; Label::INLINE] }
+    }
+}
 
 impl Label {
+    /// Bytes kept inline: the whole enum is then as large as two `String`s.
+    const INLINE: usize = 46;
+
     /// The label that `args` writes.
     pub fn of(args: fmt::Arguments) -> Label {
         let mut label = Label::default();
@@ -334,17 +346,40 @@ impl Label {
     }
 
     pub fn as_str(&self) -> &str {
-        debug_assert!(std::str::from_utf8(&self.0).is_ok());
-        // SAFETY: the bytes are private, and only ever appended as whole `&str`s
-        // (`fmt::Write::write_str`, `From<&str>`): they are valid UTF-8. The timeline
-        // reads every label; checking it again each time was 4 % of its rendering.
-        unsafe { std::str::from_utf8_unchecked(&self.0) }
+        match self {
+            Label::Inline { len, bytes } => {
+                let bytes = &bytes[..usize::from(*len)];
+                debug_assert!(std::str::from_utf8(bytes).is_ok());
+                // SAFETY: the bytes are private to this type and only ever appended as
+                // whole `&str`s (`write_str`), so they are valid UTF-8. The timeline
+                // reads every label; checking it again each time was 4 % of its rendering.
+                unsafe { std::str::from_utf8_unchecked(bytes) }
+            }
+            Label::Heap(text) => text,
+        }
     }
 }
 
 impl fmt::Write for Label {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
+        match self {
+            Label::Inline { len, bytes } => {
+                let (start, end) = (usize::from(*len), usize::from(*len) + s.len());
+                match bytes.get_mut(start..end) {
+                    Some(room) => {
+                        room.copy_from_slice(s.as_bytes());
+                        *len = end as u8;
+                    }
+                    None => {
+                        let mut text = String::with_capacity(end);
+                        text.push_str(self.as_str());
+                        text.push_str(s);
+                        *self = Label::Heap(text);
+                    }
+                }
+            }
+            Label::Heap(text) => text.push_str(s),
+        }
         Ok(())
     }
 }
@@ -376,7 +411,9 @@ impl PartialEq<&str> for Label {
 
 impl From<&str> for Label {
     fn from(text: &str) -> Label {
-        Label(text.as_bytes().into())
+        let mut label = Label::default();
+        let _ = fmt::Write::write_str(&mut label, text);
+        label
     }
 }
 
