@@ -760,6 +760,39 @@ mod memory {
         p.send(&c, S, ACK, X + 2, Y + 2, b"");
     }
 
+    /// A flood of SYNs within the second an arrival may wait to be settled: the events
+    /// waiting behind the holds stay a few thousand, not the whole flood.
+    #[test]
+    fn a_flood_of_syns_is_not_held_back_whole() {
+        let mut tracker = Tracker::new(TrackConfig::default());
+        let mut out = Vec::new();
+        let server: std::net::SocketAddr = S.parse().unwrap();
+        let mut most_behind = 0;
+        for i in 0..30_000u32 {
+            let seg = Segment {
+                src: std::net::SocketAddr::from(([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 40000)),
+                dst: server,
+                seq: SeqNum(i),
+                ack: SeqNum(0),
+                flags: TcpFlags(SYN),
+                window: 65535,
+                header_len: 20,
+                payload_len: 0,
+                header: &[],
+                payload: &[],
+            };
+            // A microsecond apart: all 30,000 within 30 ms of capture time.
+            tracker.on_segment(&seg, FrameNumber(u64::from(i) + 1), f64::from(i) * 1e-6, &mut out);
+            let handed_out = out.iter().filter(|e| matches!(e, Event::Segment(_))).count();
+            most_behind = most_behind.max(i as usize + 1 - handed_out);
+        }
+        // Each SYN held is its segment and the client's transition: 4,096 events wait
+        // at the most, 2,048 SYNs (without the bound, all 30,000 would).
+        assert!(most_behind <= 2_049, "{most_behind} SYNs held back at once");
+        tracker.finish(&mut out);
+        assert_eq!(out.iter().filter(|e| matches!(e, Event::Segment(_))).count(), 30_000);
+    }
+
     #[test]
     fn finished_connections_are_summarised_and_freed_beyond_the_cap() {
         let mut p = small(3, 1000);

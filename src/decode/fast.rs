@@ -9,15 +9,13 @@
 //! protocols) gets `None` and goes to the lax parser, so results and error messages
 //! stay the lax parser's. A test checks both paths agree on mutated frames.
 
+use super::Segment;
 use super::link::{self, Inner};
-use super::{PAYLOAD_PREVIEW, Segment};
 use crate::source::Frame;
-use crate::track::flags::TcpFlags;
-use crate::track::seq::SeqNum;
 use etherparse::{
     EtherType, Ethernet2HeaderSlice, IpNumber, Ipv4HeaderSlice, Ipv6Header, Ipv6HeaderSlice, TcpHeaderSlice,
 };
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 /// The segment of an ordinary frame, or `None` for the lax parser to decide.
 // Inlined into `decode`, and with it into its caller (see there).
@@ -46,22 +44,7 @@ pub fn segment<'a>(frame: &Frame<'a>) -> Option<Segment<'a>> {
     let on_wire = (frame.wire_len as usize).saturating_sub(payload_at);
     let payload_len = (claimed - header_len).min(on_wire);
     let kept = &ip_payload[header_len..];
-    Some(Segment {
-        src: SocketAddr::new(src, tcp.source_port()),
-        dst: SocketAddr::new(dst, tcp.destination_port()),
-        seq: SeqNum(tcp.sequence_number()),
-        ack: SeqNum(tcp.acknowledgment_number()),
-        // The flags byte whole, as the lax path takes it: etherparse offers one bool
-        // per flag, and TcpFlags keeps the byte.
-        flags: TcpFlags(header[13]),
-        window: tcp.window_size(),
-        header_len: header_len as u8,
-        payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
-        // `tcp.slice()` borrows the slice struct; the header bytes live as long as the
-        // frame.
-        header,
-        payload: &kept[..kept.len().min(PAYLOAD_PREVIEW).min(payload_len)],
-    })
+    Some(super::segment_of(&tcp, src, dst, payload_len, kept))
 }
 
 /// Addresses, the IP payload (cut to the length the IP header claims) and that

@@ -267,21 +267,36 @@ fn tcp_in<'a>(bytes: &'a [u8], claimed: usize, src: IpAddr, dst: IpAddr) -> Opti
     let Ok(tcp) = TcpHeaderSlice::from_slice(bytes) else {
         return fixed_header(bytes, claimed, src, dst);
     };
-    let header = tcp.slice();
-    let kept = &bytes[header.len()..];
-    let payload_len = claimed.saturating_sub(header.len());
-    Some(Segment {
+    let kept = &bytes[tcp.slice().len()..];
+    let payload_len = claimed.saturating_sub(tcp.slice().len());
+    Some(segment_of(&tcp, src, dst, payload_len, kept))
+}
+
+/// The segment a whole TCP header makes, with `payload_len` bytes of payload of which
+/// `kept` were captured (the preview is the first of them).
+fn segment_of<'a>(
+    tcp: &TcpHeaderSlice<'a>,
+    src: IpAddr,
+    dst: IpAddr,
+    payload_len: usize,
+    kept: &'a [u8],
+) -> Segment<'a> {
+    // `tcp.slice()` borrows the slice struct; the header bytes live as long as the frame.
+    let header: &'a [u8] = tcp.slice();
+    Segment {
         src: SocketAddr::new(src, tcp.source_port()),
         dst: SocketAddr::new(dst, tcp.destination_port()),
         seq: SeqNum(tcp.sequence_number()),
         ack: SeqNum(tcp.acknowledgment_number()),
+        // The flags byte whole: etherparse offers one bool per flag, and TcpFlags
+        // keeps the byte.
         flags: TcpFlags(header[13]),
         window: tcp.window_size(),
         header_len: header.len() as u8,
         payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
         header,
         payload: &kept[..kept.len().min(PAYLOAD_PREVIEW).min(payload_len)],
-    })
+    }
 }
 
 /// A TCP header whose options run past the bytes the capture kept: its 20 fixed bytes

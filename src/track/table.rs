@@ -155,6 +155,10 @@ impl Recency {
 /// buffer (about 12 MiB for a replay of a few connections, `/usr/bin/time`), with room.
 const OUTSIDE_THE_TABLE: usize = 24 << 20;
 
+/// The most events kept waiting behind arrivals not yet settled (about 1.2 MiB of
+/// them, within [`OUTSIDE_THE_TABLE`]); past it the oldest arrival is settled at once.
+const MOST_HELD_EVENTS: usize = 4_096;
+
 /// The fewest connections followed at once, whatever the budget.
 const FEWEST_CONNECTIONS: usize = 1_000;
 
@@ -335,7 +339,11 @@ impl Tracker {
     /// hands out the events no longer held back.
     pub fn settle_due(&mut self, now: f64, out: &mut Vec<Event>) {
         while let Some(&hold) = self.holds.front() {
-            if hold.due > now {
+            // Also settled before its time when too many events wait behind the holds:
+            // a flood of SYNs arrives within the second an arrival may wait, and every
+            // event behind the first would be kept (700 MiB for a million SYNs).
+            let crowded = self.held.len() > MOST_HELD_EVENTS;
+            if hold.due > now && !crowded {
                 break;
             }
             let was_finished = self.find(hold.conn).is_some_and(|c| c.is_finished());
@@ -343,6 +351,9 @@ impl Tracker {
             // A reset taken for want of an answer can end the connection.
             if !was_finished && self.find(hold.conn).is_some_and(|c| c.is_finished()) {
                 self.finished.push_back((hold.conn, now));
+            }
+            if crowded {
+                self.release(out);
             }
         }
         self.release(out);
@@ -358,7 +369,12 @@ impl Tracker {
             Some(settled) => {
                 self.show_settled(queued.id, settled);
             }
-            // Forgotten already: nothing to add to its event.
+            // Forgotten already: nothing to add to its event. It is most often the
+            // oldest hold (settled because its time ran out or the queue is full),
+            // taken without a pass over the others.
+            None if self.holds.front().is_some_and(|h| h.conn.id == queued.id) => {
+                self.holds.pop_front();
+            }
             None => self.holds.retain(|h| h.conn.id != queued.id),
         }
     }
