@@ -695,3 +695,18 @@ fn an_html_file_of_a_big_capture_holds_its_first_thousand_connections_and_says_s
     let status = browser.text("#status");
     assert!(status.contains("first 1000 of the capture's 1200 connections"), "{status}");
 }
+
+#[test]
+fn a_reset_its_receiver_did_not_take_is_told_by_its_note_alone() {
+    // Frame 6 is a RST inside the window but not at the next sequence number; the
+    // server answers it with a challenge ACK (RFC 5961) and goes on. The step's words
+    // for an abort would contradict the row, so only the note explains it.
+    let dir = tempfile::tempdir().unwrap();
+    let page = html_of(&root().join("tests/data/tracker/rst-challenge-ack.pcap"), dir.path());
+    let browser = Browser::start();
+    browser.open(&format!("file://{}#step=6", page.display()));
+    assert_eq!(browser.text("#step-explain"), "", "no abort story for a RST that was not taken");
+    assert!(!browser.text("#step-notes").is_empty());
+    browser.open(&format!("file://{}#step=5", page.display()));
+    assert!(!browser.text("#step-explain").is_empty(), "other steps keep their words");
+}
