@@ -51,7 +51,6 @@ pub fn run(program: impl AsRef<OsStr>, args: &[&str], within: Duration) -> Outpu
 /// Copied by `cp`, not by this process: a file this process held open for writing
 /// would be inherited by any child another test thread forks meanwhile, until that
 /// child execs, and running the copy then fails with "Text file busy" (ETXTBSY).
-#[allow(dead_code)]
 pub fn binary_copy_for_nobody(dir: &Path) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let copy = dir.join("tcplab");
