@@ -323,14 +323,18 @@ pub struct SegmentEvent {
 /// tracking thread. The longest labels (every flag set and both numbers far from their
 /// symbols) go to the heap.
 #[derive(Clone, PartialEq, Eq)]
-pub enum Label {
+pub struct Label(LabelBytes);
+
+/// Private, so that nothing outside can put bytes in that are not UTF-8.
+#[derive(Clone, PartialEq, Eq)]
+enum LabelBytes {
     Inline { len: u8, bytes: [u8; Label::INLINE] },
     Heap(String),
 }
 
 impl Default for Label {
     fn default() -> Label {
-        Label::Inline { len: 0, bytes: [0; Label::INLINE] }
+        Label(LabelBytes::Inline { len: 0, bytes: [0; Label::INLINE] })
     }
 }
 
@@ -346,24 +350,25 @@ impl Label {
     }
 
     pub fn as_str(&self) -> &str {
-        match self {
-            Label::Inline { len, bytes } => {
+        match &self.0 {
+            LabelBytes::Inline { len, bytes } => {
                 let bytes = &bytes[..usize::from(*len)];
                 debug_assert!(std::str::from_utf8(bytes).is_ok());
-                // SAFETY: the bytes are private to this type and only ever appended as
-                // whole `&str`s (`write_str`), so they are valid UTF-8. The timeline
-                // reads every label; checking it again each time was 4 % of its rendering.
+                // SAFETY: the bytes are private to this module (`LabelBytes` is not
+                // public) and only ever appended as whole `&str`s (`write_str`), so
+                // they are valid UTF-8. The timeline reads every label; checking it
+                // again each time was 4 % of its rendering.
                 unsafe { std::str::from_utf8_unchecked(bytes) }
             }
-            Label::Heap(text) => text,
+            LabelBytes::Heap(text) => text,
         }
     }
 }
 
 impl fmt::Write for Label {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        match self {
-            Label::Inline { len, bytes } => {
+        match &mut self.0 {
+            LabelBytes::Inline { len, bytes } => {
                 let (start, end) = (usize::from(*len), usize::from(*len) + s.len());
                 match bytes.get_mut(start..end) {
                     Some(room) => {
@@ -374,11 +379,11 @@ impl fmt::Write for Label {
                         let mut text = String::with_capacity(end);
                         text.push_str(self.as_str());
                         text.push_str(s);
-                        *self = Label::Heap(text);
+                        self.0 = LabelBytes::Heap(text);
                     }
                 }
             }
-            Label::Heap(text) => text.push_str(s),
+            LabelBytes::Heap(text) => text.push_str(s),
         }
         Ok(())
     }
@@ -637,4 +642,24 @@ pub enum Event {
     Connection(ConnSummary),
     Kernel(KernelCheck),
     KernelState(KernelState),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Label;
+    use std::fmt::Write;
+
+    #[test]
+    fn a_label_is_what_was_written_short_or_long() {
+        let short = Label::of(format_args!("ACK seq=x+{} ack=y+{}", 1, 1));
+        assert_eq!(short, "ACK seq=x+1 ack=y+1");
+        // Longer than the inline bytes: it goes on in a String, whole.
+        let mut long = Label::from("FIN,SYN,RST,PSH,ACK,URG,ECE,CWR");
+        write!(long, " seq=x+{} ack=y+{} len={}", i32::MAX, i32::MAX, u32::MAX).unwrap();
+        assert_eq!(
+            long.as_str(),
+            "FIN,SYN,RST,PSH,ACK,URG,ECE,CWR seq=x+2147483647 ack=y+2147483647 len=4294967295"
+        );
+        assert_eq!(Label::default().as_str(), "");
+    }
 }
