@@ -47,34 +47,24 @@ pub fn sanitize_within(bytes: &[u8], limit: usize) -> (String, usize) {
         // valid UTF-8 together; otherwise this byte alone is invalid (a continuation
         // byte never starts a character, so escaping invalid bytes one at a time is
         // what escaping each invalid run gives).
-        match char_at(&bytes[i..]) {
+        let mut escape = [0; 10];
+        let (piece, width): (&[u8], usize) = match char_at(&bytes[i..]) {
             Some((c, width)) if c.is_control() || is_invisible_format(c) => {
-                let mut escape = [0; 10];
                 let len = write_unicode_escape(c, &mut escape);
-                if o + len > limit {
-                    break;
-                }
-                out[o..o + len].copy_from_slice(&escape[..len]);
-                o += len;
-                i += width;
+                (&escape[..len], width)
             }
-            Some((_, width)) => {
-                if o + width > limit {
-                    break;
-                }
-                out[o..o + width].copy_from_slice(&bytes[i..i + width]);
-                o += width;
-                i += width;
-            }
+            Some((_, width)) => (&bytes[i..i + width], width),
             None => {
-                if o + 4 > limit {
-                    break;
-                }
-                out[o..o + 4].copy_from_slice(&byte_escape(b));
-                o += 4;
-                i += 1;
+                escape[..4].copy_from_slice(&byte_escape(b));
+                (&escape[..4], 1)
             }
+        };
+        if o + piece.len() > limit {
+            break;
         }
+        out[o..o + piece.len()].copy_from_slice(piece);
+        o += piece.len();
+        i += width;
     }
     out.truncate(o);
     // Only whole valid characters were copied, and every escape is ASCII.
