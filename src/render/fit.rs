@@ -29,8 +29,20 @@ pub fn terminal_width() -> usize {
 /// Whether `line` is wider than `width` columns.
 fn too_wide(line: &str, width: usize) -> bool {
     // Display width never exceeds the byte length (ASCII is one byte a column; a wide
-    // character takes three or four bytes): most lines need no measuring.
-    line.len() > width && textwrap::core::display_width(line.trim_end_matches('\n')) > width
+    // character takes three or four bytes), nor `widest_columns`: most lines need no
+    // measuring, even those with an arrow or a box-drawing character.
+    line.len() > width
+        && widest_columns(line) > width
+        && textwrap::core::display_width(line.trim_end_matches('\n')) > width
+}
+
+/// At least the display width of `line`, counted byte by byte (a loop the compiler
+/// makes wide): a character takes at most two columns, and only from U+1100 on, where
+/// the wide scripts start, can it take two. A character from U+1000 on starts with a
+/// byte of 0xE1 or more, so each such byte counts two; any other character one, and a
+/// continuation byte nothing.
+fn widest_columns(line: &str) -> usize {
+    line.bytes().map(|b| usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xE1)).sum()
 }
 
 /// Appends `line` (without its newline) to `out` in lines of at most `width` columns,
@@ -155,6 +167,23 @@ mod tests {
     fn a_pipe_s_width_passes_everything_through() {
         let long = "x ".repeat(100) + "\n";
         assert_eq!(fitted(&long, PIPE_WIDTH), long);
+    }
+
+    #[test]
+    fn the_quick_bound_is_never_below_the_display_width() {
+        let lines = [
+            "client → server 5 segments, 40 bytes; server → client 5 segments, 300 bytes",
+            "连接 3：客户端 127.0.0.1:40000 ⇄ 服务器 127.0.0.1:8080",
+            "ᄀᄀᄀ wide Hangul jamo, ＡＢＣ full-width letters, 🦀 emoji, é, ─▶",
+            "\u{1b}[32mESTABLISHED\u{1b}[0m",
+        ];
+        for line in lines {
+            assert!(widest_columns(line) >= textwrap::core::display_width(line), "{line}");
+        }
+        // The bound is exact for ASCII and for the arrows of the summaries: they are
+        // not measured again.
+        assert_eq!(widest_columns(lines[0]), lines[0].chars().count() + 2);
+        assert!(!too_wide(lines[0], 80));
     }
 
     #[test]

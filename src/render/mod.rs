@@ -92,6 +92,9 @@ pub fn wrap_indented(text: &str, width: usize, indent: &str) -> Vec<String> {
 
 /// [`wrap`] with the first line indented by `first` and the others by `rest`.
 pub fn wrap_indented_after(text: &str, width: usize, first: &str, rest: &str) -> Vec<String> {
+    if let Some(line) = one_line(text, width, first) {
+        return vec![line.to_owned()];
+    }
     // First-fit wrapping and, without Chinese, splitting at spaces only: much cheaper
     // than the defaults, and a timeline may wrap a great many notes.
     let cjk = |c: char| ('\u{2e80}'..='\u{9fff}').contains(&c) || ('\u{ff00}'..='\u{ffef}').contains(&c);
@@ -108,6 +111,15 @@ pub fn wrap_indented_after(text: &str, width: usize, first: &str, rest: &str) ->
         .word_splitter(textwrap::WordSplitter::NoHyphenation)
         .break_words(false);
     textwrap::wrap(text, options).into_iter().map(|line| line.into_owned()).collect()
+}
+
+/// `text` as [`wrap`] gives it when it is one short line: textwrap's own shortcut (no
+/// line end, fewer bytes than columns, no indent: then the line only loses its
+/// trailing spaces), taken before textwrap's options, its scan for Chinese and its
+/// list of lines are made. Most notes under a timeline's segments are such lines.
+pub fn one_line<'a>(text: &'a str, width: usize, indent: &str) -> Option<&'a str> {
+    (indent.is_empty() && text.len() < width && !text.as_bytes().contains(&b'\n'))
+        .then(|| text.trim_end_matches(' '))
 }
 
 /// Wraps bytes from the wire (a payload) at `width` columns: at spaces where it can,

@@ -49,7 +49,17 @@ pub fn paint(conn: ConnId, text: &str) -> ColoredString {
 /// A connection's tag as every text view writes it: `[3]`, with the number the
 /// JSON lines give it (`"conn":3`) and its header names (`connection 3`).
 pub fn tag(conn: ConnId) -> String {
-    format!("[{}]", conn.0)
+    let mut tag = String::new();
+    push_tag(&mut tag, conn);
+    tag
+}
+
+/// Appends [`tag`] to `buf`, written in place with itoa: a replay of many connections
+/// writes one on every segment's step line.
+pub fn push_tag(buf: &mut String, conn: ConnId) {
+    buf.push('[');
+    buf.push_str(itoa::Buffer::new().format(conn.0));
+    buf.push(']');
 }
 
 #[cfg(test)]

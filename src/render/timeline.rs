@@ -75,6 +75,9 @@ pub struct Timeline<W: Write> {
     summaries_started: bool,
     /// The kernel's changes before a connection's first segment, told under its header.
     early: String,
+    /// The column header said under every connection's header: the same words for
+    /// the whole run, so said (and measured for its padding) once.
+    column_header: String,
     layout: Layout,
 }
 
@@ -106,6 +109,7 @@ impl<W: Write> Timeline<W> {
             summaries: SummaryWriter::new(color),
             summaries_started: false,
             early: String::new(),
+            column_header: String::new(),
             layout: Layout::for_width(style.width),
         }
     }
@@ -132,7 +136,14 @@ impl<W: Write> Timeline<W> {
 
     /// Queues `text` under the segment line, wrapped and indented.
     fn explain(&mut self, text: &str, paint: fn(&str) -> ColoredString) {
-        for line in super::wrap(text, self.layout.width - INDENT) {
+        let width = self.layout.width - INDENT;
+        if let Some(line) = super::one_line(text, width, "") {
+            self.pending.body.push_str(PAD);
+            paint_into(self.color, &mut self.pending.body, line, paint);
+            self.pending.body.push('\n');
+            return;
+        }
+        for line in super::wrap(text, width) {
             self.pending.body.push_str(PAD);
             paint_into(self.color, &mut self.pending.body, &line, paint);
             self.pending.body.push('\n');
@@ -174,13 +185,25 @@ impl<W: Write> Timeline<W> {
             self.announced_any = true;
             let (client, server) = ev.endpoints();
             let guessed = ev.notes.contains(&Note::ClientGuessed);
-            let header = self.say(&Msg::ConnHeader { conn: ev.conn.0, client, server, guessed });
-            // The header says the connection's number and client: in its colour, the
-            // colour of its tag on every line after it.
-            let header = if self.color { palette::paint(ev.conn, &header).bold() } else { header.normal() };
-            writeln!(self.out, "\n{header}")?;
-            let columns = Msg::ColumnHeader { state: self.layout.state, arrow: self.layout.arrow };
-            writeln!(self.out, "{}", self.say(&columns).dimmed())?;
+            let header = Msg::ConnHeader { conn: ev.conn.0, client, server, guessed };
+            let line = &mut self.scratch;
+            line.clear();
+            line.push('\n');
+            if self.color {
+                // The header says the connection's number and client: in its colour,
+                // the colour of its tag on every line after it.
+                let painted = palette::paint(ev.conn, &self.style.lang.text(&header)).bold();
+                let _ = write!(line, "{painted}");
+            } else {
+                self.style.lang.write(line, &header);
+            }
+            line.push('\n');
+            if self.column_header.is_empty() {
+                let columns = Msg::ColumnHeader { state: self.layout.state, arrow: self.layout.arrow };
+                self.column_header = format!("{}\n", self.style.lang.text(&columns).dimmed());
+            }
+            line.push_str(&self.column_header);
+            self.out.write_all(line.as_bytes())?;
             self.out.write_all(self.early.as_bytes())?;
             self.early.clear();
         }
@@ -226,17 +249,18 @@ impl<W: Write> Timeline<W> {
         head.push('\n');
         if !ev.payload.is_empty() {
             let (text, shown) = sanitize_within(&ev.payload, PAYLOAD_TEXT);
-            let payload = lang.text(&Msg::Payload { text: &text, shown, total: ev.len });
+            let payload = Msg::Payload { text: &text, shown, total: ev.len };
             // On a terminal, wrapped as the notes are (data has no words: a long run is
             // broken); elsewhere on one line, so that a script can pick it out.
-            let lines = if self.style.terminal {
-                super::wrap_data(&payload, layout.width - INDENT)
+            if self.style.terminal {
+                for line in super::wrap_data(&lang.text(&payload), layout.width - INDENT) {
+                    head.push_str(PAD);
+                    paint_into(color, head, &line, |s| s.cyan());
+                    head.push('\n');
+                }
             } else {
-                vec![payload]
-            };
-            for line in lines {
                 head.push_str(PAD);
-                paint_into(color, head, &line, |s| s.cyan());
+                say_into(head, lang, color, &payload, |s| s.cyan());
                 head.push('\n');
             }
         }
@@ -422,11 +446,10 @@ fn paint_into_conn(color: bool, buf: &mut String, conn: ConnId) {
         let place = conn.0 as usize % palette::PALETTE.len();
         let (start, end) = escapes(usize::MAX - place, || palette::paint(conn, "\0").to_string());
         buf.push_str(&start);
-        let _ = write!(buf, "[{}]", conn.0);
+        palette::push_tag(buf, conn);
         buf.push_str(&end);
     } else {
-        // Written in place: a replay of many connections writes one per segment.
-        let _ = write!(buf, "[{}]", conn.0);
+        palette::push_tag(buf, conn);
     }
 }
 
@@ -495,15 +518,19 @@ fn arrow(
     slack: usize,
 ) -> bool {
     content.clear();
-    let _ = write!(content, "[{}] {}", ev.flags, ev.numbers());
+    content.push('[');
+    let _ = ev.flags.write_to(content);
+    let flags_end = content.len();
+    content.push_str("] ");
+    let _ = ev.numbers().write_to(content);
     let whole = content.len() + 5 <= width + slack;
     let mut flags_only = String::new();
     let shown: &str = if whole {
         content
     } else {
-        let _ = write!(flags_only, "[{}]", ev.flags);
-        content.clear();
-        let _ = write!(content, "{}", ev.numbers());
+        flags_only.push_str(&content[..flags_end]);
+        flags_only.push(']');
+        content.drain(..flags_end + 2);
         &flags_only
     };
     let fill = width.saturating_sub(shown.len() + 4).max(1);
@@ -514,12 +541,12 @@ fn arrow(
             out.push_str("─ ");
             out.push_str(shown);
             out.push(' ');
-            (0..fill).for_each(|_| out.push('─'));
+            push_rule(out, fill);
             out.push('▶');
         }
         Role::Server => {
             out.push('◀');
-            (0..fill).for_each(|_| out.push('─'));
+            push_rule(out, fill);
             out.push(' ');
             out.push_str(shown);
             out.push_str(" ─");
@@ -543,6 +570,17 @@ fn arrow(
     };
     paint_into(true, out, &text, paint);
     whole
+}
+
+/// Appends `n` box-drawing dashes: sliced from a ready line while it is long enough
+/// (the widest layout's arrow), one three-byte character at a time only beyond it.
+fn push_rule(out: &mut String, n: usize) {
+    const RULE: &str = "────────────────────────────────────────────────────────────\
+                        ────────────────────────────────────────────────────────────";
+    const DASH: usize = '─'.len_utf8();
+    let sliced = n.min(RULE.len() / DASH);
+    out.push_str(&RULE[..sliced * DASH]);
+    (sliced..n).for_each(|_| out.push('─'));
 }
 
 /// A state, padded to the layout's state column.

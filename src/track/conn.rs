@@ -24,7 +24,7 @@
 
 use super::analysis::SeqAnalysis;
 use super::event::{
-    ConnId, ConnSummary, Direction, Event, HeaderBytes, Label, Note, Role, SegmentEvent, Step, Transition,
+    ConnId, ConnSummary, Direction, Event, HeaderBytes, Label, Piece, Note, Role, SegmentEvent, Step, Transition,
 };
 use super::flags::TcpFlags;
 use super::seq::SeqNum;
@@ -33,6 +33,7 @@ use super::zeek::{self, History};
 use crate::decode::Segment;
 use crate::source::FrameNumber;
 use smallvec::SmallVec;
+use Piece::{Count, Flags, Relative, Words};
 use std::net::SocketAddr;
 
 /// The state changes of both ends on one segment, in order: (end, from, to). At most
@@ -1070,13 +1071,15 @@ impl Conn {
         };
         let plain = || {
             if flags.ack() {
-                Label::of(format_args!(
-                    "{flags} seq={} ack={}",
+                Label::of([
+                    Flags(flags),
+                    Words(" seq="),
                     sym(own_name, own_base, seg.seq),
-                    sym(peer_name, peer_base, seg.ack)
-                ))
+                    Words(" ack="),
+                    sym(peer_name, peer_base, seg.ack),
+                ])
             } else {
-                Label::of(format_args!("{flags} seq={}", sym(own_name, own_base, seg.seq)))
+                Label::of([Flags(flags), Words(" seq="), sym(own_name, own_base, seg.seq)])
             }
         };
         if flags.rst() {
@@ -1085,7 +1088,7 @@ impl Conn {
             if self.side(me).isn.is_none() && flags.ack() && !self.client_guessed {
                 return (
                     Step::Reset,
-                    Label::of(format_args!("{flags} ack={}", sym(peer_name, peer_base, seg.ack))),
+                    Label::of([Flags(flags), Words(" ack="), sym(peer_name, peer_base, seg.ack)]),
                 );
             }
             return (Step::Reset, plain());
@@ -1107,12 +1110,14 @@ impl Conn {
             let step = *kept.get_or_insert(step);
             let label = match step {
                 Step::Handshake(1) => Label::from("SYN seq=x"),
-                Step::Handshake(2) => Label::of(format_args!("SYN,ACK seq=y ack={}", sym("x", x, seg.ack))),
-                _ if flags.ack() => Label::of(format_args!(
-                    "SYN,ACK seq={own_name} ack={}",
-                    sym(peer_name, peer_base, seg.ack)
-                )),
-                _ => Label::of(format_args!("SYN seq={own_name}")),
+                Step::Handshake(2) => Label::of([Words("SYN,ACK seq=y ack="), sym("x", x, seg.ack)]),
+                _ if flags.ack() => Label::of([
+                    Words("SYN,ACK seq="),
+                    Words(own_name),
+                    Words(" ack="),
+                    sym(peer_name, peer_base, seg.ack),
+                ]),
+                _ => Label::of([Words("SYN seq="), Words(own_name)]),
             };
             return (step, label);
         }
@@ -1138,7 +1143,7 @@ impl Conn {
         if me == Role::Client && acks.first_peer_syn && !self.simultaneous_open {
             return (
                 Step::Handshake(3),
-                Label::of(format_args!("ACK seq={} ack={}", sym("x", x, seg.seq), sym("y", y, seg.ack))),
+                Label::of([Words("ACK seq="), sym("x", x, seg.seq), Words(" ack="), sym("y", y, seg.ack)]),
             );
         }
         // In a simultaneous open, each end's first acknowledgment of the other's SYN
@@ -1157,10 +1162,10 @@ impl Conn {
                     notes.push(Note::HalfCloseData);
                     return (
                         Step::Teardown(2),
-                        Label::of(format_args!("{flags} seq=v ack={ack} len={}", seg.payload_len)),
+                        Label::of([Flags(flags), Words(" seq=v ack="), ack, Words(" len="), Count(seg.payload_len)]),
                     );
                 }
-                return (Step::Teardown(2), Label::of(format_args!("ACK seq=v ack={ack}")));
+                return (Step::Teardown(2), Label::of([Words("ACK seq=v ack="), ack]));
             }
             if let Some(w) = self.wave.w
                 && me == closer
@@ -1172,7 +1177,7 @@ impl Conn {
                 self.wave.fourth_seen = true;
                 return (
                     Step::Teardown(4),
-                    Label::of(format_args!("ACK seq={} ack={}", sym("u", u, seg.seq), sym("w", w, seg.ack))),
+                    Label::of([Words("ACK seq="), sym("u", u, seg.seq), Words(" ack="), sym("w", w, seg.ack)]),
                 );
             }
             if self.wave.simultaneous && acks.peer_fin && seg.payload_len == 0 {
@@ -1192,16 +1197,11 @@ impl Conn {
         if let Some(step) = self.side(me).fin_step {
             // A retransmitted FIN keeps the step of the first one.
             let label = match step {
-                Step::Teardown(1) => Label::of(format_args!(
-                    "FIN seq={}{}",
-                    sym("u", self.wave.u.unwrap_or(fin_at), seg.seq),
-                    Len(seg.payload_len)
-                )),
-                _ => Label::of(format_args!(
-                    "{} seq={}",
-                    seg.flags,
-                    sym("w", self.wave.w.unwrap_or(fin_at), seg.seq)
-                )),
+                Step::Teardown(1) => with_len(
+                    Label::of([Words("FIN seq="), sym("u", self.wave.u.unwrap_or(fin_at), seg.seq)]),
+                    seg.payload_len,
+                ),
+                _ => Label::of([Flags(seg.flags), Words(" seq="), sym("w", self.wave.w.unwrap_or(fin_at), seg.seq)]),
             };
             return (step, label);
         }
@@ -1212,7 +1212,7 @@ impl Conn {
                 // A FIN that carries data numbers its data first: u = seq + len.
                 (
                     Step::Teardown(1),
-                    Label::of(format_args!("FIN seq={}{}", sym("u", fin_at, seg.seq), Len(seg.payload_len))),
+                    with_len(Label::of([Words("FIN seq="), sym("u", fin_at, seg.seq)]), seg.payload_len),
                 )
             }
             Some(closer) => {
@@ -1220,22 +1220,20 @@ impl Conn {
                 self.wave.w = Some(fin_at);
                 let u = self.wave.u.unwrap_or(fin_at);
                 let acks_u = seg.flags.ack() && seg.ack.after(u);
-                let ack = if seg.flags.ack() {
-                    Label::of(format_args!(" ack={}", sym("u", u, seg.ack)))
-                } else {
-                    Label::default()
-                };
+                // ` ack=u+1`, or nothing without the ACK bit.
+                let ack = if seg.flags.ack() { sym("u", u, seg.ack) } else { Words("") };
+                let ack_word = Words(if seg.flags.ack() { " ack=" } else { "" });
                 if !acks_u {
                     self.wave.simultaneous = true;
                     notes.push(Note::SimultaneousClose);
                     (
                         Step::SimultaneousClose,
-                        Label::of(format_args!("{} seq={}{ack}", seg.flags, sym("w", fin_at, seg.seq))),
+                        Label::of([Flags(seg.flags), Words(" seq="), sym("w", fin_at, seg.seq), ack_word, ack]),
                     )
                 } else if self.wave.second_seen {
                     (
                         Step::Teardown(3),
-                        Label::of(format_args!("FIN,ACK seq={}{ack}", sym("w", fin_at, seg.seq))),
+                        Label::of([Words("FIN,ACK seq="), sym("w", fin_at, seg.seq), ack_word, ack]),
                     )
                 } else {
                     self.wave.second_seen = true;
@@ -1243,7 +1241,7 @@ impl Conn {
                     notes.push(Note::MergedClose);
                     (
                         Step::TeardownMerged,
-                        Label::of(format_args!("FIN,ACK seq={}{ack}", sym("w", fin_at, seg.seq))),
+                        Label::of([Words("FIN,ACK seq="), sym("w", fin_at, seg.seq), ack_word, ack]),
                     )
                 }
             }
@@ -1288,29 +1286,16 @@ impl Conn {
 }
 
 /// `name`, `name+3` or `name-2`: `value` written relative to the symbol `name` = `base`.
-/// A value that formats itself, so that building a label allocates once.
-fn sym(name: &'static str, base: SeqNum, value: SeqNum) -> Sym {
-    Sym(name, value.since(base) as i32)
+fn sym(name: &'static str, base: SeqNum, value: SeqNum) -> Piece<'static> {
+    Relative(name, value.since(base) as i32)
 }
 
-struct Sym(&'static str, i32);
-
-impl std::fmt::Display for Sym {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Piece by piece: a label is built for every segment of a timeline.
-        f.write_str(self.0)?;
-        if self.1 > 0 {
-            f.write_str("+")?;
-        }
-        if self.1 != 0 { std::fmt::Display::fmt(&self.1, f) } else { Ok(()) }
+/// `label` and ` len=N` after it for a segment that carries data; the label alone for
+/// one that does not.
+fn with_len(mut label: Label, len: u32) -> Label {
+    if len > 0 {
+        label.push(" len=");
+        label.push(itoa::Buffer::new().format(len));
     }
-}
-
-/// ` len=N` after a label, for a segment that carries data; nothing for one that does not.
-struct Len(u32);
-
-impl std::fmt::Display for Len {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.0 > 0 { write!(f, " len={}", self.0) } else { Ok(()) }
-    }
+    label
 }
