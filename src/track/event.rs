@@ -367,6 +367,7 @@ impl Label {
     }
 
     /// Appends `text`.
+    #[inline]
     pub fn push(&mut self, text: &str) {
         let _ = fmt::Write::write_str(self, text);
     }
@@ -400,6 +401,7 @@ pub enum Piece<'a> {
 }
 
 impl fmt::Write for Label {
+    #[inline]
     fn write_str(&mut self, s: &str) -> fmt::Result {
         match &mut self.0 {
             LabelBytes::Inline { len, bytes } => {

@@ -56,6 +56,21 @@ impl TcpFlags {
     /// pushed straight in: every segment line of a timeline has them, and going through
     /// a `Formatter` cost more than the rest of its arrow.
     pub fn write_to(self, out: &mut impl fmt::Write) -> fmt::Result {
+        // The sets nearly every segment has, as one piece each.
+        let common = match self.0 {
+            0x10 => "ACK",
+            0x18 => "PSH,ACK",
+            0x02 => "SYN",
+            0x12 => "SYN,ACK",
+            0x11 => "FIN,ACK",
+            0x19 => "FIN,PSH,ACK",
+            0x04 => "RST",
+            0x14 => "RST,ACK",
+            _ => "",
+        };
+        if !common.is_empty() {
+            return out.write_str(common);
+        }
         let mut first = true;
         for (_, name) in Self::NAMES.iter().rev().filter(|(bit, _)| self.has(*bit)) {
             if !first {
@@ -80,6 +95,15 @@ impl fmt::Display for TcpFlags {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_common_sets_read_as_the_general_rule_writes_them() {
+        for bits in 0..=u8::MAX {
+            let general: Vec<&str> = TcpFlags(bits).names().collect::<Vec<_>>().into_iter().rev().collect();
+            let general = if general.is_empty() { "none".to_string() } else { general.join(",") };
+            assert_eq!(TcpFlags(bits).to_string(), general, "flags {bits:#04x}");
+        }
+    }
 
     #[test]
     fn display_lists_bits_in_header_order() {
