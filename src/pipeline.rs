@@ -52,7 +52,7 @@ pub struct Analyzer {
     /// The exact capture time of each frame whose events the tracker may still hold
     /// back, oldest first, to stamp them with when they come out.
     times: std::collections::VecDeque<(FrameNumber, Timestamp)>,
-    /// IPv4 datagrams whose fragments are being put together.
+    /// IPv4 and IPv6 datagrams whose fragments are being put together.
     reassembly: Reassembly,
 }
 

@@ -244,3 +244,26 @@ fn a_fragmented_segment_is_whole_on_the_fragment_that_completes_it() {
     assert!(has(&segs, 9, "acked_unseen"));
     assert_eq!(conns[0]["bytes_c2s"], 3000);
 }
+
+#[test]
+fn ipv6_fragments_are_reassembled_in_any_order_and_behind_extension_headers() {
+    let (segs, conns) = replay("ipv6-fragments.pcap");
+    let frames: Vec<u64> = segs.iter().map(|s| s["frame"].as_u64().unwrap()).collect();
+    // Frames 4 and 5 are fragments that complete nothing (6 completes their datagram);
+    // 8 is a first fragment whose other fragment was never captured; 10 is the last
+    // fragment of a datagram behind a Hop-by-Hop header, which 11 completes.
+    assert_eq!(frames, [1, 2, 3, 6, 7, 9, 11, 12, 13, 14, 15]);
+    let seq_len = |n: u64| {
+        let e = segs.iter().find(|e| e["frame"] == n).unwrap();
+        (e["seq"].as_u64().unwrap(), e["len"].as_u64().unwrap())
+    };
+    assert_eq!(seq_len(6), (1, 3000));
+    assert!(at(&segs, 6).2.is_empty(), "the whole segment, in order");
+    assert!(has(&segs, 9, "acked_unseen"));
+    // The Destination Options header inside the datagram is not payload.
+    assert_eq!(seq_len(11), (4001, 1000));
+    assert!(has(&segs, 11, "previous_segment_not_captured"));
+    assert_eq!(conns[0]["client"], "[2001:db8::1]:40000");
+    assert_eq!(conns[0]["bytes_c2s"], 4000);
+    assert_eq!(conns[0]["client_final"], "TIME-WAIT");
+}

@@ -155,6 +155,33 @@ mod tests {
         }
     }
 
+    #[test]
+    fn fragments_are_left_to_the_lax_parser() {
+        for v6 in [false, true] {
+            let mut data = tcp_frame(v6, b"hello");
+            if v6 {
+                // A Fragment header (offset 0, more fragments) between IPv6 and TCP.
+                let fragment = [6, 0, 0, 1, 0x12, 0x34, 0x56, 0x78];
+                data.splice(14 + 40..14 + 40, fragment);
+                data[14 + 6] = 44;
+                let payload_len = u16::from_be_bytes([data[14 + 4], data[14 + 5]]) + 8;
+                data[14 + 4..14 + 6].copy_from_slice(&payload_len.to_be_bytes());
+            } else {
+                // More fragments (MF); the header checksum is not checked.
+                data[14 + 6] |= 0x20;
+            }
+            let frame = Frame {
+                number: FrameNumber(1),
+                ts: Timestamp(0),
+                link: link::ETHERNET,
+                data: &data,
+                wire_len: data.len() as u32,
+            };
+            assert!(segment(&frame).is_none(), "v6 {v6}");
+            assert!(matches!(decode_lax(&frame), Ok(Decoded::Fragment(_))), "v6 {v6}");
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4000))]
 

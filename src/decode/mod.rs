@@ -10,6 +10,7 @@ pub mod anatomy;
 pub mod defrag;
 pub mod encap;
 mod fast;
+mod fragment;
 pub mod link;
 pub mod options;
 
@@ -17,7 +18,7 @@ use crate::source::Frame;
 use crate::track::flags::TcpFlags;
 use crate::track::seq::SeqNum;
 use encap::{Encap, Found};
-use etherparse::{IpNumber, LaxNetSlice, LaxSlicedPacket, TcpHeaderSlice, TransportSlice};
+use etherparse::{IpNumber, LaxIpv4Slice, LaxNetSlice, LaxSlicedPacket, TcpHeaderSlice, TransportSlice};
 use std::net::{IpAddr, SocketAddr};
 
 pub use options::TcpOptions;
@@ -78,7 +79,7 @@ pub enum Decoded<'a> {
     /// A frame that is fine but carries no TCP segment (ARP, UDP, ICMP, fragments of
     /// other protocols…).
     NotTcp,
-    /// A fragment of an IPv4 datagram that carries TCP: its segment is whole once
+    /// A fragment of an IP datagram that may carry TCP: its segment is whole once
     /// [`defrag::Reassembly`] has all the fragments.
     Fragment(defrag::Fragment<'a>),
     /// A frame in an encapsulation tcplab does not look into: it may hold TCP, so it
@@ -165,14 +166,12 @@ fn segment_from<'a>(
     let (src_ip, dst_ip, payload, claimed_ip_payload) = match net {
         LaxNetSlice::Ipv4(v4) => {
             let header = v4.header();
-            let payload = v4.payload();
-            let offset = offset_of(header.slice(), payload.payload);
-            // A zero total length (TSO on the capturing host) claims nothing: trust the slice.
-            let claimed = usize::from(header.total_len())
-                .checked_sub(offset)
-                .filter(|_| header.total_len() != 0)
-                .unwrap_or(payload.payload.len());
-            (IpAddr::from(header.source_addr()), IpAddr::from(header.destination_addr()), payload, claimed)
+            (
+                IpAddr::from(header.source_addr()),
+                IpAddr::from(header.destination_addr()),
+                v4.payload(),
+                ipv4_payload_len(v4),
+            )
         }
         LaxNetSlice::Ipv6(v6) => {
             let header = v6.header();
@@ -188,36 +187,8 @@ fn segment_from<'a>(
     };
     if payload.fragmented {
         // Reassembled as tshark does (`defrag`): the segment is whole, and shown, on the
-        // fragment that completes its datagram. A first fragment that the snap length
-        // cut cannot be put together with the others: as tshark, tcplab reads the TCP
-        // header in it, its length being what the IP header claims for this fragment.
-        // Fragments of IPv6 and of other protocols are not looked into.
-        return Ok(match net {
-            LaxNetSlice::Ipv4(v4) if payload.ip_number == IpNumber::TCP => {
-                let header = v4.header();
-                if header.fragments_offset().value() == 0 && payload.payload.len() < claimed_ip_payload {
-                    // Only what was on the wire counts, as for a whole packet below.
-                    let at = offset_of(frame.data, payload.payload);
-                    let on_wire = (frame.wire_len as usize).saturating_sub(at);
-                    return Ok(
-                        match tcp_in(payload.payload, claimed_ip_payload.min(on_wire), src_ip, dst_ip) {
-                            Some(seg) => Decoded::Tcp(seg),
-                            None => Decoded::NotTcp,
-                        },
-                    );
-                }
-                Decoded::Fragment(defrag::Fragment {
-                    src: header.source_addr(),
-                    dst: header.destination_addr(),
-                    id: header.identification(),
-                    offset: usize::from(header.fragments_offset().value()) * 8,
-                    more: header.more_fragments(),
-                    claimed: claimed_ip_payload,
-                    kept: &payload.payload[..payload.payload.len().min(claimed_ip_payload)],
-                })
-            }
-            _ => Decoded::NotTcp,
-        });
+        // fragment that completes its datagram.
+        return Ok(fragment::decode(net, frame));
     }
     if payload.ip_number != IpNumber::TCP {
         // A tunnel (IP-in-IP, GRE, VXLAN, …) is opened; anything else is not TCP.
@@ -258,6 +229,18 @@ fn segment_from<'a>(
         header: tcp.header_slice(),
         payload: &kept[..kept.len().min(PAYLOAD_PREVIEW).min(payload_len)],
     }))
+}
+
+/// The length of an IPv4 packet's payload (after its header and options) as its header
+/// claims it; a zero total length (TSO on the capturing host) claims nothing, and then
+/// the bytes kept are trusted.
+fn ipv4_payload_len(v4: &LaxIpv4Slice<'_>) -> usize {
+    let (header, payload) = (v4.header(), v4.payload());
+    let offset = offset_of(header.slice(), payload.payload);
+    usize::from(header.total_len())
+        .checked_sub(offset)
+        .filter(|_| header.total_len() != 0)
+        .unwrap_or(payload.payload.len())
 }
 
 /// The TCP segment in `bytes`, a whole TCP header and what was kept after it, whose

@@ -97,7 +97,7 @@ pub struct DecodedBatch {
 impl DecodedBatch {
     /// Decodes `frame` (unless it fails the capture filter) and keeps what the
     /// tracker needs of it. `frame` must be the one after the last frame pushed; the
-    /// fragments of IPv4 datagrams are put together in `reassembly`, which lasts from
+    /// fragments of IP datagrams are put together in `reassembly`, which lasts from
     /// batch to batch. Without `with_bytes`, a segment comes back without its header
     /// bytes and payload: the tracker reads them only for views that show segments.
     pub fn push(&mut self, frame: &Frame<'_>, passes: bool, with_bytes: bool, reassembly: &mut Reassembly) {

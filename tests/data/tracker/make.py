@@ -3,7 +3,9 @@
 conversations, built field by field, that show one rule each of the tracker's state
 machine and expert notes (tests/tracker_captures.rs says what each must show, and
 tests/tshark_corpus.rs holds them to tshark). Run it from anywhere; it rewrites the files.
-Addresses are from the documentation ranges (RFC 5737): no packet is ever sent."""
+Addresses are from the documentation ranges (RFC 5737, and RFC 3849 for IPv6): no packet
+is ever sent."""
+import ipaddress
 import os
 import struct
 
@@ -260,3 +262,72 @@ write_frames("ip-fragments.pcap", segment_frames(handshake()) + [
     (0.050, fragments(lost, 512, ident=0x1235)[0]),
     (0.060, segment_frames([(0, False, ACK, Y + 1, X + 4001, 0)])[0][1]),
 ] + segment_frames(close(0.070, X + 4001, Y + 1)))
+
+
+# 11. The same over IPv6 (RFC 8200 §4.5): a handshake, a segment of 3000 bytes in three fragments
+# (the middle one first, the first one last), one of 1000 bytes whose later fragment the capture
+# missed, and one of 1000 bytes behind a Hop-by-Hop Options header (before the Fragment header,
+# in the unfragmentable part) with a Destination Options header after it (in the fragmentable
+# part, before TCP), its last fragment first. tshark shows each whole segment on the fragment
+# that completes it, and nothing of the incomplete one.
+C6, S6 = ("2001:db8::1", 40000), ("2001:db8::2", 80)
+HOP_BY_HOP, TCP, FRAGMENT, DEST_OPTIONS = 0, 6, 44, 60
+
+
+def ip6(addr):
+    return ipaddress.IPv6Address(addr).packed
+
+
+def tcp6(src, dst, flags, seq, ack, length=0, win=64240):
+    """A TCP segment between IPv6 endpoints, its checksum over RFC 8200's pseudo-header."""
+    payload = bytes((i % 26) + 97 for i in range(length))
+    tcp = struct.pack("!HHIIBBHHH", src[1], dst[1], seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 5 << 4, flags, win, 0, 0)
+    pseudo = ip6(src[0]) + ip6(dst[0]) + struct.pack("!I3xB", len(tcp) + length, TCP)
+    return tcp[:16] + struct.pack("!H", checksum(pseudo + tcp + payload)) + tcp[18:] + payload
+
+
+def packet6(src, dst, next_header, body):
+    """An Ethernet frame of an IPv6 packet whose first header after the fixed one is next_header."""
+    ether = b"\x02\0\0\0\0\x02" + b"\x02\0\0\0\0\x01" + b"\x86\xdd"
+    return ether + struct.pack("!IHBB16s16s", 0x6000_0000, len(body), next_header, 64, ip6(src), ip6(dst)) + body
+
+
+def segment_frames6(segments):
+    return [(ts, packet6((C6 if c else S6)[0], (S6 if c else C6)[0], TCP, tcp6(C6 if c else S6, S6 if c else C6, fl, seq, ack, n)))
+            for ts, c, fl, seq, ack, n in segments]
+
+
+def pad_options(next_header):
+    """An options header (Hop-by-Hop or Destination) of 8 bytes holding one PadN option."""
+    return struct.pack("!BB", next_header, 0) + bytes([1, 4, 0, 0, 0, 0])
+
+
+def fragments6(src, dst, fragmentable, first_header, size, ident, unfragmentable=(FRAGMENT, b"")):
+    """The fragmentable part (its first header first_header) cut into fragments of `size` bytes
+    at most (a multiple of 8), each behind the IPv6 header, the unfragmentable extension headers
+    (their first header, and their bytes, the last of them naming the Fragment header next) and
+    a Fragment header."""
+    before_first, before = unfragmentable
+    pieces = []
+    for at in range(0, len(fragmentable), size):
+        chunk = fragmentable[at:at + size]
+        more = 1 if at + size < len(fragmentable) else 0
+        fragment = struct.pack("!BBHI", first_header, 0, at | more, ident)
+        pieces.append(packet6(src, dst, before_first, before + fragment + chunk))
+    return pieces
+
+
+big6 = tcp6(C6, S6, PSH | ACK, X + 1, Y + 1, 3000)
+lost6 = tcp6(C6, S6, PSH | ACK, X + 3001, Y + 1, 1000)
+behind6 = pad_options(TCP) + tcp6(C6, S6, PSH | ACK, X + 4001, Y + 1, 1000)
+first6, second6, third6 = fragments6(C6[0], S6[0], big6, TCP, 1232, 0x1234_5678)
+hop_first6, hop_second6 = fragments6(C6[0], S6[0], behind6, DEST_OPTIONS, 520, 0x1234_567A,
+                                     unfragmentable=(HOP_BY_HOP, pad_options(FRAGMENT)))
+write_frames("ipv6-fragments.pcap", segment_frames6(handshake()) + [
+    (0.030, second6), (0.0301, third6), (0.0302, first6),
+    segment_frames6([(0.040, False, ACK, Y + 1, X + 3001, 0)])[0],
+    (0.050, fragments6(C6[0], S6[0], lost6, TCP, 512, 0x1234_5679)[0]),
+    segment_frames6([(0.060, False, ACK, Y + 1, X + 4001, 0)])[0],
+    (0.070, hop_second6), (0.0701, hop_first6),
+    segment_frames6([(0.080, False, ACK, Y + 1, X + 5001, 0)])[0],
+] + segment_frames6(close(0.090, X + 5001, Y + 1)))
