@@ -27,7 +27,7 @@ pub fn terminal_width() -> usize {
 }
 
 /// Whether `line` is wider than `width` columns.
-fn too_wide(line: &str, width: usize) -> bool {
+pub(super) fn too_wide(line: &str, width: usize) -> bool {
     // Display width never exceeds the byte length (ASCII is one byte a column; a wide
     // character takes three or four bytes), nor `widest_columns`: most lines need no
     // measuring, even those with an arrow or a box-drawing character.

@@ -17,15 +17,19 @@ pub struct SummaryWriter {
     block: String,
     /// Whether to colour: decided once, so that nothing is painted for a pipe.
     color: bool,
+    /// A line of the block is wider than the text views' width: told as each line is
+    /// written, so that a block that fits (nearly all) is not searched for lines again.
+    too_wide: bool,
 }
 
 impl SummaryWriter {
     pub fn new(color: bool) -> SummaryWriter {
-        SummaryWriter { block: String::with_capacity(1024), color }
+        SummaryWriter { block: String::with_capacity(1024), color, too_wide: false }
     }
 
     pub fn write(&mut self, out: &mut impl Write, style: &TextStyle, s: &ConnSummary) -> io::Result<()> {
         self.block.clear();
+        self.too_wide = false;
         let header =
             Msg::ConnHeader { conn: s.conn.0, client: s.client, server: s.server, guessed: s.client_guessed };
         self.line(style, "", &header, Some(|t| t.bold()));
@@ -65,7 +69,9 @@ impl SummaryWriter {
         let zeek = Msg::SummaryZeek { conn_state: s.conn_state, history: s.history.letters() };
         self.line(style, "  ", &zeek, Some(|t| t.dimmed()));
         // Long addresses and big counts still fit the width (a pipe's 80 included).
-        super::fit::fit_lines(&mut self.block, style.width);
+        if self.too_wide {
+            super::fit::fit_lines(&mut self.block, style.width);
+        }
         out.write_all(self.block.as_bytes())
     }
 
@@ -80,12 +86,14 @@ impl SummaryWriter {
         msg: &Msg<'_>,
         paint: Option<fn(&str) -> ColoredString>,
     ) {
+        let start = self.block.len();
         self.block.push_str(indent);
         match paint {
             Some(paint) if self.color => say_into(&mut self.block, style.lang, true, msg, paint),
             // Without colour (a pipe), the catalogue writes the line in place.
             _ => style.lang.write(&mut self.block, msg),
         }
+        self.too_wide |= super::fit::too_wide(&self.block[start..], style.width);
         self.block.push('\n');
     }
 }

@@ -366,9 +366,18 @@ impl Label {
         label
     }
 
-    /// Appends `text`.
+    /// Appends `text`: in place while it fits, which is nearly always (a label is made
+    /// for every segment, of several pieces), else through the general route.
     #[inline]
     pub fn push(&mut self, text: &str) {
+        if let LabelBytes::Inline { len, bytes } = &mut self.0 {
+            let start = usize::from(*len);
+            if let Some(room) = bytes.get_mut(start..start + text.len()) {
+                room.copy_from_slice(text.as_bytes());
+                *len += text.len() as u8;
+                return;
+            }
+        }
         let _ = fmt::Write::write_str(self, text);
     }
 
@@ -401,7 +410,6 @@ pub enum Piece<'a> {
 }
 
 impl fmt::Write for Label {
-    #[inline]
     fn write_str(&mut self, s: &str) -> fmt::Result {
         match &mut self.0 {
             LabelBytes::Inline { len, bytes } => {
