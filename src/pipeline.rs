@@ -156,8 +156,10 @@ impl Analyzer {
     /// Gives the segments and transitions in `events` their frame's exact capture
     /// time, for the JSON lines' `time`, and forgets the times no held event needs.
     fn stamp(&mut self, events: &mut [Event]) {
-        let time_of = |frame: FrameNumber| {
-            self.times.binary_search_by_key(&frame, |&(f, _)| f).ok().map(|i| self.times[i].1)
+        let time_of = |frame: FrameNumber| match self.times.back() {
+            // Nearly every event is of the frame just read: no search for it.
+            Some(&(last, ts)) if last == frame => Some(ts),
+            _ => self.times.binary_search_by_key(&frame, |&(f, _)| f).ok().map(|i| self.times[i].1),
         };
         for event in events {
             match event {

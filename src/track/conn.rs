@@ -24,7 +24,8 @@
 
 use super::analysis::SeqAnalysis;
 use super::event::{
-    ConnId, ConnSummary, Direction, Event, HeaderBytes, Label, Piece, Note, Role, SegmentEvent, Step, Transition,
+    ConnId, ConnSummary, Direction, Event, HeaderBytes, Label, Note, Piece, Role, SegmentEvent, Step,
+    Transition,
 };
 use super::flags::TcpFlags;
 use super::seq::SeqNum;
@@ -32,8 +33,8 @@ use super::state::TcpState;
 use super::zeek::{self, History};
 use crate::decode::Segment;
 use crate::source::FrameNumber;
-use smallvec::SmallVec;
 use Piece::{Count, Flags, Relative, Words};
+use smallvec::SmallVec;
 use std::net::SocketAddr;
 
 /// The state changes of both ends on one segment, in order: (end, from, to). At most
@@ -1162,7 +1163,13 @@ impl Conn {
                     notes.push(Note::HalfCloseData);
                     return (
                         Step::Teardown(2),
-                        Label::of([Flags(flags), Words(" seq=v ack="), ack, Words(" len="), Count(seg.payload_len)]),
+                        Label::of([
+                            Flags(flags),
+                            Words(" seq=v ack="),
+                            ack,
+                            Words(" len="),
+                            Count(seg.payload_len),
+                        ]),
                     );
                 }
                 return (Step::Teardown(2), Label::of([Words("ACK seq=v ack="), ack]));
@@ -1177,7 +1184,12 @@ impl Conn {
                 self.wave.fourth_seen = true;
                 return (
                     Step::Teardown(4),
-                    Label::of([Words("ACK seq="), sym("u", u, seg.seq), Words(" ack="), sym("w", w, seg.ack)]),
+                    Label::of([
+                        Words("ACK seq="),
+                        sym("u", u, seg.seq),
+                        Words(" ack="),
+                        sym("w", w, seg.ack),
+                    ]),
                 );
             }
             if self.wave.simultaneous && acks.peer_fin && seg.payload_len == 0 {
@@ -1201,7 +1213,11 @@ impl Conn {
                     Label::of([Words("FIN seq="), sym("u", self.wave.u.unwrap_or(fin_at), seg.seq)]),
                     seg.payload_len,
                 ),
-                _ => Label::of([Flags(seg.flags), Words(" seq="), sym("w", self.wave.w.unwrap_or(fin_at), seg.seq)]),
+                _ => Label::of([
+                    Flags(seg.flags),
+                    Words(" seq="),
+                    sym("w", self.wave.w.unwrap_or(fin_at), seg.seq),
+                ]),
             };
             return (step, label);
         }
@@ -1228,7 +1244,13 @@ impl Conn {
                     notes.push(Note::SimultaneousClose);
                     (
                         Step::SimultaneousClose,
-                        Label::of([Flags(seg.flags), Words(" seq="), sym("w", fin_at, seg.seq), ack_word, ack]),
+                        Label::of([
+                            Flags(seg.flags),
+                            Words(" seq="),
+                            sym("w", fin_at, seg.seq),
+                            ack_word,
+                            ack,
+                        ]),
                     )
                 } else if self.wave.second_seen {
                     (

@@ -704,10 +704,16 @@ mod tests {
     #[test]
     fn a_label_is_what_was_written_short_or_long() {
         let flags = TcpFlags(TcpFlags::FIN | TcpFlags::ACK);
-        let pieces = [Piece::Flags(flags), Piece::Words(" seq="), Piece::Relative("u", 0), Piece::Words(" ack=")];
+        let pieces =
+            [Piece::Flags(flags), Piece::Words(" seq="), Piece::Relative("u", 0), Piece::Words(" ack=")];
         let short = Label::of([pieces[0], pieces[1], pieces[2], pieces[3], Piece::Relative("w", 1)]);
         assert_eq!(short, "FIN,ACK seq=u ack=w+1");
-        let behind = Label::of([Piece::Words("ACK seq="), Piece::Relative("x", -2), Piece::Words(" len="), Piece::Count(7)]);
+        let behind = Label::of([
+            Piece::Words("ACK seq="),
+            Piece::Relative("x", -2),
+            Piece::Words(" len="),
+            Piece::Count(7),
+        ]);
         assert_eq!(behind, "ACK seq=x-2 len=7");
         // Longer than the inline bytes: it goes on in a String, whole.
         let mut long = Label::from("FIN,SYN,RST,PSH,ACK,URG,ECE,CWR");
