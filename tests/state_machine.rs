@@ -37,11 +37,25 @@ struct Play {
     tracker: Tracker,
     events: Vec<Event>,
     frame: u64,
+    /// Seconds of silence so far (`Play::pause`): frame n is sent at n ms after them.
+    paused: f64,
 }
 
 impl Play {
     fn new() -> Play {
-        Play { tracker: Tracker::new(TrackConfig::default()), events: Vec::new(), frame: 0 }
+        Play { tracker: Tracker::new(TrackConfig::default()), events: Vec::new(), frame: 0, paused: 0.0 }
+    }
+
+    /// The capture time of frame `n`.
+    fn ts(&self, n: u64) -> f64 {
+        self.paused + n as f64 * 0.001
+    }
+
+    /// Nothing is sent for `secs` seconds; the arrivals that waited longer than they
+    /// may are settled, as a capture's other segments or a live timer would have them.
+    fn pause(&mut self, secs: f64) {
+        self.paused += secs;
+        self.tracker.settle_due(self.ts(self.frame), &mut self.events);
     }
 
     /// Sends one segment `from` → `to` and returns what the tracker made of it.
@@ -59,7 +73,7 @@ impl Play {
             header: &[],
             payload: data,
         };
-        self.tracker.on_segment(&seg, FrameNumber(self.frame), self.frame as f64 * 0.001, &mut self.events);
+        self.tracker.on_segment(&seg, FrameNumber(self.frame), self.ts(self.frame), &mut self.events);
         self.event(FrameNumber(self.frame))
     }
 
@@ -624,6 +638,96 @@ mod reset_from_every_state {
     }
 }
 
+/// RSTs whose fate the segments after them tell (RFC 5961 §3.2).
+mod reset_and_after {
+    use super::*;
+
+    /// The transitions after the handshake, as (frame, side, from, to).
+    fn changes_after_handshake(p: &Play) -> Vec<(u64, &'static str, TcpState, TcpState)> {
+        p.transitions()
+            .iter()
+            .filter(|t| t.frame.0 > 3)
+            .map(|t| (t.frame.0, t.side.name(), t.from, t.to))
+            .collect()
+    }
+
+    /// A RST from the client in the server's window, 100 bytes past the next byte.
+    fn off_the_next_byte(p: &mut Play) -> SegmentEvent {
+        p.c(RST | ACK, X + 101, Y + 1)
+    }
+
+    #[test]
+    fn a_challenge_answered_by_an_exact_rst_closes_the_sender_from_its_first_rst() {
+        let mut p = Play::new();
+        p.handshake();
+        let rst = off_the_next_byte(&mut p);
+        let challenge = p.s(ACK, Y + 1, X + 1);
+        let exact = p.c(RST, X + 1, 0);
+        p.pause(2.0);
+        assert_eq!(p.states(&rst), (Closed, Established), "the server did not believe it");
+        assert_eq!(p.event(rst.frame).notes, [Note::RstChallenged]);
+        assert_eq!(p.states(&challenge), (Closed, Established));
+        assert!(p.event(challenge.frame).notes.contains(&Note::ChallengeAck));
+        assert_eq!(p.states(&exact), (Closed, Closed));
+        assert_eq!(
+            changes_after_handshake(&p),
+            [(4, "client", Established, Closed), (6, "server", Established, Closed)]
+        );
+        states_follow_transitions(&p.events).unwrap();
+        assert_eq!(p.summaries()[0].reset_by.map(|r| r.name()), Some("client"));
+    }
+
+    #[test]
+    fn the_receiver_may_go_on_sending_before_the_senders_answer() {
+        let mut p = Play::new();
+        p.handshake();
+        let rst = off_the_next_byte(&mut p);
+        let challenge = p.s(ACK, Y + 1, X + 1);
+        let data = p.send(S, C, PSH | ACK, Y + 1, X + 1, b"more");
+        let exact = p.c(RST, X + 1, 0);
+        p.pause(2.0);
+        for ev in [&rst, &challenge, &data] {
+            assert_eq!(p.states(ev), (Closed, Established), "frame {}", ev.frame.0);
+        }
+        assert_eq!(p.states(&exact), (Closed, Closed));
+        states_follow_transitions(&p.events).unwrap();
+    }
+
+    #[test]
+    fn a_challenge_answered_by_data_or_by_nothing_changes_no_state() {
+        for answered in [true, false] {
+            let mut p = Play::new();
+            p.handshake();
+            let rst = off_the_next_byte(&mut p);
+            let challenge = p.s(ACK, Y + 1, X + 1);
+            if answered {
+                p.send(C, S, PSH | ACK, X + 1, Y + 1, b"more");
+            }
+            p.pause(2.0);
+            assert_eq!(p.states(&rst), (Established, Established), "answered: {answered}");
+            assert_eq!(p.event(rst.frame).notes, [Note::RstIgnored], "answered: {answered}");
+            assert_eq!(p.states(&challenge), (Established, Established), "answered: {answered}");
+            assert!(changes_after_handshake(&p).is_empty(), "answered: {answered}");
+            assert_eq!(p.summaries()[0].reset_by, None, "answered: {answered}");
+        }
+    }
+
+    #[test]
+    fn an_answer_later_than_a_wait_may_last_comes_too_late_to_prove_the_first_rst() {
+        let mut p = Play::new();
+        p.handshake();
+        let rst = off_the_next_byte(&mut p);
+        p.s(ACK, Y + 1, X + 1);
+        // No other connection's segments and no timer: only the sender's late RST.
+        p.paused += 2.0;
+        let exact = p.c(RST, X + 1, 0);
+        p.pause(2.0);
+        assert_eq!(p.states(&rst), (Established, Established));
+        assert_eq!(p.event(rst.frame).notes, [Note::RstIgnored]);
+        assert_eq!(p.states(&exact), (Closed, Closed), "the late RST closes both ends itself");
+    }
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;
@@ -725,6 +829,7 @@ mod time_wait {
             tracker: Tracker::new(TrackConfig { time_wait_secs: 240.0, ..TrackConfig::default() }),
             events: Vec::new(),
             frame: 0,
+            paused: 0.0,
         };
         p.handshake();
         p.c(FIN | ACK, X + 1, Y + 1);
@@ -742,7 +847,7 @@ mod memory {
 
     fn small(max_finished: usize, max_live: usize) -> Play {
         let config = TrackConfig { max_finished, max_live, ..TrackConfig::default() };
-        Play { tracker: Tracker::new(config), events: Vec::new(), frame: 0 }
+        Play { tracker: Tracker::new(config), events: Vec::new(), frame: 0, paused: 0.0 }
     }
 
     fn summaries_so_far(p: &Play) -> usize {

@@ -7,8 +7,8 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-/// A capture's segment events (frame order) and connection summaries.
-fn replay(name: &str) -> (Vec<Value>, Vec<Value>) {
+/// A capture's events, in the order tcplab writes them.
+fn events(name: &str) -> Vec<Value> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tracker").join(name);
     let out = Command::new(env!("CARGO_BIN_EXE_tcplab"))
         .args(["replay", "--format", "jsonl"])
@@ -16,12 +16,30 @@ fn replay(name: &str) -> (Vec<Value>, Vec<Value>) {
         .output()
         .expect("run tcplab");
     assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
-    let events: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON"))
-        .collect();
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("JSON")).collect()
+}
+
+/// A capture's segment events (frame order) and connection summaries.
+fn replay(name: &str) -> (Vec<Value>, Vec<Value>) {
+    let events = events(name);
     let of = |kind: &str| events.iter().filter(|e| e["type"] == kind).cloned().collect::<Vec<_>>();
     (of("segment"), of("connection"))
+}
+
+/// A capture's transitions after frame `after`, as (frame, side, from, to).
+fn changes_after(name: &str, after: u64) -> Vec<(u64, String, String, String)> {
+    events(name)
+        .iter()
+        .filter(|e| e["type"] == "transition" && e["frame"].as_u64().unwrap() > after)
+        .map(|e| {
+            let text = |k: &str| e[k].as_str().unwrap().to_string();
+            (e["frame"].as_u64().unwrap(), text("side"), text("from"), text("to"))
+        })
+        .collect()
+}
+
+fn change(frame: u64, side: &str, from: &str, to: &str) -> (u64, String, String, String) {
+    (frame, side.into(), from.into(), to.into())
 }
 
 /// Frame `n`'s (client state, server state, notes).
@@ -167,17 +185,25 @@ fn an_in_window_rst_answered_by_a_challenge_ack_closes_nothing() {
         assert_eq!(states(&segs, frame), pair("ESTABLISHED", "ESTABLISHED"), "frame {frame}");
     }
     assert_eq!(segs[10]["step"], "teardown 1/4");
+    assert_eq!(changes_after("rst-challenge-ack.pcap", 5)[0].0, 11, "no state changes before the FIN");
     assert_eq!((conns[0]["reset_by"].clone(), conns[0]["closed_by"].clone()), (Value::Null, "client".into()));
 }
 
 #[test]
-fn a_challenge_ack_answered_by_a_rst_at_its_ack_closes_there() {
-    let (segs, conns) = replay("rst-challenge-then-exact.pcap");
-    assert!(has(&segs, 6, "rst_ignored"));
+fn a_challenge_ack_answered_by_a_rst_at_its_ack_shows_the_sender_closed_from_its_first_rst() {
+    let name = "rst-challenge-then-exact.pcap";
+    let (segs, conns) = replay(name);
+    // The client had reset: it is CLOSED from its first RST. The server did not believe
+    // that one and stays ESTABLISHED until the RST at the byte it acknowledged.
+    assert_eq!(at(&segs, 6), ("CLOSED".into(), "ESTABLISHED".into(), vec!["rst_challenged".into()]));
+    assert_eq!(states(&segs, 7), pair("CLOSED", "ESTABLISHED"));
     assert!(has(&segs, 7, "challenge_ack"));
-    assert_eq!(states(&segs, 7), pair("ESTABLISHED", "ESTABLISHED"));
     assert_eq!(states(&segs, 8), pair("CLOSED", "CLOSED"));
     assert!(at(&segs, 8).2.is_empty(), "the RST at the acknowledged seq is taken");
+    assert_eq!(
+        changes_after(name, 5),
+        [change(6, "client", "ESTABLISHED", "CLOSED"), change(8, "server", "ESTABLISHED", "CLOSED")]
+    );
     assert_eq!(conns[0]["reset_by"], "client");
 }
 

@@ -733,6 +733,7 @@ mod tests {
             Note::PortsReused,
             Note::RstIgnored,
             Note::ChallengeAck,
+            Note::RstChallenged,
             Note::FinInSynSent,
             Note::MergedClose,
             Note::HalfCloseData,

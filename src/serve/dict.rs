@@ -27,7 +27,7 @@ const FROM: TcpState = TcpState::Listen;
 const TO: TcpState = TcpState::SynSent;
 
 /// Notes without numbers of their own; those with numbers follow ([`numbered_notes`]).
-const NOTES: [Note; 24] = [
+const NOTES: [Note; 25] = [
     Note::ClientGuessed,
     Note::ConnectionRefused,
     Note::OldDuplicateSyn,
@@ -35,6 +35,7 @@ const NOTES: [Note; 24] = [
     Note::PortsReused,
     Note::RstIgnored,
     Note::ChallengeAck,
+    Note::RstChallenged,
     Note::FinInSynSent,
     Note::MergedClose,
     Note::HalfCloseData,
