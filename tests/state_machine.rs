@@ -402,6 +402,8 @@ mod established {
         p.handshake();
         let rst = p.c(RST | ACK, X + 1, Y + 1);
         assert_eq!(rst.step, Step::Reset);
+        // The server closes as it arrives: nothing the server sent crossed it.
+        p.pause(2.0);
         assert_eq!(p.states(&rst), (Closed, Closed));
         let summary = &p.summaries()[0];
         assert_eq!(summary.conn_state, "RSTO");
@@ -613,7 +615,10 @@ mod reset_from_every_state {
         // The reset at the client's next sequence number, in the server's window (past
         // the client's FIN when it sent one).
         let next = if matches!(state, CloseWait | LastAck) { X + 2 } else { X + 1 };
-        (before, p.c(RST, next, 0))
+        let rst = p.c(RST, next, 0);
+        // Nothing the server sends crosses it.
+        p.pause(2.0);
+        (before, p.event(rst.frame))
     }
 
     #[test]
@@ -638,7 +643,8 @@ mod reset_from_every_state {
     }
 }
 
-/// RSTs whose fate the segments after them tell (RFC 5961 §3.2).
+/// RSTs whose fate the segments after them tell (RFC 5961 §3.2, and RSTs that cross
+/// the receiver's segments on the way).
 mod reset_and_after {
     use super::*;
 
@@ -725,6 +731,87 @@ mod reset_and_after {
         assert_eq!(p.states(&rst), (Established, Established));
         assert_eq!(p.event(rst.frame).notes, [Note::RstIgnored]);
         assert_eq!(p.states(&exact), (Closed, Closed), "the late RST closes both ends itself");
+    }
+
+    #[test]
+    fn data_the_receiver_sent_before_an_exact_rst_arrived_crosses_it() {
+        let mut p = Play::new();
+        p.handshake();
+        let rst = p.c(RST | ACK, X + 1, Y + 1);
+        let first = p.send(S, C, PSH | ACK, Y + 1, X + 1, b"0123456789");
+        // The client has no connection: it answers each with a RST at the byte acked.
+        let answer = p.c(RST, X + 1, 0);
+        let last = p.send(S, C, PSH | ACK, Y + 11, X + 1, b"0123456789");
+        let last_answer = p.c(RST, X + 1, 0);
+        p.pause(2.0);
+        assert_eq!(p.states(&rst), (Closed, Established), "the RST is on its way");
+        assert_eq!(p.states(&first), (Closed, Established), "sent before it arrived");
+        assert_eq!(p.states(&answer), (Closed, Established), "behind the first RST");
+        assert_eq!(p.states(&last), (Closed, Closed), "the RST arrived after the last one");
+        assert_eq!(p.states(&last_answer), (Closed, Closed));
+        for ev in [&first, &last] {
+            assert_eq!(p.event(ev.frame).notes, [Note::RstCrossed], "frame {}", ev.frame.0);
+            assert_eq!(ev.step, Step::Data);
+        }
+        assert!(p.event(answer.frame).notes.is_empty());
+        assert_eq!(
+            changes_after_handshake(&p),
+            [(4, "client", Established, Closed), (7, "server", Established, Closed)]
+        );
+        states_follow_transitions(&p.events).unwrap();
+        assert_eq!(p.summaries()[0].reset_by.map(|r| r.name()), Some("client"));
+    }
+
+    #[test]
+    fn a_fin_the_receiver_sent_before_an_exact_rst_arrived_is_its_own_close() {
+        let mut p = Play::new();
+        p.handshake();
+        let rst = p.c(RST | ACK, X + 1, Y + 1);
+        let fin = p.s(FIN | ACK, Y + 1, X + 1);
+        p.pause(2.0);
+        assert_eq!(p.states(&rst), (Closed, Established));
+        assert_eq!(p.event(fin.frame).step, Step::Teardown(1));
+        assert_eq!(
+            changes_after_handshake(&p),
+            [
+                (4, "client", Established, Closed),
+                (5, "server", Established, FinWait1),
+                (5, "server", FinWait1, Closed)
+            ]
+        );
+        states_follow_transitions(&p.events).unwrap();
+    }
+
+    #[test]
+    fn a_rst_of_the_receivers_own_that_crossed_an_exact_rst_closes_it_on_its_own_row() {
+        let mut p = Play::new();
+        p.handshake();
+        let rst = p.c(RST | ACK, X + 1, Y + 1);
+        let own = p.s(RST | ACK, Y + 1, X + 1);
+        p.pause(2.0);
+        assert_eq!(p.states(&rst), (Closed, Established));
+        assert_eq!(p.states(&own), (Closed, Closed));
+        assert_eq!(p.event(own.frame).notes, [Note::RstCrossed]);
+        assert_eq!(
+            changes_after_handshake(&p),
+            [(4, "client", Established, Closed), (5, "server", Established, Closed)]
+        );
+    }
+
+    #[test]
+    fn a_segment_later_than_a_wait_may_last_did_not_cross_the_rst() {
+        let mut p = Play::new();
+        p.handshake();
+        let rst = p.c(RST | ACK, X + 1, Y + 1);
+        p.paused += 2.0;
+        let late = p.send(S, C, PSH | ACK, Y + 1, X + 1, b"late");
+        p.pause(2.0);
+        assert_eq!(p.states(&rst), (Closed, Closed));
+        assert!(!p.event(late.frame).notes.contains(&Note::RstCrossed));
+        assert_eq!(
+            changes_after_handshake(&p),
+            [(4, "client", Established, Closed), (4, "server", Established, Closed)]
+        );
     }
 }
 

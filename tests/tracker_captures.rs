@@ -208,6 +208,31 @@ fn a_challenge_ack_answered_by_a_rst_at_its_ack_shows_the_sender_closed_from_its
 }
 
 #[test]
+fn data_sent_before_an_exact_rst_arrived_crosses_it_from_an_open_lane() {
+    let name = "rst-exact-crossing-data.pcap";
+    let (segs, conns) = replay(name);
+    // The client closes as it sends its RST; the server as the RST arrives, which is
+    // after its data of frames 7 and 9 left. The client's RSTs answering that data
+    // travel behind the first and change nothing.
+    assert_eq!(at(&segs, 6), ("CLOSED".into(), "ESTABLISHED".into(), vec![]));
+    assert_eq!(at(&segs, 7), ("CLOSED".into(), "ESTABLISHED".into(), vec!["rst_crossed".into()]));
+    assert_eq!(at(&segs, 8), ("CLOSED".into(), "ESTABLISHED".into(), vec![]));
+    assert_eq!(at(&segs, 9), ("CLOSED".into(), "CLOSED".into(), vec!["rst_crossed".into()]));
+    assert_eq!(at(&segs, 10), ("CLOSED".into(), "CLOSED".into(), vec![]));
+    for frame in [7, 9] {
+        assert_eq!(segs[frame as usize - 1]["step"], "data", "frame {frame}");
+    }
+    assert_eq!(
+        changes_after(name, 5),
+        [change(6, "client", "ESTABLISHED", "CLOSED"), change(9, "server", "ESTABLISHED", "CLOSED")]
+    );
+    assert_eq!(
+        (conns[0]["reset_by"].clone(), conns[0]["server_final"].clone()),
+        ("client".into(), "CLOSED".into())
+    );
+}
+
+#[test]
 fn an_in_window_rst_that_nothing_answers_or_one_at_the_next_byte_closes_on_its_own_row() {
     for name in ["rst-in-window-unanswered.pcap", "rst-exact.pcap"] {
         let (segs, conns) = replay(name);
@@ -227,15 +252,32 @@ fn no_teardown_data_or_half_close_is_drawn_from_a_closed_lane() {
         .collect();
     names.sort();
     for name in names {
-        for seg in replay(&name).0 {
-            let sender = if seg["dir"] == "c2s" { "client_state" } else { "server_state" };
+        let events = events(&name);
+        for (i, seg) in events.iter().enumerate().filter(|(_, e)| e["type"] == "segment") {
+            let side = if seg["dir"] == "c2s" { "client" } else { "server" };
             let step = seg["step"].as_str().unwrap_or_default();
             let tells_more = step.starts_with("teardown")
                 || step == "data"
                 || seg["notes"].as_array().is_some_and(|n| n.iter().any(|n| n == "half_close_data"));
             let flags = seg["flags"].as_array().expect("flags");
-            if tells_more && !flags.iter().any(|f| f == "RST") {
-                assert_ne!(seg[sender], "CLOSED", "{name} frame {}: {step} from a CLOSED lane", seg["frame"]);
+            if !tells_more || flags.iter().any(|f| f == "RST") {
+                continue;
+            }
+            let frame = &seg["frame"];
+            let after = &seg[format!("{side}_state").as_str()];
+            // The lane the segment left from: before the changes listed under it.
+            let own: Vec<&Value> = events[i + 1..]
+                .iter()
+                .take_while(|e| e["type"] == "transition" && &e["frame"] == frame)
+                .filter(|e| e["side"] == side)
+                .collect();
+            let before = own.first().map_or(after, |t| &t["from"]);
+            assert_ne!(before, "CLOSED", "{name} frame {frame}: {step} from a CLOSED lane");
+            // A lane that says CLOSED after it: only a RST that crossed it, arriving after
+            // it left, closes its sender there.
+            if after == "CLOSED" {
+                let crossed = seg["notes"].as_array().is_some_and(|n| n.iter().any(|n| n == "rst_crossed"));
+                assert!(crossed, "{name} frame {frame}: {step}, then CLOSED");
             }
         }
     }

@@ -232,6 +232,12 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                  the sender is CLOSED from here, and the receiver stays as it is until that second \
                  RST closes it."
                 .into(),
+            Note::RstCrossed => "Crossed the reset: this end sent this segment before the other \
+                 end's RST reached it, and the two passed each other on the way. It was still open \
+                 when it sent it; it closes as the RST arrives, after its last such segment. The \
+                 other end has no connection any more: what arrives there is dropped (and answered \
+                 with a RST)."
+                .into(),
             Note::FinInSynSent => "A FIN from an end still in SYN-SENT: nothing is open yet, so this \
                  is no close. Real stacks do not send it; a port scan (or a forged segment) does."
                 .into(),
@@ -701,6 +707,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::RstIgnored => "reset ignored: not acceptable to the receiver".into(),
             Note::ChallengeAck => "challenge ACK: the RST's seq was not the next expected".into(),
             Note::RstChallenged => "reset challenged: its sender had reset; the receiver asked for proof".into(),
+            Note::RstCrossed => "crossed the other end's RST: sent before it arrived".into(),
             Note::FinInSynSent => "FIN in SYN-SENT: no connection to close".into(),
             Note::MergedClose => "ACK and FIN merged".into(),
             Note::HalfCloseData => "half-close: data sent in CLOSE-WAIT".into(),

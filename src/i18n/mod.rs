@@ -734,6 +734,7 @@ mod tests {
             Note::RstIgnored,
             Note::ChallengeAck,
             Note::RstChallenged,
+            Note::RstCrossed,
             Note::FinInSynSent,
             Note::MergedClose,
             Note::HalfCloseData,

@@ -19,18 +19,29 @@
 //!
 //! A RST is checked before it is believed (RFC 9293 §3.10.7, RFC 5961 §3), and its
 //! sender, which aborts, is CLOSED from the RST's own segment whenever the wire shows
-//! that it really sent it. One that the receiver takes at once (at the next byte)
-//! closes both ends on its segment. One whose seq is in the receiver's window but not
-//! the next byte it expects waits (RFC 5961 §3.2). A RST from either end next, or
-//! silence, means the receiver took it: both ends close on the RST's segment. The
-//! sender going on means the RST was not its own. The receiver going on (its challenge
-//! ACK, or data) means it did not take it; then the sender's next segment tells whether
-//! the sender had reset. A RST that the receiver takes at once, at the byte it
-//! acknowledged, is the answer of an end without a connection: the sender is CLOSED
-//! from its first RST on, and the receiver from the second. Anything else, or silence
-//! (an end that had reset would have answered), means a RST that was not its sender's,
-//! forged or stale: nothing changes. That wait, which the receiver's segments go on
-//! through, lasts [`SETTLE_WITHIN`] at most.
+//! that it really sent it:
+//!
+//! - One whose seq is in the receiver's window but not the next byte it expects waits
+//!   (RFC 5961 §3.2). A RST from either end next, or silence, means the receiver took
+//!   it: both ends close on the RST's segment. The sender going on means the RST was
+//!   not its own. The receiver going on (its challenge ACK, or data) means it did not
+//!   take it; then the sender's next segment tells whether the sender had reset. A RST
+//!   that the receiver takes at once, at the byte it acknowledged, is the answer of an
+//!   end without a connection: the sender is CLOSED from its first RST on, and the
+//!   receiver from the second. Anything else, or silence (an end that had reset would
+//!   have answered), means a RST that was not its sender's, forged or stale: nothing
+//!   changes.
+//! - One that the receiver takes at once (at the next byte) closes its sender on its
+//!   segment, and its receiver as it arrives. A receiver still sending can have sent
+//!   segments before it arrived, which a capture near the sender shows after it: they
+//!   crossed, as FINs do. So its arrival waits while the receiver's segments keep
+//!   coming (and the sender's RSTs that answer them, which travel behind the first and
+//!   change nothing); the receiver closes after the last segment it sent, as a crossed
+//!   FIN arrives after the answer it crossed, or on the RST's own segment if it sent
+//!   none.
+//!
+//! So no data, FIN or teardown step is drawn from a lane that says CLOSED. A wait that
+//! segments go on through lasts [`SETTLE_WITHIN`] at most.
 
 use super::analysis::SeqAnalysis;
 use super::event::{
@@ -149,12 +160,12 @@ pub struct Pending {
 
 impl Pending {
     /// Whether, at capture time `now`, this wait has gone on too long to be settled
-    /// by a segment. Only the wait that segments go on through is held to it (a RST
-    /// the receiver kept the connection after): the others end at the next segment,
-    /// whenever it comes. Past it, a segment finds it settled as
+    /// by a segment. Only the waits that segments go on through are held to it (a RST
+    /// the receiver kept the connection after, or one in flight): the others end at
+    /// the next segment, whenever it comes. Past it, a segment finds it settled as
     /// when its time runs out ([`Conn::settle`]).
     fn outlived(&self, now: f64) -> bool {
-        let goes_on = matches!(self.wait, Wait::Doubted { kept: true });
+        let goes_on = matches!(self.wait, Wait::Doubted { kept: true } | Wait::InFlight { .. });
         goes_on && now - self.ts > SETTLE_WITHIN
     }
 }
@@ -170,6 +181,12 @@ enum Wait {
     /// challenge ACK, or data), it did not; what is left to learn is whether the
     /// sender had really reset, which only the sender's next segment tells.
     Doubted { kept: bool },
+    /// A RST the receiver takes, on its way to it: its sender closed as it sent it.
+    /// Whatever the receiver sends meanwhile left before the RST arrived (they
+    /// crossed); `crossed_by` is the last such segment, after which it arrived. The
+    /// sender's answers to those (RSTs from an end without a connection) travel
+    /// behind the first RST and change nothing.
+    InFlight { crossed_by: Option<(FrameNumber, f64)> },
 }
 
 /// What a segment brings to the end it arrives at: enough to apply it later.
@@ -200,6 +217,9 @@ enum Fate {
     Arrived,
     /// It arrived after the receiver's answer left: its changes follow that answer.
     Crossed,
+    /// It arrived after an earlier segment of the receiver's left, the last of those
+    /// that crossed it (a RST on its way): its changes follow that segment.
+    ArrivedAfter(FrameNumber, f64),
     /// It changed nothing: no connection took it, or a copy sent again replaces it.
     Lost,
     /// A RST in the window but not at the next expected byte, after which an end kept
@@ -236,11 +256,12 @@ enum RstVerdict {
 /// for the events the tracker held back.
 #[derive(Debug)]
 pub struct Settled {
-    /// The segment the changes belong to: the held segment. Its row and the rows of
-    /// this connection held after it (the receiver's, while a RST's sender was still
-    /// to show whether it had reset) were drawn before the changes were known. The
-    /// changes come after that segment's own, and no later row changes the same end,
-    /// so each changed end is in its new state on all of them.
+    /// The segment the changes belong to: the held segment itself, or a later one of
+    /// the receiver's that the held RST crossed (the last of them). That segment's
+    /// row and the rows of this connection held after it were drawn before the
+    /// changes were known. The changes come after that segment's own, and no later
+    /// row changes the same end, so each changed end is in its new state on all of
+    /// them.
     pub frame: FrameNumber,
     pub ts: f64,
     pub changes: Changes,
@@ -476,12 +497,18 @@ impl Conn {
         }
         // What this segment says of an arrival still pending, before it is followed.
         let (crossed, told) = match self.pending {
-            Some(pending) => self.settle_before(pending, seg, dir.sender(), cfg, &mut outcome),
+            Some(pending) => self.settle_before(pending, seg, dir.sender(), frame, ts, cfg, &mut outcome),
             None => (None, None),
         };
-        // A reset the receiver does not accept changes no state (RFC 9293 §3.10.7).
-        let rst =
-            if seg.flags.rst() { self.rst_verdict(dir.sender().peer(), seg) } else { RstVerdict::Accepted };
+        // A reset the receiver does not accept changes no state (RFC 9293 §3.10.7). One
+        // behind a RST still on its way to the same end arrives after it, when that
+        // end has closed: there is nothing to judge it by.
+        let behind = self.pending.is_some_and(|p| p.receiver == dir.sender().peer());
+        let rst = if seg.flags.rst() && !behind {
+            self.rst_verdict(dir.sender().peer(), seg)
+        } else {
+            RstVerdict::Accepted
+        };
         if cfg.detail {
             self.show(seg, dir, frame, ts, crossed, told, rst, cfg, out);
         } else {
@@ -494,22 +521,27 @@ impl Conn {
         outcome
     }
 
-    /// Settles `pending` by the segment that follows it, from `me`, unless that
-    /// segment leaves it waiting (see the module doc). Returns the arrival when it
-    /// crossed the segment, to be applied after it, and the note the segment gets for
-    /// what it tells of the arrival: `challenge_ack` for the receiver's answer to a RST
-    /// it did not believe.
+    /// Settles `pending` by the segment that follows it (`frame`, from `me`), unless
+    /// that segment leaves it waiting (see the module doc). Returns the arrival when
+    /// it crossed the segment, to be applied after it, and the note the segment gets
+    /// for what it tells of the arrival: `challenge_ack` for the receiver's answer to
+    /// a RST it did not believe, `rst_crossed` for a segment the receiver sent before
+    /// a RST reached it.
+    #[allow(clippy::too_many_arguments)]
     fn settle_before(
         &mut self,
         pending: Pending,
         seg: &Segment,
         me: Role,
+        frame: FrameNumber,
+        ts: f64,
         cfg: &TrackConfig,
         outcome: &mut Outcome,
     ) -> (Option<Arrival>, Option<Note>) {
         let (fate, told) = match pending.wait {
             Wait::Arrival => (self.arrival_fate(pending, seg, me), None),
             Wait::Doubted { kept } => self.doubted_fate(pending, kept, seg, me),
+            Wait::InFlight { crossed_by } => Self::in_flight_fate(pending, crossed_by, seg, me, frame, ts),
         };
         if let Fate::Waits(wait) = fate {
             self.pending = Some(Pending { wait, ..pending });
@@ -586,6 +618,41 @@ impl Conn {
         (if answered_by_reset { Fate::SenderReset } else { Fate::NotBelieved }, None)
     }
 
+    /// What became of a RST on its way to a receiver that takes it, as the segment
+    /// (`frame` at `ts`, from `me`) that follows it tells; `crossed_by` is the last
+    /// segment the receiver sent before it arrived, if any. With the note the segment
+    /// gets.
+    fn in_flight_fate(
+        pending: Pending,
+        crossed_by: Option<(FrameNumber, f64)>,
+        seg: &Segment,
+        me: Role,
+        frame: FrameNumber,
+        ts: f64,
+    ) -> (Fate, Option<Note>) {
+        if me != pending.receiver && seg.flags.rst() {
+            // The sender's answer to what the receiver sent (it has no connection):
+            // behind the first RST, it tells nothing of when that one arrived.
+            return (Fate::Waits(Wait::InFlight { crossed_by }), None);
+        }
+        if me != pending.receiver || seg.flags.syn() {
+            // The sender starting over, or the receiver: the RST has arrived by now,
+            // after whatever the receiver sent before.
+            let fate = match crossed_by {
+                Some((frame, ts)) => Fate::ArrivedAfter(frame, ts),
+                None => Fate::Arrived,
+            };
+            return (fate, None);
+        }
+        if seg.flags.rst() {
+            // The receiver's own abort, sent before the RST came: it closes the receiver
+            // on its own row, and the RST changes nothing more after it.
+            return (Fate::Crossed, Some(Note::RstCrossed));
+        }
+        // The receiver, still sending: this left before the RST arrived.
+        (Fate::Waits(Wait::InFlight { crossed_by: Some((frame, ts)) }), Some(Note::RstCrossed))
+    }
+
     /// Whether a segment from `me` leaves the other end's state as it is when it
     /// arrives, and starts no wait of its own: no SYN, FIN or RST, and no first
     /// acknowledgment of the other end's FIN.
@@ -601,6 +668,7 @@ impl Conn {
     fn conclude(&mut self, pending: Pending, fate: Fate, cfg: &TrackConfig) -> Settled {
         match fate {
             Fate::Arrived => self.arrived(pending, cfg),
+            Fate::ArrivedAfter(frame, ts) => self.arrived_after(pending, frame, ts, cfg),
             Fate::SenderReset => self.sender_reset(pending, cfg),
             Fate::NotBelieved => {
                 Settled { note: Some(Note::RstIgnored), ..self.settled_without_change(pending) }
@@ -631,6 +699,15 @@ impl Conn {
         self.settled_at(pending.frame, pending.ts, changes)
     }
 
+    /// Applies a RST's arrival after the receiver's segment `frame` (at `ts`), the
+    /// last it sent before the RST came.
+    fn arrived_after(&mut self, pending: Pending, frame: FrameNumber, ts: f64, cfg: &TrackConfig) -> Settled {
+        let mut changes = Changes::new();
+        self.arrive(pending.receiver, pending.arrival, &mut changes);
+        self.record_changes(&changes, ts, cfg);
+        self.settled_at(frame, ts, changes)
+    }
+
     /// A RST the receiver did not believe, from a sender that had reset: the sender's
     /// abort, at the RST's own segment; the receiver stays as it is.
     fn sender_reset(&mut self, pending: Pending, cfg: &TrackConfig) -> Settled {
@@ -653,15 +730,18 @@ impl Conn {
     /// The pending arrival, if any, when nothing more will settle it (its time is up,
     /// the capture ended, or the connection is forgotten). A SYN that nobody answered
     /// is taken not to have arrived. A FIN or a RST is taken to have arrived as
-    /// captured. A RST the
+    /// captured, or after the last segment that its receiver sent meanwhile. A RST the
     /// receiver answered and kept the connection after is taken not to have been its
     /// sender's: an end that had reset would have answered in turn with a RST.
     pub fn settle(&mut self, cfg: &TrackConfig) -> Option<Settled> {
         let pending = self.pending.take()?;
         let fate = match pending.wait {
             Wait::Arrival if pending.arrival.flags.syn() => Fate::Lost,
-            Wait::Arrival | Wait::Doubted { kept: false } => Fate::Arrived,
+            Wait::Arrival | Wait::Doubted { kept: false } | Wait::InFlight { crossed_by: None } => {
+                Fate::Arrived
+            }
             Wait::Doubted { kept: true } => Fate::NotBelieved,
+            Wait::InFlight { crossed_by: Some((frame, ts)) } => Fate::ArrivedAfter(frame, ts),
         };
         Some(self.conclude(pending, fate, cfg))
     }
@@ -925,8 +1005,8 @@ impl Conn {
     /// The state changes a segment from `me` causes, in RFC 9293's order: the
     /// sender's own (the call the segment shows), an arrival at the sender that this
     /// segment crossed, then the segment's arrival at the receiver, unless that has to
-    /// wait (a bare SYN or a FIN, or a RST in the window off the next byte: it becomes
-    /// pending). Returns them with the note the
+    /// wait (a bare SYN or a FIN, a RST in the window off the next byte, or a RST the
+    /// receiver may send across: it becomes pending). Returns them with the note the
     /// sender's change calls for, if any, and keeps what the summary needs of them.
     #[inline(always)] // See `on_segment`.
     #[allow(clippy::too_many_arguments)]
@@ -961,12 +1041,21 @@ impl Conn {
             self.arrive(me, arrival, &mut changes);
         }
         let arrival = Arrival::of(seg);
-        if self.pending.is_some() {
-            // A RST still waits, and this segment of its receiver's did not settle it: it
-            // leaves the RST's sender as it is (`leaves_peer_as_is`). Nothing more waits.
-            self.arrive(me.peer(), arrival, &mut changes);
+        if let Some(pending) = self.pending {
+            // A RST still waits, and this segment did not settle it.
+            if pending.receiver != me.peer() {
+                // From its receiver: this leaves the RST's sender as it is
+                // (`leaves_peer_as_is`), or that end is CLOSED (`Wait::InFlight`), where
+                // nothing of it changes anything. Nothing more waits.
+                self.arrive(me.peer(), arrival, &mut changes);
+            }
+            // Else from its sender, behind it on the way: the first RST closes the
+            // receiver before this arrives.
         } else if arrival.may_cross() {
             self.wait_for(me.peer(), frame, ts, arrival, Wait::Arrival);
+        } else if arrival.flags.rst() && self.may_be_crossed_by(me.peer()) {
+            // Taken, but the receiver may have sent more before it arrives.
+            self.wait_for(me.peer(), frame, ts, arrival, Wait::InFlight { crossed_by: None });
         } else {
             self.arrive(me.peer(), arrival, &mut changes);
         }
@@ -978,6 +1067,13 @@ impl Conn {
     fn wait_for(&mut self, receiver: Role, frame: FrameNumber, ts: f64, arrival: Arrival, wait: Wait) {
         debug_assert!(self.pending.is_none(), "one arrival waits at a time");
         self.pending = Some(Pending { receiver, frame, ts, arrival, wait });
+    }
+
+    /// Whether a RST that `receiver` takes may yet be crossed by segments it sends
+    /// before the RST arrives: it is in a synchronized state, where it may be sending,
+    /// and the RST's sender has closed, so that nothing arriving there changes it.
+    fn may_be_crossed_by(&self, receiver: Role) -> bool {
+        synchronized(self.state(receiver)) && self.state(receiver.peer()) == TcpState::Closed
     }
 
     /// Keeps what the summary needs of state changes made at `ts`: when TIME-WAIT
@@ -1407,8 +1503,8 @@ impl Conn {
 }
 
 /// A state in which an end has a synchronized connection and may still be sending:
-/// one in which a RST in its window, off the next byte, makes an RFC 5961 end
-/// challenge.
+/// one that a RST in its window, off the next byte, makes an RFC 5961 end challenge,
+/// and one that can send segments that cross a RST on its way to it.
 fn synchronized(state: TcpState) -> bool {
     use TcpState::*;
     matches!(state, Established | FinWait1 | FinWait2 | CloseWait | Closing | LastAck)

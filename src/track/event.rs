@@ -146,6 +146,10 @@ pub enum Note {
     /// it acknowledged. The sender is CLOSED from this RST on; the receiver closes on
     /// the second.
     RstChallenged,
+    /// A segment its sender sent before the other end's RST reached it: the two
+    /// crossed on the way. The sender is still in its state; it closes as the RST
+    /// arrives, after its last such segment.
+    RstCrossed,
     /// A FIN from an end still in SYN-SENT: its connection is not open, so this is no
     /// close (a scan, or a forged segment).
     FinInSynSent,
@@ -212,6 +216,7 @@ impl Note {
             Note::RstIgnored => "rst_ignored",
             Note::ChallengeAck => "challenge_ack",
             Note::RstChallenged => "rst_challenged",
+            Note::RstCrossed => "rst_crossed",
             Note::FinInSynSent => "fin_in_syn_sent",
             Note::MergedClose => "merged_close",
             Note::HalfCloseData => "half_close_data",
@@ -260,6 +265,7 @@ impl Note {
                 | Note::RstIgnored
                 | Note::ChallengeAck
                 | Note::RstChallenged
+                | Note::RstCrossed
                 | Note::FinInSynSent
                 | Note::MergedClose
                 | Note::HalfCloseData
@@ -286,6 +292,7 @@ impl Note {
                     | Note::RstIgnored
                     | Note::ChallengeAck
                     | Note::RstChallenged
+                    | Note::RstCrossed
                     | Note::FinInSynSent
                     | Note::StraySyn
             )
