@@ -152,7 +152,10 @@ struct Acks {
 #[derive(Debug, Clone, Copy)]
 pub struct Pending {
     pub receiver: Role,
+    /// The segment its changes will belong to: its own, or, for a RST on its way
+    /// (`Wait::InFlight`), the last segment its receiver sent before it arrived.
     pub frame: FrameNumber,
+    /// When its own segment was captured: the wait is timed from it.
     pub ts: f64,
     arrival: Arrival,
     wait: Wait,
@@ -165,13 +168,13 @@ impl Pending {
     /// the next segment, whenever it comes. Past it, a segment finds it settled as
     /// when its time runs out ([`Conn::settle`]).
     fn outlived(&self, now: f64) -> bool {
-        let goes_on = matches!(self.wait, Wait::Doubted { kept: true } | Wait::InFlight { .. });
+        let goes_on = matches!(self.wait, Wait::Doubted { kept: true } | Wait::InFlight);
         goes_on && now - self.ts > SETTLE_WITHIN
     }
 }
 
 /// What a pending arrival waits to learn.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Wait {
     /// A SYN, SYN-ACK or FIN: whether it arrived before the receiver's next segment
     /// left.
@@ -183,10 +186,10 @@ enum Wait {
     Doubted { kept: bool },
     /// A RST the receiver takes, on its way to it: its sender closed as it sent it.
     /// Whatever the receiver sends meanwhile left before the RST arrived (they
-    /// crossed); `crossed_by` is the last such segment, after which it arrived. The
+    /// crossed), and it arrives after the last of them (`Pending::frame`). The
     /// sender's answers to those (RSTs from an end without a connection) travel
     /// behind the first RST and change nothing.
-    InFlight { crossed_by: Option<(FrameNumber, f64)> },
+    InFlight,
 }
 
 /// What a segment brings to the end it arrives at: enough to apply it later.
@@ -211,15 +214,16 @@ impl Arrival {
 
 /// What became of a pending arrival, as the receiver's next segment (or the
 /// sender's) tells.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fate {
-    /// It arrived as captured: its changes belong to its own segment.
+    /// It arrived as captured, or after the last segment of the receiver's that it
+    /// crossed on its way (a RST): its changes belong to that segment.
     Arrived,
     /// It arrived after the receiver's answer left: its changes follow that answer.
     Crossed,
-    /// It arrived after an earlier segment of the receiver's left, the last of those
-    /// that crossed it (a RST on its way): its changes follow that segment.
-    ArrivedAfter(FrameNumber, f64),
+    /// Not settled yet: this segment of the receiver's crossed it (a RST on its way),
+    /// and its changes will follow this segment unless a later one crosses it too.
+    CrossedBy,
     /// It changed nothing: no connection took it, or a copy sent again replaces it.
     Lost,
     /// A RST in the window but not at the next expected byte, after which an end kept
@@ -261,9 +265,8 @@ pub struct Settled {
     /// row and the rows of this connection held after it were drawn before the
     /// changes were known. The changes come after that segment's own, and no later
     /// row changes the same end, so each changed end is in its new state on all of
-    /// them.
+    /// them. Its transitions take that segment's time.
     pub frame: FrameNumber,
-    pub ts: f64,
     pub changes: Changes,
     /// A note that segment gets now that its fate is known (`rst_ignored` for a RST
     /// that was not believed, `rst_challenged` for one not believed although its
@@ -497,9 +500,10 @@ impl Conn {
         }
         // What this segment says of an arrival still pending, before it is followed.
         let (crossed, told) = match self.pending {
-            Some(pending) => self.settle_before(pending, seg, dir.sender(), frame, ts, cfg, &mut outcome),
+            Some(pending) => self.settle_before(pending, seg, dir.sender(), frame, cfg, &mut outcome),
             None => (None, None),
         };
+        let waiting = self.pending.is_some();
         // A reset the receiver does not accept changes no state (RFC 9293 §3.10.7). One
         // behind a RST still on its way to the same end arrives after it, when that
         // end has closed: there is nothing to judge it by.
@@ -517,7 +521,9 @@ impl Conn {
             let acks = self.observe(seg, dir, frame, ts, rst);
             self.change_states(seg, dir.sender(), acks, crossed, rst, frame, ts, cfg);
         }
-        outcome.pending = self.pending.is_some_and(|p| p.frame == frame);
+        // A wait that began on this segment (one that goes on through it was held
+        // before).
+        outcome.pending = !waiting && self.pending.is_some();
         outcome
     }
 
@@ -527,25 +533,30 @@ impl Conn {
     /// for what it tells of the arrival: `challenge_ack` for the receiver's answer to
     /// a RST it did not believe, `rst_crossed` for a segment the receiver sent before
     /// a RST reached it.
-    #[allow(clippy::too_many_arguments)]
     fn settle_before(
         &mut self,
         pending: Pending,
         seg: &Segment,
         me: Role,
         frame: FrameNumber,
-        ts: f64,
         cfg: &TrackConfig,
         outcome: &mut Outcome,
     ) -> (Option<Arrival>, Option<Note>) {
         let (fate, told) = match pending.wait {
             Wait::Arrival => (self.arrival_fate(pending, seg, me), None),
             Wait::Doubted { kept } => self.doubted_fate(pending, kept, seg, me),
-            Wait::InFlight { crossed_by } => Self::in_flight_fate(pending, crossed_by, seg, me, frame, ts),
+            Wait::InFlight => Self::in_flight_fate(pending, seg, me),
         };
-        if let Fate::Waits(wait) = fate {
-            self.pending = Some(Pending { wait, ..pending });
-            return (None, told);
+        match fate {
+            Fate::Waits(wait) => {
+                self.pending = Some(Pending { wait, ..pending });
+                return (None, told);
+            }
+            Fate::CrossedBy => {
+                self.pending = Some(Pending { frame, ..pending });
+                return (None, told);
+            }
+            _ => {}
         }
         self.pending = None;
         outcome.settled = Some(self.conclude(pending, fate, cfg));
@@ -619,30 +630,17 @@ impl Conn {
     }
 
     /// What became of a RST on its way to a receiver that takes it, as the segment
-    /// (`frame` at `ts`, from `me`) that follows it tells; `crossed_by` is the last
-    /// segment the receiver sent before it arrived, if any. With the note the segment
-    /// gets.
-    fn in_flight_fate(
-        pending: Pending,
-        crossed_by: Option<(FrameNumber, f64)>,
-        seg: &Segment,
-        me: Role,
-        frame: FrameNumber,
-        ts: f64,
-    ) -> (Fate, Option<Note>) {
+    /// from `me` that follows it tells. With the note the segment gets.
+    fn in_flight_fate(pending: Pending, seg: &Segment, me: Role) -> (Fate, Option<Note>) {
         if me != pending.receiver && seg.flags.rst() {
             // The sender's answer to what the receiver sent (it has no connection):
             // behind the first RST, it tells nothing of when that one arrived.
-            return (Fate::Waits(Wait::InFlight { crossed_by }), None);
+            return (Fate::Waits(Wait::InFlight), None);
         }
         if me != pending.receiver || seg.flags.syn() {
             // The sender starting over, or the receiver: the RST has arrived by now,
             // after whatever the receiver sent before.
-            let fate = match crossed_by {
-                Some((frame, ts)) => Fate::ArrivedAfter(frame, ts),
-                None => Fate::Arrived,
-            };
-            return (fate, None);
+            return (Fate::Arrived, None);
         }
         if seg.flags.rst() {
             // The receiver's own abort, sent before the RST came: it closes the receiver
@@ -650,7 +648,7 @@ impl Conn {
             return (Fate::Crossed, Some(Note::RstCrossed));
         }
         // The receiver, still sending: this left before the RST arrived.
-        (Fate::Waits(Wait::InFlight { crossed_by: Some((frame, ts)) }), Some(Note::RstCrossed))
+        (Fate::CrossedBy, Some(Note::RstCrossed))
     }
 
     /// Whether a segment from `me` leaves the other end's state as it is when it
@@ -668,26 +666,23 @@ impl Conn {
     fn conclude(&mut self, pending: Pending, fate: Fate, cfg: &TrackConfig) -> Settled {
         match fate {
             Fate::Arrived => self.arrived(pending, cfg),
-            Fate::ArrivedAfter(frame, ts) => self.arrived_after(pending, frame, ts, cfg),
             Fate::SenderReset => self.sender_reset(pending, cfg),
             Fate::NotBelieved => {
                 Settled { note: Some(Note::RstIgnored), ..self.settled_without_change(pending) }
             }
             // Crossed: applied after the segment that it crossed, as that one is followed.
-            Fate::Crossed | Fate::Lost | Fate::Waits(_) => self.settled_without_change(pending),
+            Fate::Crossed | Fate::Lost | Fate::CrossedBy | Fate::Waits(_) => {
+                self.settled_without_change(pending)
+            }
         }
     }
 
     fn settled_without_change(&self, pending: Pending) -> Settled {
-        self.settled_at(pending.frame, pending.ts, Changes::new())
+        Settled { frame: pending.frame, changes: Changes::new(), note: None }
     }
 
-    /// `changes`, made at segment `frame`.
-    fn settled_at(&self, frame: FrameNumber, ts: f64, changes: Changes) -> Settled {
-        Settled { frame, ts, changes, note: None }
-    }
-
-    /// Applies a pending arrival as captured, at its own segment. For a RST in the
+    /// Applies a pending arrival as captured, at its own segment, or after the last
+    /// segment of its receiver's that it crossed (`Pending::frame`). For a RST in the
     /// window, also its sender's own change (an abort: CLOSED), which waited with it.
     fn arrived(&mut self, pending: Pending, cfg: &TrackConfig) -> Settled {
         let mut changes = Changes::new();
@@ -696,16 +691,7 @@ impl Conn {
         }
         self.arrive(pending.receiver, pending.arrival, &mut changes);
         self.record_changes(&changes, pending.ts, cfg);
-        self.settled_at(pending.frame, pending.ts, changes)
-    }
-
-    /// Applies a RST's arrival after the receiver's segment `frame` (at `ts`), the
-    /// last it sent before the RST came.
-    fn arrived_after(&mut self, pending: Pending, frame: FrameNumber, ts: f64, cfg: &TrackConfig) -> Settled {
-        let mut changes = Changes::new();
-        self.arrive(pending.receiver, pending.arrival, &mut changes);
-        self.record_changes(&changes, ts, cfg);
-        self.settled_at(frame, ts, changes)
+        Settled { frame: pending.frame, changes, note: None }
     }
 
     /// A RST the receiver did not believe, from a sender that had reset: the sender's
@@ -714,7 +700,7 @@ impl Conn {
         let mut changes = Changes::new();
         self.abort(pending.receiver.peer(), &mut changes);
         self.record_changes(&changes, pending.ts, cfg);
-        Settled { note: Some(Note::RstChallenged), ..self.settled_at(pending.frame, pending.ts, changes) }
+        Settled { frame: pending.frame, changes, note: Some(Note::RstChallenged) }
     }
 
     /// `sender` aborted with a RST that waited to be believed: it is CLOSED, and the
@@ -737,11 +723,8 @@ impl Conn {
         let pending = self.pending.take()?;
         let fate = match pending.wait {
             Wait::Arrival if pending.arrival.flags.syn() => Fate::Lost,
-            Wait::Arrival | Wait::Doubted { kept: false } | Wait::InFlight { crossed_by: None } => {
-                Fate::Arrived
-            }
+            Wait::Arrival | Wait::Doubted { kept: false } | Wait::InFlight => Fate::Arrived,
             Wait::Doubted { kept: true } => Fate::NotBelieved,
-            Wait::InFlight { crossed_by: Some((frame, ts)) } => Fate::ArrivedAfter(frame, ts),
         };
         Some(self.conclude(pending, fate, cfg))
     }
@@ -1055,7 +1038,7 @@ impl Conn {
             self.wait_for(me.peer(), frame, ts, arrival, Wait::Arrival);
         } else if arrival.flags.rst() && self.may_be_crossed_by(me.peer()) {
             // Taken, but the receiver may have sent more before it arrives.
-            self.wait_for(me.peer(), frame, ts, arrival, Wait::InFlight { crossed_by: None });
+            self.wait_for(me.peer(), frame, ts, arrival, Wait::InFlight);
         } else {
             self.arrive(me.peer(), arrival, &mut changes);
         }

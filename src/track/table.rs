@@ -387,16 +387,13 @@ impl Tracker {
         let is_row =
             |e: &Event| matches!(e, Event::Segment(ev) if ev.conn == conn && ev.frame == settled.frame);
         let Some(row) = (held_row..self.held.len()).find(|&i| is_row(&self.held[i])) else { return ended };
-        if let Some(Event::Segment(ev)) = self.held.get_mut(row) {
-            ev.notes.extend(
-                settled
-                    .changes
-                    .iter()
-                    .filter(|c| c.2 == super::TcpState::TimeWait)
-                    .map(|c| Note::TimeWait(c.0)),
-            );
-            ev.notes.extend(settled.note);
-        }
+        let Some(Event::Segment(ev)) = self.held.get_mut(row) else { return ended };
+        // The changes happen at that segment's time.
+        let ts = ev.ts;
+        ev.notes.extend(
+            settled.changes.iter().filter(|c| c.2 == super::TcpState::TimeWait).map(|c| Note::TimeWait(c.0)),
+        );
+        ev.notes.extend(settled.note);
         if settled.changes.is_empty() {
             return ended;
         }
@@ -420,8 +417,7 @@ impl Tracker {
         }
         let added = settled.changes.len();
         for (i, &(side, from, to)) in settled.changes.iter().enumerate() {
-            let transition =
-                super::Transition { conn, frame: settled.frame, ts: settled.ts, time: None, side, from, to };
+            let transition = super::Transition { conn, frame: settled.frame, ts, time: None, side, from, to };
             self.held.insert(at + i, Event::Transition(transition));
         }
         // The held events from there on moved.
