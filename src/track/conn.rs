@@ -226,10 +226,10 @@ enum Fate {
     CrossedBy,
     /// It changed nothing: no connection took it, or a copy sent again replaces it.
     Lost,
-    /// A RST in the window but not at the next expected byte, after which an end kept
-    /// sending: the receiver answered it with a challenge ACK (RFC 5961 §3.2), or did
-    /// not see it at all, and its sender (if it was the sender's) had not reset. It
-    /// changed nothing.
+    /// A RST in the window but not at the next expected byte that its receiver did
+    /// not take (it answered with a challenge ACK, RFC 5961 §3.2, or went on sending)
+    /// and whose sender did not show that it had reset (it went on sending, or said
+    /// nothing more): forged or stale. It changed nothing.
     NotBelieved,
     /// A RST in the window but not at the next expected byte that the receiver did
     /// not believe, and whose sender had really reset: it answered the receiver's
