@@ -710,3 +710,23 @@ fn a_reset_its_receiver_did_not_take_is_told_by_its_note_alone() {
     browser.open(&format!("file://{}#step=5", page.display()));
     assert!(!browser.text("#step-explain").is_empty(), "other steps keep their words");
 }
+
+#[test]
+fn a_lane_that_a_reset_crossed_turns_closed_once_its_last_segment_has_left() {
+    // The server's data of frames 7 and 9 left before the client's RST (frame 6) reached
+    // it, and the server closes as that RST arrives, after frame 9. Its lane is not
+    // CLOSED as frame 9 sets off: the change is drawn where the arrow lands.
+    let dir = tempfile::tempdir().unwrap();
+    let page = html_of(&root().join("tests/data/tracker/rst-exact-crossing-data.pcap"), dir.path());
+    let browser = Browser::start();
+    browser.open(&format!("file://{}#step=9", page.display()));
+    let drawn = browser.js("const line = document.querySelector('#ladder g.arrow[data-frame=\"9\"] line');
+         const closed = [...document.querySelectorAll('#ladder text.state[data-side=server]')]
+           .filter(e => e.textContent === 'CLOSED').map(e => Number(e.getAttribute('y')));
+         return { closed, start: Number(line.getAttribute('y1')), end: Number(line.getAttribute('y2')) };");
+    let closed = drawn["closed"].as_array().expect("labels");
+    assert_eq!(closed.len(), 1, "{drawn}");
+    let (y, start, end) =
+        (closed[0].as_f64().unwrap(), drawn["start"].as_f64().unwrap(), drawn["end"].as_f64().unwrap());
+    assert!(start < end && y > end, "the server's CLOSED at y={y}, frame 9's arrow from y={start} to {end}");
+}

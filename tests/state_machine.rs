@@ -37,11 +37,25 @@ struct Play {
     tracker: Tracker,
     events: Vec<Event>,
     frame: u64,
+    /// Seconds of silence so far (`Play::pause`): frame n is sent at n ms after them.
+    paused: f64,
 }
 
 impl Play {
     fn new() -> Play {
-        Play { tracker: Tracker::new(TrackConfig::default()), events: Vec::new(), frame: 0 }
+        Play { tracker: Tracker::new(TrackConfig::default()), events: Vec::new(), frame: 0, paused: 0.0 }
+    }
+
+    /// The capture time of frame `n`.
+    fn ts(&self, n: u64) -> f64 {
+        self.paused + n as f64 * 0.001
+    }
+
+    /// Nothing is sent for `secs` seconds; the arrivals that waited longer than they
+    /// may are settled, as a capture's other segments or a live timer would have them.
+    fn pause(&mut self, secs: f64) {
+        self.paused += secs;
+        self.tracker.settle_due(self.ts(self.frame), &mut self.events);
     }
 
     /// Sends one segment `from` → `to` and returns what the tracker made of it.
@@ -59,7 +73,7 @@ impl Play {
             header: &[],
             payload: data,
         };
-        self.tracker.on_segment(&seg, FrameNumber(self.frame), self.frame as f64 * 0.001, &mut self.events);
+        self.tracker.on_segment(&seg, FrameNumber(self.frame), self.ts(self.frame), &mut self.events);
         self.event(FrameNumber(self.frame))
     }
 
@@ -388,6 +402,8 @@ mod established {
         p.handshake();
         let rst = p.c(RST | ACK, X + 1, Y + 1);
         assert_eq!(rst.step, Step::Reset);
+        // The server closes as it arrives: nothing the server sent crossed it.
+        p.pause(2.0);
         assert_eq!(p.states(&rst), (Closed, Closed));
         let summary = &p.summaries()[0];
         assert_eq!(summary.conn_state, "RSTO");
@@ -599,7 +615,10 @@ mod reset_from_every_state {
         // The reset at the client's next sequence number, in the server's window (past
         // the client's FIN when it sent one).
         let next = if matches!(state, CloseWait | LastAck) { X + 2 } else { X + 1 };
-        (before, p.c(RST, next, 0))
+        let rst = p.c(RST, next, 0);
+        // Nothing the server sends crosses it.
+        p.pause(2.0);
+        (before, p.event(rst.frame))
     }
 
     #[test]
@@ -621,6 +640,178 @@ mod reset_from_every_state {
     fn rst_in_listen_changes_nothing_on_the_listener() {
         let (_, rst) = reset_server_in(Listen);
         assert_eq!(rst.server_state, Listen);
+    }
+}
+
+/// RSTs whose fate the segments after them tell (RFC 5961 §3.2, and RSTs that cross
+/// the receiver's segments on the way).
+mod reset_and_after {
+    use super::*;
+
+    /// The transitions after the handshake, as (frame, side, from, to).
+    fn changes_after_handshake(p: &Play) -> Vec<(u64, &'static str, TcpState, TcpState)> {
+        p.transitions()
+            .iter()
+            .filter(|t| t.frame.0 > 3)
+            .map(|t| (t.frame.0, t.side.name(), t.from, t.to))
+            .collect()
+    }
+
+    /// A RST from the client in the server's window, 100 bytes past the next byte.
+    fn off_the_next_byte(p: &mut Play) -> SegmentEvent {
+        p.c(RST | ACK, X + 101, Y + 1)
+    }
+
+    #[test]
+    fn a_challenge_answered_by_an_exact_rst_closes_the_sender_from_its_first_rst() {
+        let mut p = Play::new();
+        p.handshake();
+        let rst = off_the_next_byte(&mut p);
+        let challenge = p.s(ACK, Y + 1, X + 1);
+        let exact = p.c(RST, X + 1, 0);
+        p.pause(2.0);
+        assert_eq!(p.states(&rst), (Closed, Established), "the server did not believe it");
+        assert_eq!(p.event(rst.frame).notes, [Note::RstChallenged]);
+        assert_eq!(p.states(&challenge), (Closed, Established));
+        assert!(p.event(challenge.frame).notes.contains(&Note::ChallengeAck));
+        assert_eq!(p.states(&exact), (Closed, Closed));
+        assert_eq!(
+            changes_after_handshake(&p),
+            [(4, "client", Established, Closed), (6, "server", Established, Closed)]
+        );
+        states_follow_transitions(&p.events).unwrap();
+        assert_eq!(p.summaries()[0].reset_by.map(|r| r.name()), Some("client"));
+    }
+
+    #[test]
+    fn the_receiver_may_go_on_sending_before_the_senders_answer() {
+        let mut p = Play::new();
+        p.handshake();
+        let rst = off_the_next_byte(&mut p);
+        let challenge = p.s(ACK, Y + 1, X + 1);
+        let data = p.send(S, C, PSH | ACK, Y + 1, X + 1, b"more");
+        let exact = p.c(RST, X + 1, 0);
+        p.pause(2.0);
+        for ev in [&rst, &challenge, &data] {
+            assert_eq!(p.states(ev), (Closed, Established), "frame {}", ev.frame.0);
+        }
+        assert_eq!(p.states(&exact), (Closed, Closed));
+        states_follow_transitions(&p.events).unwrap();
+    }
+
+    #[test]
+    fn a_challenge_answered_by_data_or_by_nothing_changes_no_state() {
+        for answered in [true, false] {
+            let mut p = Play::new();
+            p.handshake();
+            let rst = off_the_next_byte(&mut p);
+            let challenge = p.s(ACK, Y + 1, X + 1);
+            if answered {
+                p.send(C, S, PSH | ACK, X + 1, Y + 1, b"more");
+            }
+            p.pause(2.0);
+            assert_eq!(p.states(&rst), (Established, Established), "answered: {answered}");
+            assert_eq!(p.event(rst.frame).notes, [Note::RstIgnored], "answered: {answered}");
+            assert_eq!(p.states(&challenge), (Established, Established), "answered: {answered}");
+            assert!(changes_after_handshake(&p).is_empty(), "answered: {answered}");
+            assert_eq!(p.summaries()[0].reset_by, None, "answered: {answered}");
+        }
+    }
+
+    #[test]
+    fn an_answer_later_than_a_wait_may_last_comes_too_late_to_prove_the_first_rst() {
+        let mut p = Play::new();
+        p.handshake();
+        let rst = off_the_next_byte(&mut p);
+        p.s(ACK, Y + 1, X + 1);
+        // No other connection's segments and no timer: only the sender's late RST.
+        p.paused += 2.0;
+        let exact = p.c(RST, X + 1, 0);
+        p.pause(2.0);
+        assert_eq!(p.states(&rst), (Established, Established));
+        assert_eq!(p.event(rst.frame).notes, [Note::RstIgnored]);
+        assert_eq!(p.states(&exact), (Closed, Closed), "the late RST closes both ends itself");
+    }
+
+    #[test]
+    fn data_the_receiver_sent_before_an_exact_rst_arrived_crosses_it() {
+        let mut p = Play::new();
+        p.handshake();
+        let rst = p.c(RST | ACK, X + 1, Y + 1);
+        let first = p.send(S, C, PSH | ACK, Y + 1, X + 1, b"0123456789");
+        // The client has no connection: it answers each with a RST at the byte acked.
+        let answer = p.c(RST, X + 1, 0);
+        let last = p.send(S, C, PSH | ACK, Y + 11, X + 1, b"0123456789");
+        let last_answer = p.c(RST, X + 1, 0);
+        p.pause(2.0);
+        assert_eq!(p.states(&rst), (Closed, Established), "the RST is on its way");
+        assert_eq!(p.states(&first), (Closed, Established), "sent before it arrived");
+        assert_eq!(p.states(&answer), (Closed, Established), "behind the first RST");
+        assert_eq!(p.states(&last), (Closed, Closed), "the RST arrived after the last one");
+        assert_eq!(p.states(&last_answer), (Closed, Closed));
+        for ev in [&first, &last] {
+            assert_eq!(p.event(ev.frame).notes, [Note::RstCrossed], "frame {}", ev.frame.0);
+            assert_eq!(ev.step, Step::Data);
+        }
+        assert!(p.event(answer.frame).notes.is_empty());
+        assert_eq!(
+            changes_after_handshake(&p),
+            [(4, "client", Established, Closed), (7, "server", Established, Closed)]
+        );
+        states_follow_transitions(&p.events).unwrap();
+        assert_eq!(p.summaries()[0].reset_by.map(|r| r.name()), Some("client"));
+    }
+
+    #[test]
+    fn a_fin_the_receiver_sent_before_an_exact_rst_arrived_is_its_own_close() {
+        let mut p = Play::new();
+        p.handshake();
+        let rst = p.c(RST | ACK, X + 1, Y + 1);
+        let fin = p.s(FIN | ACK, Y + 1, X + 1);
+        p.pause(2.0);
+        assert_eq!(p.states(&rst), (Closed, Established));
+        assert_eq!(p.event(fin.frame).step, Step::Teardown(1));
+        assert_eq!(
+            changes_after_handshake(&p),
+            [
+                (4, "client", Established, Closed),
+                (5, "server", Established, FinWait1),
+                (5, "server", FinWait1, Closed)
+            ]
+        );
+        states_follow_transitions(&p.events).unwrap();
+    }
+
+    #[test]
+    fn a_rst_of_the_receivers_own_that_crossed_an_exact_rst_closes_it_on_its_own_row() {
+        let mut p = Play::new();
+        p.handshake();
+        let rst = p.c(RST | ACK, X + 1, Y + 1);
+        let own = p.s(RST | ACK, Y + 1, X + 1);
+        p.pause(2.0);
+        assert_eq!(p.states(&rst), (Closed, Established));
+        assert_eq!(p.states(&own), (Closed, Closed));
+        assert_eq!(p.event(own.frame).notes, [Note::RstCrossed]);
+        assert_eq!(
+            changes_after_handshake(&p),
+            [(4, "client", Established, Closed), (5, "server", Established, Closed)]
+        );
+    }
+
+    #[test]
+    fn a_segment_later_than_a_wait_may_last_did_not_cross_the_rst() {
+        let mut p = Play::new();
+        p.handshake();
+        let rst = p.c(RST | ACK, X + 1, Y + 1);
+        p.paused += 2.0;
+        let late = p.send(S, C, PSH | ACK, Y + 1, X + 1, b"late");
+        p.pause(2.0);
+        assert_eq!(p.states(&rst), (Closed, Closed));
+        assert!(!p.event(late.frame).notes.contains(&Note::RstCrossed));
+        assert_eq!(
+            changes_after_handshake(&p),
+            [(4, "client", Established, Closed), (4, "server", Established, Closed)]
+        );
     }
 }
 
@@ -725,6 +916,7 @@ mod time_wait {
             tracker: Tracker::new(TrackConfig { time_wait_secs: 240.0, ..TrackConfig::default() }),
             events: Vec::new(),
             frame: 0,
+            paused: 0.0,
         };
         p.handshake();
         p.c(FIN | ACK, X + 1, Y + 1);
@@ -742,7 +934,7 @@ mod memory {
 
     fn small(max_finished: usize, max_live: usize) -> Play {
         let config = TrackConfig { max_finished, max_live, ..TrackConfig::default() };
-        Play { tracker: Tracker::new(config), events: Vec::new(), frame: 0 }
+        Play { tracker: Tracker::new(config), events: Vec::new(), frame: 0, paused: 0.0 }
     }
 
     fn summaries_so_far(p: &Play) -> usize {

@@ -7,8 +7,8 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-/// A capture's segment events (frame order) and connection summaries.
-fn replay(name: &str) -> (Vec<Value>, Vec<Value>) {
+/// A capture's events, in the order tcplab writes them.
+fn events(name: &str) -> Vec<Value> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tracker").join(name);
     let out = Command::new(env!("CARGO_BIN_EXE_tcplab"))
         .args(["replay", "--format", "jsonl"])
@@ -16,12 +16,30 @@ fn replay(name: &str) -> (Vec<Value>, Vec<Value>) {
         .output()
         .expect("run tcplab");
     assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
-    let events: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON"))
-        .collect();
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("JSON")).collect()
+}
+
+/// A capture's segment events (frame order) and connection summaries.
+fn replay(name: &str) -> (Vec<Value>, Vec<Value>) {
+    let events = events(name);
     let of = |kind: &str| events.iter().filter(|e| e["type"] == kind).cloned().collect::<Vec<_>>();
     (of("segment"), of("connection"))
+}
+
+/// A capture's transitions after frame `after`, as (frame, side, from, to).
+fn changes_after(name: &str, after: u64) -> Vec<(u64, String, String, String)> {
+    events(name)
+        .iter()
+        .filter(|e| e["type"] == "transition" && e["frame"].as_u64().unwrap() > after)
+        .map(|e| {
+            let text = |k: &str| e[k].as_str().unwrap().to_string();
+            (e["frame"].as_u64().unwrap(), text("side"), text("from"), text("to"))
+        })
+        .collect()
+}
+
+fn change(frame: u64, side: &str, from: &str, to: &str) -> (u64, String, String, String) {
+    (frame, side.into(), from.into(), to.into())
 }
 
 /// Frame `n`'s (client state, server state, notes).
@@ -167,18 +185,51 @@ fn an_in_window_rst_answered_by_a_challenge_ack_closes_nothing() {
         assert_eq!(states(&segs, frame), pair("ESTABLISHED", "ESTABLISHED"), "frame {frame}");
     }
     assert_eq!(segs[10]["step"], "teardown 1/4");
+    assert_eq!(changes_after("rst-challenge-ack.pcap", 5)[0].0, 11, "no state changes before the FIN");
     assert_eq!((conns[0]["reset_by"].clone(), conns[0]["closed_by"].clone()), (Value::Null, "client".into()));
 }
 
 #[test]
-fn a_challenge_ack_answered_by_a_rst_at_its_ack_closes_there() {
-    let (segs, conns) = replay("rst-challenge-then-exact.pcap");
-    assert!(has(&segs, 6, "rst_ignored"));
+fn a_challenge_ack_answered_by_a_rst_at_its_ack_shows_the_sender_closed_from_its_first_rst() {
+    let name = "rst-challenge-then-exact.pcap";
+    let (segs, conns) = replay(name);
+    // The client had reset: it is CLOSED from its first RST. The server did not believe
+    // that one and stays ESTABLISHED until the RST at the byte it acknowledged.
+    assert_eq!(at(&segs, 6), ("CLOSED".into(), "ESTABLISHED".into(), vec!["rst_challenged".into()]));
+    assert_eq!(states(&segs, 7), pair("CLOSED", "ESTABLISHED"));
     assert!(has(&segs, 7, "challenge_ack"));
-    assert_eq!(states(&segs, 7), pair("ESTABLISHED", "ESTABLISHED"));
     assert_eq!(states(&segs, 8), pair("CLOSED", "CLOSED"));
     assert!(at(&segs, 8).2.is_empty(), "the RST at the acknowledged seq is taken");
+    assert_eq!(
+        changes_after(name, 5),
+        [change(6, "client", "ESTABLISHED", "CLOSED"), change(8, "server", "ESTABLISHED", "CLOSED")]
+    );
     assert_eq!(conns[0]["reset_by"], "client");
+}
+
+#[test]
+fn data_sent_before_an_exact_rst_arrived_crosses_it_from_an_open_lane() {
+    let name = "rst-exact-crossing-data.pcap";
+    let (segs, conns) = replay(name);
+    // The client closes as it sends its RST; the server as the RST arrives, which is
+    // after its data of frames 7 and 9 left. The client's RSTs answering that data
+    // travel behind the first and change nothing.
+    assert_eq!(at(&segs, 6), ("CLOSED".into(), "ESTABLISHED".into(), vec![]));
+    assert_eq!(at(&segs, 7), ("CLOSED".into(), "ESTABLISHED".into(), vec!["rst_crossed".into()]));
+    assert_eq!(at(&segs, 8), ("CLOSED".into(), "ESTABLISHED".into(), vec![]));
+    assert_eq!(at(&segs, 9), ("CLOSED".into(), "CLOSED".into(), vec!["rst_crossed".into()]));
+    assert_eq!(at(&segs, 10), ("CLOSED".into(), "CLOSED".into(), vec![]));
+    for frame in [7, 9] {
+        assert_eq!(segs[frame as usize - 1]["step"], "data", "frame {frame}");
+    }
+    assert_eq!(
+        changes_after(name, 5),
+        [change(6, "client", "ESTABLISHED", "CLOSED"), change(9, "server", "ESTABLISHED", "CLOSED")]
+    );
+    assert_eq!(
+        (conns[0]["reset_by"].clone(), conns[0]["server_final"].clone()),
+        ("client".into(), "CLOSED".into())
+    );
 }
 
 #[test]
@@ -201,15 +252,32 @@ fn no_teardown_data_or_half_close_is_drawn_from_a_closed_lane() {
         .collect();
     names.sort();
     for name in names {
-        for seg in replay(&name).0 {
-            let sender = if seg["dir"] == "c2s" { "client_state" } else { "server_state" };
+        let events = events(&name);
+        for (i, seg) in events.iter().enumerate().filter(|(_, e)| e["type"] == "segment") {
+            let side = if seg["dir"] == "c2s" { "client" } else { "server" };
             let step = seg["step"].as_str().unwrap_or_default();
             let tells_more = step.starts_with("teardown")
                 || step == "data"
                 || seg["notes"].as_array().is_some_and(|n| n.iter().any(|n| n == "half_close_data"));
             let flags = seg["flags"].as_array().expect("flags");
-            if tells_more && !flags.iter().any(|f| f == "RST") {
-                assert_ne!(seg[sender], "CLOSED", "{name} frame {}: {step} from a CLOSED lane", seg["frame"]);
+            if !tells_more || flags.iter().any(|f| f == "RST") {
+                continue;
+            }
+            let frame = &seg["frame"];
+            let after = &seg[format!("{side}_state").as_str()];
+            // The lane the segment left from: before the changes listed under it.
+            let own: Vec<&Value> = events[i + 1..]
+                .iter()
+                .take_while(|e| e["type"] == "transition" && &e["frame"] == frame)
+                .filter(|e| e["side"] == side)
+                .collect();
+            let before = own.first().map_or(after, |t| &t["from"]);
+            assert_ne!(before, "CLOSED", "{name} frame {frame}: {step} from a CLOSED lane");
+            // A lane that says CLOSED after it: only a RST that crossed it, arriving after
+            // it left, closes its sender there.
+            if after == "CLOSED" {
+                let crossed = seg["notes"].as_array().is_some_and(|n| n.iter().any(|n| n == "rst_crossed"));
+                assert!(crossed, "{name} frame {frame}: {step}, then CLOSED");
             }
         }
     }

@@ -225,6 +225,19 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                  with a RST at exactly that seq, which then closes; a blind attacker, who cannot \
                  see it, cannot."
                 .into(),
+            Note::RstChallenged => "Reset challenged: this RST's seq was in the receiver's window \
+                 but not the next byte it expected, so the receiver did not believe it: it kept the \
+                 connection and sent a challenge ACK (RFC 5961 §3.2). The sender had really reset, \
+                 as its answer to the challenge shows: a RST at exactly the byte acknowledged. So \
+                 the sender is CLOSED from here, and the receiver stays as it is until that second \
+                 RST closes it."
+                .into(),
+            Note::RstCrossed => "Crossed the reset: this end sent this segment before the other \
+                 end's RST reached it, and the two passed each other on the way. It was still open \
+                 when it sent it; it closes as the RST arrives, after its last such segment. The \
+                 other end has no connection any more: what arrives there is dropped (and answered \
+                 with a RST)."
+                .into(),
             Note::FinInSynSent => "A FIN from an end still in SYN-SENT: nothing is open yet, so this \
                  is no close. Real stacks do not send it; a port scan (or a forged segment) does."
                 .into(),
@@ -693,6 +706,8 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::PortsReused => "ports reused: a new connection".into(),
             Note::RstIgnored => "reset ignored: not acceptable to the receiver".into(),
             Note::ChallengeAck => "challenge ACK: the RST's seq was not the next expected".into(),
+            Note::RstChallenged => "reset challenged: its sender had reset; the receiver asked for proof".into(),
+            Note::RstCrossed => "crossed the other end's RST: sent before it arrived".into(),
             Note::FinInSynSent => "FIN in SYN-SENT: no connection to close".into(),
             Note::MergedClose => "ACK and FIN merged".into(),
             Note::HalfCloseData => "half-close: data sent in CLOSE-WAIT".into(),

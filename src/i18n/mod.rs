@@ -733,6 +733,8 @@ mod tests {
             Note::PortsReused,
             Note::RstIgnored,
             Note::ChallengeAck,
+            Note::RstChallenged,
+            Note::RstCrossed,
             Note::FinInSynSent,
             Note::MergedClose,
             Note::HalfCloseData,

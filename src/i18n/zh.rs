@@ -210,6 +210,15 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                  接收方要求对方证明，自己仍保持 ESTABLISHED。这个纯 ACK 给出它真正期望的序号：\
                  真正已经复位的对端会以恰好这个序号的 RST 回答，连接随之关闭；看不到它的盲目攻击者则做不到。"
                 .into(),
+            Note::RstChallenged => "RST 受到挑战：这个 RST 的序号在接收方窗口内，但不是它期望的下一个序号，\
+                 所以接收方没有相信它：接收方保持连接并发出挑战 ACK（RFC 5961 §3.2）。发送方确实已经复位，\
+                 它对挑战的回答说明了这一点：一个序号恰好等于被确认字节的 RST。所以发送方从这里起处于 CLOSED，\
+                 接收方则保持原来的状态，直到第二个 RST 把它关闭。"
+                .into(),
+            Note::RstCrossed => "与 RST 交叉：这一端在对方的 RST 到达之前发出了这个报文，两者在途中交错而过。\
+                 发出它时这一端仍然打开；RST 在它最后一个这样的报文之后到达，它随之关闭。\
+                 对方已经没有这个连接：到达那里的报文会被丢弃（并以 RST 回答）。"
+                .into(),
             Note::FinInSynSent => "仍处于 SYN-SENT 状态的一端发出了 FIN：连接尚未建立，这并不是关闭。\
                  正常的协议栈不会这样做，端口扫描（或伪造的报文）才会。"
                 .into(),
@@ -571,6 +580,8 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::PortsReused => "端口复用：新的连接".into(),
             Note::RstIgnored => "RST 被忽略：接收方不接受它".into(),
             Note::ChallengeAck => "挑战 ACK：RST 的序号不是下一个期望的序号".into(),
+            Note::RstChallenged => "RST 受到挑战：发送方确已复位，接收方要求证明".into(),
+            Note::RstCrossed => "与对方的 RST 交叉：在它到达之前发出".into(),
             Note::FinInSynSent => "SYN-SENT 状态下的 FIN：没有可关闭的连接".into(),
             Note::MergedClose => "ACK 与 FIN 合并".into(),
             Note::HalfCloseData => "半关闭：CLOSE-WAIT 中发送的数据".into(),

@@ -27,7 +27,7 @@ const FROM: TcpState = TcpState::Listen;
 const TO: TcpState = TcpState::SynSent;
 
 /// Notes without numbers of their own; those with numbers follow ([`numbered_notes`]).
-const NOTES: [Note; 24] = [
+const NOTES: [Note; 26] = [
     Note::ClientGuessed,
     Note::ConnectionRefused,
     Note::OldDuplicateSyn,
@@ -35,6 +35,8 @@ const NOTES: [Note; 24] = [
     Note::PortsReused,
     Note::RstIgnored,
     Note::ChallengeAck,
+    Note::RstChallenged,
+    Note::RstCrossed,
     Note::FinInSynSent,
     Note::MergedClose,
     Note::HalfCloseData,

@@ -17,10 +17,31 @@
 //! captured. Until then the arrival is pending (see [`Pending`]), and the tracker holds
 //! back the segment's event so that it is shown with the states it led to.
 //!
-//! A RST whose seq is in the receiver's window but not the next byte it expects is
-//! pending the same way (RFC 5961 §3.2): a receiver that keeps sending (a challenge ACK,
-//! or data) did not believe it, and nothing changes; a receiver that resets too, or says
-//! nothing, took it, and both ends close on the RST's own segment.
+//! A RST is checked before it is believed (RFC 9293 §3.10.7, RFC 5961 §3), and its
+//! sender, which aborts, is CLOSED from the RST's own segment whenever the wire shows
+//! that it really sent it:
+//!
+//! - One whose seq is in the receiver's window but not the next byte it expects waits
+//!   (RFC 5961 §3.2). A RST from either end next, or silence, means the receiver took
+//!   it: both ends close on the RST's segment. The sender going on means the RST was
+//!   not its own. The receiver going on (its challenge ACK, or data) means it did not
+//!   take it; then the sender's next segment tells whether the sender had reset. A RST
+//!   that the receiver takes at once, at the byte it acknowledged, is the answer of an
+//!   end without a connection: the sender is CLOSED from its first RST on, and the
+//!   receiver from the second. Anything else, or silence (an end that had reset would
+//!   have answered), means a RST that was not its sender's, forged or stale: nothing
+//!   changes.
+//! - One that the receiver takes at once (at the next byte) closes its sender on its
+//!   segment, and its receiver as it arrives. A receiver still sending can have sent
+//!   segments before it arrived, which a capture near the sender shows after it: they
+//!   crossed, as FINs do. So its arrival waits while the receiver's segments keep
+//!   coming (and the sender's RSTs that answer them, which travel behind the first and
+//!   change nothing); the receiver closes after the last segment it sent, as a crossed
+//!   FIN arrives after the answer it crossed, or on the RST's own segment if it sent
+//!   none.
+//!
+//! So no data, FIN or teardown step is drawn from a lane that says CLOSED. A wait that
+//! segments go on through lasts [`SETTLE_WITHIN`] at most.
 
 use super::analysis::SeqAnalysis;
 use super::event::{
@@ -127,15 +148,50 @@ struct Acks {
     reopened: bool,
 }
 
-/// A SYN, SYN-ACK, FIN or in-window RST whose arrival at `receiver` is not settled yet:
-/// its effect on the receiver's state waits for what the receiver sends next (see the
-/// module doc).
+/// A SYN, SYN-ACK, FIN or RST whose arrival at `receiver` is not settled yet: its
+/// effect on the receiver's state waits for what the receiver sends next (see the
+/// module doc), and for a RST, what its sender sends next.
 #[derive(Debug, Clone, Copy)]
 pub struct Pending {
     pub receiver: Role,
+    /// The segment its changes will belong to: its own, or, for a RST on its way
+    /// (`Wait::InFlight`), the last segment its receiver sent before it arrived.
     pub frame: FrameNumber,
+    /// When its own segment was captured: the wait is timed from it.
     pub ts: f64,
     arrival: Arrival,
+    wait: Wait,
+}
+
+impl Pending {
+    /// Whether, at capture time `now`, this wait has gone on too long to be settled
+    /// by a segment. Only the waits that segments go on through are held to it (a RST
+    /// the receiver kept the connection after, or one in flight): the others end at
+    /// the next segment, whenever it comes. Past it, a segment finds it settled as
+    /// when its time runs out ([`Conn::settle`]).
+    fn outlived(&self, now: f64) -> bool {
+        let goes_on = matches!(self.wait, Wait::Doubted { kept: true } | Wait::InFlight);
+        goes_on && now - self.ts > SETTLE_WITHIN
+    }
+}
+
+/// What a pending arrival waits to learn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// A SYN, SYN-ACK or FIN: whether it arrived before the receiver's next segment
+    /// left.
+    Arrival,
+    /// A RST in the receiver's window but off the next byte (RFC 5961 §3.2): whether
+    /// the receiver took it. Once the receiver has gone on sending (`kept`: a
+    /// challenge ACK, or data), it did not; what is left to learn is whether the
+    /// sender had really reset, which only the sender's next segment tells.
+    Doubted { kept: bool },
+    /// A RST the receiver takes, on its way to it: its sender closed as it sent it.
+    /// Whatever the receiver sends meanwhile left before the RST arrived (they
+    /// crossed), and it arrives after the last of them (`Pending::frame`). The
+    /// sender's answers to those (RSTs from an end without a connection) travel
+    /// behind the first RST and change nothing.
+    InFlight,
 }
 
 /// What a segment brings to the end it arrives at: enough to apply it later.
@@ -162,16 +218,28 @@ impl Arrival {
 /// sender's) tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fate {
-    /// It arrived as captured: its changes belong to its own segment.
+    /// It arrived as captured, or after the last segment of the receiver's that it
+    /// crossed on its way (a RST): its changes belong to that segment.
     Arrived,
     /// It arrived after the receiver's answer left: its changes follow that answer.
     Crossed,
+    /// Not settled yet: this segment of the receiver's crossed it (a RST on its way),
+    /// and its changes will follow this segment unless a later one crosses it too.
+    CrossedBy,
     /// It changed nothing: no connection took it, or a copy sent again replaces it.
     Lost,
-    /// A RST in the window but not at the next expected byte, after which an end kept
-    /// sending: the receiver answered it with a challenge ACK (RFC 5961 §3.2), or did
-    /// not see it at all. It changed nothing.
+    /// A RST in the window but not at the next expected byte that its receiver did
+    /// not take (it answered with a challenge ACK, RFC 5961 §3.2, or went on sending)
+    /// and whose sender did not show that it had reset (it went on sending, or said
+    /// nothing more): forged or stale. It changed nothing.
     NotBelieved,
+    /// A RST in the window but not at the next expected byte that the receiver did
+    /// not believe, and whose sender had really reset: it answered the receiver's
+    /// challenge with a RST the receiver takes. The sender is closed from its first
+    /// RST on; the receiver closes on the second.
+    SenderReset,
+    /// Not settled yet: the receiver sent this segment without having taken the RST.
+    Waits(Wait),
 }
 
 /// How the receiver of a segment takes its RST flag (RFC 9293 §3.10.7, RFC 5961 §3).
@@ -189,18 +257,22 @@ enum RstVerdict {
     InWindow,
 }
 
-/// A pending arrival, settled: the changes it made at its own segment (none when it
-/// crossed an answer, was retransmitted, or a SYN was never answered), and both
-/// ends' states after that segment, for the event the tracker held back.
+/// A pending arrival, settled: the changes it made at the segment they belong to
+/// (none when it crossed an answer, was retransmitted, or a SYN was never answered),
+/// for the events the tracker held back.
 #[derive(Debug)]
 pub struct Settled {
+    /// The segment the changes belong to: the held segment itself, or a later one of
+    /// the receiver's that the held RST crossed (the last of them). That segment's
+    /// row and the rows of this connection held after it were drawn before the
+    /// changes were known. The changes come after that segment's own, and no later
+    /// row changes the same end, so each changed end is in its new state on all of
+    /// them. Its transitions take that segment's time.
     pub frame: FrameNumber,
-    pub ts: f64,
     pub changes: Changes,
-    pub client_state: TcpState,
-    pub server_state: TcpState,
-    /// A note the held segment gets now that its fate is known (`rst_ignored` for a
-    /// RST that was not believed).
+    /// A note that segment gets now that its fate is known (`rst_ignored` for a RST
+    /// that was not believed, `rst_challenged` for one not believed although its
+    /// sender had reset).
     pub note: Option<Note>,
 }
 
@@ -212,6 +284,12 @@ pub struct Outcome {
     /// This segment's arrival is pending: its event waits for [`Conn::settle`].
     pub pending: bool,
 }
+
+/// How long, in capture seconds, an arrival may wait to be settled: segments cross
+/// within a round trip, and a class follows live output that waits this long at most.
+/// The tracker settles a held arrival when its time is up; a wait that segments go
+/// on through (see `Pending::outlived`) ends by it too.
+pub const SETTLE_WITHIN: f64 = 1.0;
 
 /// `--max-memory` when it is not given.
 pub const DEFAULT_MEMORY_MIB: u64 = 256;
@@ -419,47 +497,80 @@ impl Conn {
         // when its source is the client's address (and then goes to the server's).
         let dir = if seg.src == self.client { Direction::ClientToServer } else { Direction::ServerToClient };
         let mut outcome = Outcome::default();
+        if self.pending.is_some_and(|p| p.outlived(ts)) {
+            outcome.settled = self.settle(cfg);
+        }
         // What this segment says of an arrival still pending, before it is followed.
-        let (crossed, challenge) = match self.pending {
-            Some(pending) => self.settle_before(pending, seg, dir.sender(), cfg, &mut outcome),
-            None => (None, false),
+        let (crossed, told) = match self.pending {
+            Some(pending) => self.settle_before(pending, seg, dir.sender(), frame, cfg, &mut outcome),
+            None => (None, None),
         };
-        // A reset the receiver does not accept changes no state (RFC 9293 §3.10.7).
-        let rst =
-            if seg.flags.rst() { self.rst_verdict(dir.sender().peer(), seg) } else { RstVerdict::Accepted };
+        let waiting = self.pending.is_some();
+        // A reset the receiver does not accept changes no state (RFC 9293 §3.10.7). One
+        // behind a RST still on its way to the same end arrives after it, when that
+        // end has closed: there is nothing to judge it by.
+        let behind = self.pending.is_some_and(|p| p.receiver == dir.sender().peer());
+        let rst = if seg.flags.rst() && !behind {
+            self.rst_verdict(dir.sender().peer(), seg)
+        } else {
+            RstVerdict::Accepted
+        };
         if cfg.detail {
-            self.show(seg, dir, frame, ts, crossed, challenge, rst, cfg, out);
+            self.show(seg, dir, frame, ts, crossed, told, rst, cfg, out);
         } else {
             // Only summaries are wanted (`--summary`): the counters, the history and the
             // states, without Wireshark's analysis, the steps, the notes or any event.
             let acks = self.observe(seg, dir, frame, ts, rst);
             self.change_states(seg, dir.sender(), acks, crossed, rst, frame, ts, cfg);
         }
-        outcome.pending = self.pending.is_some_and(|p| p.frame == frame);
+        // A wait that began on this segment (one that goes on through it was held
+        // before).
+        outcome.pending = !waiting && self.pending.is_some();
         outcome
     }
 
-    /// Settles `pending` by the segment that follows it, from `me`: the receiver's
-    /// answer tells whether it had arrived (see the module doc). Returns the arrival
-    /// when it crossed the answer, to be applied after it, and whether this segment
-    /// is a challenge ACK: the receiver's answer to a RST it did not believe.
+    /// Settles `pending` by the segment that follows it (`frame`, from `me`), unless
+    /// that segment leaves it waiting (see the module doc). Returns the arrival when
+    /// it crossed the segment, to be applied after it, and the note the segment gets
+    /// for what it tells of the arrival: `challenge_ack` for the receiver's answer to
+    /// a RST it did not believe, `rst_crossed` for a segment the receiver sent before
+    /// a RST reached it.
     fn settle_before(
         &mut self,
         pending: Pending,
         seg: &Segment,
         me: Role,
+        frame: FrameNumber,
         cfg: &TrackConfig,
         outcome: &mut Outcome,
-    ) -> (Option<Arrival>, bool) {
+    ) -> (Option<Arrival>, Option<Note>) {
+        let (fate, told) = match pending.wait {
+            Wait::Arrival => (self.arrival_fate(pending, seg, me), None),
+            Wait::Doubted { kept } => self.doubted_fate(pending, kept, seg, me),
+            Wait::InFlight => Self::in_flight_fate(pending, seg, me),
+        };
+        match fate {
+            Fate::Waits(wait) => {
+                self.pending = Some(Pending { wait, ..pending });
+                return (None, told);
+            }
+            Fate::CrossedBy => {
+                self.pending = Some(Pending { frame, ..pending });
+                return (None, told);
+            }
+            _ => {}
+        }
+        self.pending = None;
+        outcome.settled = Some(self.conclude(pending, fate, cfg));
+        ((fate == Fate::Crossed).then_some(pending.arrival), told)
+    }
+
+    /// What became of a pending SYN, SYN-ACK or FIN, as the segment from `me` that
+    /// follows it tells: the receiver's answer shows whether it had arrived.
+    fn arrival_fate(&self, pending: Pending, seg: &Segment, me: Role) -> Fate {
         let flags = seg.flags;
         let arrival = pending.arrival;
-        let fate = if arrival.flags.rst() {
-            // A RST in the window, off the next expected byte. Whoever sends next
-            // tells: a RST from either end means the reset was taken (the receiver
-            // resets what comes to a closed port, the sender repeats itself); any
-            // other segment means an end is still there, sending.
-            if flags.rst() { Fate::Arrived } else { Fate::NotBelieved }
-        } else if me == pending.receiver {
+        if me == pending.receiver {
             if flags.rst() && arrival.flags.syn() {
                 // A refusal (nothing listened for the SYN) or an old duplicate (nothing
                 // waited for the SYN-ACK): the receiver had no connection to change.
@@ -484,75 +595,140 @@ impl Conn {
             Fate::Lost
         } else {
             Fate::Arrived
-        };
-        self.pending = None;
+        }
+    }
+
+    /// What became of a RST in the window, off the next expected byte (RFC 5961 §3.2),
+    /// as the segment from `me` that follows it tells; `kept` once the receiver has
+    /// gone on sending after it. With the note that segment gets.
+    fn doubted_fate(&self, pending: Pending, kept: bool, seg: &Segment, me: Role) -> (Fate, Option<Note>) {
+        let receiver = pending.receiver;
+        if !kept && seg.flags.rst() {
+            // A RST from either end before the receiver said anything else: the reset
+            // was taken (the receiver resets what comes to a closed port, the sender
+            // repeats itself).
+            return (Fate::Arrived, None);
+        }
+        if me == receiver {
+            if !self.leaves_peer_as_is(seg, me) {
+                // A SYN, FIN or RST of the receiver's own, or an ACK that moves the
+                // sender's state: the receiver kept the connection, and the sender has
+                // not shown that it had reset.
+                return (Fate::NotBelieved, None);
+            }
+            // The receiver kept the connection. Whether the sender had reset is for its
+            // next segment to tell; this one leaves it as it is, so it waits too.
+            // RFC 5961 §3.2's answer is <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, nothing else.
+            let challenge = !kept && seg.flags.ack() && seg.payload_len == 0;
+            return (Fate::Waits(Wait::Doubted { kept: true }), challenge.then_some(Note::ChallengeAck));
+        }
+        // The sender again. After the receiver's answer, a RST that the receiver takes
+        // at once (at exactly the byte it acknowledged, which a blind attacker cannot
+        // know) is what an end without a connection sends back: it had reset. Anything
+        // else shows it still there, sending.
+        let answered_by_reset =
+            kept && seg.flags.rst() && self.rst_verdict(receiver, seg) == RstVerdict::Accepted;
+        (if answered_by_reset { Fate::SenderReset } else { Fate::NotBelieved }, None)
+    }
+
+    /// What became of a RST on its way to a receiver that takes it, as the segment
+    /// from `me` that follows it tells. With the note the segment gets.
+    fn in_flight_fate(pending: Pending, seg: &Segment, me: Role) -> (Fate, Option<Note>) {
+        if me != pending.receiver && seg.flags.rst() {
+            // The sender's answer to what the receiver sent (it has no connection):
+            // behind the first RST, it tells nothing of when that one arrived.
+            return (Fate::Waits(Wait::InFlight), None);
+        }
+        if me != pending.receiver || seg.flags.syn() {
+            // The sender starting over, or the receiver: the RST has arrived by now,
+            // after whatever the receiver sent before.
+            return (Fate::Arrived, None);
+        }
+        if seg.flags.rst() {
+            // The receiver's own abort, sent before the RST came: it closes the receiver
+            // on its own row, and the RST changes nothing more after it.
+            return (Fate::Crossed, Some(Note::RstCrossed));
+        }
+        // The receiver, still sending: this left before the RST arrived.
+        (Fate::CrossedBy, Some(Note::RstCrossed))
+    }
+
+    /// Whether a segment from `me` leaves the other end's state as it is when it
+    /// arrives, and starts no wait of its own: no SYN, FIN or RST, and no first
+    /// acknowledgment of the other end's FIN.
+    fn leaves_peer_as_is(&self, seg: &Segment, me: Role) -> bool {
+        let flags = seg.flags;
+        let peer = self.side(me.peer());
+        let acks_new_fin = flags.ack() && !peer.fin_acked && peer.fin.is_some_and(|fin| seg.ack.after(fin));
+        !flags.syn() && !flags.fin() && !flags.rst() && !acks_new_fin
+    }
+
+    /// Makes the changes `fate` calls for, and says where they belong, for the event
+    /// held back for `pending`.
+    fn conclude(&mut self, pending: Pending, fate: Fate, cfg: &TrackConfig) -> Settled {
         match fate {
-            Fate::Lost => {
-                outcome.settled = Some(self.settled_without_change(pending));
-                (None, false)
-            }
-            Fate::Crossed => {
-                outcome.settled = Some(self.settled_without_change(pending));
-                (Some(arrival), false)
-            }
+            Fate::Arrived => self.arrived(pending, cfg),
+            Fate::SenderReset => self.sender_reset(pending, cfg),
             Fate::NotBelieved => {
-                outcome.settled =
-                    Some(Settled { note: Some(Note::RstIgnored), ..self.settled_without_change(pending) });
-                // RFC 5961 §3.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, nothing else.
-                let pure_ack = flags.ack() && !flags.syn() && !flags.fin() && seg.payload_len == 0;
-                (None, me == pending.receiver && pure_ack)
+                Settled { note: Some(Note::RstIgnored), ..self.settled_without_change(pending) }
             }
-            Fate::Arrived => {
-                outcome.settled = Some(self.arrived(pending, cfg));
-                (None, false)
+            // Crossed: applied after the segment that it crossed, as that one is followed.
+            Fate::Crossed | Fate::Lost | Fate::CrossedBy | Fate::Waits(_) => {
+                self.settled_without_change(pending)
             }
         }
     }
 
     fn settled_without_change(&self, pending: Pending) -> Settled {
-        Settled {
-            frame: pending.frame,
-            ts: pending.ts,
-            changes: Changes::new(),
-            client_state: self.state(Role::Client),
-            server_state: self.state(Role::Server),
-            note: None,
-        }
+        Settled { frame: pending.frame, changes: Changes::new(), note: None }
     }
 
-    /// Applies a pending arrival as captured, at its own segment. For a RST, also its
-    /// sender's own change (an abort: CLOSED), which waited with it.
+    /// Applies a pending arrival as captured, at its own segment, or after the last
+    /// segment of its receiver's that it crossed (`Pending::frame`). For a RST in the
+    /// window, also its sender's own change (an abort: CLOSED), which waited with it.
     fn arrived(&mut self, pending: Pending, cfg: &TrackConfig) -> Settled {
         let mut changes = Changes::new();
         if pending.arrival.flags.rst() {
-            let sender = pending.receiver.peer();
-            if !matches!(self.state(sender), TcpState::Closed | TcpState::Listen) {
-                self.set_state(sender, TcpState::Closed, &mut changes);
-            }
-            self.closed_by.get_or_insert(sender);
-            self.reset_by.get_or_insert(sender);
+            self.abort(pending.receiver.peer(), &mut changes);
         }
         self.arrive(pending.receiver, pending.arrival, &mut changes);
         self.record_changes(&changes, pending.ts, cfg);
-        Settled {
-            frame: pending.frame,
-            ts: pending.ts,
-            changes,
-            client_state: self.state(Role::Client),
-            server_state: self.state(Role::Server),
-            note: None,
+        Settled { frame: pending.frame, changes, note: None }
+    }
+
+    /// A RST the receiver did not believe, from a sender that had reset: the sender's
+    /// abort, at the RST's own segment; the receiver stays as it is.
+    fn sender_reset(&mut self, pending: Pending, cfg: &TrackConfig) -> Settled {
+        let mut changes = Changes::new();
+        self.abort(pending.receiver.peer(), &mut changes);
+        self.record_changes(&changes, pending.ts, cfg);
+        Settled { frame: pending.frame, changes, note: Some(Note::RstChallenged) }
+    }
+
+    /// `sender` aborted with a RST that waited to be believed: it is CLOSED, and the
+    /// connection was closed and reset by it (unless by the other end first).
+    fn abort(&mut self, sender: Role, changes: &mut Changes) {
+        if !matches!(self.state(sender), TcpState::Closed | TcpState::Listen) {
+            self.set_state(sender, TcpState::Closed, changes);
         }
+        self.closed_by.get_or_insert(sender);
+        self.reset_by.get_or_insert(sender);
     }
 
     /// The pending arrival, if any, when nothing more will settle it (its time is up,
-    /// the capture ended, or the connection is forgotten): a FIN or a RST is taken to
-    /// have arrived as captured; a SYN that nobody answered is taken not to have.
+    /// the capture ended, or the connection is forgotten). A SYN that nobody answered
+    /// is taken not to have arrived. A FIN or a RST is taken to have arrived as
+    /// captured, or after the last segment that its receiver sent meanwhile. A RST the
+    /// receiver answered and kept the connection after is taken not to have been its
+    /// sender's: an end that had reset would have answered in turn with a RST.
     pub fn settle(&mut self, cfg: &TrackConfig) -> Option<Settled> {
         let pending = self.pending.take()?;
-        if pending.arrival.flags.syn() {
-            return Some(self.settled_without_change(pending));
-        }
-        Some(self.arrived(pending, cfg))
+        let fate = match pending.wait {
+            Wait::Arrival if pending.arrival.flags.syn() => Fate::Lost,
+            Wait::Arrival | Wait::Doubted { kept: false } | Wait::InFlight => Fate::Arrived,
+            Wait::Doubted { kept: true } => Fate::NotBelieved,
+        };
+        Some(self.conclude(pending, fate, cfg))
     }
 
     /// How `receiver` takes a RST (RFC 9293 §3.10.7.3–4, RFC 5961 §3). In SYN-SENT it
@@ -587,9 +763,6 @@ impl Conn {
                     }
                     // Off the next expected byte: a challenge ACK's case, between two
                     // synchronized ends (TIME-WAIT takes any reset in its window).
-                    let synchronized = |s: TcpState| {
-                        matches!(s, Established | FinWait1 | FinWait2 | CloseWait | Closing | LastAck)
-                    };
                     if synchronized(side.state) && synchronized(self.state(receiver.peer())) {
                         return RstVerdict::InWindow;
                     }
@@ -616,7 +789,7 @@ impl Conn {
         frame: FrameNumber,
         ts: f64,
         crossed: Option<Arrival>,
-        challenge: bool,
+        told: Option<Note>,
         rst: RstVerdict,
         cfg: &TrackConfig,
         out: &mut Vec<Event>,
@@ -631,9 +804,7 @@ impl Conn {
         if seg.header_cut() {
             notes.push(Note::HeaderCut);
         }
-        if challenge {
-            notes.push(Note::ChallengeAck);
-        }
+        notes.extend(told);
 
         // Wireshark's sequence analysis (retransmissions, duplicate ACKs, windows), with
         // the window scaling of the SYNs seen before this segment.
@@ -819,7 +990,8 @@ impl Conn {
     /// The state changes a segment from `me` causes, in RFC 9293's order: the
     /// sender's own (the call the segment shows), an arrival at the sender that this
     /// segment crossed, then the segment's arrival at the receiver, unless that has to
-    /// wait (a bare SYN or a FIN: it becomes pending). Returns them with the note the
+    /// wait (a bare SYN or a FIN, a RST in the window off the next byte, or a RST the
+    /// receiver may send across: it becomes pending). Returns them with the note the
     /// sender's change calls for, if any, and keeps what the summary needs of them.
     #[inline(always)] // See `on_segment`.
     #[allow(clippy::too_many_arguments)]
@@ -844,7 +1016,7 @@ impl Conn {
             }
             self.record_changes(&changes, ts, cfg);
             if rst == RstVerdict::InWindow {
-                self.pending = Some(Pending { receiver: me.peer(), frame, ts, arrival: Arrival::of(seg) });
+                self.wait_for(me.peer(), frame, ts, Arrival::of(seg), Wait::Doubted { kept: false });
                 return (changes, None);
             }
             return (changes, Some(Note::RstIgnored));
@@ -854,13 +1026,39 @@ impl Conn {
             self.arrive(me, arrival, &mut changes);
         }
         let arrival = Arrival::of(seg);
-        if arrival.may_cross() {
-            self.pending = Some(Pending { receiver: me.peer(), frame, ts, arrival });
+        if let Some(pending) = self.pending {
+            // A RST still waits, and this segment did not settle it.
+            if pending.receiver != me.peer() {
+                // From its receiver: this leaves the RST's sender as it is
+                // (`leaves_peer_as_is`), or that end is CLOSED (`Wait::InFlight`), where
+                // nothing of it changes anything. Nothing more waits.
+                self.arrive(me.peer(), arrival, &mut changes);
+            }
+            // Else from its sender, behind it on the way: the first RST closes the
+            // receiver before this arrives.
+        } else if arrival.may_cross() {
+            self.wait_for(me.peer(), frame, ts, arrival, Wait::Arrival);
+        } else if arrival.flags.rst() && self.may_be_crossed_by(me.peer()) {
+            // Taken, but the receiver may have sent more before it arrives.
+            self.wait_for(me.peer(), frame, ts, arrival, Wait::InFlight);
         } else {
             self.arrive(me.peer(), arrival, &mut changes);
         }
         self.record_changes(&changes, ts, cfg);
         (changes, note)
+    }
+
+    /// The arrival of segment `frame` at `receiver` waits (see [`Pending`]).
+    fn wait_for(&mut self, receiver: Role, frame: FrameNumber, ts: f64, arrival: Arrival, wait: Wait) {
+        debug_assert!(self.pending.is_none(), "one arrival waits at a time");
+        self.pending = Some(Pending { receiver, frame, ts, arrival, wait });
+    }
+
+    /// Whether a RST that `receiver` takes may yet be crossed by segments it sends
+    /// before the RST arrives: it is in a synchronized state, where it may be sending,
+    /// and the RST's sender has closed, so that nothing arriving there changes it.
+    fn may_be_crossed_by(&self, receiver: Role) -> bool {
+        synchronized(self.state(receiver)) && self.state(receiver.peer()) == TcpState::Closed
     }
 
     /// Keeps what the summary needs of state changes made at `ts`: when TIME-WAIT
@@ -1305,6 +1503,14 @@ impl Conn {
             retired: false,
         }
     }
+}
+
+/// A state in which an end has a synchronized connection and may still be sending:
+/// one that a RST in its window, off the next byte, makes an RFC 5961 end challenge,
+/// and one that can send segments that cross a RST on its way to it.
+fn synchronized(state: TcpState) -> bool {
+    use TcpState::*;
+    matches!(state, Established | FinWait1 | FinWait2 | CloseWait | Closing | LastAck)
 }
 
 /// `name`, `name+3` or `name-2`: `value` written relative to the symbol `name` = `base`.

@@ -140,6 +140,16 @@ pub enum Note {
     /// expected answers with a pure ACK of that byte (RFC 5961 §3.2): it asks for proof
     /// and keeps the connection.
     ChallengeAck,
+    /// A RST that its receiver did not believe (in the window, off the next byte: it
+    /// answered with a challenge ACK and kept the connection), from a sender that had
+    /// really reset: the sender answered the challenge with a RST at exactly the byte
+    /// it acknowledged. The sender is CLOSED from this RST on; the receiver closes on
+    /// the second.
+    RstChallenged,
+    /// A segment its sender sent before the other end's RST reached it: the two
+    /// crossed on the way. The sender is still in its state; it closes as the RST
+    /// arrives, after its last such segment.
+    RstCrossed,
     /// A FIN from an end still in SYN-SENT: its connection is not open, so this is no
     /// close (a scan, or a forged segment).
     FinInSynSent,
@@ -205,6 +215,8 @@ impl Note {
             Note::PortsReused => "ports_reused",
             Note::RstIgnored => "rst_ignored",
             Note::ChallengeAck => "challenge_ack",
+            Note::RstChallenged => "rst_challenged",
+            Note::RstCrossed => "rst_crossed",
             Note::FinInSynSent => "fin_in_syn_sent",
             Note::MergedClose => "merged_close",
             Note::HalfCloseData => "half_close_data",
@@ -252,6 +264,8 @@ impl Note {
                 | Note::PortsReused
                 | Note::RstIgnored
                 | Note::ChallengeAck
+                | Note::RstChallenged
+                | Note::RstCrossed
                 | Note::FinInSynSent
                 | Note::MergedClose
                 | Note::HalfCloseData
@@ -277,6 +291,8 @@ impl Note {
                     | Note::OldDuplicateSyn
                     | Note::RstIgnored
                     | Note::ChallengeAck
+                    | Note::RstChallenged
+                    | Note::RstCrossed
                     | Note::FinInSynSent
                     | Note::StraySyn
             )

@@ -2,7 +2,7 @@
 //! when a connection is old enough to be summarised and forgotten, so that memory
 //! stays bounded on captures of any length and under a SYN flood.
 
-use super::conn::{Conn, TrackConfig};
+use super::conn::{Conn, SETTLE_WITHIN, TrackConfig};
 use super::event::{ConnId, Event, Note};
 use super::state::TcpState;
 use crate::decode::Segment;
@@ -83,11 +83,6 @@ fn shows_old_duplicate_reset(events: &[Event]) -> bool {
                 && t.from == TcpState::SynSent && t.to == TcpState::Closed)
         })
 }
-
-/// How long, in capture seconds, an arrival may wait to be settled by the receiver's
-/// next segment: segments cross within a round trip, and a class follows live output
-/// that waits this long at most.
-const SETTLE_WITHIN: f64 = 1.0;
 
 /// The places of the connections followed, from the least to the most recently
 /// active: a list linked through two arrays indexed by place, so that a segment moves
@@ -379,46 +374,59 @@ impl Tracker {
         }
     }
 
-    /// Adds what settling an arrival changed to the segment event held back for it:
-    /// the states it shows and the transitions after it. The hold ends; returns it,
+    /// Adds what settling an arrival changed to the segment events held back for it:
+    /// the transitions after the segment they belong to (see
+    /// [`super::conn::Settled`]), and the new states of the ends they changed on that
+    /// segment's row and the connection's rows after it. The hold ends; returns it,
     /// with the place it had among the holds.
     fn show_settled(&mut self, conn: ConnId, settled: super::conn::Settled) -> Option<(usize, Hold)> {
         let at = self.holds.iter().position(|h| h.conn.id == conn)?;
         let hold = self.holds.remove(at)?;
         let ended = Some((at, hold));
-        let first = (hold.index - self.held_base) as usize;
-        if let Some(Event::Segment(ev)) = self.held.get_mut(first) {
-            ev.client_state = settled.client_state;
-            ev.server_state = settled.server_state;
-            ev.notes.extend(
-                settled
-                    .changes
-                    .iter()
-                    .filter(|c| c.2 == super::TcpState::TimeWait)
-                    .map(|c| Note::TimeWait(c.0)),
-            );
-            ev.notes.extend(settled.note);
-        }
+        let held_row = (hold.index - self.held_base) as usize;
+        let is_row =
+            |e: &Event| matches!(e, Event::Segment(ev) if ev.conn == conn && ev.frame == settled.frame);
+        let Some(row) = (held_row..self.held.len()).find(|&i| is_row(&self.held[i])) else { return ended };
+        let Some(Event::Segment(ev)) = self.held.get_mut(row) else { return ended };
+        // The changes happen at that segment's time.
+        let ts = ev.ts;
+        ev.notes.extend(
+            settled.changes.iter().filter(|c| c.2 == super::TcpState::TimeWait).map(|c| Note::TimeWait(c.0)),
+        );
+        ev.notes.extend(settled.note);
         if settled.changes.is_empty() {
             return ended;
         }
+        for event in self.held.range_mut(row..) {
+            if let Event::Segment(ev) = event
+                && ev.conn == conn
+            {
+                for &(side, _, to) in &settled.changes {
+                    match side {
+                        super::Role::Client => ev.client_state = to,
+                        super::Role::Server => ev.server_state = to,
+                    }
+                }
+            }
+        }
         // After the segment's own transitions.
-        let mut at = first + 1;
+        let mut at = row + 1;
         while matches!(self.held.get(at), Some(Event::Transition(t)) if t.conn == conn && t.frame == settled.frame)
         {
             at += 1;
         }
         let added = settled.changes.len();
         for (i, &(side, from, to)) in settled.changes.iter().enumerate() {
-            let transition =
-                super::Transition { conn, frame: settled.frame, ts: settled.ts, time: None, side, from, to };
+            let transition = super::Transition { conn, frame: settled.frame, ts, time: None, side, from, to };
             self.held.insert(at + i, Event::Transition(transition));
         }
+        // The held events from there on moved.
+        let moved_from = self.held_base + at as u64;
         for later in self.holds.iter_mut() {
-            if later.index > hold.index {
+            if later.index >= moved_from {
                 later.index += added as u64;
             }
-            if later.keep_from > hold.index {
+            if later.keep_from >= moved_from {
                 later.keep_from += added as u64;
             }
         }

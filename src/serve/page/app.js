@@ -285,7 +285,15 @@
   // The transitions of a row that have happened at travel progress `t`: the sender's
   // as the segment leaves, the receiver's when it arrives.
   function applied(row, t) {
-    return row.trans.filter((x) => x.side === sender(row.seg) || t >= 1);
+    return row.trans.filter((x) => (x.side === sender(row.seg) && !afterLeaving(row, x)) || t >= 1);
+  }
+  // A change of the sender's that came after its segment left: the arrival of a RST
+  // that the segment crossed (`rst_crossed`). Its lane is not CLOSED as it sends, so
+  // the change shows once the arrow has landed, at the row's foot.
+  function afterLeaving(row, x) {
+    const seg = row.seg;
+    return x.side === sender(seg) && x.to === "CLOSED" && !seg.flags.includes("RST")
+      && seg.notes.includes("rst_crossed");
   }
 
   function draw(follow) {
@@ -350,7 +358,7 @@
       g.addEventListener("click", () => showHeader(row));
       fig.appendChild(g);
       for (const tr of applied(row, t)) {
-        const at = tr.side === sender(seg) ? ay : ay + drop;
+        const at = tr.side === sender(seg) && !afterLeaving(row, tr) ? ay : ay + drop;
         // Two changes of one side on one row (a merged close) stack downwards.
         const ty = stateY[tr.side] === y ? at + 22 : at;
         stateY[tr.side] = y;

@@ -208,6 +208,19 @@ write("rst-exact.pcap", handshake() + [
     (0.050, True, RST | ACK, X + 11, Y + 1, 0),
 ])
 
+# 8. A RST at exactly the next byte, captured at its sender: the server's data that left before it
+# arrived comes in after it (they crossed). The client, which has no connection any more, answers
+# each with a RST at the byte it acknowledges.
+write("rst-exact-crossing-data.pcap", handshake() + [
+    (0.030, True, PSH | ACK, X + 1, Y + 1, 10),
+    (0.040, False, ACK, Y + 1, X + 11, 0),
+    (0.050, True, RST | ACK, X + 11, Y + 1, 0),
+    (0.0505, False, PSH | ACK, Y + 1, X + 11, 10),
+    (0.0506, True, RST, X + 11, 0, 0),
+    (0.0510, False, PSH | ACK, Y + 11, X + 11, 10),
+    (0.0511, True, RST, X + 11, 0, 0),
+])
+
 # 9. No SYN captured: Zeek's originator is the first packet's sender unless its port is one of
 # Zeek's likely server ports and the other is not. From port 80 first: Zeek flips (`^`). Between
 # two ports off that list the first sender stays the originator, whatever the numbers look like.
