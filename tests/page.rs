@@ -712,6 +712,21 @@ fn a_reset_its_receiver_did_not_take_is_told_by_its_note_alone() {
 }
 
 #[test]
+fn a_reset_from_a_closed_end_is_told_as_its_answer_not_an_abort() {
+    // Frame 8 is the client's RST answering the server's data of frame 7: the client
+    // had reset at frame 6 and has no connection. Only frame 6 is an abort.
+    let dir = tempfile::tempdir().unwrap();
+    let page = html_of(&root().join("tests/data/tracker/rst-exact-crossing-data.pcap"), dir.path());
+    let browser = Browser::start();
+    browser.open(&format!("file://{}#step=8", page.display()));
+    assert_eq!(browser.text("#step-explain"), "", "no abort story for a RST that answers");
+    let notes = browser.text("#step-notes");
+    assert!(notes.contains("not an abort"), "{notes}");
+    browser.open(&format!("file://{}#step=6", page.display()));
+    assert!(browser.text("#step-explain").contains("aborts"), "the first RST is the abort");
+}
+
+#[test]
 fn a_lane_that_a_reset_crossed_turns_closed_once_its_last_segment_has_left() {
     // The server's data of frames 7 and 9 left before the client's RST (frame 6) reached
     // it, and the server closes as that RST arrives, after frame 9. Its lane is not

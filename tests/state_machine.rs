@@ -753,7 +753,9 @@ mod reset_and_after {
             assert_eq!(p.event(ev.frame).notes, [Note::RstCrossed], "frame {}", ev.frame.0);
             assert_eq!(ev.step, Step::Data);
         }
-        assert!(p.event(answer.frame).notes.is_empty());
+        for ev in [&answer, &last_answer] {
+            assert_eq!(p.event(ev.frame).notes, [Note::RstAnswer], "frame {}: an answer", ev.frame.0);
+        }
         assert_eq!(
             changes_after_handshake(&p),
             [(4, "client", Established, Closed), (7, "server", Established, Closed)]

@@ -238,6 +238,11 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                  other end has no connection any more: what arrives there is dropped (and answered \
                  with a RST)."
                 .into(),
+            Note::RstAnswer => "An answer, not an abort: this end was already CLOSED (it had reset \
+                 or closed the connection), and an end without a connection answers whatever still \
+                 arrives for it with RST (RFC 9293 §3.10.7.1), as it answers the segment before \
+                 this one. The RST tells the other end that the connection is gone."
+                .into(),
             Note::FinInSynSent => "A FIN from an end still in SYN-SENT: nothing is open yet, so this \
                  is no close. Real stacks do not send it; a port scan (or a forged segment) does."
                 .into(),
@@ -708,6 +713,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::ChallengeAck => "challenge ACK: the RST's seq was not the next expected".into(),
             Note::RstChallenged => "reset challenged: its sender had reset; the receiver asked for proof".into(),
             Note::RstCrossed => "crossed the other end's RST: sent before it arrived".into(),
+            Note::RstAnswer => "answer from an end without a connection, not an abort".into(),
             Note::FinInSynSent => "FIN in SYN-SENT: no connection to close".into(),
             Note::MergedClose => "ACK and FIN merged".into(),
             Note::HalfCloseData => "half-close: data sent in CLOSE-WAIT".into(),

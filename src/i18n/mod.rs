@@ -735,6 +735,7 @@ mod tests {
             Note::ChallengeAck,
             Note::RstChallenged,
             Note::RstCrossed,
+            Note::RstAnswer,
             Note::FinInSynSent,
             Note::MergedClose,
             Note::HalfCloseData,

@@ -219,6 +219,10 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
                  发出它时这一端仍然打开；RST 在它最后一个这样的报文之后到达，它随之关闭。\
                  对方已经没有这个连接：到达那里的报文会被丢弃（并以 RST 回答）。"
                 .into(),
+            Note::RstAnswer => "这是应答，不是中止：这一端已经处于 CLOSED（它已复位或关闭了连接），\
+                 没有连接的一端对仍然到达的报文一律以 RST 回答（RFC 9293 §3.10.7.1），这里回答的是前一个报文。\
+                 这个 RST 告诉对方连接已经不存在。"
+                .into(),
             Note::FinInSynSent => "仍处于 SYN-SENT 状态的一端发出了 FIN：连接尚未建立，这并不是关闭。\
                  正常的协议栈不会这样做，端口扫描（或伪造的报文）才会。"
                 .into(),
@@ -582,6 +586,7 @@ pub(super) fn text(msg: &Msg<'_>) -> String {
             Note::ChallengeAck => "挑战 ACK：RST 的序号不是下一个期望的序号".into(),
             Note::RstChallenged => "RST 受到挑战：发送方确已复位，接收方要求证明".into(),
             Note::RstCrossed => "与对方的 RST 交叉：在它到达之前发出".into(),
+            Note::RstAnswer => "没有连接的一端的应答，不是中止".into(),
             Note::FinInSynSent => "SYN-SENT 状态下的 FIN：没有可关闭的连接".into(),
             Note::MergedClose => "ACK 与 FIN 合并".into(),
             Note::HalfCloseData => "半关闭：CLOSE-WAIT 中发送的数据".into(),

@@ -268,7 +268,14 @@ impl<W: Write> Timeline<W> {
         // its note; the generic text (an abort, for a RST) would mislead, as it would for
         // a SYN-ACK that reaches a client with no connection.
         let told_by_note = ev.notes.iter().any(|n| {
-            matches!(n, Note::ConnectionRefused | Note::OldDuplicateSyn | Note::StraySyn | Note::RstIgnored)
+            matches!(
+                n,
+                Note::ConnectionRefused
+                    | Note::OldDuplicateSyn
+                    | Note::StraySyn
+                    | Note::RstIgnored
+                    | Note::RstAnswer
+            )
         }) || (ev.flags.syn() && ev.flags.ack() && ev.client_state == TcpState::Closed);
         // Each step is explained the first time it happens in a capture (or, with
         // `--explain all`, in each connection); a long capture would otherwise repeat

@@ -27,7 +27,7 @@ const FROM: TcpState = TcpState::Listen;
 const TO: TcpState = TcpState::SynSent;
 
 /// Notes without numbers of their own; those with numbers follow ([`numbered_notes`]).
-const NOTES: [Note; 26] = [
+const NOTES: [Note; 27] = [
     Note::ClientGuessed,
     Note::ConnectionRefused,
     Note::OldDuplicateSyn,
@@ -37,6 +37,7 @@ const NOTES: [Note; 26] = [
     Note::ChallengeAck,
     Note::RstChallenged,
     Note::RstCrossed,
+    Note::RstAnswer,
     Note::FinInSynSent,
     Note::MergedClose,
     Note::HalfCloseData,

@@ -366,6 +366,9 @@ pub struct Conn {
     /// A RST was seen on this connection (accepted or not): a later SYN-ACK with a
     /// new ISN starts over.
     rst_seen: bool,
+    /// Which end sent the segment before this one (none before the first): a RST
+    /// from a CLOSED end right after the other end's segment is its answer to it.
+    last_sender: Option<Role>,
 }
 
 impl Conn {
@@ -406,6 +409,7 @@ impl Conn {
             analysis: None,
             pending: None,
             rst_seen: false,
+            last_sender: None,
         }
     }
 
@@ -798,6 +802,11 @@ impl Conn {
         let peer = me.peer();
         let flags = seg.flags;
         let mut notes = Vec::new();
+        // A RST from an end that is CLOSED already, right after the other end's segment,
+        // is its answer to it (RFC 9293 §3.10.7.1), not an abort: the step's own words
+        // would say abort. (A second RST of its own in a row answers nothing.) Read
+        // before `observe` takes this segment in.
+        let answered = flags.rst() && self.state(me) == TcpState::Closed && self.last_sender == Some(peer);
         if self.client_guessed && self.first_frame == frame {
             notes.push(Note::ClientGuessed);
         }
@@ -824,6 +833,13 @@ impl Conn {
         let (step, label) = self.step_and_label(seg, me, acks, &mut notes);
         let (changes, note) = self.change_states(seg, me, acks, crossed, rst, frame, ts, cfg);
         notes.extend(note);
+        // A refused or stale SYN, or a reset not taken, has a note that says more.
+        let told = |n: &Note| {
+            matches!(n, Note::ConnectionRefused | Note::OldDuplicateSyn | Note::StraySyn | Note::RstIgnored)
+        };
+        if answered && !notes.iter().any(told) {
+            notes.push(Note::RstAnswer);
+        }
         for &(role, _, to) in &changes {
             if to == TcpState::TimeWait {
                 notes.push(Note::TimeWait(role));
@@ -880,6 +896,7 @@ impl Conn {
         let flags = seg.flags;
         self.last_frame = frame;
         self.last_ts = ts;
+        self.last_sender = Some(me);
 
         // A SYN-ACK with a new ISN after a reset or a close: the end starts over on
         // the same ports, and its numbers count from the new ISN (a SYN is always at

@@ -150,6 +150,10 @@ pub enum Note {
     /// crossed on the way. The sender is still in its state; it closes as the RST
     /// arrives, after its last such segment.
     RstCrossed,
+    /// A RST from an end that was already CLOSED (it had reset or closed): its answer
+    /// to a segment that arrived for a connection it no longer has (RFC 9293
+    /// §3.10.7.1), not an abort.
+    RstAnswer,
     /// A FIN from an end still in SYN-SENT: its connection is not open, so this is no
     /// close (a scan, or a forged segment).
     FinInSynSent,
@@ -217,6 +221,7 @@ impl Note {
             Note::ChallengeAck => "challenge_ack",
             Note::RstChallenged => "rst_challenged",
             Note::RstCrossed => "rst_crossed",
+            Note::RstAnswer => "rst_answer",
             Note::FinInSynSent => "fin_in_syn_sent",
             Note::MergedClose => "merged_close",
             Note::HalfCloseData => "half_close_data",
@@ -266,6 +271,7 @@ impl Note {
                 | Note::ChallengeAck
                 | Note::RstChallenged
                 | Note::RstCrossed
+                | Note::RstAnswer
                 | Note::FinInSynSent
                 | Note::MergedClose
                 | Note::HalfCloseData

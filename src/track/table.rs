@@ -691,6 +691,13 @@ mod tests {
         assert_eq!(connections_within(1, true), FEWEST_CONNECTIONS);
     }
 
+    #[test]
+    fn a_connection_is_the_size_the_docs_give() {
+        // docs/performance.md ("What bounds memory") gives it, and the connection
+        // counts within --max-memory there follow from it.
+        assert_eq!(std::mem::size_of::<Conn>(), 424);
+    }
+
     proptest! {
         /// Both directions of a 4-tuple are filed together, IPv4 or IPv6.
         #[test]

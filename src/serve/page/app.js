@@ -111,7 +111,7 @@
   }
   function routine(seg) { return seg.step === "data" || seg.step === "ack"; }
   function sender(seg) { return seg.dir === "c2s" ? "client" : "server"; }
-  const TOLD_BY_NOTE = ["connection_refused", "old_duplicate_syn", "stray_syn", "rst_ignored"];
+  const TOLD_BY_NOTE = ["connection_refused", "old_duplicate_syn", "stray_syn", "rst_ignored", "rst_answer"];
   function stepName(step) { return (dict && dict[lang].steps[step]) || step; }
   function sideName(side) { return (dict && dict[lang].sides[side]) || side; }
 
