@@ -267,16 +267,8 @@ impl<W: Write> Timeline<W> {
         // A refused or stale SYN, or a reset the receiver did not take, is explained by
         // its note; the generic text (an abort, for a RST) would mislead, as it would for
         // a SYN-ACK that reaches a client with no connection.
-        let told_by_note = ev.notes.iter().any(|n| {
-            matches!(
-                n,
-                Note::ConnectionRefused
-                    | Note::OldDuplicateSyn
-                    | Note::StraySyn
-                    | Note::RstIgnored
-                    | Note::RstAnswer
-            )
-        }) || (ev.flags.syn() && ev.flags.ack() && ev.client_state == TcpState::Closed);
+        let told_by_note = ev.notes.iter().any(|n| n.replaces_step_words())
+            || (ev.flags.syn() && ev.flags.ack() && ev.client_state == TcpState::Closed);
         // Each step is explained the first time it happens in a capture (or, with
         // `--explain all`, in each connection); a long capture would otherwise repeat
         // the same paragraphs for every connection.

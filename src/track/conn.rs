@@ -834,10 +834,7 @@ impl Conn {
         let (changes, note) = self.change_states(seg, me, acks, crossed, rst, frame, ts, cfg);
         notes.extend(note);
         // A refused or stale SYN, or a reset not taken, has a note that says more.
-        let told = |n: &Note| {
-            matches!(n, Note::ConnectionRefused | Note::OldDuplicateSyn | Note::StraySyn | Note::RstIgnored)
-        };
-        if answered && !notes.iter().any(told) {
+        if answered && !notes.iter().any(|n| n.replaces_step_words()) {
             notes.push(Note::RstAnswer);
         }
         for &(role, _, to) in &changes {

@@ -282,6 +282,20 @@ impl Note {
         )
     }
 
+    /// Tells its segment's story instead of the step's own words, which would mislead: a
+    /// refused or stale SYN, a reset not taken, a RST that answers rather than aborts.
+    /// The timeline and the page then say the note alone (the page lists the same).
+    pub fn replaces_step_words(self) -> bool {
+        matches!(
+            self,
+            Note::ConnectionRefused
+                | Note::OldDuplicateSyn
+                | Note::StraySyn
+                | Note::RstIgnored
+                | Note::RstAnswer
+        )
+    }
+
     /// Something went wrong on the way (loss, delay, a full buffer): shown in yellow.
     pub fn is_trouble(self) -> bool {
         self.is_resend()
