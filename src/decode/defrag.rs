@@ -247,7 +247,7 @@ impl Reassembly {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn piece(id: u16, offset: usize, more: bool, bytes: &[u8]) -> Fragment<'_> {
@@ -277,9 +277,10 @@ mod tests {
         Timestamp(s * 1_000_000_000)
     }
 
-    /// A TCP header (no options) and `len` payload bytes.
-    fn tcp_bytes(len: usize) -> Vec<u8> {
-        let mut out = etherparse::TcpHeader::new(40000, 80, 1, 512).to_bytes().to_vec();
+    /// A TCP header (seq 1000, no options) and `len` payload bytes; the fragment tests
+    /// use it too.
+    pub(in crate::decode) fn tcp_bytes(len: usize) -> Vec<u8> {
+        let mut out = etherparse::TcpHeader::new(40000, 80, 1000, 512).to_bytes().to_vec();
         out.extend((0..len).map(|i| i as u8));
         out
     }

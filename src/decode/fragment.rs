@@ -98,6 +98,7 @@ fn first_cut_short<'a>(piece: &Fragment<'a>, frame: &Frame<'a>) -> Decoded<'a> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::defrag::tests::tcp_bytes;
     use super::super::{decode, link};
     use super::*;
     use crate::source::{FrameNumber, Timestamp};
@@ -138,13 +139,6 @@ mod tests {
             data,
             wire_len: wire_len as u32,
         }
-    }
-
-    /// A TCP header (seq 1000, no options) and `len` payload bytes.
-    fn tcp_bytes(len: usize) -> Vec<u8> {
-        let mut out = etherparse::TcpHeader::new(40000, 80, 1000, 512).to_bytes().to_vec();
-        out.extend((0..len).map(|i| i as u8));
-        out
     }
 
     #[test]

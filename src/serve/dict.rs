@@ -63,6 +63,8 @@ pub fn dictionary(rule: TimeWaitRule) -> Value {
         "time_wait_secs": rule.secs(),
         // Connection n's colour is conn_colors[n % 6], as in the terminal and the SVG.
         "conn_colors": crate::render::palette::PALETTE.iter().map(|c| c.hex).collect::<Vec<_>>(),
+        // The notes whose own words replace the step's, as in the timeline.
+        "told_by_note": NOTES.iter().filter(|n| n.replaces_step_words()).map(|n| n.name()).collect::<Vec<_>>(),
         "en": words(Lang::En, rule),
         "zh": words(Lang::Zh, rule),
     })

@@ -284,7 +284,8 @@ impl Note {
 
     /// Tells its segment's story instead of the step's own words, which would mislead: a
     /// refused or stale SYN, a reset not taken, a RST that answers rather than aborts.
-    /// The timeline and the page then say the note alone (the page lists the same).
+    /// The timeline and the page then say the note alone (the page gets the list in
+    /// its dictionary, src/serve/dict.rs).
     pub fn replaces_step_words(self) -> bool {
         matches!(
             self,
@@ -403,18 +404,32 @@ impl Label {
     }
 
     /// Appends `text`: in place while it fits, which is nearly always (a label is made
-    /// for every segment, of several pieces), else through the general route.
+    /// for every segment, of several pieces, so this much is inlined), else it goes on
+    /// in a `String` ([`Label::spill`]).
     #[inline]
     pub fn push(&mut self, text: &str) {
-        if let LabelBytes::Inline { len, bytes } = &mut self.0 {
-            let start = usize::from(*len);
-            if let Some(room) = bytes.get_mut(start..start + text.len()) {
-                room.copy_from_slice(text.as_bytes());
-                *len += text.len() as u8;
-                return;
+        match &mut self.0 {
+            LabelBytes::Inline { len, bytes } => {
+                let start = usize::from(*len);
+                match bytes.get_mut(start..start + text.len()) {
+                    Some(room) => {
+                        room.copy_from_slice(text.as_bytes());
+                        *len += text.len() as u8;
+                    }
+                    None => self.spill(text),
+                }
             }
+            LabelBytes::Heap(label) => label.push_str(text),
         }
-        let _ = fmt::Write::write_str(self, text);
+    }
+
+    /// Moves the label to the heap, with `text` after it: the inline bytes are full.
+    #[cold]
+    fn spill(&mut self, text: &str) {
+        let mut label = String::with_capacity(self.len() + text.len());
+        label.push_str(self.as_str());
+        label.push_str(text);
+        self.0 = LabelBytes::Heap(label);
     }
 
     pub fn as_str(&self) -> &str {
@@ -447,24 +462,7 @@ pub enum Piece<'a> {
 
 impl fmt::Write for Label {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        match &mut self.0 {
-            LabelBytes::Inline { len, bytes } => {
-                let (start, end) = (usize::from(*len), usize::from(*len) + s.len());
-                match bytes.get_mut(start..end) {
-                    Some(room) => {
-                        room.copy_from_slice(s.as_bytes());
-                        *len = end as u8;
-                    }
-                    None => {
-                        let mut text = String::with_capacity(end);
-                        text.push_str(self.as_str());
-                        text.push_str(s);
-                        self.0 = LabelBytes::Heap(text);
-                    }
-                }
-            }
-            LabelBytes::Heap(text) => text.push_str(s),
-        }
+        self.push(s);
         Ok(())
     }
 }

@@ -111,7 +111,6 @@
   }
   function routine(seg) { return seg.step === "data" || seg.step === "ack"; }
   function sender(seg) { return seg.dir === "c2s" ? "client" : "server"; }
-  const TOLD_BY_NOTE = ["connection_refused", "old_duplicate_syn", "stray_syn", "rst_ignored", "rst_answer"];
   function stepName(step) { return (dict && dict[lang].steps[step]) || step; }
   function sideName(side) { return (dict && dict[lang].sides[side]) || side; }
 
@@ -450,10 +449,10 @@
     $("step-name").textContent = row ? stepName(row.seg.step) : "";
     $("step-label").textContent = row ? textbook(row.seg.label) : "";
     let explain = "";
-    // As the timeline: a refused or stale SYN, a RST its receiver did not take, and a
-    // SYN-ACK that reaches a closed client are told by their notes; the step's generic
-    // words would mislead.
-    const toldByNote = row && (row.seg.notes.some((n) => TOLD_BY_NOTE.includes(n))
+    // As the timeline: a refused or stale SYN, a RST its receiver did not take or one
+    // that answers, and a SYN-ACK that reaches a closed client are told by their notes
+    // (the dictionary names them); the step's generic words would mislead.
+    const toldByNote = row && dict && (row.seg.notes.some((n) => dict.told_by_note.includes(n))
       || (row.seg.flags.includes("SYN") && row.seg.flags.includes("ACK") && row.seg.client_state === "CLOSED"));
     if (row && dict && !toldByNote) {
       const tpl = dict[lang].explain[row.seg.step + "|" + sender(row.seg)];
